@@ -1,0 +1,101 @@
+//! Engine benchmarks at 10k and 100k rows × 384 dimensions, fixed seeds, with the f32 GEMM roof
+//! of this machine measured in the same run (a 4096×384 · 384×4096 product).
+//!
+//! `cargo bench --bench engine`; medians are what to quote.
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use embedmap::engine::kernels::dot_nt;
+use embedmap::engine::kmeans::{KMeansParams, kmeans};
+use embedmap::engine::pca::pca_2d;
+use embedmap::engine::rng::Rng;
+use embedmap::engine::silhouette::{SilhouetteMode, silhouette};
+use embedmap::engine::{Control, Embeddings, Matrix, Metric};
+use rayon::prelude::*;
+
+const D: usize = 384;
+
+/// n points around 20 random centres, with unit-variance noise.
+fn mixture(n: usize, seed: u64) -> Embeddings {
+    let mut rng = Rng::new(seed);
+    let mut gauss = move || {
+        let (u, v) = (rng.next_f64().max(1e-300), rng.next_f64());
+        ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
+    };
+    let centres: Vec<f32> = (0..20 * D).map(|_| 3.0 * gauss()).collect();
+    let mut data = Vec::with_capacity(n * D);
+    for i in 0..n {
+        let c = i % 20;
+        for j in 0..D {
+            data.push(centres[c * D + j] + gauss());
+        }
+    }
+    Embeddings::new(Matrix::new(data, n, D).unwrap())
+}
+
+fn gemm_roof(c: &mut Criterion) {
+    let (m, k) = (4096, 384);
+    let a: Vec<f32> = (0..m * k).map(|i| (i % 97) as f32 * 0.01).collect();
+    let mut out = vec![0.0f32; m * m];
+    let mut g = c.benchmark_group("gemm_roof");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements((2 * m * m * k) as u64));
+    g.bench_function("sgemm_4096x384x4096_2threads", |b| {
+        b.iter(|| {
+            out.par_chunks_mut(256 * m).enumerate().for_each(|(blk, o)| {
+                let rows = o.len() / m;
+                dot_nt(&a[blk * 256 * k..(blk * 256 + rows) * k], rows, &a, m, k, o, m);
+            });
+            black_box(&out);
+        });
+    });
+    g.finish();
+}
+
+fn bench_kmeans(c: &mut Criterion) {
+    let mut g = c.benchmark_group("kmeans_k20");
+    g.sample_size(10);
+    for n in [10_000, 100_000] {
+        let emb = mixture(n, 1);
+        for metric in [Metric::Euclidean, Metric::Cosine] {
+            let _ = emb.points(metric);
+            let p = KMeansParams { k: 20, metric, n_init: 1, seed: 0, ..KMeansParams::default() };
+            let cfg = p.check(n).unwrap();
+            g.bench_with_input(BenchmarkId::new(metric.name(), n), &n, |b, _| b.iter(|| black_box(kmeans(&emb, &cfg, &Control::default()).unwrap())));
+        }
+    }
+    g.finish();
+}
+
+fn bench_silhouette(c: &mut Criterion) {
+    let mut g = c.benchmark_group("silhouette_k20");
+    g.sample_size(10);
+    for n in [10_000, 100_000] {
+        let emb = mixture(n, 2);
+        let labels: Vec<i32> = (0..n).map(|i| (i % 20) as i32).collect();
+        let _ = emb.points(Metric::Cosine);
+        g.bench_with_input(BenchmarkId::new("cosine_exact", n), &n, |b, _| {
+            b.iter(|| black_box(silhouette(&emb, &labels, Metric::Cosine, SilhouetteMode::Auto, 0, &Control::default()).unwrap()))
+        });
+        let mode = if n <= 10_000 { SilhouetteMode::Exact } else { SilhouetteMode::Auto };
+        let name = if n <= 10_000 { "euclidean_exact" } else { "euclidean_sampled" };
+        g.bench_with_input(BenchmarkId::new(name, n), &n, |b, _| {
+            b.iter(|| black_box(silhouette(&emb, &labels, Metric::Euclidean, mode, 0, &Control::default()).unwrap()))
+        });
+    }
+    g.finish();
+}
+
+fn bench_pca(c: &mut Criterion) {
+    let mut g = c.benchmark_group("pca_2d");
+    g.sample_size(10);
+    for n in [10_000, 100_000] {
+        let emb = mixture(n, 3);
+        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| b.iter(|| black_box(pca_2d(emb.raw(), &Control::default()).unwrap())));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, gemm_roof, bench_kmeans, bench_silhouette, bench_pca);
+criterion_main!(benches);

@@ -1,0 +1,97 @@
+//! Menu bar, status bar and the file-drop overlay.
+
+use eframe::egui;
+
+use super::{Command, EmbedmapApp, palette};
+
+const OPEN: egui::KeyboardShortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::O);
+const EXPORT: egui::KeyboardShortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::E);
+const QUIT: egui::KeyboardShortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::Q);
+
+/// The menu bar and its shortcuts.
+pub(super) fn menu_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
+    if ui.input_mut(|i| i.consume_shortcut(&OPEN)) {
+        app.push(Command::OpenDialog);
+    }
+    if ui.input_mut(|i| i.consume_shortcut(&EXPORT)) {
+        app.push(Command::ExportDialog);
+    }
+    if ui.input_mut(|i| i.consume_shortcut(&QUIT)) {
+        app.push(Command::Quit);
+    }
+    egui::Panel::top("menu").show(ui, |ui| {
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui.add(egui::Button::new("Open…").shortcut_text(ui.ctx().format_shortcut(&OPEN))).clicked() {
+                    app.push(Command::OpenDialog);
+                }
+                ui.horizontal(|ui| {
+                    let edit = ui.add(egui::TextEdit::singleline(&mut app.path_edit).hint_text("or type a path").desired_width(220.0));
+                    let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                    if (ui.button("Open path").clicked() || enter) && !app.path_edit.trim().is_empty() {
+                        app.push(Command::OpenPath(app.path_edit.trim().into()));
+                        ui.close();
+                    }
+                });
+                if ui.button("Open demo dataset").clicked() {
+                    app.push(Command::OpenDemo);
+                }
+                ui.separator();
+                let can_export = app.outcome.is_some();
+                if ui.add_enabled(can_export, egui::Button::new("Export labelled data…").shortcut_text(ui.ctx().format_shortcut(&EXPORT))).clicked() {
+                    app.push(Command::ExportDialog);
+                }
+                ui.separator();
+                if ui.add(egui::Button::new("Quit").shortcut_text(ui.ctx().format_shortcut(&QUIT))).clicked() {
+                    app.push(Command::Quit);
+                }
+            });
+            ui.menu_button("View", |ui| {
+                if ui.checkbox(&mut app.settings.dark, "Dark theme").changed() {
+                    ui.ctx().set_visuals(if app.settings.dark { egui::Visuals::dark() } else { egui::Visuals::light() });
+                }
+                ui.add(egui::Slider::new(&mut app.settings.point_radius, 0.5..=6.0).text("Point size"));
+            });
+        });
+    });
+}
+
+/// The status bar: dataset, size, last job time, and dismissable messages.
+pub(super) fn status_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
+    egui::Panel::bottom("status").show(ui, |ui| {
+        ui.horizontal(|ui| {
+            if let Some(ds) = &app.dataset {
+                ui.label(format!("{}  ·  {} × {}", ds.name, ds.n(), ds.dim()));
+                ui.separator();
+                ui.label(format!("load {:.0} ms · PCA {:.0} ms", app.timings.load_ms, app.timings.project_ms));
+                if let Some(o) = &app.outcome {
+                    ui.separator();
+                    ui.label(format!("k-means {:.0} ms · silhouette {:.0} ms", o.cluster_ms, o.silhouette_ms));
+                }
+            } else if app.loading.is_some() {
+                ui.label("loading…");
+            } else {
+                ui.label("no data: File ▸ Open…, or drop a file here");
+            }
+            let message = app.error.clone().map(|e| (e, palette::ERROR)).or_else(|| app.notice.clone().map(|n| (n, ui.visuals().text_color())));
+            if let Some((text, color)) = message {
+                ui.separator();
+                if ui.small_button("✕").on_hover_text("Dismiss").clicked() {
+                    app.push(Command::DismissError);
+                }
+                ui.add(egui::Label::new(egui::RichText::new(text).color(color)).truncate());
+            }
+        });
+    });
+}
+
+/// Darkens the window while a file is dragged over it.
+pub(super) fn drop_overlay_ui(ui: &egui::Ui) {
+    if ui.input(|i| i.raw.hovered_files.is_empty()) {
+        return;
+    }
+    let painter = ui.ctx().layer_painter(egui::LayerId::new(egui::Order::Foreground, egui::Id::new("file_drop_target")));
+    let rect = ui.ctx().content_rect();
+    painter.rect_filled(rect, 0.0, egui::Color32::from_black_alpha(180));
+    painter.text(rect.center(), egui::Align2::CENTER_CENTER, "Drop a file of embeddings to open it", egui::TextStyle::Heading.resolve(ui.style()), egui::Color32::WHITE);
+}

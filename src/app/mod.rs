@@ -1,0 +1,520 @@
+//! The window: state, the per-frame loop, and commands. Panels live in their own files and only
+//! read state and push [`Command`]s; the app applies them once per frame.
+
+mod chrome;
+mod map;
+mod palette;
+mod side_panel;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Instant;
+
+use eframe::egui;
+
+use crate::data::{Dataset, ExportColumns, LoadOptions};
+use crate::engine::Metric;
+use crate::engine::pca::Pca;
+use crate::session::{ClusterOutcome, ClusterRequest};
+use crate::worker::{Event, LoadSource, Worker};
+
+/// What persists between runs: preferences only, never data or results.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Dark or light theme.
+    pub dark: bool,
+    /// Marker radius on the map.
+    pub point_radius: f32,
+    /// Last folder a file was opened from or exported to.
+    pub last_dir: Option<PathBuf>,
+    /// Last number of clusters.
+    pub k: usize,
+    /// Last metric.
+    pub metric: Metric,
+    /// Last seed.
+    pub seed: u64,
+    /// Last number of restarts.
+    pub n_init: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { dark: true, point_radius: 2.0, last_dir: None, k: 12, metric: Metric::Cosine, seed: 0, n_init: 3 }
+    }
+}
+
+/// Something the user asked for; applied by [`EmbedmapApp::apply`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Show the file dialog.
+    OpenDialog,
+    /// Load a file.
+    OpenPath(PathBuf),
+    /// Load the bundled demo.
+    OpenDemo,
+    /// Reload the current file with other loading options.
+    Reload(LoadOptions),
+    /// Show the export dialog.
+    ExportDialog,
+    /// Export to a path.
+    ExportTo(PathBuf),
+    /// The clustering settings changed.
+    Recluster,
+    /// Stop the running clustering.
+    CancelCluster,
+    /// Dismiss the error banner.
+    DismissError,
+    /// Close the window.
+    Quit,
+}
+
+/// A job in flight, for the progress display.
+#[derive(Debug, Clone)]
+pub(crate) struct Running {
+    pub(crate) generation: u64,
+    pub(crate) started: Instant,
+    pub(crate) stage: String,
+    pub(crate) fraction: f32,
+}
+
+/// A failed load the user can retry by dropping the rows with NaN/inf.
+#[derive(Debug, Clone)]
+pub(crate) struct LoadFailure {
+    pub(crate) message: String,
+    pub(crate) source: LoadSource,
+    pub(crate) can_drop_nonfinite: bool,
+}
+
+/// The map's points grouped by cluster, rebuilt only when the labels change.
+#[derive(Debug, Default)]
+pub(crate) struct MapCache {
+    /// Per cluster: the plot points and the rows they are.
+    pub(crate) clusters: Vec<(Vec<[f64; 2]>, Vec<usize>)>,
+}
+
+/// The embedmap window.
+pub struct EmbedmapApp {
+    pub(crate) settings: Settings,
+    worker: Worker,
+    pub(crate) dataset: Option<Arc<Dataset>>,
+    pub(crate) pca: Option<Arc<Pca>>,
+    pub(crate) load_options: LoadOptions,
+    pub(crate) loading: Option<(Running, LoadSource)>,
+    pub(crate) load_failure: Option<LoadFailure>,
+    pub(crate) timings: Timings,
+    pub(crate) clustering: Option<Running>,
+    pub(crate) outcome: Option<Arc<ClusterOutcome>>,
+    pub(crate) previous: Option<Arc<ClusterOutcome>>,
+    cache: HashMap<String, Arc<ClusterOutcome>>,
+    pub(crate) error: Option<String>,
+    pub(crate) notice: Option<String>,
+    pub(crate) map: MapCache,
+    pub(crate) spec_edit: String,
+    pub(crate) path_edit: String,
+    dialog: Option<Receiver<DialogResult>>,
+    export: Option<Receiver<Result<String, String>>>,
+    commands: Vec<Command>,
+}
+
+/// Load and projection times of the current dataset.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Timings {
+    pub(crate) load_ms: f64,
+    pub(crate) project_ms: f64,
+}
+
+enum DialogResult {
+    Open(Option<PathBuf>),
+    Export(Option<PathBuf>),
+}
+
+impl EmbedmapApp {
+    /// Builds the app and starts loading `source`. `storage` restores settings when present.
+    #[must_use]
+    pub fn new(ctx: &egui::Context, storage: Option<&dyn eframe::Storage>, source: LoadSource, load_options: LoadOptions) -> Self {
+        let settings: Settings = storage.and_then(|s| eframe::get_value(s, eframe::APP_KEY)).unwrap_or_default();
+        ctx.set_visuals(if settings.dark { egui::Visuals::dark() } else { egui::Visuals::light() });
+        let repaint = ctx.clone();
+        let worker = Worker::spawn(Arc::new(move || repaint.request_repaint()));
+        let mut app = Self {
+            settings,
+            worker,
+            dataset: None,
+            pca: None,
+            spec_edit: load_options.embedding_columns.clone().unwrap_or_default(),
+            load_options,
+            loading: None,
+            load_failure: None,
+            timings: Timings::default(),
+            clustering: None,
+            outcome: None,
+            previous: None,
+            cache: HashMap::new(),
+            error: None,
+            notice: None,
+            map: MapCache::default(),
+            path_edit: String::new(),
+            dialog: None,
+            export: None,
+            commands: Vec::new(),
+        };
+        app.start_load(source);
+        app
+    }
+
+    /// Whether a load or a clustering is still running (for tests and scripted use).
+    #[must_use]
+    pub fn is_busy(&self) -> bool {
+        self.loading.is_some() || self.clustering.is_some() || self.export.is_some()
+    }
+
+    /// The loaded dataset.
+    #[must_use]
+    pub fn dataset(&self) -> Option<&Arc<Dataset>> {
+        self.dataset.as_ref()
+    }
+
+    /// The clustering on screen.
+    #[must_use]
+    pub fn outcome(&self) -> Option<&Arc<ClusterOutcome>> {
+        self.outcome.as_ref()
+    }
+
+    /// The error shown in the window, if any.
+    #[must_use]
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref().or(self.load_failure.as_ref().map(|f| f.message.as_str()))
+    }
+
+    /// Queues a command, as a click would.
+    pub fn push(&mut self, c: Command) {
+        self.commands.push(c);
+    }
+
+    /// The clustering request the controls describe.
+    #[must_use]
+    pub fn request(&self) -> ClusterRequest {
+        let mut r = ClusterRequest::default();
+        r.kmeans.k = self.settings.k;
+        r.kmeans.metric = self.settings.metric;
+        r.kmeans.seed = self.settings.seed;
+        r.kmeans.n_init = self.settings.n_init;
+        r
+    }
+
+    fn start_load(&mut self, source: LoadSource) {
+        let generation = self.worker.load(source.clone(), self.load_options.clone());
+        self.loading = Some((Running { generation, started: Instant::now(), stage: "reading".into(), fraction: 0.0 }, source));
+        self.load_failure = None;
+    }
+
+    fn recluster(&mut self) {
+        let Some(ds) = &self.dataset else { return };
+        let n = ds.n();
+        self.settings.k = self.settings.k.clamp(2, n.saturating_sub(1).max(2));
+        let req = self.request();
+        let key = format!("{}|{:?}", Arc::as_ptr(ds) as usize, req);
+        if let Some(hit) = self.cache.get(&key).cloned() {
+            self.worker.cancel_cluster();
+            self.clustering = None;
+            self.set_outcome(hit);
+            return;
+        }
+        let generation = self.worker.cluster(Arc::clone(&ds.embeddings), req);
+        self.clustering = Some(Running { generation, started: Instant::now(), stage: "k-means".into(), fraction: 0.0 });
+    }
+
+    fn set_outcome(&mut self, o: Arc<ClusterOutcome>) {
+        if self.outcome.as_ref().is_some_and(|cur| !Arc::ptr_eq(cur, &o)) {
+            self.previous = self.outcome.take();
+        }
+        self.outcome = Some(o);
+        self.rebuild_map();
+    }
+
+    fn rebuild_map(&mut self) {
+        self.map.clusters.clear();
+        let (Some(pca), Some(o)) = (&self.pca, &self.outcome) else { return };
+        let k = o.sizes.len();
+        let mut clusters: Vec<(Vec<[f64; 2]>, Vec<usize>)> = (0..k).map(|_| (Vec::new(), Vec::new())).collect();
+        for (i, (&l, p)) in o.labels.iter().zip(&pca.projection).enumerate() {
+            if let Ok(c) = usize::try_from(l) {
+                if c < k {
+                    clusters[c].0.push([f64::from(p[0]), f64::from(p[1])]);
+                    clusters[c].1.push(i);
+                }
+            }
+        }
+        self.map.clusters = clusters;
+    }
+
+    fn handle(&mut self, e: Event) {
+        match e {
+            Event::Progress { generation, stage, fraction } => {
+                if let Some((r, _)) = &mut self.loading {
+                    if r.generation == generation {
+                        r.stage = stage.clone();
+                        r.fraction = fraction;
+                    }
+                }
+                if let Some(r) = &mut self.clustering {
+                    if r.generation == generation {
+                        r.stage = stage;
+                        r.fraction = fraction;
+                    }
+                }
+            }
+            Event::Loaded { generation, dataset, pca, load_ms, project_ms } => {
+                if self.loading.as_ref().is_some_and(|(r, _)| r.generation == generation) {
+                    self.loading = None;
+                    if let Some(dir) = dataset.path.as_ref().and_then(|p| p.parent()) {
+                        self.settings.last_dir = Some(dir.to_path_buf());
+                    }
+                    self.spec_edit = self.load_options.embedding_columns.clone().unwrap_or_default();
+                    self.dataset = Some(dataset);
+                    self.pca = Some(pca);
+                    self.timings = Timings { load_ms, project_ms };
+                    self.outcome = None;
+                    self.previous = None;
+                    self.cache.clear();
+                    self.map = MapCache::default();
+                    self.error = None;
+                    self.recluster();
+                }
+            }
+            Event::LoadFailed { generation, error, source } => {
+                if self.loading.as_ref().is_some_and(|(r, _)| r.generation == generation) {
+                    self.loading = None;
+                    let can_drop_nonfinite = error.contains("NaN or infinite") && !self.load_options.drop_nonfinite;
+                    self.load_failure = Some(LoadFailure { message: error, source, can_drop_nonfinite });
+                }
+            }
+            Event::Clustered { generation, outcome } => {
+                if self.clustering.as_ref().is_some_and(|r| r.generation == generation) {
+                    self.clustering = None;
+                    if let Some(ds) = &self.dataset {
+                        let key = format!("{}|{:?}", Arc::as_ptr(ds) as usize, outcome.request);
+                        if self.cache.len() > 64 {
+                            self.cache.clear();
+                        }
+                        self.cache.insert(key, Arc::clone(&outcome));
+                    }
+                    self.set_outcome(outcome);
+                }
+            }
+            Event::ClusterFailed { generation, error } => {
+                if self.clustering.as_ref().is_some_and(|r| r.generation == generation) {
+                    self.clustering = None;
+                    self.error = Some(error);
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, ctx: &egui::Context, c: Command) {
+        match c {
+            Command::OpenDialog => {
+                if self.dialog.is_some() {
+                    return;
+                }
+                let (tx, rx) = channel();
+                let dir = self.settings.last_dir.clone();
+                let ctx = ctx.clone();
+                let spawned = std::thread::Builder::new().name("embedmap-dialog".into()).spawn(move || {
+                    let mut d = rfd::FileDialog::new()
+                        .set_title("Open embeddings")
+                        .add_filter("Embeddings", &["csv", "tsv", "parquet", "jsonl", "ndjson", "arrow", "feather", "ipc", "npy"]);
+                    if let Some(dir) = dir {
+                        d = d.set_directory(dir);
+                    }
+                    let _ = tx.send(DialogResult::Open(d.pick_file()));
+                    ctx.request_repaint();
+                });
+                if spawned.is_ok() {
+                    self.dialog = Some(rx);
+                }
+            }
+            Command::ExportDialog => {
+                if self.dialog.is_some() || self.outcome.is_none() {
+                    return;
+                }
+                let (tx, rx) = channel();
+                let dir = self.settings.last_dir.clone();
+                let stem = self.dataset.as_ref().map_or("embedmap".to_string(), |d| {
+                    d.name.rsplit_once('.').map_or(d.name.clone(), |(s, _)| s.to_string()).replace([' ', ':'], "_")
+                });
+                let ctx = ctx.clone();
+                let spawned = std::thread::Builder::new().name("embedmap-dialog".into()).spawn(move || {
+                    let mut d = rfd::FileDialog::new()
+                        .set_title("Export labelled data")
+                        .set_file_name(format!("{stem}_clusters.csv"))
+                        .add_filter("CSV", &["csv"])
+                        .add_filter("Parquet", &["parquet"])
+                        .add_filter("TSV", &["tsv"]);
+                    if let Some(dir) = dir {
+                        d = d.set_directory(dir);
+                    }
+                    let _ = tx.send(DialogResult::Export(d.save_file()));
+                    ctx.request_repaint();
+                });
+                if spawned.is_ok() {
+                    self.dialog = Some(rx);
+                }
+            }
+            Command::OpenPath(p) => {
+                self.load_options = LoadOptions::default();
+                self.start_load(LoadSource::File(p));
+            }
+            Command::OpenDemo => {
+                self.load_options = LoadOptions::default();
+                self.start_load(LoadSource::Demo);
+            }
+            Command::Reload(opts) => {
+                let source = match (&self.load_failure, &self.dataset) {
+                    (Some(f), _) => f.source.clone(),
+                    (None, Some(ds)) => ds.path.clone().map_or(LoadSource::Demo, LoadSource::File),
+                    (None, None) => LoadSource::Demo,
+                };
+                self.load_options = opts;
+                self.start_load(source);
+            }
+            Command::ExportTo(path) => self.export_to(ctx, path),
+            Command::Recluster => self.recluster(),
+            Command::CancelCluster => {
+                self.worker.cancel_cluster();
+                self.clustering = None;
+            }
+            Command::DismissError => {
+                self.error = None;
+                self.load_failure = None;
+                self.notice = None;
+            }
+            Command::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
+        }
+    }
+
+    fn export_to(&mut self, ctx: &egui::Context, path: PathBuf) {
+        if self.export.is_some() {
+            self.error = Some("an export is already running; wait for it to finish".into());
+            return;
+        }
+        let (Some(ds), Some(o), Some(pca)) = (self.dataset.clone(), self.outcome.clone(), self.pca.clone()) else {
+            self.error = Some("nothing to export yet: wait for the clustering to finish".into());
+            return;
+        };
+        if let Some(dir) = path.parent() {
+            self.settings.last_dir = Some(dir.to_path_buf());
+        }
+        let (tx, rx) = channel();
+        let ctx = ctx.clone();
+        let spawned = std::thread::Builder::new().name("embedmap-export".into()).spawn(move || {
+            let sil = o.silhouette.as_ref().map_or_else(|_| vec![f32::NAN; ds.n()], |s| s.values.clone());
+            let r = crate::data::export_labelled(&ds, ExportColumns { labels: &o.labels, silhouette: &sil, xy: &pca.projection }, &path)
+                .map_err(|e| e.to_string())
+                .and_then(|summary| {
+                    let params = serde_json::json!({
+                        "input": ds.display_path(),
+                        "embedding": ds.source,
+                        "algorithm": "kmeans",
+                        "params": o.request,
+                        "silhouette": o.silhouette.as_ref().ok().map(|s| s.mean),
+                        "inertia": o.inertia,
+                        "export": summary.path.display().to_string(),
+                    });
+                    let side = path.with_extension("params.json");
+                    std::fs::write(&side, serde_json::to_string_pretty(&params).unwrap_or_default())
+                        .map_err(|e| format!("the data was exported, but the parameters file could not be written ({e}): {}", side.display()))?;
+                    Ok(format!("exported {} rows to {} (parameters in {})", summary.rows, summary.path.display(), side.display()))
+                });
+            let _ = tx.send(r);
+            ctx.request_repaint();
+        });
+        match spawned {
+            Ok(_) => self.export = Some(rx),
+            Err(e) => self.error = Some(format!("cannot start the export: {e}")),
+        }
+    }
+
+    fn poll(&mut self, ctx: &egui::Context) {
+        for e in self.worker.poll() {
+            self.handle(e);
+        }
+        if let Some(rx) = &self.dialog {
+            if let Ok(r) = rx.try_recv() {
+                self.dialog = None;
+                match r {
+                    DialogResult::Open(Some(p)) => self.commands.push(Command::OpenPath(p)),
+                    DialogResult::Export(Some(p)) => self.commands.push(Command::ExportTo(p)),
+                    DialogResult::Open(None) | DialogResult::Export(None) => {
+                        self.notice = Some("no file chosen (if no dialog appeared, type a path under File ▸ Open path)".into());
+                    }
+                }
+            }
+        }
+        if let Some(rx) = &self.export {
+            if let Ok(r) = rx.try_recv() {
+                self.export = None;
+                match r {
+                    Ok(msg) => self.notice = Some(msg),
+                    Err(e) => self.error = Some(e),
+                }
+            }
+        }
+        let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
+        if let Some(p) = dropped.into_iter().next() {
+            self.commands.push(Command::OpenPath(p));
+        }
+        for c in std::mem::take(&mut self.commands) {
+            self.apply(ctx, c);
+        }
+        if self.is_busy() {
+            // Keep the progress display moving while the worker runs.
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+impl eframe::App for EmbedmapApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.poll(ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        chrome::menu_ui(self, ui);
+        chrome::status_ui(self, ui);
+        side_panel::side_panel_ui(self, ui);
+        map::map_ui(self, ui);
+        chrome::drop_overlay_ui(ui);
+        let cmds = std::mem::take(&mut self.commands);
+        let ctx = ui.ctx().clone();
+        for c in cmds {
+            self.apply(&ctx, c);
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+    }
+}
+
+/// Opens the window on `source`.
+pub fn run(source: LoadSource, load_options: LoadOptions) -> anyhow::Result<()> {
+    let title = match &source {
+        LoadSource::Demo => "embedmap — demo".to_string(),
+        LoadSource::File(p) => format!("embedmap — {}", p.display()),
+    };
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default().with_title(title).with_inner_size([1400.0, 880.0]).with_min_inner_size([720.0, 480.0]),
+        renderer: eframe::Renderer::Glow,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "embedmap",
+        options,
+        Box::new(move |cc| Ok(Box::new(EmbedmapApp::new(&cc.egui_ctx, cc.storage, source, load_options)))),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
+}

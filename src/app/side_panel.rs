@@ -1,0 +1,178 @@
+//! The left panel: dataset summary, K-means controls, the live silhouette readout.
+
+use eframe::egui;
+
+use super::{Command, EmbedmapApp, palette};
+use crate::data::LoadOptions;
+use crate::engine::Metric;
+
+/// Draws the left panel.
+pub(super) fn side_panel_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
+    egui::Panel::left("controls").default_size(330.0).min_size(260.0).show(ui, |ui| {
+        egui::ScrollArea::vertical().auto_shrink(false).show(ui, |ui| {
+            load_state_ui(app, ui);
+            dataset_ui(app, ui);
+            ui.separator();
+            controls_ui(app, ui);
+            ui.separator();
+            readout_ui(app, ui);
+        });
+    });
+}
+
+fn load_state_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
+    if let Some((r, _)) = &app.loading {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label(format!("Loading: {}", r.stage));
+        });
+        ui.add(egui::ProgressBar::new(r.fraction).show_percentage());
+    }
+    if let Some(f) = app.load_failure.clone() {
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.label(egui::RichText::new("Cannot open the file").strong().color(palette::ERROR));
+            ui.add(egui::Label::new(&f.message).wrap());
+            ui.horizontal(|ui| {
+                if f.can_drop_nonfinite && ui.button("Drop those rows and continue").clicked() {
+                    let mut o = app.load_options.clone();
+                    o.drop_nonfinite = true;
+                    app.push(Command::Reload(o));
+                }
+                if ui.button("Dismiss").clicked() {
+                    app.push(Command::DismissError);
+                }
+            });
+        });
+    }
+}
+
+fn dataset_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
+    ui.heading("Dataset");
+    let Some(ds) = app.dataset.clone() else {
+        ui.label("No dataset yet.");
+        return;
+    };
+    egui::Grid::new("summary").num_columns(2).show(ui, |ui| {
+        ui.label("Source");
+        ui.add(egui::Label::new(ds.display_path()).truncate());
+        ui.end_row();
+        ui.label("Rows");
+        ui.label(ds.n().to_string());
+        ui.end_row();
+        ui.label("Dimension");
+        ui.label(ds.dim().to_string());
+        ui.end_row();
+        ui.label("Embedding");
+        ui.add(egui::Label::new(ds.source.describe()).truncate());
+        ui.end_row();
+    });
+    let meta = ds.metadata_columns();
+    egui::CollapsingHeader::new(format!("Metadata columns ({})", meta.len())).show(ui, |ui| {
+        for c in &meta {
+            ui.label(format!("{c}  ({})", ds.column_type(c)));
+        }
+    });
+    for w in &ds.warnings {
+        ui.add(egui::Label::new(egui::RichText::new(format!("⚠ {w}")).color(palette::WARNING)).wrap());
+    }
+    egui::CollapsingHeader::new("Embedding columns").show(ui, |ui| {
+        ui.label("Names, globs (emb_*) or a range (emb_0..emb_383); empty = detect automatically.");
+        ui.horizontal(|ui| {
+            ui.add(egui::TextEdit::singleline(&mut app.spec_edit).hint_text("detect automatically").desired_width(180.0));
+            if ui.button("Apply").clicked() {
+                let spec = app.spec_edit.trim();
+                let opts = LoadOptions {
+                    embedding_columns: (!spec.is_empty()).then(|| spec.to_string()),
+                    drop_nonfinite: app.load_options.drop_nonfinite,
+                };
+                app.push(Command::Reload(opts));
+            }
+        });
+    });
+}
+
+fn controls_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
+    ui.heading("K-means");
+    let n = app.dataset.as_ref().map_or(50, |d| d.n());
+    let max_k = 50.min(n.saturating_sub(1)).max(2);
+    let mut changed = false;
+    changed |= ui.add(egui::Slider::new(&mut app.settings.k, 2..=max_k).text("k")).changed();
+    egui::ComboBox::from_label("Metric").selected_text(app.settings.metric.name()).show_ui(ui, |ui| {
+        for m in Metric::ALL {
+            changed |= ui.selectable_value(&mut app.settings.metric, m, m.name()).changed();
+        }
+    });
+    ui.horizontal(|ui| {
+        changed |= ui.add(egui::DragValue::new(&mut app.settings.seed).prefix("seed ")).changed();
+        changed |= ui.add(egui::DragValue::new(&mut app.settings.n_init).range(1..=50).prefix("restarts ")).changed();
+    });
+    if changed {
+        app.push(Command::Recluster);
+    }
+    if let Some(r) = &app.clustering {
+        // Only jobs that last show progress, so quick ones do not flicker.
+        if r.started.elapsed().as_millis() > 300 {
+            ui.horizontal(|ui| {
+                ui.add(egui::ProgressBar::new(r.fraction).text(r.stage.clone()).desired_width(200.0));
+                if ui.button("Cancel").clicked() {
+                    app.push(Command::CancelCluster);
+                }
+            });
+        } else {
+            ui.label("computing…");
+        }
+    }
+}
+
+fn delta_ui(ui: &mut egui::Ui, now: f64, before: Option<f64>, higher_is_better: bool) {
+    let Some(b) = before else { return };
+    let d = now - b;
+    if d.abs() < 1e-12 {
+        ui.label("=");
+        return;
+    }
+    let better = (d > 0.0) == higher_is_better;
+    let arrow = if d > 0.0 { "↑" } else { "↓" };
+    ui.label(egui::RichText::new(format!("{arrow} {:+.4}", d)).color(if better { palette::BETTER } else { palette::WORSE }))
+        .on_hover_text(format!("previous setting: {b:.4}"));
+}
+
+fn readout_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
+    ui.heading("Quality");
+    let Some(o) = app.outcome.clone() else {
+        ui.label("waiting for the first clustering…");
+        return;
+    };
+    let prev_sil = app.previous.as_ref().and_then(|p| p.silhouette.as_ref().ok().map(|s| s.mean));
+    match &o.silhouette {
+        Ok(s) => {
+            ui.horizontal(|ui| {
+                ui.label(egui::RichText::new(format!("Silhouette {:.4}", s.mean)).size(20.0).strong());
+                delta_ui(ui, s.mean, prev_sil, true);
+            });
+            let how = if s.exact {
+                format!("exact over {} points, {} distance", s.n_scored, s.metric)
+            } else {
+                let (lo, hi) = s.ci95.unwrap_or((s.mean, s.mean));
+                format!("sampled: {} points, 95% CI {lo:.4} – {hi:.4}, {} distance", s.n_scored, s.metric)
+            };
+            ui.label(how);
+            ui.label(format!("computed in {:.0} ms", o.silhouette_ms));
+        }
+        Err(e) => {
+            ui.label(egui::RichText::new(format!("Silhouette: not defined ({e})")).color(palette::WARNING));
+        }
+    }
+    let prev_inertia = app.previous.as_ref().filter(|p| p.request.kmeans.metric == o.request.kmeans.metric).map(|p| p.inertia);
+    ui.horizontal(|ui| {
+        ui.label(format!("Inertia {:.4}", o.inertia));
+        delta_ui(ui, o.inertia, prev_inertia, false);
+    });
+    ui.label(format!(
+        "{} clusters · {} iterations{} · {:.0} ms",
+        o.sizes.iter().filter(|&&s| s > 0).count(),
+        o.n_iter,
+        if o.converged { "" } else { " (not converged)" },
+        o.cluster_ms
+    ));
+}

@@ -1,0 +1,180 @@
+//! Writing labelled data: every original column unchanged, plus `cluster`, `silhouette`, `x`, `y`.
+//! The file is written beside the target under a temporary name and renamed into place, so a
+//! failed export never leaves a half-written file, and the input is never overwritten.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use super::{Dataset, ExportError};
+
+/// The per-row results to append.
+#[derive(Clone, Copy, Debug)]
+pub struct ExportColumns<'a> {
+    /// Cluster of every row (−1 = noise).
+    pub labels: &'a [i32],
+    /// Silhouette of every row (NaN = not computed; written as a missing value).
+    pub silhouette: &'a [f32],
+    /// 2-D map coordinates of every row.
+    pub xy: &'a [[f32; 2]],
+}
+
+/// What was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportSummary {
+    /// The file.
+    pub path: PathBuf,
+    /// Rows written.
+    pub rows: usize,
+    /// Names of the appended columns (renamed when the data already had such a column).
+    pub added_columns: Vec<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Csv(u8),
+    Parquet,
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// A column name not yet in `taken`: `base`, else `base_1`, `base_2`, ...
+fn free_name(base: &str, taken: &[String]) -> String {
+    if !taken.iter().any(|t| t == base) {
+        return base.to_string();
+    }
+    (1..).map(|i| format!("{base}_{i}")).find(|c| !taken.iter().any(|t| t == c)).unwrap_or_else(|| base.to_string())
+}
+
+/// Writes `ds` with the result columns to `path` (CSV, TSV or Parquet by extension).
+pub fn export_labelled(ds: &Dataset, cols: ExportColumns<'_>, path: &Path) -> Result<ExportSummary, ExportError> {
+    let werr = |message: String| ExportError::Write { message, path: path.to_path_buf() };
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let target = match ext.as_str() {
+        "csv" => Target::Csv(b','),
+        "tsv" | "tab" => Target::Csv(b'\t'),
+        "parquet" | "pq" => Target::Parquet,
+        _ => return Err(ExportError::UnsupportedFormat { ext, path: path.to_path_buf() }),
+    };
+    for input in ds.path.iter().chain(ds.sidecar.iter()) {
+        if same_file(input, path) {
+            return Err(ExportError::WouldOverwriteInput { path: path.to_path_buf() });
+        }
+    }
+    let n = ds.n();
+    for len in [cols.labels.len(), cols.silhouette.len(), cols.xy.len()] {
+        if len != n {
+            return Err(ExportError::LengthMismatch { got: len, expected: n });
+        }
+    }
+    let mut frame = ds.frame.clone();
+    let mut taken = ds.column_names();
+    let mut added = Vec::new();
+    let mut push = |frame: &mut DataFrame, base: &str, series: Series| -> Result<(), ExportError> {
+        let name = free_name(base, &taken);
+        taken.push(name.clone());
+        added.push(name.clone());
+        frame.with_column(series.with_name(name.as_str().into()).into_column()).map_err(|e| werr(e.to_string()))?;
+        Ok(())
+    };
+    push(&mut frame, "cluster", Series::new("cluster".into(), cols.labels))?;
+    let sil: Vec<Option<f32>> = cols.silhouette.iter().map(|&v| v.is_finite().then_some(v)).collect();
+    push(&mut frame, "silhouette", Series::new("silhouette".into(), sil))?;
+    let xs: Vec<f32> = cols.xy.iter().map(|p| p[0]).collect();
+    let ys: Vec<f32> = cols.xy.iter().map(|p| p[1]).collect();
+    push(&mut frame, "x", Series::new("x".into(), xs))?;
+    push(&mut frame, "y", Series::new("y".into(), ys))?;
+    if let Target::Csv(_) = target {
+        frame = lists_to_text(frame).map_err(werr)?;
+    }
+    write_atomically(path, |file| match target {
+        Target::Csv(sep) => CsvWriter::new(file).include_header(true).with_separator(sep).finish(&mut frame).map_err(|e| e.to_string()),
+        Target::Parquet => ParquetWriter::new(file).finish(&mut frame).map(|_| ()).map_err(|e| e.to_string()),
+    })?;
+    Ok(ExportSummary { path: path.to_path_buf(), rows: n, added_columns: added })
+}
+
+/// CSV has no list type: list and array columns become `[a, b, …]` text, which embedmap reads back.
+fn lists_to_text(frame: DataFrame) -> Result<DataFrame, String> {
+    let mut out = Vec::with_capacity(frame.width());
+    for c in frame.columns() {
+        let s = c.as_materialized_series();
+        let inner = match s.dtype() {
+            DataType::List(inner) | DataType::Array(inner, _) => Some(inner.as_ref().clone()),
+            _ => None,
+        };
+        let Some(inner) = inner else {
+            out.push(c.clone());
+            continue;
+        };
+        let as_f32 = inner == DataType::Float32;
+        let target = DataType::List(Box::new(if as_f32 { DataType::Float32 } else { DataType::Float64 }));
+        let list = s.cast(&target).map_err(|e| e.to_string())?;
+        let ca = list.list().map_err(|e| e.to_string())?;
+        let mut texts: Vec<Option<String>> = Vec::with_capacity(ca.len());
+        for item in ca.amortized_iter() {
+            let Some(item) = item else {
+                texts.push(None);
+                continue;
+            };
+            let mut t = String::from("[");
+            let s = item.as_ref();
+            if as_f32 {
+                for (i, v) in s.f32().map_err(|e| e.to_string())?.iter().enumerate() {
+                    if i > 0 {
+                        t.push_str(", ");
+                    }
+                    match v {
+                        Some(v) => write!(t, "{v}").map_err(|e| e.to_string())?,
+                        None => t.push_str("null"),
+                    }
+                }
+            } else {
+                for (i, v) in s.f64().map_err(|e| e.to_string())?.iter().enumerate() {
+                    if i > 0 {
+                        t.push_str(", ");
+                    }
+                    match v {
+                        Some(v) => write!(t, "{v}").map_err(|e| e.to_string())?,
+                        None => t.push_str("null"),
+                    }
+                }
+            }
+            t.push(']');
+            texts.push(Some(t));
+        }
+        out.push(Series::new(c.name().clone(), texts).into_column());
+    }
+    DataFrame::new(frame.height(), out).map_err(|e| e.to_string())
+}
+
+/// Writes through `write` into a temporary file beside `path`, syncs it and renames it over `path`.
+fn write_atomically(path: &Path, write: impl FnOnce(&mut std::fs::File) -> Result<(), String>) -> Result<(), ExportError> {
+    let werr = |message: String| ExportError::Write { message, path: path.to_path_buf() };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).ok_or_else(|| werr("no file name".into()))?;
+    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp).map_err(|e| e.to_string())?;
+        write(&mut file)?;
+        file.flush().map_err(|e| e.to_string())?;
+        file.sync_all().map_err(|e| e.to_string())?;
+        drop(file);
+        std::fs::rename(&tmp, path).map_err(|e| e.to_string())
+    })();
+    if result.is_err() {
+        // Best effort: the temporary file is ours, and nothing else refers to it.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(werr)
+}

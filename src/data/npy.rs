@@ -1,0 +1,174 @@
+//! Reader for NumPy `.npy` files holding a 2-D float array (f32 or f64, either byte order,
+//! C or Fortran order).
+
+/// A parsed `.npy` array, converted to row-major f32.
+#[derive(Debug)]
+pub struct NpyArray {
+    /// Row-major values.
+    pub data: Vec<f32>,
+    /// Rows.
+    pub rows: usize,
+    /// Columns.
+    pub cols: usize,
+    /// The stored element type, e.g. `<f4`.
+    pub descr: String,
+    /// Whether the file stored the array in Fortran (column-major) order.
+    pub fortran_order: bool,
+}
+
+/// The shape and layout of a `.npy` file, from its header alone.
+#[derive(Debug, PartialEq, Eq)]
+pub struct NpyHeader {
+    /// Element type string.
+    pub descr: String,
+    /// Column-major storage.
+    pub fortran_order: bool,
+    /// Array shape.
+    pub shape: Vec<usize>,
+    /// Byte offset of the data.
+    pub data_offset: usize,
+}
+
+/// Parses the header at the start of `bytes`.
+pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, String> {
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err("it does not start with the .npy magic bytes".into());
+    }
+    let major = bytes[6];
+    let (len, start) = match major {
+        1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
+        2 | 3 => {
+            if bytes.len() < 12 {
+                return Err("the header is cut short".into());
+            }
+            (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
+        }
+        v => return Err(format!("unknown format version {v}")),
+    };
+    let end = start + len;
+    if bytes.len() < end {
+        return Err("the header is cut short".into());
+    }
+    let text = std::str::from_utf8(&bytes[start..end]).map_err(|_| "the header is not text".to_string())?;
+    let descr = dict_value(text, "descr").ok_or("the header has no 'descr'")?;
+    let descr = descr.trim().trim_matches(|c| c == '\'' || c == '"').to_string();
+    let fortran = dict_value(text, "fortran_order").ok_or("the header has no 'fortran_order'")?;
+    let fortran_order = match fortran.trim() {
+        "True" => true,
+        "False" => false,
+        other => return Err(format!("fortran_order is '{other}'")),
+    };
+    let shape_text = dict_value(text, "shape").ok_or("the header has no 'shape'")?;
+    let inner = shape_text.trim().trim_start_matches('(').trim_end_matches(')');
+    let shape = inner
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<usize>().map_err(|_| format!("bad shape entry '{s}'")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(NpyHeader { descr, fortran_order, shape, data_offset: end })
+}
+
+/// The text of `key`'s value in the header's Python dict literal.
+fn dict_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    let pat1 = format!("'{key}'");
+    let pat2 = format!("\"{key}\"");
+    let pos = text.find(&pat1).map(|p| p + pat1.len()).or_else(|| text.find(&pat2).map(|p| p + pat2.len()))?;
+    let rest = text[pos..].trim_start().strip_prefix(':')?.trim_start();
+    if rest.starts_with('(') {
+        let close = rest.find(')')?;
+        Some(&rest[..=close])
+    } else {
+        let end = rest.find([',', '}']).unwrap_or(rest.len());
+        Some(&rest[..end])
+    }
+}
+
+/// Decodes a whole `.npy` file.
+pub fn read(bytes: &[u8]) -> Result<NpyArray, String> {
+    let h = parse_header(bytes)?;
+    let (rows, cols) = match h.shape.as_slice() {
+        [r, c] => (*r, *c),
+        [r] => (*r, 1),
+        s => return Err(format!("expected a 2-D array (rows × dimensions), found {} dimensions", s.len())),
+    };
+    let (size, little) = match h.descr.as_str() {
+        "<f4" | "|f4" | "=f4" => (4, true),
+        ">f4" => (4, false),
+        "<f8" | "|f8" | "=f8" => (8, true),
+        ">f8" => (8, false),
+        other => return Err(format!("element type '{other}' is not supported; use float32 or float64")),
+    };
+    let count = rows.checked_mul(cols).ok_or("the shape is too large")?;
+    let need = count.checked_mul(size).ok_or("the shape is too large")?;
+    let data = &bytes[h.data_offset..];
+    if data.len() < need {
+        return Err(format!("the data is cut short: the header promises {need} bytes, the file has {}", data.len()));
+    }
+    let mut values: Vec<f32> = Vec::with_capacity(count);
+    for chunk in data[..need].chunks_exact(size) {
+        let v = if size == 4 {
+            // `chunks_exact(4)` yields 4-byte slices.
+            let b: [u8; 4] = [chunk[0], chunk[1], chunk[2], chunk[3]];
+            if little { f32::from_le_bytes(b) } else { f32::from_be_bytes(b) }
+        } else {
+            let b: [u8; 8] = [chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]];
+            #[allow(clippy::cast_possible_truncation)]
+            let v = if little { f64::from_le_bytes(b) } else { f64::from_be_bytes(b) } as f32;
+            v
+        };
+        values.push(v);
+    }
+    if h.fortran_order && rows > 1 && cols > 1 {
+        let mut t = vec![0.0f32; count];
+        for c in 0..cols {
+            for r in 0..rows {
+                t[r * cols + c] = values[c * rows + r];
+            }
+        }
+        values = t;
+    }
+    Ok(NpyArray { data: values, rows, cols, descr: h.descr, fortran_order: h.fortran_order })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn npy(descr: &str, fortran: bool, shape: &str, payload: &[u8]) -> Vec<u8> {
+        let mut header = format!("{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}", if fortran { "True" } else { "False" });
+        while (10 + header.len() + 1) % 64 != 0 {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend_from_slice(&u16::try_from(header.len()).unwrap().to_le_bytes());
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(payload);
+        out
+    }
+
+    #[test]
+    fn npy_reads_fortran_order_f64() {
+        // 2×3 array [[1,2,3],[4,5,6]] stored column by column.
+        let vals = [1.0f64, 4.0, 2.0, 5.0, 3.0, 6.0];
+        let payload: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let a = read(&npy("<f8", true, "(2, 3)", &payload)).unwrap();
+        assert_eq!((a.rows, a.cols), (2, 3));
+        assert_eq!(a.data, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    }
+
+    #[test]
+    fn npy_reads_big_endian_f32() {
+        let payload: Vec<u8> = [1.5f32, -2.0].iter().flat_map(|v| v.to_be_bytes()).collect();
+        let a = read(&npy(">f4", false, "(1, 2)", &payload)).unwrap();
+        assert_eq!(a.data, vec![1.5, -2.0]);
+    }
+
+    #[test]
+    fn npy_rejects_integer_arrays_and_short_data() {
+        assert!(read(&npy("<i8", false, "(1, 2)", &[0; 16])).unwrap_err().contains("not supported"));
+        assert!(read(&npy("<f4", false, "(2, 2)", &[0; 8])).unwrap_err().contains("cut short"));
+        assert!(read(b"PK\x03\x04 not numpy").unwrap_err().contains("magic"));
+    }
+}

@@ -1,0 +1,54 @@
+//! Cancellation and progress for long computations.
+//!
+//! Every loop over the data checks [`Control::check`] between blocks, so a newer job can stop
+//! an older one within a few milliseconds.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A computation was stopped because a newer one replaced it or the user cancelled it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("cancelled")]
+pub struct Cancelled;
+
+/// Progress callback: a stage name and the fraction of it done, in `[0, 1]`.
+pub type ProgressFn = dyn Fn(&str, f32) + Send + Sync;
+
+/// Handed to every engine routine: tells it whether to stop and where to report progress.
+#[derive(Clone, Default)]
+pub struct Control {
+    cancel: Arc<AtomicBool>,
+    progress: Option<Arc<ProgressFn>>,
+}
+
+impl std::fmt::Debug for Control {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Control").field("cancelled", &self.is_cancelled()).finish_non_exhaustive()
+    }
+}
+
+impl Control {
+    /// A control that reports progress to `progress` and stops once `cancel` is set.
+    #[must_use]
+    pub fn new(cancel: Arc<AtomicBool>, progress: Option<Arc<ProgressFn>>) -> Self {
+        Self { cancel, progress }
+    }
+
+    /// Whether the computation should stop.
+    #[must_use]
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// `Err(Cancelled)` once cancelled; call between blocks of work.
+    pub fn check(&self) -> Result<(), Cancelled> {
+        if self.is_cancelled() { Err(Cancelled) } else { Ok(()) }
+    }
+
+    /// Reports that `fraction` of `stage` is done.
+    pub fn progress(&self, stage: &str, fraction: f32) {
+        if let Some(p) = &self.progress {
+            p(stage, fraction.clamp(0.0, 1.0));
+        }
+    }
+}

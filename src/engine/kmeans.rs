@@ -1,0 +1,554 @@
+//! K-means: greedy k-means++ initialisation and Lloyd iterations whose assignment step is a
+//! blocked f32 GEMM; spherical K-means (unit centroids) under the cosine metric.
+//!
+//! Follows scikit-learn's `KMeans(algorithm="lloyd")`: the same initialisation scheme, the same
+//! tolerance (relative to the mean per-feature variance), the same empty-cluster relocation and
+//! a final assignment step so that labels always match the returned centroids.
+
+use rayon::prelude::*;
+
+use super::control::{Cancelled, Control};
+use super::kernels::{ROW_BLOCK, dot_nt, fixed_ranges, row_norms_sq};
+use super::matrix::Matrix;
+use super::metric::{Embeddings, Metric};
+use super::rng::Rng;
+
+/// K-means settings as a user gives them; [`KMeansParams::check`] turns them into [`KMeansConfig`].
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct KMeansParams {
+    /// Number of clusters.
+    pub k: usize,
+    /// Distance: euclidean (Lloyd) or cosine (spherical K-means).
+    pub metric: Metric,
+    /// Independent k-means++ restarts; the one with the lowest inertia is kept.
+    pub n_init: usize,
+    /// Lloyd iterations per restart at most.
+    pub max_iter: usize,
+    /// Convergence tolerance, relative to the mean per-feature variance (as scikit-learn).
+    pub tol: f64,
+    /// Seed of every random choice.
+    pub seed: u64,
+}
+
+impl Default for KMeansParams {
+    fn default() -> Self {
+        Self { k: 8, metric: Metric::Euclidean, n_init: 3, max_iter: 300, tol: 1e-4, seed: 0 }
+    }
+}
+
+/// Why K-means settings were rejected.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum KMeansParamError {
+    /// k outside `1..=n`.
+    #[error("k must be between 1 and the number of rows ({n}), got {k}")]
+    BadK {
+        /// Requested k.
+        k: usize,
+        /// Rows available.
+        n: usize,
+    },
+    /// `n_init` of zero.
+    #[error("n_init must be at least 1")]
+    ZeroInit,
+    /// `max_iter` of zero.
+    #[error("max_iter must be at least 1")]
+    ZeroIter,
+    /// Negative or non-finite tolerance.
+    #[error("tol must be a finite number ≥ 0")]
+    BadTol,
+}
+
+/// Checked K-means settings: the only form an algorithm accepts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KMeansConfig(KMeansParams);
+
+impl KMeansConfig {
+    /// The settings.
+    #[must_use]
+    pub fn params(&self) -> &KMeansParams {
+        &self.0
+    }
+}
+
+impl KMeansParams {
+    /// Validates the settings for a dataset of `n` rows.
+    pub fn check(&self, n: usize) -> Result<KMeansConfig, KMeansParamError> {
+        if self.k == 0 || self.k > n {
+            return Err(KMeansParamError::BadK { k: self.k, n });
+        }
+        if self.n_init == 0 {
+            return Err(KMeansParamError::ZeroInit);
+        }
+        if self.max_iter == 0 {
+            return Err(KMeansParamError::ZeroIter);
+        }
+        if !(self.tol.is_finite() && self.tol >= 0.0) {
+            return Err(KMeansParamError::BadTol);
+        }
+        Ok(KMeansConfig(self.clone()))
+    }
+}
+
+/// The outcome of K-means.
+#[derive(Clone, Debug)]
+pub struct KMeansResult {
+    /// Cluster of every row, `0..k`.
+    pub labels: Vec<u32>,
+    /// k×d centroids, row-major (unit length under cosine).
+    pub centroids: Vec<f32>,
+    /// Sum of squared euclidean distances to the centroid (euclidean), or of cosine distances
+    /// to the unit centroid (cosine), over all rows.
+    pub inertia: f64,
+    /// Lloyd iterations of the kept restart.
+    pub n_iter: usize,
+    /// Whether the kept restart converged before `max_iter`.
+    pub converged: bool,
+    /// Which restart was kept (0-based).
+    pub best_init: usize,
+}
+
+/// Runs K-means on `emb` in the configured metric.
+pub fn kmeans(emb: &Embeddings, config: &KMeansConfig, ctl: &Control) -> Result<KMeansResult, Cancelled> {
+    let p = config.params();
+    let points = emb.points(p.metric);
+    let spherical = p.metric == Metric::Cosine;
+    let norms = row_norms_sq(points.as_slice(), points.d());
+    let tol = p.tol * mean_variance(points);
+    let mut best: Option<KMeansResult> = None;
+    for init in 0..p.n_init {
+        let mut rng = Rng::derive(p.seed, init as u64);
+        let stage = format!("k-means restart {}/{}", init + 1, p.n_init);
+        let centers = kmeans_plus_plus(points, &norms, p.k, &mut rng, ctl)?;
+        let run = lloyd(points, &norms, centers, p.max_iter, tol, spherical, ctl, &stage)?;
+        let run = KMeansResult { best_init: init, ..run };
+        if best.as_ref().is_none_or(|b| run.inertia < b.inertia) {
+            best = Some(run);
+        }
+    }
+    // n_init ≥ 1 is guaranteed by `check`, so at least one run happened.
+    best.ok_or(Cancelled)
+}
+
+/// Mean over features of the per-feature variance.
+fn mean_variance(points: &Matrix) -> f64 {
+    let (n, d) = (points.n(), points.d());
+    if n == 0 || d == 0 {
+        return 0.0;
+    }
+    let mut mean = vec![0.0f64; d];
+    for i in 0..n {
+        for (m, &v) in mean.iter_mut().zip(points.row(i)) {
+            *m += f64::from(v);
+        }
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let nf = n as f64;
+    mean.iter_mut().for_each(|m| *m /= nf);
+    let mut var = 0.0;
+    for i in 0..n {
+        for (m, &v) in mean.iter().zip(points.row(i)) {
+            let t = f64::from(v) - m;
+            var += t * t;
+        }
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let df = d as f64;
+    var / nf / df
+}
+
+/// Squared euclidean distances from every row to each of `cands` (c×d), as c×n f32, computed by
+/// blocked GEMM in parallel. Also returns, per candidate, Σ_i min(closest[i], dist).
+fn distances_to_candidates(
+    points: &Matrix,
+    norms: &[f64],
+    cands: &[f32],
+    closest: &[f64],
+    out: &mut [f32],
+) -> Vec<f64> {
+    let (n, d) = (points.n(), points.d());
+    let c = cands.len() / d.max(1);
+    let cand_norms = row_norms_sq(cands, d);
+    let ranges = fixed_ranges(n, n.div_ceil(4096).min(64));
+    // Each range writes its own columns of `out`; gather per-range potentials and reduce in order.
+    let out_ptr = SendPtr(out.as_mut_ptr());
+    let partial: Vec<Vec<f64>> = ranges
+        .par_iter()
+        .map(|r| {
+            let out_ptr = &out_ptr;
+            let mut pot = vec![0.0f64; c];
+            let mut buf = vec![0.0f32; ROW_BLOCK * c];
+            let mut start = r.start;
+            while start < r.end {
+                let end = (start + ROW_BLOCK).min(r.end);
+                let m = end - start;
+                dot_nt(&points.as_slice()[start * d..end * d], m, cands, c, d, &mut buf, c);
+                for i in 0..m {
+                    let xi = norms[start + i];
+                    for j in 0..c {
+                        #[allow(clippy::cast_possible_truncation)]
+                        let dist = (xi + cand_norms[j] - 2.0 * f64::from(buf[i * c + j])).max(0.0);
+                        pot[j] += dist.min(closest[start + i]);
+                        // SAFETY: ranges are disjoint, so (j, start + i) is written by this task only,
+                        // and j * n + start + i < c * n = out.len().
+                        #[allow(clippy::cast_possible_truncation)]
+                        unsafe {
+                            *out_ptr.0.add(j * n + start + i) = dist as f32;
+                        }
+                    }
+                }
+                start = end;
+            }
+            pot
+        })
+        .collect();
+    let mut pot = vec![0.0f64; c];
+    for p in partial {
+        for (a, b) in pot.iter_mut().zip(p) {
+            *a += b;
+        }
+    }
+    pot
+}
+
+/// A raw pointer that may cross threads; every use states why the writes are disjoint.
+struct SendPtr<T>(*mut T);
+// SAFETY: used only for disjoint writes from rayon tasks that end before the owner is used again.
+unsafe impl<T> Sync for SendPtr<T> {}
+// SAFETY: as above.
+unsafe impl<T> Send for SendPtr<T> {}
+
+/// Greedy k-means++ (Arthur & Vassilvitskii; scikit-learn's variant with 2 + ⌊ln k⌋ local trials).
+fn kmeans_plus_plus(points: &Matrix, norms: &[f64], k: usize, rng: &mut Rng, ctl: &Control) -> Result<Vec<f32>, Cancelled> {
+    let (n, d) = (points.n(), points.d());
+    #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let trials = 2 + (k as f64).ln() as usize;
+    let mut centers = Vec::with_capacity(k * d);
+    let first = rng.below(n);
+    centers.extend_from_slice(points.row(first));
+    let mut closest = vec![f64::INFINITY; n];
+    let mut buf = vec![0.0f32; n];
+    distances_to_candidates(points, norms, points.row(first), &closest, &mut buf);
+    for (c, &b) in closest.iter_mut().zip(&buf) {
+        *c = f64::from(b);
+    }
+    let mut pot: f64 = closest.iter().sum();
+    let mut cumsum = vec![0.0f64; n];
+    let mut cand_buf = vec![0.0f32; trials * n];
+    let mut cands = vec![0.0f32; trials * d];
+    for c in 1..k {
+        ctl.check()?;
+        #[allow(clippy::cast_precision_loss)]
+        ctl.progress("k-means++", c as f32 / k as f32);
+        let mut acc = 0.0;
+        for (s, &v) in cumsum.iter_mut().zip(&closest) {
+            acc += v;
+            *s = acc;
+        }
+        let ids: Vec<usize> = (0..trials)
+            .map(|_| {
+                let r = rng.next_f64() * pot;
+                cumsum.partition_point(|&s| s < r).min(n - 1)
+            })
+            .collect();
+        for (t, &id) in ids.iter().enumerate() {
+            cands[t * d..(t + 1) * d].copy_from_slice(points.row(id));
+        }
+        let pots = distances_to_candidates(points, norms, &cands, &closest, &mut cand_buf);
+        let mut best = 0;
+        for t in 1..trials {
+            if pots[t] < pots[best] {
+                best = t;
+            }
+        }
+        pot = pots[best];
+        for (cl, &dist) in closest.iter_mut().zip(&cand_buf[best * n..(best + 1) * n]) {
+            *cl = cl.min(f64::from(dist));
+        }
+        centers.extend_from_slice(points.row(ids[best]));
+    }
+    Ok(centers)
+}
+
+/// One pass over the data: assign each row to its nearest centre (through GEMM) and return the
+/// per-cluster sums and counts of the new assignment, and how many labels changed.
+struct Step {
+    sums: Vec<f64>,
+    counts: Vec<usize>,
+    changed: usize,
+}
+
+fn assign_step(
+    points: &Matrix,
+    norms: &[f64],
+    centers: &[f32],
+    k: usize,
+    spherical: bool,
+    labels: &mut [u32],
+    dists: &mut [f64],
+    accumulate: bool,
+) -> Step {
+    let (n, d) = (points.n(), points.d());
+    let cnorms = row_norms_sq(centers, d);
+    let ranges = fixed_ranges(n, n.div_ceil(4096).min(32));
+    let mut label_chunks: Vec<&mut [u32]> = Vec::with_capacity(ranges.len());
+    let mut dist_chunks: Vec<&mut [f64]> = Vec::with_capacity(ranges.len());
+    {
+        let (mut l, mut ds) = (labels, dists);
+        for r in &ranges {
+            let (a, b) = l.split_at_mut(r.len());
+            label_chunks.push(a);
+            l = b;
+            let (a2, b2) = ds.split_at_mut(r.len());
+            dist_chunks.push(a2);
+            ds = b2;
+        }
+    }
+    let parts: Vec<Step> = ranges
+        .par_iter()
+        .zip(label_chunks.into_par_iter().zip(dist_chunks.into_par_iter()))
+        .map(|(r, (lab, dst))| {
+            let mut sums = if accumulate { vec![0.0f64; k * d] } else { Vec::new() };
+            let mut counts = vec![0usize; k];
+            let mut changed = 0;
+            let mut buf = vec![0.0f32; ROW_BLOCK * k];
+            let mut start = r.start;
+            while start < r.end {
+                let end = (start + ROW_BLOCK).min(r.end);
+                let m = end - start;
+                dot_nt(&points.as_slice()[start * d..end * d], m, centers, k, d, &mut buf, k);
+                for i in 0..m {
+                    let row = &buf[i * k..(i + 1) * k];
+                    let (best, dist) = if spherical {
+                        let mut best = 0;
+                        for j in 1..k {
+                            if row[j] > row[best] {
+                                best = j;
+                            }
+                        }
+                        (best, (1.0 - f64::from(row[best])).max(0.0))
+                    } else {
+                        let mut best = 0;
+                        let mut bv = cnorms[0] - 2.0 * f64::from(row[0]);
+                        for j in 1..k {
+                            let v = cnorms[j] - 2.0 * f64::from(row[j]);
+                            if v < bv {
+                                bv = v;
+                                best = j;
+                            }
+                        }
+                        (best, (norms[start + i] + bv).max(0.0))
+                    };
+                    let li = start + i - r.start;
+                    #[allow(clippy::cast_possible_truncation)]
+                    let best_u = best as u32;
+                    if lab[li] != best_u {
+                        changed += 1;
+                        lab[li] = best_u;
+                    }
+                    dst[li] = dist;
+                    counts[best] += 1;
+                    if accumulate {
+                        let s = &mut sums[best * d..(best + 1) * d];
+                        for (a, &v) in s.iter_mut().zip(points.row(start + i)) {
+                            *a += f64::from(v);
+                        }
+                    }
+                }
+                start = end;
+            }
+            Step { sums, counts, changed }
+        })
+        .collect();
+    let mut total = Step { sums: if accumulate { vec![0.0; k * d] } else { Vec::new() }, counts: vec![0; k], changed: 0 };
+    for p in parts {
+        for (a, b) in total.sums.iter_mut().zip(&p.sums) {
+            *a += b;
+        }
+        for (a, b) in total.counts.iter_mut().zip(&p.counts) {
+            *a += b;
+        }
+        total.changed += p.changed;
+    }
+    total
+}
+
+#[allow(clippy::too_many_arguments)]
+fn lloyd(
+    points: &Matrix,
+    norms: &[f64],
+    mut centers: Vec<f32>,
+    max_iter: usize,
+    tol: f64,
+    spherical: bool,
+    ctl: &Control,
+    stage: &str,
+) -> Result<KMeansResult, Cancelled> {
+    let (n, d) = (points.n(), points.d());
+    let k = centers.len() / d.max(1);
+    let mut labels = vec![u32::MAX; n];
+    let mut dists = vec![0.0f64; n];
+    let mut n_iter = 0;
+    let mut strict = false;
+    let mut converged = false;
+    for it in 0..max_iter {
+        ctl.check()?;
+        #[allow(clippy::cast_precision_loss)]
+        ctl.progress(stage, it as f32 / max_iter as f32);
+        let mut step = assign_step(points, norms, &centers, k, spherical, &mut labels, &mut dists, true);
+        n_iter = it + 1;
+        relocate_empty(points, &mut step, &labels, &dists);
+        let mut new_centers = vec![0.0f32; k * d];
+        for j in 0..k {
+            let s = &step.sums[j * d..(j + 1) * d];
+            let dst = &mut new_centers[j * d..(j + 1) * d];
+            if spherical {
+                let norm = s.iter().map(|v| v * v).sum::<f64>().sqrt();
+                if norm > 0.0 {
+                    #[allow(clippy::cast_possible_truncation)]
+                    dst.iter_mut().zip(s).for_each(|(o, &v)| *o = (v / norm) as f32);
+                } else {
+                    dst.copy_from_slice(&centers[j * d..(j + 1) * d]);
+                }
+            } else if step.counts[j] > 0 {
+                #[allow(clippy::cast_precision_loss)]
+                let c = step.counts[j] as f64;
+                #[allow(clippy::cast_possible_truncation)]
+                dst.iter_mut().zip(s).for_each(|(o, &v)| *o = (v / c) as f32);
+            } else {
+                dst.copy_from_slice(&centers[j * d..(j + 1) * d]);
+            }
+        }
+        let shift: f64 = centers
+            .iter()
+            .zip(&new_centers)
+            .map(|(&a, &b)| {
+                let t = f64::from(a) - f64::from(b);
+                t * t
+            })
+            .sum();
+        centers = new_centers;
+        // The first pass starts from no labels, so it can never count as "no label changed".
+        if it > 0 && step.changed == 0 {
+            strict = true;
+            converged = true;
+            break;
+        }
+        if shift <= tol {
+            converged = true;
+            break;
+        }
+    }
+    if !strict {
+        // Labels must describe the returned centres.
+        assign_step(points, norms, &centers, k, spherical, &mut labels, &mut dists, false);
+    }
+    let inertia = inertia_exact(points, &centers, &labels, spherical);
+    Ok(KMeansResult { labels, centroids: centers, inertia, n_iter, converged, best_init: 0 })
+}
+
+/// Gives every empty cluster the point farthest from its centre (as scikit-learn does), moving
+/// that point's contribution out of its old cluster's sums.
+fn relocate_empty(points: &Matrix, step: &mut Step, labels: &[u32], dists: &[f64]) {
+    let d = points.d();
+    let empty: Vec<usize> = (0..step.counts.len()).filter(|&j| step.counts[j] == 0).collect();
+    if empty.is_empty() {
+        return;
+    }
+    let mut order: Vec<usize> = (0..labels.len()).collect();
+    order.sort_by(|&a, &b| dists[b].total_cmp(&dists[a]).then(a.cmp(&b)));
+    let mut far = order.into_iter();
+    for j in empty {
+        // Only take a point whose cluster keeps at least one other member.
+        let Some(p) = far.by_ref().find(|&p| step.counts[labels[p] as usize] > 1) else { return };
+        let old = labels[p] as usize;
+        let x = points.row(p);
+        for (a, &v) in step.sums[old * d..(old + 1) * d].iter_mut().zip(x) {
+            *a -= f64::from(v);
+        }
+        step.counts[old] -= 1;
+        for (a, &v) in step.sums[j * d..(j + 1) * d].iter_mut().zip(x) {
+            *a = f64::from(v);
+        }
+        step.counts[j] = 1;
+    }
+}
+
+/// The K-means objective computed directly in f64 (no GEMM cancellation error).
+#[must_use]
+pub fn inertia_exact(points: &Matrix, centers: &[f32], labels: &[u32], spherical: bool) -> f64 {
+    let d = points.d();
+    let ranges = fixed_ranges(points.n(), points.n().div_ceil(8192).min(32));
+    let parts: Vec<f64> = ranges
+        .par_iter()
+        .map(|r| {
+            r.clone()
+                .map(|i| {
+                    let c = &centers[labels[i] as usize * d..(labels[i] as usize + 1) * d];
+                    if spherical {
+                        1.0 - super::kernels::dot_f64(points.row(i), c)
+                    } else {
+                        super::kernels::sq_dist_f64(points.row(i), c)
+                    }
+                })
+                .sum::<f64>()
+        })
+        .collect();
+    parts.iter().sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn two_blobs() -> Embeddings {
+        let mut data = Vec::new();
+        let mut rng = Rng::new(1);
+        for i in 0..200 {
+            let off = if i % 2 == 0 { 10.0 } else { -10.0 };
+            for _ in 0..3 {
+                #[allow(clippy::cast_possible_truncation)]
+                data.push(off + rng.next_f64() as f32);
+            }
+        }
+        Embeddings::new(Matrix::new(data, 200, 3).unwrap())
+    }
+
+    #[test]
+    fn kmeans_separates_two_far_blobs() {
+        let emb = two_blobs();
+        let cfg = KMeansParams { k: 2, ..KMeansParams::default() }.check(200).unwrap();
+        let r = kmeans(&emb, &cfg, &Control::default()).unwrap();
+        for i in 0..200 {
+            assert_eq!(r.labels[i] == r.labels[0], i % 2 == 0);
+        }
+        assert!(r.converged);
+    }
+
+    #[test]
+    fn kmeans_same_seed_same_labels() {
+        let emb = two_blobs();
+        let cfg = KMeansParams { k: 5, seed: 9, ..KMeansParams::default() }.check(200).unwrap();
+        let a = kmeans(&emb, &cfg, &Control::default()).unwrap();
+        let b = kmeans(&emb, &cfg, &Control::default()).unwrap();
+        assert_eq!(a.labels, b.labels);
+        assert_eq!(a.inertia.to_bits(), b.inertia.to_bits());
+    }
+
+    #[test]
+    fn kmeans_rejects_k_larger_than_n() {
+        assert_eq!(KMeansParams { k: 11, ..KMeansParams::default() }.check(10), Err(KMeansParamError::BadK { k: 11, n: 10 }));
+        assert!(KMeansParams { k: 0, ..KMeansParams::default() }.check(10).is_err());
+        assert!(KMeansParams { n_init: 0, ..KMeansParams::default() }.check(10).is_err());
+        assert!(KMeansParams { max_iter: 0, ..KMeansParams::default() }.check(10).is_err());
+        assert!(KMeansParams { tol: f64::NAN, ..KMeansParams::default() }.check(10).is_err());
+    }
+
+    #[test]
+    fn kmeans_stops_when_cancelled() {
+        let emb = two_blobs();
+        let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let cfg = KMeansParams { k: 2, ..KMeansParams::default() }.check(200).unwrap();
+        assert!(kmeans(&emb, &cfg, &Control::new(cancel, None)).is_err());
+    }
+}

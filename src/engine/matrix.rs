@@ -1,0 +1,75 @@
+//! The one in-memory representation of a set of embeddings.
+
+/// `n` vectors of dimension `d`, one contiguous row-major `f32` buffer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Matrix {
+    data: Vec<f32>,
+    n: usize,
+    d: usize,
+}
+
+impl Matrix {
+    /// Wraps a row-major buffer; `None` when `data.len() != n * d`.
+    #[must_use]
+    pub fn new(data: Vec<f32>, n: usize, d: usize) -> Option<Self> {
+        (n.checked_mul(d) == Some(data.len())).then_some(Self { data, n, d })
+    }
+
+    /// Number of rows (points).
+    #[must_use]
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Dimension of every row.
+    #[must_use]
+    pub fn d(&self) -> usize {
+        self.d
+    }
+
+    /// The whole row-major buffer.
+    #[must_use]
+    pub fn as_slice(&self) -> &[f32] {
+        &self.data
+    }
+
+    /// Row `i`.
+    #[must_use]
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.d..(i + 1) * self.d]
+    }
+
+    /// Keeps only the rows for which `keep` is true, in order.
+    #[must_use]
+    pub fn filter_rows(&self, keep: &[bool]) -> Self {
+        let mut data = Vec::with_capacity(self.data.len());
+        let mut n = 0;
+        for (i, &k) in keep.iter().enumerate().take(self.n) {
+            if k {
+                data.extend_from_slice(self.row(i));
+                n += 1;
+            }
+        }
+        Self { data, n, d: self.d }
+    }
+
+    /// The rows scaled to unit length, and the indices of rows of length zero (left as zeros).
+    #[must_use]
+    pub fn normalized(&self) -> (Self, Vec<usize>) {
+        let mut data = self.data.clone();
+        let mut zero = Vec::new();
+        if self.d > 0 {
+            for (i, row) in data.chunks_exact_mut(self.d).enumerate() {
+                let norm = row.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>().sqrt();
+                if norm > 0.0 {
+                    #[allow(clippy::cast_possible_truncation)]
+                    let inv = (1.0 / norm) as f32;
+                    row.iter_mut().for_each(|v| *v *= inv);
+                } else {
+                    zero.push(i);
+                }
+            }
+        }
+        (Self { data, n: self.n, d: self.d }, zero)
+    }
+}

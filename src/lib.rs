@@ -1,0 +1,13 @@
+//! embedmap: a native desktop explorer for embedding clusters.
+//!
+//! * [`data`] loads embeddings and their metadata, and exports labelled results;
+//! * [`engine`] clusters, scores and projects them;
+//! * [`session`] and [`worker`] run jobs off the UI thread;
+//! * [`app`] is the window; [`cli`] the headless commands.
+
+pub mod engine;
+pub mod data;
+pub mod session;
+pub mod worker;
+pub mod cli;
+pub mod app;

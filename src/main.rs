@@ -1,0 +1,27 @@
+//! The `embedmap` binary: the window, or a headless subcommand.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use embedmap::cli::Cli;
+use embedmap::worker::LoadSource;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Name the compute threads; an error means a pool already exists, which is fine.
+    let _ = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("embedmap-compute-{i}")).build_global();
+    let result = match cli.command {
+        Some(cmd) => embedmap::cli::run(cmd),
+        None => {
+            let source = cli.file.map_or(LoadSource::Demo, LoadSource::File);
+            embedmap::app::run(source, cli.load.options())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

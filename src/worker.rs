@@ -1,0 +1,279 @@
+//! One named compute thread. The window hands it jobs and never waits for it: results come
+//! back as events tagged with a generation number, and a newer job of the same kind cancels
+//! the older one (latest wins).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
+
+use crate::data::{self, Dataset, LoadOptions};
+use crate::engine::pca::{Pca, pca_2d};
+use crate::engine::{Control, Embeddings};
+use crate::session::{ClusterOutcome, ClusterRequest, RunError, elapsed_ms, run_cluster};
+
+/// What to load.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoadSource {
+    /// The bundled demo dataset.
+    Demo,
+    /// A file.
+    File(PathBuf),
+}
+
+/// Something the worker reports.
+#[derive(Debug)]
+pub enum Event {
+    /// A job advanced.
+    Progress {
+        /// Job generation.
+        generation: u64,
+        /// What it is doing.
+        stage: String,
+        /// Fraction done.
+        fraction: f32,
+    },
+    /// A dataset finished loading (with its 2-D projection).
+    Loaded {
+        /// Job generation.
+        generation: u64,
+        /// The data.
+        dataset: Arc<Dataset>,
+        /// Its PCA.
+        pca: Arc<Pca>,
+        /// Time to read and validate.
+        load_ms: f64,
+        /// Time to project.
+        project_ms: f64,
+    },
+    /// Loading failed.
+    LoadFailed {
+        /// Job generation.
+        generation: u64,
+        /// What to tell the user.
+        error: String,
+        /// What was being loaded.
+        source: LoadSource,
+    },
+    /// A clustering finished.
+    Clustered {
+        /// Job generation.
+        generation: u64,
+        /// The result.
+        outcome: Arc<ClusterOutcome>,
+    },
+    /// A clustering was refused or failed.
+    ClusterFailed {
+        /// Job generation.
+        generation: u64,
+        /// What to tell the user.
+        error: String,
+    },
+}
+
+enum Job {
+    Load { source: LoadSource, options: LoadOptions },
+    Cluster { embeddings: Arc<Embeddings>, request: ClusterRequest },
+}
+
+#[derive(Default)]
+struct Queue {
+    load: Option<(u64, Arc<AtomicBool>, Job)>,
+    cluster: Option<(u64, Arc<AtomicBool>, Job)>,
+    shutdown: bool,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    /// Cancel flags of the running and queued jobs, by kind (0 = load, 1 = cluster).
+    running: Mutex<[Option<Arc<AtomicBool>>; 2]>,
+}
+
+/// Handle to the compute thread. Dropping it stops the thread after its current job.
+pub struct Worker {
+    shared: Arc<Shared>,
+    generation: AtomicU64,
+    events: Receiver<Event>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker").finish_non_exhaustive()
+    }
+}
+
+/// Called after every event so the window wakes up (e.g. `egui::Context::request_repaint`).
+pub type Notify = Arc<dyn Fn() + Send + Sync>;
+
+impl Worker {
+    /// Starts the thread.
+    ///
+    /// # Panics
+    /// If the operating system refuses to start a thread.
+    #[must_use]
+    pub fn spawn(notify: Notify) -> Self {
+        let shared = Arc::new(Shared { queue: Mutex::new(Queue::default()), wake: Condvar::new(), running: Mutex::new([None, None]) });
+        let (tx, rx) = channel();
+        let s = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("embedmap-worker".into())
+            .spawn(move || run(&s, &tx, &notify))
+            // Without a worker thread the application cannot do anything; this is fatal at startup.
+            .expect("cannot start the worker thread");
+        Self { shared, generation: AtomicU64::new(0), events: rx, thread: Some(thread) }
+    }
+
+    fn submit(&self, kind: usize, job: Job) -> u64 {
+        let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
+        let cancel = Arc::new(AtomicBool::new(false));
+        {
+            let mut running = lock(&self.shared.running);
+            // A new load makes every older job stale; a new clustering only older clusterings.
+            let kinds: &[usize] = if kind == 0 { &[0, 1] } else { &[1] };
+            for &k in kinds {
+                if let Some(old) = running[k].take() {
+                    old.store(true, Ordering::Relaxed);
+                }
+            }
+            running[kind] = Some(Arc::clone(&cancel));
+        }
+        let mut q = lock(&self.shared.queue);
+        if kind == 0 {
+            q.cluster = None;
+            q.load = Some((generation, cancel, job));
+        } else {
+            q.cluster = Some((generation, cancel, job));
+        }
+        drop(q);
+        self.shared.wake.notify_one();
+        generation
+    }
+
+    /// Loads a dataset; returns the job's generation.
+    pub fn load(&self, source: LoadSource, options: LoadOptions) -> u64 {
+        self.submit(0, Job::Load { source, options })
+    }
+
+    /// Clusters `embeddings`; returns the job's generation.
+    pub fn cluster(&self, embeddings: Arc<Embeddings>, request: ClusterRequest) -> u64 {
+        self.submit(1, Job::Cluster { embeddings, request })
+    }
+
+    /// Stops the running clustering, if any.
+    pub fn cancel_cluster(&self) {
+        if let Some(c) = lock(&self.shared.running)[1].take() {
+            c.store(true, Ordering::Relaxed);
+        }
+        lock(&self.shared.queue).cluster = None;
+    }
+
+    /// Events that arrived since the last call; never blocks.
+    pub fn poll(&self) -> Vec<Event> {
+        self.events.try_iter().collect()
+    }
+
+    /// Waits up to `timeout` for the next event (for tests and the command line).
+    pub fn wait(&self, timeout: std::time::Duration) -> Option<Event> {
+        self.events.recv_timeout(timeout).ok()
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        {
+            let mut q = lock(&self.shared.queue);
+            q.shutdown = true;
+            q.load = None;
+            q.cluster = None;
+        }
+        for c in lock(&self.shared.running).iter().flatten() {
+            c.store(true, Ordering::Relaxed);
+        }
+        self.shared.wake.notify_all();
+        if let Some(t) = self.thread.take() {
+            // A panic on the worker has already been reported by the panic hook.
+            let _ = t.join();
+        }
+    }
+}
+
+/// Locks a mutex, recovering the data if a previous holder panicked (the queue stays consistent:
+/// every update to it is a single assignment).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn run(shared: &Shared, tx: &Sender<Event>, notify: &Notify) {
+    loop {
+        let (generation, cancel, job) = {
+            let mut q = lock(&shared.queue);
+            loop {
+                if q.shutdown {
+                    return;
+                }
+                if let Some(j) = q.load.take().or_else(|| q.cluster.take()) {
+                    break j;
+                }
+                q = shared.wake.wait(q).unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+        };
+        let send = |e: Event| {
+            // The receiver only disappears when the window closes; nothing is left to tell.
+            let _ = tx.send(e);
+            notify();
+        };
+        let progress_tx = tx.clone();
+        let progress_notify = Arc::clone(notify);
+        let last = Mutex::new(Instant::now());
+        let progress: Arc<crate::engine::control::ProgressFn> = Arc::new(move |stage: &str, fraction: f32| {
+            // At most ~30 progress events a second reach the window.
+            let mut l = lock(&last);
+            if l.elapsed().as_millis() >= 33 || fraction >= 1.0 {
+                *l = Instant::now();
+                let _ = progress_tx.send(Event::Progress { generation, stage: stage.to_string(), fraction });
+                progress_notify();
+            }
+        });
+        let ctl = Control::new(Arc::clone(&cancel), Some(Arc::clone(&progress)));
+        match job {
+            Job::Load { source, options } => {
+                let t = Instant::now();
+                let loaded = match &source {
+                    LoadSource::Demo => data::load_demo(),
+                    LoadSource::File(p) => data::load(p, &options, &|stage, f| progress(stage, f)),
+                };
+                match loaded {
+                    Err(e) => send(Event::LoadFailed { generation, error: e.to_string(), source }),
+                    Ok(ds) => {
+                        let load_ms = elapsed_ms(t);
+                        let t = Instant::now();
+                        match pca_2d(ds.embeddings.raw(), &ctl) {
+                            Ok(pca) => send(Event::Loaded {
+                                generation,
+                                dataset: Arc::new(ds),
+                                pca: Arc::new(pca),
+                                load_ms,
+                                project_ms: elapsed_ms(t),
+                            }),
+                            Err(_) => {} // cancelled by a newer load
+                        }
+                    }
+                }
+            }
+            Job::Cluster { embeddings, request } => match run_cluster(&embeddings, &request, &ctl) {
+                Ok(outcome) => send(Event::Clustered { generation, outcome: Arc::new(outcome) }),
+                Err(RunError::Cancelled) => {}
+                Err(RunError::Params(error)) => send(Event::ClusterFailed { generation, error }),
+            },
+        }
+        let mut running = lock(&shared.running);
+        for slot in running.iter_mut() {
+            if slot.as_ref().is_some_and(|c| Arc::ptr_eq(c, &cancel)) {
+                *slot = None;
+            }
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use embedmap::engine::{Embeddings, Matrix};
+
+/// Path of a fixture file.
+pub fn fixture(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+}
+
+/// Reads a fixture `.npy` as embeddings.
+pub fn npy(rel: &str) -> Embeddings {
+    let bytes = std::fs::read(fixture(rel)).unwrap();
+    let a = embedmap::data::npy::read(&bytes).unwrap();
+    Embeddings::new(Matrix::new(a.data, a.rows, a.cols).unwrap())
+}
+
+/// Reads a fixture JSON file.
+pub fn json(rel: &str) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(fixture(rel)).unwrap()).unwrap()
+}
+
+/// A JSON array of integers as labels.
+pub fn labels(v: &serde_json::Value) -> Vec<i32> {
+    v.as_array().unwrap().iter().map(|x| i32::try_from(x.as_i64().unwrap()).unwrap()).collect()
+}
+
+/// A JSON array of floats.
+pub fn floats(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+}

@@ -1,0 +1,92 @@
+//! The real window, driven through its accessibility tree.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::fixture;
+use eframe::egui;
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use embedmap::app::EmbedmapApp;
+use embedmap::data::LoadOptions;
+use embedmap::worker::LoadSource;
+
+fn wait_idle(h: &mut Harness<'_, EmbedmapApp>) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    h.step();
+    while h.state().is_busy() {
+        assert!(Instant::now() < deadline, "the worker did not finish");
+        std::thread::sleep(Duration::from_millis(10));
+        h.step();
+    }
+    h.run_steps(3);
+}
+
+fn silhouette_text(h: &Harness<'_, EmbedmapApp>) -> String {
+    h.get_by_label_contains("Silhouette ").value().unwrap_or_default()
+}
+
+fn legend_entries(h: &Harness<'_, EmbedmapApp>) -> Vec<String> {
+    h.query_all_by_role(Role::CheckBox)
+        .filter_map(|n| n.accesskit_node().label())
+        .filter(|l| l.starts_with("cluster "))
+        .collect()
+}
+
+fn app_on(source: LoadSource) -> Harness<'static, EmbedmapApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .with_max_steps(20)
+        .build_eframe(move |cc| EmbedmapApp::new(&cc.egui_ctx, None, source, LoadOptions::default()))
+}
+
+#[test]
+fn moving_k_reclusters_and_updates_readout_and_legend() {
+    let mut h = app_on(LoadSource::File(fixture("debian400.parquet")));
+    wait_idle(&mut h);
+    assert!(h.state().error().is_none(), "{:?}", h.state().error());
+    assert_eq!(h.state().dataset().unwrap().n(), 400);
+    let before = silhouette_text(&h);
+    assert!(before.starts_with("Silhouette "), "{before}");
+    let legend = legend_entries(&h);
+    assert_eq!(legend.len(), 12, "{legend:?}");
+    h.get_by_role_and_label(Role::Slider, "k").set_value_accesskit(5.0);
+    wait_idle(&mut h);
+    assert_eq!(h.state().outcome().unwrap().request.kmeans.k, 5);
+    let after = silhouette_text(&h);
+    assert_ne!(before, after, "the silhouette readout did not change");
+    let legend = legend_entries(&h);
+    assert_eq!(legend.len(), 5, "{legend:?}");
+    let total: usize = h.state().outcome().unwrap().sizes.iter().sum();
+    assert_eq!(total, 400);
+    // Going back to k = 12 comes from the cache and restores the first readout.
+    h.get_by_role_and_label(Role::Slider, "k").set_value_accesskit(12.0);
+    wait_idle(&mut h);
+    assert_eq!(silhouette_text(&h), before);
+}
+
+#[test]
+fn a_bad_file_shows_its_error_in_the_window() {
+    let mut h = app_on(LoadSource::File(fixture("formats/bad/nan.csv")));
+    wait_idle(&mut h);
+    let err = h.state().error().unwrap().to_string();
+    assert!(err.contains("NaN or infinite"), "{err}");
+    h.get_by_label_contains("NaN or infinite");
+    // The user chooses to drop the rows; the file then opens.
+    h.get_by_label("Drop those rows and continue").click();
+    wait_idle(&mut h);
+    assert!(h.state().error().is_none());
+    assert_eq!(h.state().dataset().unwrap().n(), 37);
+}
+
+#[test]
+fn the_demo_opens_with_clusters() {
+    let mut h = app_on(LoadSource::Demo);
+    wait_idle(&mut h);
+    let ds = h.state().dataset().unwrap();
+    assert!(ds.n() >= 1000);
+    assert!(h.state().outcome().is_some());
+    assert!(silhouette_text(&h).starts_with("Silhouette "));
+}
