@@ -62,7 +62,9 @@ fn bench_kmeans(c: &mut Criterion) {
             let _ = emb.points(metric);
             let p = KMeansParams { k: 20, metric, n_init: 1, seed: 0, ..KMeansParams::default() };
             let cfg = p.check(n).unwrap();
-            g.bench_with_input(BenchmarkId::new(metric.name(), n), &n, |b, _| b.iter(|| black_box(kmeans(&emb, &cfg, &Control::default()).unwrap())));
+            g.bench_with_input(BenchmarkId::new(metric.name(), n), &n, |b, _| {
+                b.iter(|| black_box(kmeans(&emb, &cfg, &Control::default()).unwrap()))
+            });
         }
     }
     g.finish();
@@ -92,7 +94,9 @@ fn bench_pca(c: &mut Criterion) {
     g.sample_size(10);
     for n in [10_000, 100_000] {
         let emb = mixture(n, 3);
-        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| b.iter(|| black_box(pca_2d(emb.raw(), &Control::default()).unwrap())));
+        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| black_box(pca_2d(emb.raw(), &Control::default()).unwrap()))
+        });
     }
     g.finish();
 }

@@ -192,7 +192,14 @@ fn info(a: &InfoArgs) -> anyhow::Result<()> {
         println!("rows:       {}", ds.n());
         println!("dimension:  {}", ds.dim());
         println!("embedding:  {}", ds.source.describe());
-        println!("metadata:   {}", if meta.is_empty() { "(none)".into() } else { meta.iter().map(|c| format!("{c} ({})", ds.column_type(c))).collect::<Vec<_>>().join(", ") });
+        println!(
+            "metadata:   {}",
+            if meta.is_empty() {
+                "(none)".into()
+            } else {
+                meta.iter().map(|c| format!("{c} ({})", ds.column_type(c))).collect::<Vec<_>>().join(", ")
+            }
+        );
         for w in &ds.warnings {
             println!("warning:    {w}");
         }
@@ -224,7 +231,8 @@ fn cluster(a: &ClusterArgs) -> anyhow::Result<()> {
         Err(_) => vec![f32::NAN; ds.n()],
     };
     let t = Instant::now();
-    let summary = data::export_labelled(&ds, ExportColumns { labels: &outcome.labels, silhouette: &sil_values, xy: &pca.projection }, &a.out)?;
+    let summary =
+        data::export_labelled(&ds, ExportColumns { labels: &outcome.labels, silhouette: &sil_values, xy: &pca.projection }, &a.out)?;
     let export_ms = elapsed_ms(t);
     match &outcome.silhouette {
         Ok(s) if s.exact => eprintln!("silhouette ({}): {:.4} (exact)", s.metric, s.mean),

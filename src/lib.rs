@@ -5,9 +5,9 @@
 //! * [`session`] and [`worker`] run jobs off the UI thread;
 //! * [`app`] is the window; [`cli`] the headless commands.
 
-pub mod engine;
+pub mod app;
+pub mod cli;
 pub mod data;
+pub mod engine;
 pub mod session;
 pub mod worker;
-pub mod cli;
-pub mod app;

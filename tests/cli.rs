@@ -30,8 +30,20 @@ fn cluster_writes_labels_and_a_report_and_is_reproducible() {
         let out = dir.path().join(format!("{name}.csv"));
         let report = dir.path().join(format!("{name}.json"));
         let o = embedmap(&[
-            "cluster", data.to_str().unwrap(), "--algo", "kmeans", "--k", "7", "--metric", "cosine", "--seed", "3",
-            "--out", out.to_str().unwrap(), "--report", report.to_str().unwrap(),
+            "cluster",
+            data.to_str().unwrap(),
+            "--algo",
+            "kmeans",
+            "--k",
+            "7",
+            "--metric",
+            "cosine",
+            "--seed",
+            "3",
+            "--out",
+            out.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
         ]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
@@ -69,7 +81,14 @@ fn bad_input_exits_nonzero_with_a_message() {
     let o = embedmap(&["cluster", fixture("formats/wide.csv").to_str().unwrap(), "--k", "100", "--out", out.to_str().unwrap()]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("k must be between 1 and the number of rows (40)"));
-    let o = embedmap(&["cluster", fixture("formats/wide.csv").to_str().unwrap(), "--k", "3", "--out", fixture("formats/wide.csv").to_str().unwrap()]);
+    let o = embedmap(&[
+        "cluster",
+        fixture("formats/wide.csv").to_str().unwrap(),
+        "--k",
+        "3",
+        "--out",
+        fixture("formats/wide.csv").to_str().unwrap(),
+    ]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("refusing to overwrite the input"));
 }

@@ -8,7 +8,7 @@ use common::fixture;
 use eframe::egui;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use embedmap::app::EmbedmapApp;
 use embedmap::data::LoadOptions;
 use embedmap::worker::LoadSource;
@@ -29,10 +29,7 @@ fn silhouette_text(h: &Harness<'_, EmbedmapApp>) -> String {
 }
 
 fn legend_entries(h: &Harness<'_, EmbedmapApp>) -> Vec<String> {
-    h.query_all_by_role(Role::CheckBox)
-        .filter_map(|n| n.accesskit_node().label())
-        .filter(|l| l.starts_with("cluster "))
-        .collect()
+    h.query_all_by_role(Role::CheckBox).filter_map(|n| n.accesskit_node().label()).filter(|l| l.starts_with("cluster ")).collect()
 }
 
 fn app_on(source: LoadSource) -> Harness<'static, EmbedmapApp> {

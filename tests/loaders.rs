@@ -9,7 +9,12 @@ use embedmap::data::{EmbeddingSource, ExportColumns, LoadOptions, export_labelle
 fn expected_vectors() -> Vec<f32> {
     let e = json("formats/expected_vectors.json");
     #[allow(clippy::cast_possible_truncation)]
-    e["vectors"].as_array().unwrap().iter().flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect::<Vec<_>>()).collect()
+    e["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect::<Vec<_>>())
+        .collect()
 }
 
 fn load_ok(rel: &str) -> embedmap::data::Dataset {

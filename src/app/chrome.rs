@@ -38,7 +38,10 @@ pub(super) fn menu_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
                 }
                 ui.separator();
                 let can_export = app.outcome.is_some();
-                if ui.add_enabled(can_export, egui::Button::new("Export labelled data…").shortcut_text(ui.ctx().format_shortcut(&EXPORT))).clicked() {
+                if ui
+                    .add_enabled(can_export, egui::Button::new("Export labelled data…").shortcut_text(ui.ctx().format_shortcut(&EXPORT)))
+                    .clicked()
+                {
                     app.push(Command::ExportDialog);
                 }
                 ui.separator();
@@ -73,10 +76,11 @@ pub(super) fn status_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             } else {
                 ui.label("no data: File ▸ Open…, or drop a file here");
             }
-            let message = app.error.clone().map(|e| (e, palette::ERROR)).or_else(|| app.notice.clone().map(|n| (n, ui.visuals().text_color())));
+            let message =
+                app.error.clone().map(|e| (e, palette::ERROR)).or_else(|| app.notice.clone().map(|n| (n, ui.visuals().text_color())));
             if let Some((text, color)) = message {
                 ui.separator();
-                if ui.small_button("✕").on_hover_text("Dismiss").clicked() {
+                if ui.small_button("×").on_hover_text("Dismiss").clicked() {
                     app.push(Command::DismissError);
                 }
                 ui.add(egui::Label::new(egui::RichText::new(text).color(color)).truncate());
@@ -90,8 +94,14 @@ pub(super) fn drop_overlay_ui(ui: &egui::Ui) {
     if ui.input(|i| i.raw.hovered_files.is_empty()) {
         return;
     }
-    let painter = ui.ctx().layer_painter(egui::LayerId::new(egui::Order::Foreground, egui::Id::new("file_drop_target")));
+    let painter = ui.ctx().layer_painter(egui::LayerId::new(egui::Order::Foreground, egui::Id::unique("file_drop_target")));
     let rect = ui.ctx().content_rect();
     painter.rect_filled(rect, 0.0, egui::Color32::from_black_alpha(180));
-    painter.text(rect.center(), egui::Align2::CENTER_CENTER, "Drop a file of embeddings to open it", egui::TextStyle::Heading.resolve(ui.style()), egui::Color32::WHITE);
+    painter.text(
+        rect.center(),
+        egui::Align2::CENTER_CENTER,
+        "Drop a file of embeddings to open it",
+        egui::TextStyle::Heading.resolve(ui.style()),
+        egui::Color32::WHITE,
+    );
 }

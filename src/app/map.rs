@@ -32,7 +32,11 @@ pub(super) fn map_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     egui::CentralPanel::default().show(ui, |ui| {
         let (Some(ds), Some(pca)) = (app.dataset.clone(), app.pca.clone()) else {
             ui.centered_and_justified(|ui| {
-                ui.label(if app.loading.is_some() { "Loading…" } else { "Open a file of embeddings (File ▸ Open…) or drop one here." });
+                ui.label(if app.loading.is_some() {
+                    "Loading…"
+                } else {
+                    "Open a file of embeddings (File ▸ Open…) or drop one here."
+                });
             });
             return;
         };
@@ -61,11 +65,7 @@ pub(super) fn map_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
         let all_points: Vec<[f64; 2]>;
         let formatter = |pos: &HoverPosition<'_>| -> Option<String> {
             let HoverPosition::NearDataPoint { plot_name, index, .. } = pos else { return None };
-            let row = if let Some(&c) = by_name.get(*plot_name) {
-                *clusters[c].1.get(*index)?
-            } else {
-                *index
-            };
+            let row = if let Some(&c) = by_name.get(*plot_name) { *clusters[c].1.get(*index)? } else { *index };
             let mut s = format!("row {}", row + 1);
             if let Some(c) = by_name.get(*plot_name) {
                 s.push_str(&format!(" · cluster {c}"));
@@ -75,7 +75,8 @@ pub(super) fn map_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
                 if v.is_empty() {
                     continue;
                 }
-                let v: String = if v.chars().count() > HOVER_CHARS { format!("{}…", v.chars().take(HOVER_CHARS).collect::<String>()) } else { v };
+                let v: String =
+                    if v.chars().count() > HOVER_CHARS { format!("{}…", v.chars().take(HOVER_CHARS).collect::<String>()) } else { v };
                 s.push_str(&format!("\n{col}: {}", wrap(&v, 60)));
             }
             Some(s)

@@ -137,6 +137,7 @@ impl EmbedmapApp {
     pub fn new(ctx: &egui::Context, storage: Option<&dyn eframe::Storage>, source: LoadSource, load_options: LoadOptions) -> Self {
         let settings: Settings = storage.and_then(|s| eframe::get_value(s, eframe::APP_KEY)).unwrap_or_default();
         ctx.set_visuals(if settings.dark { egui::Visuals::dark() } else { egui::Visuals::light() });
+        install_fonts(ctx);
         let repaint = ctx.clone();
         let worker = Worker::spawn(Arc::new(move || repaint.request_repaint()));
         let mut app = Self {
@@ -425,8 +426,9 @@ impl EmbedmapApp {
                         "export": summary.path.display().to_string(),
                     });
                     let side = path.with_extension("params.json");
-                    std::fs::write(&side, serde_json::to_string_pretty(&params).unwrap_or_default())
-                        .map_err(|e| format!("the data was exported, but the parameters file could not be written ({e}): {}", side.display()))?;
+                    std::fs::write(&side, serde_json::to_string_pretty(&params).unwrap_or_default()).map_err(|e| {
+                        format!("the data was exported, but the parameters file could not be written ({e}): {}", side.display())
+                    })?;
                     Ok(format!("exported {} rows to {} (parameters in {})", summary.rows, summary.path.display(), side.display()))
                 });
             let _ = tx.send(r);
@@ -475,6 +477,16 @@ impl EmbedmapApp {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
     }
+}
+
+/// The default proportional font lacks arrows and triangles (↑ ↓ ▸); the bundled monospace font
+/// has them, so it becomes the proportional fallback.
+fn install_fonts(ctx: &egui::Context) {
+    let mut fonts = egui::FontDefinitions::default();
+    if let Some(family) = fonts.families.get_mut(&egui::FontFamily::Proportional) {
+        family.push("Hack".to_owned());
+    }
+    ctx.set_fonts(fonts);
 }
 
 impl eframe::App for EmbedmapApp {

@@ -73,7 +73,7 @@ fn dataset_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
         }
     });
     for w in &ds.warnings {
-        ui.add(egui::Label::new(egui::RichText::new(format!("⚠ {w}")).color(palette::WARNING)).wrap());
+        ui.add(egui::Label::new(egui::RichText::new(format!("Warning: {w}")).color(palette::WARNING)).wrap());
     }
     egui::CollapsingHeader::new("Embedding columns").show(ui, |ui| {
         ui.label("Names, globs (emb_*) or a range (emb_0..emb_383); empty = detect automatically.");
@@ -109,11 +109,11 @@ fn controls_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     if changed {
         app.push(Command::Recluster);
     }
-    if let Some(r) = &app.clustering {
+    if let Some(r) = app.clustering.clone() {
         // Only jobs that last show progress, so quick ones do not flicker.
         if r.started.elapsed().as_millis() > 300 {
             ui.horizontal(|ui| {
-                ui.add(egui::ProgressBar::new(r.fraction).text(r.stage.clone()).desired_width(200.0));
+                ui.add(egui::ProgressBar::new(r.fraction).text(r.stage).desired_width(200.0));
                 if ui.button("Cancel").clicked() {
                     app.push(Command::CancelCluster);
                 }

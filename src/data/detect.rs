@@ -72,15 +72,43 @@ impl EmbeddingSource {
 fn is_metadata_name(name: &str) -> bool {
     let lower: String = name.to_ascii_lowercase().chars().filter(|c| c.is_ascii_alphanumeric()).collect();
     const WORDS: [&str; 24] = [
-        "id", "index", "idx", "key", "label", "labels", "target", "class", "category", "cluster", "count", "n",
-        "score", "y", "year", "row", "rowid", "weight", "theme", "rank", "size", "length", "timestamp", "time",
+        "id",
+        "index",
+        "idx",
+        "key",
+        "label",
+        "labels",
+        "target",
+        "class",
+        "category",
+        "cluster",
+        "count",
+        "n",
+        "score",
+        "y",
+        "year",
+        "row",
+        "rowid",
+        "weight",
+        "theme",
+        "rank",
+        "size",
+        "length",
+        "timestamp",
+        "time",
     ];
     if WORDS.contains(&lower.as_str()) {
         return true;
     }
     let raw = name.to_ascii_lowercase();
-    raw.ends_with("_id") || raw.ends_with("-id") || raw.ends_with(" id") || name.ends_with("Id") || name.ends_with("ID")
-        || raw.ends_with("_count") || raw.ends_with("_score") || raw.ends_with("_label")
+    raw.ends_with("_id")
+        || raw.ends_with("-id")
+        || raw.ends_with(" id")
+        || name.ends_with("Id")
+        || name.ends_with("ID")
+        || raw.ends_with("_count")
+        || raw.ends_with("_score")
+        || raw.ends_with("_label")
 }
 
 /// Splits a trailing number off a name: `emb_12` → (`emb_`, 12).
@@ -135,11 +163,8 @@ pub fn detect(columns: &[(String, ColumnKind)]) -> Result<(EmbeddingSource, Vec<
         let names = members.iter().map(|&i| columns[i].0.clone()).collect();
         return Ok((EmbeddingSource::Wide { columns: names }, warnings));
     }
-    let numeric: Vec<String> = columns
-        .iter()
-        .filter(|(n, k)| *k == ColumnKind::Numeric && !is_metadata_name(n))
-        .map(|(n, _)| n.clone())
-        .collect();
+    let numeric: Vec<String> =
+        columns.iter().filter(|(n, k)| *k == ColumnKind::Numeric && !is_metadata_name(n)).map(|(n, _)| n.clone()).collect();
     if numeric.len() >= 2 {
         warnings.push(format!(
             "the embedding was guessed from {} numeric columns with no common naming pattern; check it, or name the columns with --embedding-columns",
@@ -149,10 +174,7 @@ pub fn detect(columns: &[(String, ColumnKind)]) -> Result<(EmbeddingSource, Vec<
     }
     let any_numeric = columns.iter().any(|(_, k)| *k == ColumnKind::Numeric);
     Err(if any_numeric {
-        format!(
-            "only identifier-like numeric columns were found among {}",
-            summarize_names(columns.iter().map(|(n, _)| n.as_str()))
-        )
+        format!("only identifier-like numeric columns were found among {}", summarize_names(columns.iter().map(|(n, _)| n.as_str())))
     } else {
         format!("no numeric data among the columns {}", summarize_names(columns.iter().map(|(n, _)| n.as_str())))
     })
@@ -179,7 +201,10 @@ pub fn resolve_spec(spec: &str, names: &[String]) -> Result<Vec<usize>, String> 
         if let Some((a, b)) = item.split_once("..") {
             let find = |n: &str| names.iter().position(|x| x == n.trim());
             let (Some(i), Some(j)) = (find(a), find(b)) else {
-                return Err(format!("--embedding-columns: range '{item}' names a column that does not exist (columns: {})", summarize_names(names.iter().map(String::as_str))));
+                return Err(format!(
+                    "--embedding-columns: range '{item}' names a column that does not exist (columns: {})",
+                    summarize_names(names.iter().map(String::as_str))
+                ));
             };
             let (i, j) = (i.min(j), i.max(j));
             picked[i..=j].iter_mut().for_each(|p| *p = true);
@@ -192,11 +217,17 @@ pub fn resolve_spec(spec: &str, names: &[String]) -> Result<Vec<usize>, String> 
                 }
             }
             if !any {
-                return Err(format!("--embedding-columns: no column matches '{item}' (columns: {})", summarize_names(names.iter().map(String::as_str))));
+                return Err(format!(
+                    "--embedding-columns: no column matches '{item}' (columns: {})",
+                    summarize_names(names.iter().map(String::as_str))
+                ));
             }
         } else {
             let Some(i) = names.iter().position(|x| x == item) else {
-                return Err(format!("--embedding-columns: no column named '{item}' (columns: {})", summarize_names(names.iter().map(String::as_str))));
+                return Err(format!(
+                    "--embedding-columns: no column named '{item}' (columns: {})",
+                    summarize_names(names.iter().map(String::as_str))
+                ));
             };
             picked[i] = true;
         }
@@ -231,11 +262,7 @@ fn glob_match(pattern: &str, text: &str) -> bool {
 pub fn parse_vector_text(s: &str) -> Option<Vec<f64>> {
     let t = s.trim();
     let inner = t.strip_prefix('[')?.strip_suffix(']')?;
-    inner
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|p| !p.is_empty())
-        .map(|p| p.parse::<f64>().ok())
-        .collect()
+    inner.split(|c: char| c == ',' || c.is_whitespace()).filter(|p| !p.is_empty()).map(|p| p.parse::<f64>().ok()).collect()
 }
 
 #[cfg(test)]

@@ -175,9 +175,11 @@ pub const DEMO_PARQUET: &[u8] = include_bytes!("../../assets/demo/demo_reviews.p
 /// Loads the bundled demo dataset.
 pub fn load_demo() -> Result<Dataset, LoadError> {
     let path = PathBuf::from("demo_reviews.parquet");
-    let frame = ParquetReader::new(Cursor::new(DEMO_PARQUET))
-        .finish()
-        .map_err(|e| LoadError::Parse { format: "Parquet", message: e.to_string(), path: path.clone() })?;
+    let frame = ParquetReader::new(Cursor::new(DEMO_PARQUET)).finish().map_err(|e| LoadError::Parse {
+        format: "Parquet",
+        message: e.to_string(),
+        path: path.clone(),
+    })?;
     let mut ds = from_frame(frame, Format::Parquet, &path, &LoadOptions::default(), &|_, _| {})?;
     ds.path = None;
     ds.name = "demo: customer reviews".into();
@@ -306,6 +308,9 @@ fn from_frame(frame: DataFrame, format: Format, path: &Path, opts: &LoadOptions,
     if frame.height() == 0 && names.is_empty() {
         return Err(LoadError::Empty { path: path.to_path_buf() });
     }
+    if frame.height() < 2 {
+        return Err(LoadError::TooFewRows { rows: frame.height(), path: path.to_path_buf() });
+    }
     let kinds: Vec<(String, ColumnKind)> = frame.columns().iter().map(|c| (c.name().to_string(), classify(c))).collect();
     let (source, mut warnings) = match &opts.embedding_columns {
         Some(spec) => {
@@ -331,9 +336,6 @@ fn from_frame(frame: DataFrame, format: Format, path: &Path, opts: &LoadOptions,
         }
         None => detect::detect(&kinds).map_err(|detail| LoadError::NoEmbedding { detail, path: path.to_path_buf() })?,
     };
-    if frame.height() < 2 {
-        return Err(LoadError::TooFewRows { rows: frame.height(), path: path.to_path_buf() });
-    }
     let (data, d, nonfinite) = extract(&frame, &source, path)?;
     progress("validating", 0.9);
     finish(frame, data, d, nonfinite, source, format, path, opts, &mut warnings)
@@ -366,7 +368,12 @@ fn finish(
         if !opts.drop_nonfinite {
             let rows = nonfinite.rows.iter().take(5).map(|r| (r + 1).to_string()).collect::<Vec<_>>().join(", ");
             let rows = if nonfinite.rows.len() > 5 { format!("{rows}, …") } else { rows };
-            return Err(LoadError::NonFinite { count: nonfinite.rows.len(), rows, column: nonfinite.first_column, path: path.to_path_buf() });
+            return Err(LoadError::NonFinite {
+                count: nonfinite.rows.len(),
+                rows,
+                column: nonfinite.first_column,
+                path: path.to_path_buf(),
+            });
         }
         let mut keep = vec![true; n];
         for &r in &nonfinite.rows {
@@ -424,16 +431,16 @@ fn extract(frame: &DataFrame, source: &EmbeddingSource, path: &Path) -> Result<(
             first_column = column.to_string();
         }
     };
-    let col = |name: &str| {
-        frame.column(name).map_err(|e| LoadError::BadColumnSpec { message: e.to_string(), path: p() })
-    };
+    let col = |name: &str| frame.column(name).map_err(|e| LoadError::BadColumnSpec { message: e.to_string(), path: p() });
     match source {
         EmbeddingSource::Npy => unreachable!("npy data is not in a frame"),
         EmbeddingSource::ListColumn { column } => {
             let s = col(column)?.as_materialized_series();
-            let s = s
-                .cast(&DataType::List(Box::new(DataType::Float32)))
-                .map_err(|e| LoadError::Parse { format: "list of numbers", message: e.to_string(), path: p() })?;
+            let s = s.cast(&DataType::List(Box::new(DataType::Float32))).map_err(|e| LoadError::Parse {
+                format: "list of numbers",
+                message: e.to_string(),
+                path: p(),
+            })?;
             let ca = s.list().map_err(|e| LoadError::Parse { format: "list of numbers", message: e.to_string(), path: p() })?;
             let mut data: Vec<f32> = Vec::new();
             let mut d = None;
@@ -441,7 +448,8 @@ fn extract(frame: &DataFrame, source: &EmbeddingSource, path: &Path) -> Result<(
                 let Some(item) = item else {
                     return Err(LoadError::Missing { row: row + 1, column: column.clone(), path: p() });
                 };
-                let vals = item.as_ref().f32().map_err(|e| LoadError::Parse { format: "list of numbers", message: e.to_string(), path: p() })?;
+                let vals =
+                    item.as_ref().f32().map_err(|e| LoadError::Parse { format: "list of numbers", message: e.to_string(), path: p() })?;
                 let len = vals.len();
                 let expected = *d.get_or_insert(len);
                 if len != expected {
@@ -451,7 +459,7 @@ fn extract(frame: &DataFrame, source: &EmbeddingSource, path: &Path) -> Result<(
                     data.reserve_exact(n * expected);
                 }
                 let mut row_bad = false;
-                for v in vals {
+                for v in vals.iter() {
                     let Some(v) = v else {
                         return Err(LoadError::Missing { row: row + 1, column: column.clone(), path: p() });
                     };
@@ -519,7 +527,11 @@ fn extract(frame: &DataFrame, source: &EmbeddingSource, path: &Path) -> Result<(
                         }
                     }
                 } else if s.dtype().is_primitive_numeric() {
-                    let f = s.cast(&DataType::Float64).map_err(|e| LoadError::Parse { format: "numbers", message: e.to_string(), path: p() })?;
+                    let f = s.cast(&DataType::Float64).map_err(|e| LoadError::Parse {
+                        format: "numbers",
+                        message: e.to_string(),
+                        path: p(),
+                    })?;
                     let ca = f.f64().map_err(|e| LoadError::Parse { format: "numbers", message: e.to_string(), path: p() })?;
                     for (row, v) in ca.iter().enumerate() {
                         let Some(v) = v else {
@@ -564,10 +576,8 @@ fn load_npy(path: &Path, opts: &LoadOptions, progress: LoadProgress<'_>) -> Resu
     }
     let first_column = bad_rows.first().map(|_| "(array)".to_string()).unwrap_or_default();
     let mut warnings = Vec::new();
-    let sidecar = ["csv", "tsv", "parquet", "jsonl", "ndjson", "arrow", "feather"]
-        .iter()
-        .map(|e| path.with_extension(e))
-        .find(|p| p.is_file());
+    let sidecar =
+        ["csv", "tsv", "parquet", "jsonl", "ndjson", "arrow", "feather"].iter().map(|e| path.with_extension(e)).find(|p| p.is_file());
     let frame = match &sidecar {
         Some(meta) => {
             let f = Format::from_path(meta)?;
@@ -583,7 +593,17 @@ fn load_npy(path: &Path, opts: &LoadOptions, progress: LoadProgress<'_>) -> Resu
     if n < 2 {
         return Err(LoadError::TooFewRows { rows: n, path: path.to_path_buf() });
     }
-    let mut ds = finish(frame, arr.data, d, NonFinite { rows: bad_rows, first_column }, EmbeddingSource::Npy, Format::Npy, path, opts, &mut warnings)?;
+    let mut ds = finish(
+        frame,
+        arr.data,
+        d,
+        NonFinite { rows: bad_rows, first_column },
+        EmbeddingSource::Npy,
+        Format::Npy,
+        path,
+        opts,
+        &mut warnings,
+    )?;
     ds.sidecar = sidecar;
     if opts.embedding_columns.is_some() {
         ds.warnings.push("--embedding-columns is ignored for .npy files: the whole array is the embedding".into());

@@ -28,9 +28,7 @@ pub fn dot_nt(a: &[f32], m: usize, b: &[f32], k: usize, d: usize, out: &mut [f32
     // row stride d; b read as its transpose, d×k with column stride d) and writes (out: m×k
     // with row stride ldo) lies inside the slices; `out` does not alias `a` or `b` (&mut).
     unsafe {
-        matrixmultiply::sgemm(
-            m, d, k, 1.0, a.as_ptr(), d_s, 1, b.as_ptr(), 1, d_s, 0.0, out.as_mut_ptr(), ldo_s, 1,
-        );
+        matrixmultiply::sgemm(m, d, k, 1.0, a.as_ptr(), d_s, 1, b.as_ptr(), 1, d_s, 0.0, out.as_mut_ptr(), ldo_s, 1);
     }
 }
 

@@ -159,13 +159,7 @@ fn mean_variance(points: &Matrix) -> f64 {
 
 /// Squared euclidean distances from every row to each of `cands` (c×d), as c×n f32, computed by
 /// blocked GEMM in parallel. Also returns, per candidate, Σ_i min(closest[i], dist).
-fn distances_to_candidates(
-    points: &Matrix,
-    norms: &[f64],
-    cands: &[f32],
-    closest: &[f64],
-    out: &mut [f32],
-) -> Vec<f64> {
+fn distances_to_candidates(points: &Matrix, norms: &[f64], cands: &[f32], closest: &[f64], out: &mut [f32]) -> Vec<f64> {
     let (n, d) = (points.n(), points.d());
     let c = cands.len() / d.max(1);
     let cand_norms = row_norms_sq(cands, d);
@@ -485,11 +479,7 @@ pub fn inertia_exact(points: &Matrix, centers: &[f32], labels: &[u32], spherical
             r.clone()
                 .map(|i| {
                     let c = &centers[labels[i] as usize * d..(labels[i] as usize + 1) * d];
-                    if spherical {
-                        1.0 - super::kernels::dot_f64(points.row(i), c)
-                    } else {
-                        super::kernels::sq_dist_f64(points.row(i), c)
-                    }
+                    if spherical { 1.0 - super::kernels::dot_f64(points.row(i), c) } else { super::kernels::sq_dist_f64(points.row(i), c) }
                 })
                 .sum::<f64>()
         })

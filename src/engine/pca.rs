@@ -125,13 +125,7 @@ pub fn pca_2d(data: &Matrix, ctl: &Control) -> Result<Pca, Cancelled> {
             [x as f32, y as f32]
         })
         .collect();
-    Ok(Pca {
-        mean,
-        components: [c0, c1],
-        explained_variance: [l0, l1],
-        explained_variance_ratio: [ratio(l0), ratio(l1)],
-        projection,
-    })
+    Ok(Pca { mean, components: [c0, c1], explained_variance: [l0, l1], explained_variance_ratio: [ratio(l0), ratio(l1)], projection })
 }
 
 /// `out = aᵀ · a` for `a` m×d row-major; `out` is d×d row-major.

@@ -215,13 +215,7 @@ fn unit_f64(row: &[f32], out: &mut [f64]) -> f64 {
 }
 
 /// Exact cosine silhouette in O(n·k·d), unit vectors formed in f64 on the fly.
-fn cosine_exact(
-    raw: &Matrix,
-    compact: &[u32],
-    sizes: &[usize],
-    members: &[usize],
-    ctl: &Control,
-) -> Result<Vec<(usize, f64)>, Cancelled> {
+fn cosine_exact(raw: &Matrix, compact: &[u32], sizes: &[usize], members: &[usize], ctl: &Control) -> Result<Vec<(usize, f64)>, Cancelled> {
     let (k, d) = (sizes.len(), raw.d());
     let ranges = fixed_ranges(members.len(), members.len().div_ceil(4096).min(32));
     let partial: Vec<Vec<f64>> = ranges
