@@ -163,7 +163,7 @@ fn distances_to_candidates(points: &Matrix, norms: &[f64], cands: &[f32], closes
     let (n, d) = (points.n(), points.d());
     let c = cands.len() / d.max(1);
     let cand_norms = row_norms_sq(cands, d);
-    let ranges = fixed_ranges(n, n.div_ceil(4096).min(64));
+    let ranges = fixed_ranges(n, n.div_ceil(1024).min(64));
     // Each range writes its own columns of `out`; gather per-range potentials and reduce in order.
     let out_ptr = SendPtr(out.as_mut_ptr());
     let partial: Vec<Vec<f64>> = ranges
@@ -284,7 +284,7 @@ fn assign_step(
 ) -> Step {
     let (n, d) = (points.n(), points.d());
     let cnorms = row_norms_sq(centers, d);
-    let ranges = fixed_ranges(n, n.div_ceil(4096).min(32));
+    let ranges = fixed_ranges(n, n.div_ceil(1024).min(64));
     let mut label_chunks: Vec<&mut [u32]> = Vec::with_capacity(ranges.len());
     let mut dist_chunks: Vec<&mut [f64]> = Vec::with_capacity(ranges.len());
     {

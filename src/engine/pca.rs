@@ -45,7 +45,7 @@ pub fn pca_2d(data: &Matrix, ctl: &Control) -> Result<Pca, Cancelled> {
     #[allow(clippy::cast_possible_truncation)]
     let mean32: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
     // Covariance: per fixed range, Σ (x − μ)ᵀ(x − μ) over blocks in f32 GEMM, summed in f64.
-    let ranges = fixed_ranges(n, n.div_ceil(COV_BLOCK * 4).min(16));
+    let ranges = fixed_ranges(n, n.div_ceil(COV_BLOCK * 2).min(16));
     let partial: Vec<Result<Vec<f64>, Cancelled>> = ranges
         .par_iter()
         .map(|r| {
@@ -91,23 +91,19 @@ pub fn pca_2d(data: &Matrix, ctl: &Control) -> Result<Pca, Cancelled> {
     ctl.check()?;
     ctl.progress("PCA", 0.5);
     let total: f64 = (0..d).map(|i| cov[i * d + i]).sum();
-    let (vals, vecs) = symmetric_eigen(&cov, d);
+    let (vals, vecs) = top_two(&cov, d);
     let pick = |rank: usize| -> (f64, Vec<f64>) {
-        if rank >= d {
-            return (0.0, vec![0.0; d]);
-        }
-        let col = d - 1 - rank;
-        let mut v: Vec<f64> = (0..d).map(|i| vecs[i * d + col]).collect();
+        let mut v = vecs[rank].clone();
         let mut big = 0;
-        for i in 1..d {
+        for i in 1..v.len() {
             if v[i].abs() > v[big].abs() {
                 big = i;
             }
         }
-        if v[big] < 0.0 {
+        if v.get(big).is_some_and(|&x| x < 0.0) {
             v.iter_mut().for_each(|x| *x = -*x);
         }
-        (vals[col].max(0.0), v)
+        (vals[rank].max(0.0), v)
     };
     let (l0, c0) = pick(0);
     let (l1, c1) = pick(1);
@@ -126,6 +122,116 @@ pub fn pca_2d(data: &Matrix, ctl: &Control) -> Result<Pca, Cancelled> {
         })
         .collect();
     Ok(Pca { mean, components: [c0, c1], explained_variance: [l0, l1], explained_variance_ratio: [ratio(l0), ratio(l1)], projection })
+}
+
+/// Below this dimension the full eigendecomposition is cheaper than iterating.
+const FULL_EIGEN_MAX_D: usize = 64;
+
+/// The two leading eigenpairs of the symmetric d×d matrix `c` (eigenvalues descending).
+///
+/// Small matrices get a full decomposition. Larger ones use block subspace iteration with
+/// Rayleigh–Ritz: each step costs one d×d by d×16 product instead of the O(d³) of a full
+/// decomposition, and it stops once both Ritz vectors have a residual ‖Cv − θv‖ ≤ 1e-10·θ₁.
+/// If that has not happened after a few hundred steps (a nearly flat spectrum), the full
+/// decomposition decides.
+fn top_two(c: &[f64], d: usize) -> ([f64; 2], [Vec<f64>; 2]) {
+    let full = || {
+        let (vals, vecs) = symmetric_eigen(c, d);
+        let col = |rank: usize| -> (f64, Vec<f64>) {
+            if rank >= d {
+                return (0.0, vec![0.0; d]);
+            }
+            let j = d - 1 - rank;
+            (vals[j], (0..d).map(|i| vecs[i * d + j]).collect())
+        };
+        let ((a, va), (b, vb)) = (col(0), col(1));
+        ([a, b], [va, vb])
+    };
+    if d <= FULL_EIGEN_MAX_D {
+        return full();
+    }
+    let b = 16.min(d);
+    let mut rng = super::rng::Rng::new(0x9CA);
+    // q: b orthonormal columns stored as rows (b×d).
+    let mut q: Vec<f64> = (0..b * d).map(|_| rng.next_f64() - 0.5).collect();
+    orthonormalize(&mut q, b, d);
+    let mut z = vec![0.0f64; b * d];
+    for _ in 0..400 {
+        // z_j = C q_j for every row j of q, as one GEMM: Z = Q·C (C is symmetric).
+        gemm_f64(&q, b, d, c, d, &mut z);
+        // Rayleigh–Ritz on span(q): T = Qᵀ C Q.
+        let mut t = vec![0.0f64; b * b];
+        for i in 0..b {
+            for j in 0..b {
+                t[i * b + j] = q[i * d..(i + 1) * d].iter().zip(&z[j * d..(j + 1) * d]).map(|(a, b)| a * b).sum();
+            }
+        }
+        for i in 0..b {
+            for j in 0..i {
+                let v = 0.5 * (t[i * b + j] + t[j * b + i]);
+                t[i * b + j] = v;
+                t[j * b + i] = v;
+            }
+        }
+        let (theta, w) = symmetric_eigen(&t, b);
+        let ritz = |rank: usize| -> (f64, Vec<f64>, Vec<f64>) {
+            let col = b - 1 - rank;
+            let mut v = vec![0.0f64; d];
+            let mut cv = vec![0.0f64; d];
+            for j in 0..b {
+                let wj = w[j * b + col];
+                for ((vi, cvi), (&qi, &zi)) in v.iter_mut().zip(cv.iter_mut()).zip(q[j * d..(j + 1) * d].iter().zip(&z[j * d..(j + 1) * d]))
+                {
+                    *vi += wj * qi;
+                    *cvi += wj * zi;
+                }
+            }
+            (theta[col], v, cv)
+        };
+        let (t0, v0, cv0) = ritz(0);
+        let (t1, v1, cv1) = ritz(1);
+        let resid = |t: f64, v: &[f64], cv: &[f64]| cv.iter().zip(v).map(|(a, b)| (a - t * b).powi(2)).sum::<f64>().sqrt();
+        let tol = 1e-10 * t0.abs().max(f64::MIN_POSITIVE);
+        if resid(t0, &v0, &cv0) <= tol && resid(t1, &v1, &cv1) <= tol {
+            return ([t0, t1], [v0, v1]);
+        }
+        q.copy_from_slice(&z);
+        orthonormalize(&mut q, b, d);
+    }
+    full()
+}
+
+/// Modified Gram–Schmidt on the rows of `q` (b×d); a row that vanishes becomes a fresh basis vector.
+fn orthonormalize(q: &mut [f64], b: usize, d: usize) {
+    for j in 0..b {
+        for _pass in 0..2 {
+            for i in 0..j {
+                let dot: f64 = (0..d).map(|t| q[i * d + t] * q[j * d + t]).sum();
+                for t in 0..d {
+                    q[j * d + t] -= dot * q[i * d + t];
+                }
+            }
+        }
+        let norm = q[j * d..(j + 1) * d].iter().map(|v| v * v).sum::<f64>().sqrt();
+        if norm > 1e-300 {
+            q[j * d..(j + 1) * d].iter_mut().for_each(|v| *v /= norm);
+        } else {
+            q[j * d..(j + 1) * d].iter_mut().for_each(|v| *v = 0.0);
+            q[j * d + j % d] = 1.0;
+        }
+    }
+}
+
+/// `out = a · b` for `a` m×k and `b` k×n, all row-major f64.
+fn gemm_f64(a: &[f64], m: usize, k: usize, b: &[f64], n: usize, out: &mut [f64]) {
+    assert!(a.len() >= m * k && b.len() >= k * n && out.len() >= m * n);
+    #[allow(clippy::cast_possible_wrap)]
+    let (k_s, n_s) = (k as isize, n as isize);
+    // SAFETY: a is m×k (row stride k), b is k×n (row stride n), out is m×n (row stride n); the
+    // assert above keeps every index inside the slices, and out aliases neither input.
+    unsafe {
+        matrixmultiply::dgemm(m, k, n, 1.0, a.as_ptr(), k_s, 1, b.as_ptr(), n_s, 1, 0.0, out.as_mut_ptr(), n_s, 1);
+    }
 }
 
 /// `out = aᵀ · a` for `a` m×d row-major; `out` is d×d row-major.
