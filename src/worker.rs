@@ -250,15 +250,15 @@ fn run(shared: &Shared, tx: &Sender<Event>, notify: &Notify) {
                     Ok(ds) => {
                         let load_ms = elapsed_ms(t);
                         let t = Instant::now();
-                        match pca_2d(ds.embeddings.raw(), &ctl) {
-                            Ok(pca) => send(Event::Loaded {
+                        // An error here means a newer load cancelled this one: nothing to report.
+                        if let Ok(pca) = pca_2d(ds.embeddings.raw(), &ctl) {
+                            send(Event::Loaded {
                                 generation,
                                 dataset: Arc::new(ds),
                                 pca: Arc::new(pca),
                                 load_ms,
                                 project_ms: elapsed_ms(t),
-                            }),
-                            Err(_) => {} // cancelled by a newer load
+                            });
                         }
                     }
                 }

@@ -62,7 +62,7 @@ pub(super) fn map_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             .collect();
         let clusters = &app.map.clusters;
         let radius = app.settings.point_radius;
-        let all_points: Vec<[f64; 2]>;
+
         let formatter = |pos: &HoverPosition<'_>| -> Option<String> {
             let HoverPosition::NearDataPoint { plot_name, index, .. } = pos else { return None };
             let row = if let Some(&c) = by_name.get(*plot_name) { *clusters[c].1.get(*index)? } else { *index };
@@ -82,7 +82,8 @@ pub(super) fn map_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             Some(s)
         };
         let unclustered = clusters.is_empty();
-        all_points = if unclustered { pca.projection.iter().map(|p| [f64::from(p[0]), f64::from(p[1])]).collect() } else { Vec::new() };
+        let all_points: Vec<[f64; 2]> =
+            if unclustered { pca.projection.iter().map(|p| [f64::from(p[0]), f64::from(p[1])]).collect() } else { Vec::new() };
         Plot::new("map")
             .legend(Legend::default().follow_insertion_order(true).title("Clusters"))
             .show_crosshair(false)

@@ -242,11 +242,11 @@ impl EmbedmapApp {
         let k = o.sizes.len();
         let mut clusters: Vec<(Vec<[f64; 2]>, Vec<usize>)> = (0..k).map(|_| (Vec::new(), Vec::new())).collect();
         for (i, (&l, p)) in o.labels.iter().zip(&pca.projection).enumerate() {
-            if let Ok(c) = usize::try_from(l) {
-                if c < k {
-                    clusters[c].0.push([f64::from(p[0]), f64::from(p[1])]);
-                    clusters[c].1.push(i);
-                }
+            if let Ok(c) = usize::try_from(l)
+                && c < k
+            {
+                clusters[c].0.push([f64::from(p[0]), f64::from(p[1])]);
+                clusters[c].1.push(i);
             }
         }
         self.map.clusters = clusters;
@@ -255,17 +255,17 @@ impl EmbedmapApp {
     fn handle(&mut self, e: Event) {
         match e {
             Event::Progress { generation, stage, fraction } => {
-                if let Some((r, _)) = &mut self.loading {
-                    if r.generation == generation {
-                        r.stage = stage.clone();
-                        r.fraction = fraction;
-                    }
+                if let Some((r, _)) = &mut self.loading
+                    && r.generation == generation
+                {
+                    r.stage = stage.clone();
+                    r.fraction = fraction;
                 }
-                if let Some(r) = &mut self.clustering {
-                    if r.generation == generation {
-                        r.stage = stage;
-                        r.fraction = fraction;
-                    }
+                if let Some(r) = &mut self.clustering
+                    && r.generation == generation
+                {
+                    r.stage = stage;
+                    r.fraction = fraction;
                 }
             }
             Event::Loaded { generation, dataset, pca, load_ms, project_ms } => {
@@ -444,25 +444,25 @@ impl EmbedmapApp {
         for e in self.worker.poll() {
             self.handle(e);
         }
-        if let Some(rx) = &self.dialog {
-            if let Ok(r) = rx.try_recv() {
-                self.dialog = None;
-                match r {
-                    DialogResult::Open(Some(p)) => self.commands.push(Command::OpenPath(p)),
-                    DialogResult::Export(Some(p)) => self.commands.push(Command::ExportTo(p)),
-                    DialogResult::Open(None) | DialogResult::Export(None) => {
-                        self.notice = Some("no file chosen (if no dialog appeared, type a path under File ▸ Open path)".into());
-                    }
+        if let Some(rx) = &self.dialog
+            && let Ok(r) = rx.try_recv()
+        {
+            self.dialog = None;
+            match r {
+                DialogResult::Open(Some(p)) => self.commands.push(Command::OpenPath(p)),
+                DialogResult::Export(Some(p)) => self.commands.push(Command::ExportTo(p)),
+                DialogResult::Open(None) | DialogResult::Export(None) => {
+                    self.notice = Some("no file chosen (if no dialog appeared, type a path under File ▸ Open path)".into());
                 }
             }
         }
-        if let Some(rx) = &self.export {
-            if let Ok(r) = rx.try_recv() {
-                self.export = None;
-                match r {
-                    Ok(msg) => self.notice = Some(msg),
-                    Err(e) => self.error = Some(e),
-                }
+        if let Some(rx) = &self.export
+            && let Ok(r) = rx.try_recv()
+        {
+            self.export = None;
+            match r {
+                Ok(msg) => self.notice = Some(msg),
+                Err(e) => self.error = Some(e),
             }
         }
         let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());

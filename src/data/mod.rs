@@ -220,10 +220,10 @@ fn check_memory(path: &Path, format: Format, size: u64) -> Result<(), LoadError>
     };
     #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let need = (size as f64 * factor) as u64;
-    if let Some(avail) = available_memory() {
-        if need > avail {
-            return Err(LoadError::TooBig { need_mib: need >> 20, available_mib: avail >> 20, path: path.to_path_buf() });
-        }
+    if let Some(avail) = available_memory()
+        && need > avail
+    {
+        return Err(LoadError::TooBig { need_mib: need >> 20, available_mib: avail >> 20, path: path.to_path_buf() });
     }
     Ok(())
 }
@@ -359,10 +359,10 @@ fn finish(
     opts: &LoadOptions,
     warnings: &mut Vec<String>,
 ) -> Result<Dataset, LoadError> {
-    let n = if d == 0 { frame.height() } else { data.len() / d };
     if d == 0 {
         return Err(LoadError::ZeroDimension { path: path.to_path_buf() });
     }
+    let n = data.len() / d;
     let mut dropped = 0;
     if !nonfinite.rows.is_empty() {
         if !opts.drop_nonfinite {

@@ -1,5 +1,8 @@
 //! Symmetric eigendecomposition (Householder tridiagonalisation, then the implicit QL method),
 //! in f64 on a small dense matrix such as a d×d covariance.
+//!
+//! Index loops mirror the textbook formulation of both algorithms, which keeps them checkable.
+#![allow(clippy::needless_range_loop)]
 
 /// Eigenvalues in ascending order and the matching eigenvectors as the columns of a row-major
 /// n×n matrix. `a` is a row-major symmetric n×n matrix.

@@ -272,6 +272,7 @@ struct Step {
     changed: usize,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn assign_step(
     points: &Matrix,
     norms: &[f64],
