@@ -87,3 +87,41 @@ fn the_demo_opens_with_clusters() {
     assert!(h.state().outcome().is_some());
     assert!(silhouette_text(&h).starts_with("Silhouette "));
 }
+
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn dropping_a_file_opens_it_and_export_writes_a_reloadable_file() {
+    let mut h = app_on(LoadSource::Demo);
+    wait_idle(&mut h);
+    h.input_mut().dropped_files.push(std::sync::Arc::new(Dropped(fixture("formats/list.parquet"))));
+    wait_idle(&mut h);
+    assert_eq!(h.state().dataset().unwrap().n(), 40, "the dropped file was not opened");
+    h.get_by_role_and_label(Role::Slider, "k").set_value_accesskit(4.0);
+    wait_idle(&mut h);
+    assert_eq!(legend_entries(&h).len(), 4);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("labelled.csv");
+    h.state_mut().push(embedmap::app::Command::ExportTo(out.clone()));
+    wait_idle(&mut h);
+    assert!(h.state().error().is_none(), "{:?}", h.state().error());
+    let back = embedmap::data::load(&out, &LoadOptions::default(), &|_, _| {}).unwrap();
+    let cols = back.column_names();
+    assert_eq!(cols, vec!["id", "label", "embedding", "score", "note", "cluster", "silhouette", "x", "y"]);
+    let labels = &h.state().outcome().unwrap().labels;
+    for (row, l) in labels.iter().enumerate() {
+        assert_eq!(back.cell_text(row, "cluster"), l.to_string());
+    }
+    assert!(dir.path().join("labelled.params.json").is_file());
+    h.get_by_label_contains("exported 40 rows");
+}

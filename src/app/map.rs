@@ -97,7 +97,7 @@ pub(super) fn map_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
                 }
                 for (c, (pts, _)) in clusters.iter().enumerate() {
                     plot_ui.add(
-                        Points::new(names[c].clone(), pts.clone())
+                        Points::new(names[c].clone(), &pts[..])
                             .id(("cluster", c))
                             .radius(radius)
                             .shape(MarkerShape::Circle)

@@ -92,7 +92,7 @@ pub(crate) struct LoadFailure {
 #[derive(Debug, Default)]
 pub(crate) struct MapCache {
     /// Per cluster: the plot points and the rows they are.
-    pub(crate) clusters: Vec<(Vec<[f64; 2]>, Vec<usize>)>,
+    pub(crate) clusters: Vec<(Vec<egui_plot::PlotPoint>, Vec<usize>)>,
 }
 
 /// The embedmap window.
@@ -240,12 +240,12 @@ impl EmbedmapApp {
         self.map.clusters.clear();
         let (Some(pca), Some(o)) = (&self.pca, &self.outcome) else { return };
         let k = o.sizes.len();
-        let mut clusters: Vec<(Vec<[f64; 2]>, Vec<usize>)> = (0..k).map(|_| (Vec::new(), Vec::new())).collect();
+        let mut clusters: Vec<(Vec<egui_plot::PlotPoint>, Vec<usize>)> = (0..k).map(|_| (Vec::new(), Vec::new())).collect();
         for (i, (&l, p)) in o.labels.iter().zip(&pca.projection).enumerate() {
             if let Ok(c) = usize::try_from(l)
                 && c < k
             {
-                clusters[c].0.push([f64::from(p[0]), f64::from(p[1])]);
+                clusters[c].0.push(egui_plot::PlotPoint::new(p[0], p[1]));
                 clusters[c].1.push(i);
             }
         }
