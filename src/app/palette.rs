@@ -2,7 +2,8 @@
 
 use eframe::egui::Color32;
 
-/// Cluster colours: a colour-blind-safe set first (Okabe–Ito), then further distinct hues.
+/// Cluster colours: the colour-blind-safe Okabe–Ito set first (without its black and grey; grey
+/// is kept for noise), then further hues chosen to stay apart from those and from each other.
 const CLUSTER: [Color32; 20] = [
     Color32::from_rgb(0, 114, 178),
     Color32::from_rgb(230, 159, 0),
@@ -11,19 +12,19 @@ const CLUSTER: [Color32; 20] = [
     Color32::from_rgb(86, 180, 233),
     Color32::from_rgb(213, 94, 0),
     Color32::from_rgb(240, 228, 66),
-    Color32::from_rgb(120, 120, 120),
-    Color32::from_rgb(31, 119, 180),
-    Color32::from_rgb(255, 127, 14),
-    Color32::from_rgb(44, 160, 44),
-    Color32::from_rgb(214, 39, 40),
     Color32::from_rgb(148, 103, 189),
     Color32::from_rgb(140, 86, 75),
-    Color32::from_rgb(227, 119, 194),
-    Color32::from_rgb(188, 189, 34),
     Color32::from_rgb(23, 190, 207),
-    Color32::from_rgb(174, 199, 232),
-    Color32::from_rgb(255, 187, 120),
+    Color32::from_rgb(188, 189, 34),
+    Color32::from_rgb(214, 39, 40),
+    Color32::from_rgb(255, 152, 150),
     Color32::from_rgb(152, 223, 138),
+    Color32::from_rgb(197, 176, 213),
+    Color32::from_rgb(196, 156, 148),
+    Color32::from_rgb(219, 219, 141),
+    Color32::from_rgb(158, 218, 229),
+    Color32::from_rgb(247, 182, 210),
+    Color32::from_rgb(174, 199, 232),
 ];
 
 /// Colour of cluster `c`; beyond the palette the colours repeat, darkened per round.
