@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use embedmap::engine::kernels::dot_nt;
+use embedmap::engine::kernels::{dot_nt, dot_nt_direct, dot_nt_gemm};
 use embedmap::engine::kmeans::{KMeansParams, kmeans};
 use embedmap::engine::pca::pca_2d;
 use embedmap::engine::rng::Rng;
@@ -50,6 +50,22 @@ fn gemm_roof(c: &mut Criterion) {
             black_box(&out);
         });
     });
+    g.finish();
+}
+
+/// The assignment kernel on one block of 256 rows against k centroids: GEMM versus the direct
+/// kernel, which is why `dot_nt` switches at `DIRECT_MAX_K`.
+fn bench_dot_nt(c: &mut Criterion) {
+    let m = 256;
+    let a: Vec<f32> = (0..m * D).map(|i| (i % 89) as f32 * 0.01).collect();
+    let mut g = c.benchmark_group("dot_nt_256x384");
+    for k in [8, 12, 20, 32, 64] {
+        let b: Vec<f32> = (0..k * D).map(|i| (i % 83) as f32 * 0.01).collect();
+        let mut out = vec![0.0f32; m * k];
+        g.throughput(Throughput::Elements((2 * m * k * D) as u64));
+        g.bench_with_input(BenchmarkId::new("gemm", k), &k, |bch, _| bch.iter(|| dot_nt_gemm(&a, m, &b, k, D, black_box(&mut out), k)));
+        g.bench_with_input(BenchmarkId::new("direct", k), &k, |bch, _| bch.iter(|| dot_nt_direct(&a, m, &b, k, D, black_box(&mut out), k)));
+    }
     g.finish();
 }
 
@@ -101,5 +117,5 @@ fn bench_pca(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, gemm_roof, bench_kmeans, bench_silhouette, bench_pca);
+criterion_group!(benches, gemm_roof, bench_dot_nt, bench_kmeans, bench_silhouette, bench_pca);
 criterion_main!(benches);
