@@ -125,3 +125,20 @@ fn dropping_a_file_opens_it_and_export_writes_a_reloadable_file() {
     assert!(dir.path().join("labelled.params.json").is_file());
     h.get_by_label_contains("exported 40 rows");
 }
+
+#[test]
+fn typing_a_path_opens_the_file() {
+    let mut h = app_on(LoadSource::Demo);
+    wait_idle(&mut h);
+    let path = fixture("formats/wide.tsv");
+    let field = h.get_by_label("File to open");
+    field.focus();
+    h.step();
+    h.get_by_label("File to open").type_text(path.to_str().unwrap());
+    h.step();
+    h.key_press(egui::Key::Enter);
+    wait_idle(&mut h);
+    let ds = h.state().dataset().unwrap();
+    assert_eq!(ds.path.as_deref(), Some(path.as_path()));
+    assert_eq!((ds.n(), ds.dim()), (40, 8));
+}

@@ -221,3 +221,16 @@ fn bundled_demo_loads() {
     assert_eq!(ds.dim(), 384);
     assert!(ds.metadata_columns().contains(&"text".to_string()));
 }
+
+#[test]
+fn npy_without_metadata_exports_the_result_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = load_ok("formats/vectors_f64_fortran.npy");
+    assert!(src.metadata_columns().is_empty());
+    let (labels, sil, xy) = result_columns(src.n());
+    let out = dir.path().join("out.csv");
+    export_labelled(&src, ExportColumns { labels: &labels, silhouette: &sil, xy: &xy }, &out).unwrap();
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text.lines().next().unwrap(), "cluster,silhouette,x,y");
+    assert_eq!(text.lines().count(), 41);
+}

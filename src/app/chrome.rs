@@ -25,14 +25,6 @@ pub(super) fn menu_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
                 if ui.add(egui::Button::new("Open…").shortcut_text(ui.ctx().format_shortcut(&OPEN))).clicked() {
                     app.push(Command::OpenDialog);
                 }
-                ui.horizontal(|ui| {
-                    let edit = ui.add(egui::TextEdit::singleline(&mut app.path_edit).hint_text("or type a path").desired_width(220.0));
-                    let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-                    if (ui.button("Open path").clicked() || enter) && !app.path_edit.trim().is_empty() {
-                        app.push(Command::OpenPath(app.path_edit.trim().into()));
-                        ui.close();
-                    }
-                });
                 if ui.button("Open demo dataset").clicked() {
                     app.push(Command::OpenDemo);
                 }

@@ -442,7 +442,13 @@ impl EmbedmapApp {
 
     fn poll(&mut self, ctx: &egui::Context) {
         for e in self.worker.poll() {
+            let loaded = matches!(e, Event::Loaded { .. });
             self.handle(e);
+            if loaded {
+                if let Some(ds) = &self.dataset {
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Title(format!("embedmap — {}", ds.name)));
+                }
+            }
         }
         if let Some(rx) = &self.dialog
             && let Ok(r) = rx.try_recv()
@@ -452,7 +458,7 @@ impl EmbedmapApp {
                 DialogResult::Open(Some(p)) => self.commands.push(Command::OpenPath(p)),
                 DialogResult::Export(Some(p)) => self.commands.push(Command::ExportTo(p)),
                 DialogResult::Open(None) | DialogResult::Export(None) => {
-                    self.notice = Some("no file chosen (if no dialog appeared, type a path under File ▸ Open path)".into());
+                    self.notice = Some("no file chosen (if no dialog appeared, type the path in the Dataset panel)".into());
                 }
             }
         }

@@ -48,6 +48,17 @@ fn load_state_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
 
 fn dataset_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     ui.heading("Dataset");
+    ui.horizontal(|ui| {
+        if ui.button("Open…").on_hover_text("Choose a file (Ctrl+O)").clicked() {
+            app.push(Command::OpenDialog);
+        }
+        let edit = ui
+            .add(egui::TextEdit::singleline(&mut app.path_edit).hint_text("or type a path and press Enter").desired_width(f32::INFINITY))
+            .on_hover_text("File to open");
+        if edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) && !app.path_edit.trim().is_empty() {
+            app.push(Command::OpenPath(app.path_edit.trim().into()));
+        }
+    });
     let Some(ds) = app.dataset.clone() else {
         ui.label("No dataset yet.");
         return;
