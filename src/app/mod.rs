@@ -444,10 +444,8 @@ impl EmbedmapApp {
         for e in self.worker.poll() {
             let loaded = matches!(e, Event::Loaded { .. });
             self.handle(e);
-            if loaded {
-                if let Some(ds) = &self.dataset {
-                    ctx.send_viewport_cmd(egui::ViewportCommand::Title(format!("embedmap — {}", ds.name)));
-                }
+            if loaded && let Some(ds) = &self.dataset {
+                ctx.send_viewport_cmd(egui::ViewportCommand::Title(format!("embedmap — {}", ds.name)));
             }
         }
         if let Some(rx) = &self.dialog
