@@ -318,52 +318,39 @@ impl EmbedmapApp {
     fn apply(&mut self, ctx: &egui::Context, c: Command) {
         match c {
             Command::OpenDialog => {
-                if self.dialog.is_some() {
-                    return;
-                }
-                let (tx, rx) = channel();
                 let dir = self.settings.last_dir.clone();
-                let ctx = ctx.clone();
-                let spawned = std::thread::Builder::new().name("embedmap-dialog".into()).spawn(move || {
-                    let mut d = rfd::FileDialog::new()
+                self.spawn_dialog(ctx, move || {
+                    let d = rfd::FileDialog::new()
                         .set_title("Open embeddings")
                         .add_filter("Embeddings", &["csv", "tsv", "parquet", "jsonl", "ndjson", "arrow", "feather", "ipc", "npy"]);
-                    if let Some(dir) = dir {
-                        d = d.set_directory(dir);
-                    }
-                    let _ = tx.send(DialogResult::Open(d.pick_file()));
-                    ctx.request_repaint();
+                    let d = match dir {
+                        Some(dir) => d.set_directory(dir),
+                        None => d,
+                    };
+                    DialogResult::Open(d.pick_file())
                 });
-                if spawned.is_ok() {
-                    self.dialog = Some(rx);
-                }
             }
             Command::ExportDialog => {
-                if self.dialog.is_some() || self.outcome.is_none() {
+                if self.outcome.is_none() {
                     return;
                 }
-                let (tx, rx) = channel();
                 let dir = self.settings.last_dir.clone();
                 let stem = self.dataset.as_ref().map_or("embedmap".to_string(), |d| {
                     d.name.rsplit_once('.').map_or(d.name.clone(), |(s, _)| s.to_string()).replace([' ', ':'], "_")
                 });
-                let ctx = ctx.clone();
-                let spawned = std::thread::Builder::new().name("embedmap-dialog".into()).spawn(move || {
-                    let mut d = rfd::FileDialog::new()
+                self.spawn_dialog(ctx, move || {
+                    let d = rfd::FileDialog::new()
                         .set_title("Export labelled data")
                         .set_file_name(format!("{stem}_clusters.csv"))
                         .add_filter("CSV", &["csv"])
                         .add_filter("Parquet", &["parquet"])
                         .add_filter("TSV", &["tsv"]);
-                    if let Some(dir) = dir {
-                        d = d.set_directory(dir);
-                    }
-                    let _ = tx.send(DialogResult::Export(d.save_file()));
-                    ctx.request_repaint();
+                    let d = match dir {
+                        Some(dir) => d.set_directory(dir),
+                        None => d,
+                    };
+                    DialogResult::Export(d.save_file())
                 });
-                if spawned.is_ok() {
-                    self.dialog = Some(rx);
-                }
             }
             Command::OpenPath(p) => {
                 self.load_options = LoadOptions::default();
@@ -394,6 +381,24 @@ impl EmbedmapApp {
                 self.notice = None;
             }
             Command::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
+        }
+    }
+
+    /// Runs a (blocking) file dialog on its own thread; one dialog at a time.
+    fn spawn_dialog(&mut self, ctx: &egui::Context, show: impl FnOnce() -> DialogResult + Send + 'static) {
+        if self.dialog.is_some() {
+            return;
+        }
+        let (tx, rx) = channel();
+        let ctx = ctx.clone();
+        let spawned = std::thread::Builder::new().name("embedmap-dialog".into()).spawn(move || {
+            // The window may have closed meanwhile; then nobody waits for the answer.
+            let _ = tx.send(show());
+            ctx.request_repaint();
+        });
+        match spawned {
+            Ok(_) => self.dialog = Some(rx),
+            Err(e) => self.error = Some(format!("cannot open the file dialog: {e}")),
         }
     }
 

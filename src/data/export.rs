@@ -124,35 +124,36 @@ fn lists_to_text(frame: DataFrame) -> Result<DataFrame, String> {
                 texts.push(None);
                 continue;
             };
-            let mut t = String::from("[");
             let s = item.as_ref();
-            if as_f32 {
-                for (i, v) in s.f32().map_err(|e| e.to_string())?.iter().enumerate() {
-                    if i > 0 {
-                        t.push_str(", ");
-                    }
-                    match v {
-                        Some(v) => write!(t, "{v}").map_err(|e| e.to_string())?,
-                        None => t.push_str("null"),
-                    }
-                }
+            let t = if as_f32 {
+                bracketed(s.f32().map_err(|e| e.to_string())?.iter())
             } else {
-                for (i, v) in s.f64().map_err(|e| e.to_string())?.iter().enumerate() {
-                    if i > 0 {
-                        t.push_str(", ");
-                    }
-                    match v {
-                        Some(v) => write!(t, "{v}").map_err(|e| e.to_string())?,
-                        None => t.push_str("null"),
-                    }
-                }
-            }
-            t.push(']');
+                bracketed(s.f64().map_err(|e| e.to_string())?.iter())
+            };
             texts.push(Some(t));
         }
         out.push(Series::new(c.name().clone(), texts).into_column());
     }
     DataFrame::new(frame.height(), out).map_err(|e| e.to_string())
+}
+
+/// `[a, b, …]` with `null` for missing values; numbers in their shortest exact form.
+fn bracketed<T: std::fmt::Display>(values: impl Iterator<Item = Option<T>>) -> String {
+    let mut t = String::from("[");
+    for (i, v) in values.enumerate() {
+        if i > 0 {
+            t.push_str(", ");
+        }
+        match v {
+            // Writing to a String cannot fail.
+            Some(v) => {
+                let _ = write!(t, "{v}");
+            }
+            None => t.push_str("null"),
+        }
+    }
+    t.push(']');
+    t
 }
 
 /// Writes through `write` into a temporary file beside `path`, syncs it and renames it over `path`.
