@@ -142,3 +142,19 @@ fn typing_a_path_opens_the_file() {
     assert_eq!(ds.path.as_deref(), Some(path.as_path()));
     assert_eq!((ds.n(), ds.dim()), (40, 8));
 }
+
+#[test]
+fn switching_the_metric_rescores_in_that_metric() {
+    let mut h = app_on(LoadSource::File(fixture("sphere.npy")));
+    wait_idle(&mut h);
+    assert_eq!(h.state().outcome().unwrap().request.kmeans.metric, embedmap::engine::Metric::Cosine);
+    h.get_by_label_contains("cosine distance");
+    h.get_by_label("Metric").click();
+    h.run_steps(2);
+    h.get_by_label("euclidean").click();
+    wait_idle(&mut h);
+    let o = h.state().outcome().unwrap();
+    assert_eq!(o.request.kmeans.metric, embedmap::engine::Metric::Euclidean);
+    assert_eq!(o.silhouette.as_ref().unwrap().metric, embedmap::engine::Metric::Euclidean);
+    h.get_by_label_contains("euclidean distance");
+}

@@ -212,6 +212,10 @@ pub fn load(path: &Path, opts: &LoadOptions, progress: LoadProgress<'_>) -> Resu
 
 /// Refuses files that cannot fit in memory, from an estimate made before reading.
 fn check_memory(path: &Path, format: Format, size: u64) -> Result<(), LoadError> {
+    check_memory_against(path, format, size, available_memory())
+}
+
+fn check_memory_against(path: &Path, format: Format, size: u64, available: Option<u64>) -> Result<(), LoadError> {
     let factor = match format {
         Format::Npy => 1.2,
         Format::Csv | Format::Tsv | Format::JsonLines => 3.0,
@@ -220,7 +224,7 @@ fn check_memory(path: &Path, format: Format, size: u64) -> Result<(), LoadError>
     };
     #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let need = (size as f64 * factor) as u64;
-    if let Some(avail) = available_memory()
+    if let Some(avail) = available
         && need > avail
     {
         return Err(LoadError::TooBig { need_mib: need >> 20, available_mib: avail >> 20, path: path.to_path_buf() });
@@ -609,4 +613,18 @@ fn load_npy(path: &Path, opts: &LoadOptions, progress: LoadProgress<'_>) -> Resu
         ds.warnings.push("--embedding-columns is ignored for .npy files: the whole array is the embedding".into());
     }
     Ok(ds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_too_big_for_memory_is_refused_with_the_estimate() {
+        let p = Path::new("/data/huge.csv");
+        let e = check_memory_against(p, Format::Csv, 4 << 30, Some(8 << 30)).unwrap_err().to_string();
+        assert!(e.contains("about 12288 MiB") && e.contains("only 8192 MiB") && e.ends_with("/data/huge.csv"), "{e}");
+        assert!(check_memory_against(p, Format::Npy, 4 << 30, Some(8 << 30)).is_ok());
+        assert!(check_memory_against(p, Format::Csv, 4 << 30, None).is_ok());
+    }
 }
