@@ -159,7 +159,21 @@ pub fn row_norms_sq(data: &[f32], d: usize) -> Vec<f64> {
     if d == 0 {
         return vec![0.0; 0];
     }
-    data.chunks_exact(d).map(|r| r.iter().map(|&v| f64::from(v) * f64::from(v)).sum()).collect()
+    use rayon::prelude::*;
+    data.par_chunks_exact(d).map(sum_sq).collect()
+}
+
+/// Σ v² in f64 with eight independent accumulators (vectorisable).
+#[must_use]
+pub fn sum_sq(row: &[f32]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let (chunks, tail) = row.as_chunks::<8>();
+    for c in chunks {
+        for l in 0..8 {
+            acc[l] += f64::from(c[l]) * f64::from(c[l]);
+        }
+    }
+    acc.iter().sum::<f64>() + tail.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>()
 }
 
 /// Dot product in f64.

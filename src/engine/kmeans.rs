@@ -136,25 +136,29 @@ fn mean_variance(points: &Matrix) -> f64 {
     if n == 0 || d == 0 {
         return 0.0;
     }
-    let mut mean = vec![0.0f64; d];
-    for i in 0..n {
-        for (m, &v) in mean.iter_mut().zip(points.row(i)) {
-            *m += f64::from(v);
-        }
+    // One parallel pass of per-feature sums and sums of squares (fixed ranges: deterministic).
+    let parts: Vec<(Vec<f64>, Vec<f64>)> = fixed_ranges(n, n.div_ceil(4096).min(32))
+        .into_par_iter()
+        .map(|r| {
+            let (mut s, mut q) = (vec![0.0f64; d], vec![0.0f64; d]);
+            for i in r {
+                for ((a, b), &v) in s.iter_mut().zip(q.iter_mut()).zip(points.row(i)) {
+                    let v = f64::from(v);
+                    *a += v;
+                    *b += v * v;
+                }
+            }
+            (s, q)
+        })
+        .collect();
+    let (mut s, mut q) = (vec![0.0f64; d], vec![0.0f64; d]);
+    for (ps, pq) in parts {
+        s.iter_mut().zip(ps).for_each(|(a, b)| *a += b);
+        q.iter_mut().zip(pq).for_each(|(a, b)| *a += b);
     }
     #[allow(clippy::cast_precision_loss)]
-    let nf = n as f64;
-    mean.iter_mut().for_each(|m| *m /= nf);
-    let mut var = 0.0;
-    for i in 0..n {
-        for (m, &v) in mean.iter().zip(points.row(i)) {
-            let t = f64::from(v) - m;
-            var += t * t;
-        }
-    }
-    #[allow(clippy::cast_precision_loss)]
-    let df = d as f64;
-    var / nf / df
+    let (nf, df) = (n as f64, d as f64);
+    s.iter().zip(&q).map(|(&sj, &qj)| (qj / nf - (sj / nf) * (sj / nf)).max(0.0)).sum::<f64>() / df
 }
 
 /// Squared euclidean distances from every row to each of `cands` (c×d), as c×n f32, computed by

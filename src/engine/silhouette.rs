@@ -298,7 +298,8 @@ fn euclidean_scores(
     // Centring leaves distances unchanged but shrinks the norms, and with them the cancellation
     // error of ‖x‖² + ‖y‖² − 2x·y in f32. It needs a copy, so only while the copy is small.
     let centred_store: Vec<f32>;
-    let points: &[f32] = if n * d <= CENTRE_COPY_LIMIT {
+    // A sample scores few points, so copying all of them to centre would cost more than it saves.
+    let points: &[f32] = if n * d <= CENTRE_COPY_LIMIT && queries.len() == members.len() {
         let mut mean = vec![0.0f64; d];
         for &i in members {
             for (m, &v) in mean.iter_mut().zip(raw.row(i)) {
