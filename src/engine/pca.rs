@@ -64,8 +64,10 @@ pub fn pca_2d(data: &Matrix, ctl: &Control) -> Result<Pca, Cancelled> {
                 }
                 // (block)ᵀ · block: d×m times m×d.
                 gemm_tn(&block[..m * d], m, d, &mut out);
-                for (a, &b) in acc.iter_mut().zip(&out) {
-                    *a += f64::from(b);
+                for i in 0..d {
+                    for (a, &b) in acc[i * d + i..(i + 1) * d].iter_mut().zip(&out[i * d + i..(i + 1) * d]) {
+                        *a += f64::from(b);
+                    }
                 }
                 start = end;
             }
@@ -80,12 +82,10 @@ pub fn pca_2d(data: &Matrix, ctl: &Control) -> Result<Pca, Cancelled> {
     }
     let denom = (nf - 1.0).max(1.0);
     cov.iter_mut().for_each(|c| *c /= denom);
-    // Symmetrise exactly (the two triangles came out of the same GEMM, but be safe).
+    // Only the upper triangle was accumulated; mirror it.
     for i in 0..d {
         for j in 0..i {
-            let v = 0.5 * (cov[i * d + j] + cov[j * d + i]);
-            cov[i * d + j] = v;
-            cov[j * d + i] = v;
+            cov[i * d + j] = cov[j * d + i];
         }
     }
     ctl.check()?;
@@ -234,16 +234,44 @@ fn gemm_f64(a: &[f64], m: usize, k: usize, b: &[f64], n: usize, out: &mut [f64])
     }
 }
 
-/// `out = aᵀ · a` for `a` m×d row-major; `out` is d×d row-major.
+/// Width of the column blocks of the covariance product.
+const COV_TILE: usize = 64;
+
+/// The upper triangle (diagonal included) of `out = aᵀ · a` for `a` m×d row-major; `out` is d×d
+/// row-major. Only tiles on or above the diagonal are multiplied: about half the work of the
+/// full product. The lower triangle is left as it was.
 fn gemm_tn(a: &[f32], m: usize, d: usize, out: &mut [f32]) {
+    assert!(a.len() >= m * d && out.len() >= d * d);
     #[allow(clippy::cast_possible_wrap)]
     let d_s = d as isize;
-    // SAFETY: a is m×d (row stride d), read as its transpose d×m (row stride 1, column stride d)
-    // and as itself m×d; out is d×d with row stride d. All indices are within the slices,
-    // and out does not alias a.
-    assert!(a.len() >= m * d && out.len() >= d * d);
-    unsafe {
-        matrixmultiply::sgemm(d, m, d, 1.0, a.as_ptr(), 1, d_s, a.as_ptr(), d_s, 1, 0.0, out.as_mut_ptr(), d_s, 1);
+    for bi in (0..d).step_by(COV_TILE) {
+        let wi = COV_TILE.min(d - bi);
+        for bj in (bi..d).step_by(COV_TILE) {
+            let wj = COV_TILE.min(d - bj);
+            // SAFETY: columns bi..bi+wi of a (an m×wi matrix with row stride d starting at
+            // offset bi) are read as their transpose (wi×m: row stride 1, column stride d); columns
+            // bj..bj+wj as m×wj (row stride d); the wi×wj result goes to rows bi.., columns bj.. of
+            // out (row stride d). bi + wi ≤ d and bj + wj ≤ d keep every index inside the slices
+            // checked by the assert, and out does not alias a.
+            unsafe {
+                matrixmultiply::sgemm(
+                    wi,
+                    m,
+                    wj,
+                    1.0,
+                    a.as_ptr().add(bi),
+                    1,
+                    d_s,
+                    a.as_ptr().add(bj),
+                    d_s,
+                    1,
+                    0.0,
+                    out.as_mut_ptr().add(bi * d + bj),
+                    d_s,
+                    1,
+                );
+            }
+        }
     }
 }
 
