@@ -238,36 +238,24 @@ fn run(shared: &Shared, tx: &Sender<Event>, notify: &Notify) {
             }
         });
         let ctl = Control::new(Arc::clone(&cancel), Some(Arc::clone(&progress)));
-        match job {
-            Job::Load { source, options } => {
-                let t = Instant::now();
-                let loaded = match &source {
-                    LoadSource::Demo => data::load_demo(),
-                    LoadSource::File(p) => data::load(p, &options, &|stage, f| progress(stage, f)),
-                };
-                match loaded {
-                    Err(e) => send(Event::LoadFailed { generation, error: e.to_string(), source }),
-                    Ok(ds) => {
-                        let load_ms = elapsed_ms(t);
-                        let t = Instant::now();
-                        // An error here means a newer load cancelled this one: nothing to report.
-                        if let Ok(pca) = pca_2d(ds.embeddings.raw(), &ctl) {
-                            send(Event::Loaded {
-                                generation,
-                                dataset: Arc::new(ds),
-                                pca: Arc::new(pca),
-                                load_ms,
-                                project_ms: elapsed_ms(t),
-                            });
-                        }
-                    }
-                }
-            }
-            Job::Cluster { embeddings, request } => match run_cluster(&embeddings, &request, &ctl) {
-                Ok(outcome) => send(Event::Clustered { generation, outcome: Arc::new(outcome) }),
-                Err(RunError::Cancelled) => {}
-                Err(RunError::Params(error)) => send(Event::ClusterFailed { generation, error }),
-            },
+        // A panic inside a job (a reader meeting a file it cannot handle, say) must not take the
+        // worker down and leave the window waiting forever: it becomes an error event.
+        let failure = match &job {
+            Job::Load { source, .. } => Some(source.clone()),
+            Job::Cluster { .. } => None,
+        };
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_job(job, generation, &ctl, &progress, &send)));
+        if let Err(panic) = ran {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown cause".into());
+            let error = format!("internal error while {}: {what}", if failure.is_some() { "loading" } else { "clustering" });
+            send(match failure {
+                Some(source) => Event::LoadFailed { generation, error, source },
+                None => Event::ClusterFailed { generation, error },
+            });
         }
         let mut running = lock(&shared.running);
         for slot in running.iter_mut() {
@@ -275,5 +263,33 @@ fn run(shared: &Shared, tx: &Sender<Event>, notify: &Notify) {
                 *slot = None;
             }
         }
+    }
+}
+
+fn run_job(job: Job, generation: u64, ctl: &Control, progress: &Arc<crate::engine::control::ProgressFn>, send: &dyn Fn(Event)) {
+    match job {
+        Job::Load { source, options } => {
+            let t = Instant::now();
+            let loaded = match &source {
+                LoadSource::Demo => data::load_demo(),
+                LoadSource::File(p) => data::load(p, &options, &|stage, f| progress(stage, f)),
+            };
+            match loaded {
+                Err(e) => send(Event::LoadFailed { generation, error: e.to_string(), source }),
+                Ok(ds) => {
+                    let load_ms = elapsed_ms(t);
+                    let t = Instant::now();
+                    // An error here means a newer load cancelled this one: nothing to report.
+                    if let Ok(pca) = pca_2d(ds.embeddings.raw(), ctl) {
+                        send(Event::Loaded { generation, dataset: Arc::new(ds), pca: Arc::new(pca), load_ms, project_ms: elapsed_ms(t) });
+                    }
+                }
+            }
+        }
+        Job::Cluster { embeddings, request } => match run_cluster(&embeddings, &request, ctl) {
+            Ok(outcome) => send(Event::Clustered { generation, outcome: Arc::new(outcome) }),
+            Err(RunError::Cancelled) => {}
+            Err(RunError::Params(error)) => send(Event::ClusterFailed { generation, error }),
+        },
     }
 }

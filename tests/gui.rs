@@ -158,3 +158,20 @@ fn switching_the_metric_rescores_in_that_metric() {
     assert_eq!(o.silhouette.as_ref().unwrap().metric, embedmap::engine::Metric::Euclidean);
     h.get_by_label_contains("euclidean distance");
 }
+
+#[test]
+fn a_corrupt_parquet_file_shows_an_error_and_the_window_keeps_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("broken.parquet");
+    let mut bytes = std::fs::read(fixture("formats/list.parquet")).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(&bad, bytes).unwrap();
+    let mut h = app_on(LoadSource::File(bad));
+    wait_idle(&mut h);
+    let err = h.state().error().unwrap().to_string();
+    assert!(err.contains("broken.parquet"), "{err}");
+    assert!(h.state().dataset().is_none());
+    h.state_mut().push(embedmap::app::Command::OpenDemo);
+    wait_idle(&mut h);
+    assert!(h.state().dataset().is_some());
+}
