@@ -175,3 +175,25 @@ fn a_corrupt_parquet_file_shows_an_error_and_the_window_keeps_working() {
     wait_idle(&mut h);
     assert!(h.state().dataset().is_some());
 }
+
+#[test]
+fn the_embedding_picker_reloads_with_the_chosen_columns() {
+    let mut h = app_on(LoadSource::File(fixture("formats/wide.csv")));
+    wait_idle(&mut h);
+    assert_eq!(h.state().dataset().unwrap().dim(), 8);
+    h.get_by_label("Embedding columns").click();
+    h.run_steps(2);
+    let field = || |n: &egui_kittest::Node<'_>| n.accesskit_node().label().as_deref() == Some("Embedding columns");
+    h.query_all_by_role(Role::TextInput).find(field()).expect("the column field").focus();
+    h.step();
+    h.query_all_by_role(Role::TextInput).find(field()).expect("the column field").type_text("emb_0..emb_3");
+    h.run_steps(2);
+    h.get_by_label("Apply").click();
+    wait_idle(&mut h);
+    let ds = h.state().dataset().unwrap();
+    assert_eq!(ds.dim(), 4);
+    assert!(ds.metadata_columns().contains(&"emb_7".to_string()));
+    h.get_by_label("detect automatically").click();
+    wait_idle(&mut h);
+    assert_eq!(h.state().dataset().unwrap().dim(), 8);
+}

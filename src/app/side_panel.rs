@@ -87,9 +87,28 @@ fn dataset_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
         ui.add(egui::Label::new(egui::RichText::new(format!("Warning: {w}")).color(palette::WARNING)).wrap());
     }
     egui::CollapsingHeader::new("Embedding columns").show(ui, |ui| {
-        ui.label("Names, globs (emb_*) or a range (emb_0..emb_383); empty = detect automatically.");
+        let candidates = ds.embedding_candidates().to_vec();
+        let current = app.load_options.embedding_columns.clone();
+        if candidates.len() > 1 || current.is_some() {
+            ui.label("Use:");
+            if ui.selectable_label(current.is_none(), "detect automatically").clicked() && current.is_some() {
+                app.push(Command::Reload(LoadOptions { embedding_columns: None, drop_nonfinite: app.load_options.drop_nonfinite }));
+            }
+            for (spec, label) in candidates {
+                let selected = current.as_deref() == Some(spec.as_str());
+                if ui.selectable_label(selected, label).clicked() && !selected {
+                    app.push(Command::Reload(LoadOptions {
+                        embedding_columns: Some(spec),
+                        drop_nonfinite: app.load_options.drop_nonfinite,
+                    }));
+                }
+            }
+            ui.separator();
+        }
+        ui.label("Or name them: names, globs (emb_*) or a range (emb_0..emb_383).");
         ui.horizontal(|ui| {
-            ui.add(egui::TextEdit::singleline(&mut app.spec_edit).hint_text("detect automatically").desired_width(180.0));
+            ui.add(egui::TextEdit::singleline(&mut app.spec_edit).hint_text("detect automatically").desired_width(180.0))
+                .on_hover_text("Embedding columns");
             if ui.button("Apply").clicked() {
                 let spec = app.spec_edit.trim();
                 let opts = LoadOptions {

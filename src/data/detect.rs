@@ -180,6 +180,37 @@ pub fn detect(columns: &[(String, ColumnKind)]) -> Result<(EmbeddingSource, Vec<
     })
 }
 
+/// Every plausible embedding in a table, as (`--embedding-columns` spec, description): each list
+/// or vector-text column, and each group of two or more numbered numeric columns.
+#[must_use]
+pub fn candidates(columns: &[(String, ColumnKind)]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (name, kind) in columns {
+        match kind {
+            ColumnKind::NumericList => out.push((name.clone(), format!("list column '{name}'"))),
+            ColumnKind::VectorText => out.push((name.clone(), format!("text column '{name}' of [..] vectors"))),
+            _ => {}
+        }
+    }
+    let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
+    for (i, (name, kind)) in columns.iter().enumerate() {
+        if *kind != ColumnKind::Numeric {
+            continue;
+        }
+        if let Some((prefix, _)) = split_numbered(name) {
+            match groups.iter_mut().find(|(p, _)| *p == prefix) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((prefix, vec![i])),
+            }
+        }
+    }
+    for (_, members) in groups.iter().filter(|(_, m)| m.len() >= 2) {
+        let (first, last) = (&columns[members[0]].0, &columns[members[members.len() - 1]].0);
+        out.push((format!("{first}..{last}"), format!("{} columns '{first}' … '{last}'", members.len())));
+    }
+    out
+}
+
 fn looks_like_embedding_name(name: &str) -> bool {
     let l = name.to_ascii_lowercase();
     ["emb", "vec", "feature", "encoding"].iter().any(|w| l.contains(w))
@@ -312,6 +343,22 @@ mod tests {
         assert_eq!(resolve_spec("a0..a2", &names).unwrap(), vec![1, 2, 3]);
         assert_eq!(resolve_spec("b, a1", &names).unwrap(), vec![2, 4]);
         assert!(resolve_spec("zzz", &names).unwrap_err().contains("no column named 'zzz'"));
+    }
+
+    #[test]
+    fn candidates_list_every_plausible_embedding() {
+        use ColumnKind::*;
+        let c = cols(&[
+            ("id", Numeric),
+            ("a0", Numeric),
+            ("a1", Numeric),
+            ("vec", NumericList),
+            ("b_0", Numeric),
+            ("b_1", Numeric),
+            ("b_2", Numeric),
+        ]);
+        let specs: Vec<String> = candidates(&c).into_iter().map(|(s, _)| s).collect();
+        assert_eq!(specs, vec!["vec", "a0..a1", "b_0..b_2"]);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-pub use detect::{ColumnKind, EmbeddingSource, parse_vector_text, resolve_spec, summarize_names};
+pub use detect::{ColumnKind, EmbeddingSource, candidates, parse_vector_text, resolve_spec, summarize_names};
 pub use error::{ExportError, LoadError};
 pub use export::{ExportColumns, ExportSummary, export_labelled};
 
@@ -95,6 +95,8 @@ pub struct Dataset {
     frame: DataFrame,
     /// The metadata file joined to a `.npy`.
     pub sidecar: Option<PathBuf>,
+    /// Plausible embeddings found while loading (for the picker).
+    candidates: Vec<(String, String)>,
 }
 
 impl Dataset {
@@ -160,6 +162,12 @@ impl Dataset {
         let mut m: Vec<(usize, usize, String)> = meta.into_iter().enumerate().map(|(i, c)| (rank(&c), i, c)).collect();
         m.sort();
         m.into_iter().take(4).map(|(_, _, c)| c).collect()
+    }
+
+    /// The plausible embeddings in this file, as (`--embedding-columns` spec, description).
+    #[must_use]
+    pub fn embedding_candidates(&self) -> &[(String, String)] {
+        &self.candidates
     }
 
     /// Short description of the source for titles and summaries.
@@ -342,7 +350,9 @@ fn from_frame(frame: DataFrame, format: Format, path: &Path, opts: &LoadOptions,
     };
     let (data, d, nonfinite) = extract(&frame, &source, path)?;
     progress("validating", 0.9);
-    finish(frame, data, d, nonfinite, source, format, path, opts, &mut warnings)
+    let mut ds = finish(frame, data, d, nonfinite, source, format, path, opts, &mut warnings)?;
+    ds.candidates = candidates(&kinds);
+    Ok(ds)
 }
 
 /// Rows with NaN/±inf and the column of the first one.
@@ -414,6 +424,7 @@ fn finish(
         dropped_rows: dropped,
         frame,
         sidecar: None,
+        candidates: Vec::new(),
     })
 }
 
