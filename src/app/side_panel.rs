@@ -89,7 +89,8 @@ fn dataset_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     egui::CollapsingHeader::new("Embedding columns").show(ui, |ui| {
         let candidates = ds.embedding_candidates().to_vec();
         let current = app.load_options.embedding_columns.clone();
-        if candidates.len() > 1 || current.is_some() {
+        let listed = candidates.len() > 1 || current.is_some();
+        if listed {
             ui.label("Use:");
             if ui.selectable_label(current.is_none(), "detect automatically").clicked() && current.is_some() {
                 app.push(Command::Reload(LoadOptions { embedding_columns: None, drop_nonfinite: app.load_options.drop_nonfinite }));
@@ -105,7 +106,11 @@ fn dataset_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             }
             ui.separator();
         }
-        ui.label("Or name them: names, globs (emb_*) or a range (emb_0..emb_383).");
+        ui.label(if listed {
+            "Or name them: names, globs (emb_*) or a range (emb_0..emb_383)."
+        } else {
+            "Name the columns: names, globs (emb_*) or a range (emb_0..emb_383)."
+        });
         ui.horizontal(|ui| {
             ui.add(egui::TextEdit::singleline(&mut app.spec_edit).hint_text("detect automatically").desired_width(180.0))
                 .on_hover_text("Embedding columns");
