@@ -197,3 +197,27 @@ fn the_embedding_picker_reloads_with_the_chosen_columns() {
     wait_idle(&mut h);
     assert_eq!(h.state().dataset().unwrap().dim(), 8);
 }
+
+#[test]
+fn the_window_and_the_command_line_give_the_same_labels_for_the_same_seed() {
+    let data = fixture("sphere.npy");
+    let mut h = app_on(LoadSource::File(data.clone()));
+    wait_idle(&mut h);
+    h.get_by_role_and_label(Role::Slider, "k").set_value_accesskit(6.0);
+    wait_idle(&mut h);
+    let o = h.state().outcome().unwrap().clone();
+    let r = &o.request.kmeans;
+    assert_eq!(r.k, 6);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cli.csv");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_embedmap"))
+        .args(["cluster", data.to_str().unwrap(), "--k", "6", "--metric", r.metric.name()])
+        .args(["--seed", &r.seed.to_string(), "--n-init", &r.n_init.to_string(), "--out", out.to_str().unwrap()])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let text = std::fs::read_to_string(&out).unwrap();
+    let cli: Vec<i32> = text.lines().skip(1).map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
+    assert_eq!(cli, o.labels);
+}
