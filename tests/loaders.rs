@@ -239,14 +239,7 @@ fn npy_without_metadata_exports_the_result_columns() {
 fn vectors_of_dimension_zero_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("empty_dims.npy");
-    let mut header = String::from("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 0), }");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&u16::try_from(header.len()).unwrap().to_le_bytes());
-    bytes.extend_from_slice(header.as_bytes());
+    let bytes = embedmap::data::npy::header("<f4", false, &[3, 0]).unwrap();
     std::fs::write(&path, bytes).unwrap();
     let e = load(&path, &LoadOptions::default(), &|_, _| {}).err().unwrap().to_string();
     assert!(e.contains("dimension 0") && e.contains("empty_dims.npy"), "{e}");

@@ -131,19 +131,32 @@ pub fn read(bytes: &[u8]) -> Result<NpyArray, String> {
     Ok(NpyArray { data: values, rows, cols, descr: h.descr, fortran_order: h.fortran_order })
 }
 
+/// The header of a version-1 `.npy` file for an array of `shape` with element type `descr`
+/// (e.g. `<f4`), padded so the data starts on a 64-byte boundary; `None` if it would not fit
+/// the version-1 header length.
+#[must_use]
+pub fn header(descr: &str, fortran_order: bool, shape: &[usize]) -> Option<Vec<u8>> {
+    let dims: Vec<String> = shape.iter().map(ToString::to_string).collect();
+    let shape_text = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+    let order = if fortran_order { "True" } else { "False" };
+    let mut dict = format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': {shape_text}, }}");
+    while (10 + dict.len() + 1) % 64 != 0 {
+        dict.push(' ');
+    }
+    dict.push('\n');
+    let len = u16::try_from(dict.len()).ok()?;
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(dict.as_bytes());
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn npy(descr: &str, fortran: bool, shape: &str, payload: &[u8]) -> Vec<u8> {
-        let mut header = format!("{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}", if fortran { "True" } else { "False" });
-        while (10 + header.len() + 1) % 64 != 0 {
-            header.push(' ');
-        }
-        header.push('\n');
-        let mut out = b"\x93NUMPY\x01\x00".to_vec();
-        out.extend_from_slice(&u16::try_from(header.len()).unwrap().to_le_bytes());
-        out.extend_from_slice(header.as_bytes());
+    fn npy(descr: &str, fortran: bool, shape: &[usize], payload: &[u8]) -> Vec<u8> {
+        let mut out = header(descr, fortran, shape).unwrap();
         out.extend_from_slice(payload);
         out
     }
@@ -153,7 +166,7 @@ mod tests {
         // 2×3 array [[1,2,3],[4,5,6]] stored column by column.
         let vals = [1.0f64, 4.0, 2.0, 5.0, 3.0, 6.0];
         let payload: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
-        let a = read(&npy("<f8", true, "(2, 3)", &payload)).unwrap();
+        let a = read(&npy("<f8", true, &[2, 3], &payload)).unwrap();
         assert_eq!((a.rows, a.cols), (2, 3));
         assert_eq!(a.data, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
     }
@@ -161,14 +174,14 @@ mod tests {
     #[test]
     fn npy_reads_big_endian_f32() {
         let payload: Vec<u8> = [1.5f32, -2.0].iter().flat_map(|v| v.to_be_bytes()).collect();
-        let a = read(&npy(">f4", false, "(1, 2)", &payload)).unwrap();
+        let a = read(&npy(">f4", false, &[1, 2], &payload)).unwrap();
         assert_eq!(a.data, vec![1.5, -2.0]);
     }
 
     #[test]
     fn npy_rejects_integer_arrays_and_short_data() {
-        assert!(read(&npy("<i8", false, "(1, 2)", &[0; 16])).unwrap_err().contains("not supported"));
-        assert!(read(&npy("<f4", false, "(2, 2)", &[0; 8])).unwrap_err().contains("cut short"));
+        assert!(read(&npy("<i8", false, &[1, 2], &[0; 16])).unwrap_err().contains("not supported"));
+        assert!(read(&npy("<f4", false, &[2, 2], &[0; 8])).unwrap_err().contains("cut short"));
         assert!(read(b"PK\x03\x04 not numpy").unwrap_err().contains("magic"));
     }
 }
