@@ -8,12 +8,17 @@ use std::time::Instant;
 use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::data::{self, Dataset, ExportColumns, LoadOptions};
+use crate::data::{self, Dataset, LoadOptions};
+use crate::engine::dbscan::DbscanParams;
+use crate::engine::hdbscan::{HdbscanParams, Selection};
+use crate::engine::hierarchical::{HierarchicalParams, Linkage};
 use crate::engine::kmeans::KMeansParams;
+use crate::engine::minibatch::{self, MiniBatchParams};
+use crate::engine::noise::NoisePolicy;
 use crate::engine::pca::pca_2d;
 use crate::engine::silhouette::SilhouetteMode;
 use crate::engine::{Control, Metric};
-use crate::session::{ClusterRequest, RunError, elapsed_ms, run_cluster};
+use crate::session::{Algorithm, ClusterRequest, RunError, elapsed_ms, external_indices, run_cluster, run_sweep};
 
 /// embedmap: explore clusters in embeddings.
 #[derive(Debug, Parser)]
@@ -36,6 +41,8 @@ pub enum Command {
     Info(InfoArgs),
     /// Cluster a file and write the labelled data.
     Cluster(ClusterArgs),
+    /// K-means for a range of k with silhouette, Davies-Bouldin, Calinski-Harabasz and inertia.
+    Sweep(SweepArgs),
 }
 
 /// Options shared by every command that loads a file.
@@ -74,6 +81,14 @@ pub struct InfoArgs {
 pub enum Algo {
     /// K-means (spherical under cosine).
     Kmeans,
+    /// Mini-batch K-means (the default above 500,000 rows).
+    MinibatchKmeans,
+    /// DBSCAN (needs --eps).
+    Dbscan,
+    /// Agglomerative clustering (needs --k; --linkage).
+    Hierarchical,
+    /// HDBSCAN (--min-cluster-size, --min-samples).
+    Hdbscan,
 }
 
 /// `embedmap cluster`.
@@ -81,12 +96,12 @@ pub enum Algo {
 pub struct ClusterArgs {
     /// The file.
     pub file: PathBuf,
-    /// Algorithm.
-    #[arg(long, value_enum, default_value = "kmeans")]
-    pub algo: Algo,
-    /// Number of clusters.
+    /// Algorithm [default: kmeans, or minibatch-kmeans above 500,000 rows].
+    #[arg(long, value_enum)]
+    pub algo: Option<Algo>,
+    /// Number of clusters (K-means, mini-batch K-means, hierarchical).
     #[arg(long)]
-    pub k: usize,
+    pub k: Option<usize>,
     /// Distance metric.
     #[arg(long, default_value = "euclidean")]
     pub metric: Metric,
@@ -102,9 +117,38 @@ pub struct ClusterArgs {
     /// Convergence tolerance, relative to the mean feature variance.
     #[arg(long, default_value_t = KMeansParams::default().tol)]
     pub tol: f64,
+    /// Rows per batch (mini-batch K-means).
+    #[arg(long, default_value_t = MiniBatchParams::default().batch_size)]
+    pub batch_size: usize,
+    /// Neighbourhood radius (DBSCAN), in the metric's distance.
+    #[arg(long)]
+    pub eps: Option<f32>,
+    /// Points within eps, the point included, that make a core point (DBSCAN, default 5);
+    /// neighbours defining the core distance (HDBSCAN, default --min-cluster-size).
+    #[arg(long)]
+    pub min_samples: Option<usize>,
+    /// Cluster distance (hierarchical).
+    #[arg(long, default_value = "ward")]
+    pub linkage: Linkage,
+    /// Smallest cluster (HDBSCAN).
+    #[arg(long, default_value_t = HdbscanParams::default().min_cluster_size)]
+    pub min_cluster_size: usize,
+    /// Clusters splitting below this distance are kept whole (HDBSCAN).
+    #[arg(long, default_value_t = 0.0)]
+    pub cluster_selection_epsilon: f64,
+    /// Cluster selection (HDBSCAN): eom (excess of mass) or leaf.
+    #[arg(long, default_value = "eom")]
+    pub cluster_selection: Selection,
+    /// Noise points: keep them as -1, or give each the cluster of its nearest clustered point
+    /// (the export then has an is_noise column).
+    #[arg(long, default_value = "keep")]
+    pub noise: NoisePolicy,
     /// Euclidean silhouette: exact, sampled, or exact while affordable.
     #[arg(long, value_enum, default_value = "auto")]
     pub silhouette: SilhouetteArg,
+    /// A metadata column of reference labels: adds ARI, NMI and V-measure to the report.
+    #[arg(long, value_name = "COL")]
+    pub label_column: Option<String>,
     /// Output file: .csv, .tsv or .parquet.
     #[arg(long)]
     pub out: PathBuf,
@@ -113,6 +157,93 @@ pub struct ClusterArgs {
     pub report: Option<PathBuf>,
     #[command(flatten)]
     load: LoadArgs,
+}
+
+impl ClusterArgs {
+    /// The request these arguments describe for `n` rows.
+    fn request(&self, n: usize) -> anyhow::Result<ClusterRequest> {
+        let algo = self.algo.unwrap_or(if n > minibatch::DEFAULT_ABOVE { Algo::MinibatchKmeans } else { Algo::Kmeans });
+        let need_k = |name: &str| self.k.with_context(|| format!("--algo {name} needs --k (the number of clusters)"));
+        let metric = self.metric;
+        let algorithm = match algo {
+            Algo::Kmeans => Algorithm::Kmeans(KMeansParams {
+                k: need_k("kmeans")?,
+                metric,
+                n_init: self.n_init,
+                max_iter: self.max_iter,
+                tol: self.tol,
+                seed: self.seed,
+            }),
+            Algo::MinibatchKmeans => Algorithm::MinibatchKmeans(MiniBatchParams {
+                k: need_k("minibatch-kmeans")?,
+                metric,
+                batch_size: self.batch_size,
+                n_init: self.n_init,
+                seed: self.seed,
+                ..MiniBatchParams::default()
+            }),
+            Algo::Dbscan => Algorithm::Dbscan(DbscanParams {
+                eps: self.eps.context("--algo dbscan needs --eps (the neighbourhood radius; `embedmap sweep` does not help here, look at the k-distance curve)")?,
+                min_samples: self.min_samples.unwrap_or(5),
+                metric,
+            }),
+            Algo::Hierarchical => Algorithm::Hierarchical(HierarchicalParams { k: need_k("hierarchical")?, linkage: self.linkage, metric }),
+            Algo::Hdbscan => Algorithm::Hdbscan(HdbscanParams {
+                min_cluster_size: self.min_cluster_size,
+                min_samples: self.min_samples,
+                cluster_selection_epsilon: self.cluster_selection_epsilon,
+                selection: self.cluster_selection,
+                metric,
+            }),
+        };
+        Ok(ClusterRequest { algorithm, silhouette: self.silhouette.into(), noise: self.noise })
+    }
+}
+
+/// `embedmap sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The file.
+    pub file: PathBuf,
+    /// Range of k, inclusive: `2..30`, or a list `4,8,16`.
+    #[arg(long, default_value = "2..20")]
+    pub k: String,
+    /// Distance metric.
+    #[arg(long, default_value = "euclidean")]
+    pub metric: Metric,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// K-means restarts per k.
+    #[arg(long, default_value_t = KMeansParams::default().n_init)]
+    pub n_init: usize,
+    /// Euclidean silhouette: exact, sampled, or exact while affordable.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub silhouette: SilhouetteArg,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    load: LoadArgs,
+}
+
+/// Parses `2..30` (inclusive) or `4,8,16`.
+fn parse_ks(spec: &str) -> anyhow::Result<Vec<usize>> {
+    let bad = || anyhow::anyhow!("--k takes a range like 2..30 or a list like 4,8,16 (got '{spec}')");
+    let ks: Vec<usize> = if let Some((a, b)) = spec.split_once("..") {
+        let a: usize = a.trim().parse().map_err(|_| bad())?;
+        let b: usize = b.trim_start_matches('=').trim().parse().map_err(|_| bad())?;
+        if a > b {
+            return Err(bad());
+        }
+        (a..=b).collect()
+    } else {
+        spec.split(',').map(|t| t.trim().parse().map_err(|_| bad())).collect::<anyhow::Result<_>>()?
+    };
+    if ks.is_empty() || ks.contains(&0) {
+        return Err(bad());
+    }
+    Ok(ks)
 }
 
 /// `--silhouette`.
@@ -141,6 +272,7 @@ pub fn run(cmd: Command) -> anyhow::Result<()> {
     match cmd {
         Command::Info(a) => info(&a),
         Command::Cluster(a) => cluster(&a),
+        Command::Sweep(a) => sweep(&a),
     }
 }
 
@@ -207,17 +339,43 @@ fn info(a: &InfoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn describe(req: &ClusterRequest) -> String {
+    match &req.algorithm {
+        Algorithm::Kmeans(p) => format!("k-means, k={}, {}", p.k, p.metric),
+        Algorithm::MinibatchKmeans(p) => format!("mini-batch k-means, k={}, batch {}, {}", p.k, p.batch_size, p.metric),
+        Algorithm::Dbscan(p) => format!("dbscan, eps={}, min_samples={}, {}", p.eps, p.min_samples, p.metric),
+        Algorithm::Hierarchical(p) => format!("hierarchical, {} linkage, k={}, {}", p.linkage, p.k, p.metric),
+        Algorithm::Hdbscan(p) => format!(
+            "hdbscan, min_cluster_size={}, min_samples={}, {} selection, {}",
+            p.min_cluster_size,
+            p.min_samples(),
+            match p.selection {
+                Selection::Eom => "eom",
+                Selection::Leaf => "leaf",
+            },
+            p.metric
+        ),
+    }
+}
+
+fn opt_json<T: serde::Serialize>(r: &Result<T, String>) -> serde_json::Value {
+    match r {
+        Ok(v) => serde_json::json!(v),
+        Err(e) => serde_json::json!({ "undefined": e }),
+    }
+}
+
 fn cluster(a: &ClusterArgs) -> anyhow::Result<()> {
     if a.out.exists() && a.out.canonicalize().ok() == a.file.canonicalize().ok() {
         bail!("refusing to overwrite the input file; choose another --out: {}", a.out.display());
     }
     let (ds, load_ms) = load(&a.file, &a.load)?;
+    let request = a.request(ds.n())?;
+    if let Some(col) = a.label_column.as_ref().filter(|c| !ds.metadata_columns().contains(c)) {
+        bail!("--label-column: no metadata column '{col}'; the columns are: {}", ds.metadata_columns().join(", "));
+    }
     let ctl = stderr_progress();
-    let request = ClusterRequest {
-        kmeans: KMeansParams { k: a.k, metric: a.metric, n_init: a.n_init, max_iter: a.max_iter, tol: a.tol, seed: a.seed },
-        silhouette: a.silhouette.into(),
-    };
-    eprintln!("clustering {} rows × {} dims: k-means, k={}, {}", ds.n(), ds.dim(), a.k, a.metric);
+    eprintln!("clustering {} rows × {} dims: {}", ds.n(), ds.dim(), describe(&request));
     let outcome = match run_cluster(&ds.embeddings, &request, &ctl) {
         Ok(o) => o,
         Err(RunError::Params(m)) => bail!("{m}"),
@@ -231,16 +389,32 @@ fn cluster(a: &ClusterArgs) -> anyhow::Result<()> {
         Err(_) => vec![f32::NAN; ds.n()],
     };
     let t = Instant::now();
-    let summary =
-        data::export_labelled(&ds, ExportColumns { labels: &outcome.labels, silhouette: &sil_values, xy: &pca.projection }, &a.out)?;
+    let summary = data::export_labelled(&ds, outcome.export_columns(&sil_values, &pca.projection), &a.out)?;
     let export_ms = elapsed_ms(t);
+    #[allow(clippy::cast_precision_loss)]
+    let noise_share = outcome.n_noise as f64 / ds.n().max(1) as f64;
+    eprintln!("{} clusters, {} noise points ({:.1}%)", outcome.n_clusters, outcome.n_noise, 100.0 * noise_share);
+    let excl = if outcome.n_noise > 0 { ", noise excluded" } else { "" };
     match &outcome.silhouette {
-        Ok(s) if s.exact => eprintln!("silhouette ({}): {:.4} (exact)", s.metric, s.mean),
+        Ok(s) if s.exact => eprintln!("silhouette ({}{excl}): {:.4} (exact)", s.metric, s.mean),
         Ok(s) => {
             let (lo, hi) = s.ci95.unwrap_or((s.mean, s.mean));
-            eprintln!("silhouette ({}): {:.4} (sampled, {} points, 95% CI {lo:.4}–{hi:.4})", s.metric, s.mean, s.n_scored);
+            eprintln!("silhouette ({}{excl}): {:.4} (sampled, {} points, 95% CI {lo:.4}–{hi:.4})", s.metric, s.mean, s.n_scored);
         }
-        Err(e) => eprintln!("silhouette: not defined ({e})"),
+        Err(e) => eprintln!("silhouette: undefined ({e})"),
+    }
+    match (&outcome.davies_bouldin, &outcome.calinski_harabasz) {
+        (Ok(db), Ok(ch)) => eprintln!("davies-bouldin: {db:.4}, calinski-harabasz: {ch:.1}"),
+        (Err(e), _) | (_, Err(e)) => eprintln!("davies-bouldin, calinski-harabasz: undefined ({e})"),
+    }
+    let external = a.label_column.as_ref().map(|col| {
+        let truth: Vec<String> = (0..ds.n()).map(|i| ds.cell_text(i, col)).collect();
+        let e = external_indices(&truth, &outcome.labels);
+        eprintln!("against '{col}': ARI {:.4}, NMI {:.4}, V-measure {:.4}", e.ari, e.nmi, e.v_measure);
+        (col.clone(), truth, e)
+    });
+    for note in &outcome.notes {
+        eprintln!("note: {note}");
     }
     eprintln!("wrote {} rows to {} (added columns: {})", summary.rows, summary.path.display(), summary.added_columns.join(", "));
     if let Some(report_path) = &a.report {
@@ -251,10 +425,24 @@ fn cluster(a: &ClusterArgs) -> anyhow::Result<()> {
                 "ci95": s.ci95.map(|(l, h)| [l, h]),
                 "n_scored": s.n_scored,
                 "n_noise": s.n_noise,
+                "noise_excluded": true,
                 "metric": s.metric,
             }),
-            Err(e) => serde_json::json!({ "mean": null, "error": e }),
+            Err(e) => serde_json::json!({ "mean": null, "undefined": e }),
         };
+        let external = external.map(|(col, truth, e)| {
+            let (_, classes) = crate::engine::quality::encode(&truth);
+            let (_, clusters) = crate::engine::quality::encode(&outcome.labels);
+            serde_json::json!({
+                "label_column": col,
+                "ari": e.ari,
+                "nmi": e.nmi,
+                "homogeneity": e.homogeneity,
+                "completeness": e.completeness,
+                "v_measure": e.v_measure,
+                "contingency": { "classes": classes, "clusters": clusters, "counts": e.contingency.counts.chunks(e.contingency.n_pred.max(1)).collect::<Vec<_>>() },
+            })
+        });
         let report = serde_json::json!({
             "embedmap_version": env!("CARGO_PKG_VERSION"),
             "input": a.file.display().to_string(),
@@ -263,21 +451,29 @@ fn cluster(a: &ClusterArgs) -> anyhow::Result<()> {
             "dim": ds.dim(),
             "embedding": ds.source,
             "dropped_rows": ds.dropped_rows,
-            "algorithm": "kmeans",
-            "metric": a.metric,
+            "algorithm": request.algorithm.name(),
+            "metric": request.algorithm.metric(),
             "params": request,
-            "n_clusters": outcome.sizes.iter().filter(|&&s| s > 0).count(),
+            "n_clusters": outcome.n_clusters,
+            "n_noise": outcome.n_noise,
+            "noise_share": noise_share,
             "cluster_sizes": outcome.sizes,
+            "clusters": outcome.clusters,
             "inertia": outcome.inertia,
             "n_iter": outcome.n_iter,
             "converged": outcome.converged,
             "silhouette": sil,
+            "davies_bouldin": opt_json(&outcome.davies_bouldin),
+            "calinski_harabasz": opt_json(&outcome.calinski_harabasz),
+            "external": external,
+            "notes": outcome.notes,
             "pca_explained_variance_ratio": pca.explained_variance_ratio,
             "warnings": ds.warnings,
             "timings_ms": {
                 "load": load_ms,
                 "cluster": outcome.cluster_ms,
                 "silhouette": outcome.silhouette_ms,
+                "indices": outcome.indices_ms,
                 "project": project_ms,
                 "export": export_ms,
             },
@@ -285,6 +481,44 @@ fn cluster(a: &ClusterArgs) -> anyhow::Result<()> {
         let text = serde_json::to_string_pretty(&report)?;
         std::fs::write(report_path, text).with_context(|| format!("cannot write the report: {}", report_path.display()))?;
         eprintln!("wrote the report to {}", report_path.display());
+    }
+    Ok(())
+}
+
+fn sweep(a: &SweepArgs) -> anyhow::Result<()> {
+    let ks = parse_ks(&a.k)?;
+    let (ds, _) = load(&a.file, &a.load)?;
+    if let Some(&k) = ks.iter().find(|&&k| k > ds.n()) {
+        bail!("k={k} is more than the {} rows of the file", ds.n());
+    }
+    let base = KMeansParams { metric: a.metric, seed: a.seed, n_init: a.n_init, ..KMeansParams::default() };
+    let ctl = stderr_progress();
+    if !a.json {
+        println!("{:>4}  {:>14}  {:>10}  {:>14}  {:>17}  {:>8}", "k", "inertia", "silhouette", "davies-bouldin", "calinski-harabasz", "ms");
+    }
+    let fmt = |v: Option<f64>, p: usize| v.map_or_else(|| "undefined".to_string(), |v| format!("{v:.p$}"));
+    let rows = run_sweep(&ds.embeddings, &ks, &base, a.silhouette.into(), &ctl, |r| {
+        if !a.json {
+            println!(
+                "{:>4}  {:>14.4}  {:>10}  {:>14}  {:>17}  {:>8.0}",
+                r.k,
+                r.inertia,
+                format!("{}{}", fmt(r.silhouette, 4), if r.silhouette_exact || r.silhouette.is_none() { "" } else { "~" }),
+                fmt(r.davies_bouldin, 4),
+                fmt(r.calinski_harabasz, 1),
+                r.ms
+            );
+        }
+    });
+    let rows = match rows {
+        Ok(r) => r,
+        Err(RunError::Params(m)) => bail!("{m}"),
+        Err(RunError::Cancelled) => bail!("cancelled"),
+    };
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "metric": a.metric, "seed": a.seed, "rows": rows }))?);
+    } else if rows.iter().any(|r| !r.silhouette_exact && r.silhouette.is_some()) {
+        println!("~ sampled silhouette");
     }
     Ok(())
 }

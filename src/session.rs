@@ -3,23 +3,123 @@
 
 use std::time::Instant;
 
+use crate::engine::cache::Origin;
+use crate::engine::dbscan::{DbscanParams, dbscan};
+use crate::engine::hdbscan::HdbscanParams;
+use crate::engine::hierarchical::HierarchicalParams;
 use crate::engine::kmeans::{KMeansParams, kmeans};
+use crate::engine::minibatch::{MiniBatchParams, minibatch_kmeans};
+use crate::engine::neighbors::GraphError;
+use crate::engine::noise::{NoisePolicy, assign_to_nearest};
+use crate::engine::quality::{External, calinski_harabasz, davies_bouldin, encode};
 use crate::engine::silhouette::{Silhouette, SilhouetteMode, silhouette};
-use crate::engine::{Cancelled, Control, Embeddings};
+use crate::engine::{Cancelled, Control, Embeddings, Metric};
 
-/// A clustering request.
+/// An algorithm with its settings.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ClusterRequest {
-    /// K-means settings (the only algorithm so far).
-    pub kmeans: KMeansParams,
-    /// Exact or sampled euclidean silhouette.
-    pub silhouette: SilhouetteMode,
+#[serde(tag = "algorithm", rename_all = "kebab-case")]
+pub enum Algorithm {
+    /// K-means (spherical under cosine).
+    Kmeans(KMeansParams),
+    /// Mini-batch K-means.
+    MinibatchKmeans(MiniBatchParams),
+    /// DBSCAN.
+    Dbscan(DbscanParams),
+    /// Agglomerative clustering.
+    Hierarchical(HierarchicalParams),
+    /// HDBSCAN.
+    Hdbscan(HdbscanParams),
 }
 
-impl Default for ClusterRequest {
-    fn default() -> Self {
-        Self { kmeans: KMeansParams::default(), silhouette: SilhouetteMode::Auto }
+impl Algorithm {
+    /// The name used on the command line and in reports.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Kmeans(_) => "kmeans",
+            Self::MinibatchKmeans(_) => "minibatch-kmeans",
+            Self::Dbscan(_) => "dbscan",
+            Self::Hierarchical(_) => "hierarchical",
+            Self::Hdbscan(_) => "hdbscan",
+        }
     }
+
+    /// The metric the clustering measures distances in.
+    #[must_use]
+    pub fn metric(&self) -> Metric {
+        match self {
+            Self::Kmeans(p) => p.metric,
+            Self::MinibatchKmeans(p) => p.metric,
+            Self::Dbscan(p) => p.metric,
+            Self::Hierarchical(p) => p.metric,
+            Self::Hdbscan(p) => p.metric,
+        }
+    }
+
+    /// Seed of the random choices (0 for deterministic algorithms).
+    #[must_use]
+    pub fn seed(&self) -> u64 {
+        match self {
+            Self::Kmeans(p) => p.seed,
+            Self::MinibatchKmeans(p) => p.seed,
+            _ => 0,
+        }
+    }
+
+    /// Checks the settings against `n` rows; the message says what is allowed.
+    pub fn check(&self, n: usize) -> Result<(), String> {
+        match self {
+            Self::Kmeans(p) => p.check(n).map(|_| ()).map_err(|e| e.to_string()),
+            Self::MinibatchKmeans(p) => p.check(n).map_err(|e| e.to_string()),
+            Self::Dbscan(p) => p.check().map_err(|e| e.to_string()),
+            Self::Hierarchical(p) => p.check(n).map_err(|e| e.to_string()),
+            Self::Hdbscan(p) => p.check(n).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+impl Default for Algorithm {
+    fn default() -> Self {
+        Self::Kmeans(KMeansParams::default())
+    }
+}
+
+/// A clustering request.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ClusterRequest {
+    /// Algorithm and settings.
+    #[serde(flatten)]
+    pub algorithm: Algorithm,
+    /// Exact or sampled euclidean silhouette.
+    #[serde(default)]
+    pub silhouette: SilhouetteMode,
+    /// What happens to noise points.
+    #[serde(default)]
+    pub noise: NoisePolicy,
+}
+
+impl ClusterRequest {
+    /// K-means settings, when the algorithm is K-means.
+    #[must_use]
+    pub fn kmeans(&self) -> Option<&KMeansParams> {
+        match &self.algorithm {
+            Algorithm::Kmeans(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// Per-cluster figures.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ClusterFigures {
+    /// Cluster id.
+    pub cluster: i32,
+    /// Points (after noise handling).
+    pub size: usize,
+    /// Mean silhouette of its scored points, when defined.
+    pub mean_silhouette: Option<f64>,
+    /// Mean membership strength (HDBSCAN).
+    pub mean_membership: Option<f64>,
 }
 
 /// A finished clustering with its quality figures.
@@ -27,22 +127,114 @@ impl Default for ClusterRequest {
 pub struct ClusterOutcome {
     /// What was asked.
     pub request: ClusterRequest,
-    /// Cluster of every row.
+    /// Cluster of every row after noise handling (−1 = noise when kept).
     pub labels: Vec<i32>,
-    /// Rows per cluster, by cluster id.
+    /// The algorithm's own verdict per row: true for noise. Empty for algorithms without noise.
+    pub is_noise: Vec<bool>,
+    /// Rows per cluster id (after noise handling).
     pub sizes: Vec<usize>,
-    /// K-means objective (see [`crate::engine::kmeans::KMeansResult::inertia`]).
-    pub inertia: f64,
-    /// Lloyd iterations of the kept restart.
-    pub n_iter: usize,
-    /// Whether that restart converged.
-    pub converged: bool,
-    /// The silhouette, or why there is none.
+    /// Clusters found.
+    pub n_clusters: usize,
+    /// Points the algorithm called noise.
+    pub n_noise: usize,
+    /// K-means objective (K-means only).
+    pub inertia: Option<f64>,
+    /// Lloyd iterations (K-means) or batches (mini-batch).
+    pub n_iter: Option<usize>,
+    /// Whether K-means converged.
+    pub converged: Option<bool>,
+    /// HDBSCAN membership strengths.
+    pub probabilities: Option<Vec<f64>>,
+    /// The silhouette of the algorithm's labels (noise excluded), or why there is none.
     pub silhouette: Result<Silhouette, String>,
+    /// Davies-Bouldin (noise excluded), or why it is undefined.
+    pub davies_bouldin: Result<f64, String>,
+    /// Calinski-Harabasz (noise excluded), or why it is undefined.
+    pub calinski_harabasz: Result<f64, String>,
+    /// Per-cluster size, mean silhouette and membership.
+    pub clusters: Vec<ClusterFigures>,
+    /// Remarks for the reader: what was reused, what was approximated.
+    pub notes: Vec<String>,
     /// Wall time of the clustering.
     pub cluster_ms: f64,
     /// Wall time of the silhouette.
     pub silhouette_ms: f64,
+    /// Wall time of Davies-Bouldin and Calinski-Harabasz.
+    pub indices_ms: f64,
+}
+
+impl ClusterOutcome {
+    /// The result columns of an export: labels, the given silhouette values and map
+    /// coordinates, the noise verdict when noise was reassigned, HDBSCAN memberships.
+    #[must_use]
+    pub fn export_columns<'a>(&'a self, silhouette: &'a [f32], xy: &'a [[f32; 2]]) -> crate::data::ExportColumns<'a> {
+        let reassigned = self.request.noise == NoisePolicy::Nearest && !self.is_noise.is_empty();
+        crate::data::ExportColumns {
+            labels: &self.labels,
+            silhouette,
+            xy,
+            is_noise: reassigned.then_some(self.is_noise.as_slice()),
+            membership: self.probabilities.as_deref(),
+        }
+    }
+}
+
+/// One row of a k-sweep.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SweepRow {
+    /// Clusters.
+    pub k: usize,
+    /// K-means objective.
+    pub inertia: f64,
+    /// Mean silhouette (None when undefined).
+    pub silhouette: Option<f64>,
+    /// Whether the silhouette is exact.
+    pub silhouette_exact: bool,
+    /// Davies-Bouldin.
+    pub davies_bouldin: Option<f64>,
+    /// Calinski-Harabasz.
+    pub calinski_harabasz: Option<f64>,
+    /// Wall time for this k.
+    pub ms: f64,
+}
+
+/// K-means for every k in `ks` (each seeded with `base.seed`), scored by silhouette,
+/// Davies-Bouldin, Calinski-Harabasz and inertia; `on_row` sees each k as it finishes.
+pub fn run_sweep(
+    emb: &Embeddings,
+    ks: &[usize],
+    base: &KMeansParams,
+    mode: SilhouetteMode,
+    ctl: &Control,
+    mut on_row: impl FnMut(&SweepRow),
+) -> Result<Vec<SweepRow>, RunError> {
+    let n = emb.raw().n();
+    let mut rows = Vec::with_capacity(ks.len());
+    for &k in ks {
+        let t = Instant::now();
+        let p = KMeansParams { k, ..base.clone() };
+        let cfg = p.check(n).map_err(|e| RunError::Params(e.to_string()))?;
+        let km = kmeans(emb, &cfg, ctl)?;
+        let labels = to_i32(&km.labels);
+        let sil = match silhouette(emb, &labels, p.metric, mode, p.seed, ctl) {
+            Ok(s) => Some(s),
+            Err(crate::engine::silhouette::SilhouetteError::Cancelled) => return Err(RunError::Cancelled),
+            Err(_) => None,
+        };
+        let space = emb.points(p.metric);
+        let row = SweepRow {
+            k,
+            inertia: km.inertia,
+            silhouette: sil.as_ref().map(|s| s.mean),
+            silhouette_exact: sil.as_ref().is_some_and(|s| s.exact),
+            davies_bouldin: davies_bouldin(space, &labels).ok(),
+            calinski_harabasz: calinski_harabasz(space, &labels).ok(),
+            ms: elapsed_ms(t),
+        };
+        on_row(&row);
+        rows.push(row);
+    }
+    Ok(rows)
 }
 
 /// Milliseconds since `t`.
@@ -68,37 +260,184 @@ impl From<Cancelled> for RunError {
     }
 }
 
+impl From<GraphError> for RunError {
+    fn from(e: GraphError) -> Self {
+        match e {
+            GraphError::Cancelled => Self::Cancelled,
+            other => Self::Params(other.to_string()),
+        }
+    }
+}
+
+/// The algorithm's raw result.
+struct Raw {
+    labels: Vec<i32>,
+    inertia: Option<f64>,
+    n_iter: Option<usize>,
+    converged: Option<bool>,
+    probabilities: Option<Vec<f64>>,
+    has_noise: bool,
+    notes: Vec<String>,
+}
+
+fn to_i32(labels: &[u32]) -> Vec<i32> {
+    // Cluster ids are below k ≤ n, which the loaders keep below i32::MAX.
+    #[allow(clippy::cast_possible_wrap)]
+    labels.iter().map(|&l| l as i32).collect()
+}
+
+fn reuse_note(what: &str, origin: Origin, notes: &mut Vec<String>) {
+    if origin == Origin::Cached {
+        notes.push(format!("reused the {what} of an earlier run"));
+    }
+}
+
+fn run_algorithm(emb: &Embeddings, algo: &Algorithm, ctl: &Control) -> Result<Raw, RunError> {
+    let n = emb.raw().n();
+    let mut notes = Vec::new();
+    let plain = |labels: Vec<i32>, notes: Vec<String>| Raw {
+        labels,
+        inertia: None,
+        n_iter: None,
+        converged: None,
+        probabilities: None,
+        has_noise: false,
+        notes,
+    };
+    Ok(match algo {
+        Algorithm::Kmeans(p) => {
+            let cfg = p.check(n).map_err(|e| RunError::Params(e.to_string()))?;
+            let km = kmeans(emb, &cfg, ctl)?;
+            Raw { inertia: Some(km.inertia), n_iter: Some(km.n_iter), converged: Some(km.converged), ..plain(to_i32(&km.labels), notes) }
+        }
+        Algorithm::MinibatchKmeans(p) => {
+            let km = minibatch_kmeans(emb, p, ctl)?;
+            Raw { inertia: Some(km.inertia), n_iter: Some(km.n_iter), converged: Some(km.converged), ..plain(to_i32(&km.labels), notes) }
+        }
+        Algorithm::Dbscan(p) => {
+            let (graph, origin) = emb.radius_graph(p.metric, p.eps, ctl)?;
+            reuse_note("neighbourhood graph", origin, &mut notes);
+            let r = dbscan(&graph, p.eps, p.min_samples, ctl)?;
+            Raw { has_noise: true, ..plain(r.labels, notes) }
+        }
+        Algorithm::Hierarchical(p) => {
+            let (tree, origin) = emb.dendrogram(p.linkage, p.metric, ctl)?;
+            reuse_note("dendrogram", origin, &mut notes);
+            plain(tree.cut(p.k), notes)
+        }
+        Algorithm::Hdbscan(p) => {
+            let (tree, origin) = emb.hdbscan_tree(p.metric, p.min_samples(), ctl)?;
+            reuse_note("spanning tree", origin, &mut notes);
+            let r = tree.select(p.min_cluster_size, p.selection, p.cluster_selection_epsilon);
+            Raw { has_noise: true, probabilities: Some(r.probabilities), ..plain(r.labels, notes) }
+        }
+    })
+}
+
 /// Clusters and scores: the same code path for the window and the command line, so the same
 /// settings give the same labels in both.
 pub fn run_cluster(emb: &Embeddings, req: &ClusterRequest, ctl: &Control) -> Result<ClusterOutcome, RunError> {
     let n = emb.raw().n();
-    let cfg = req.kmeans.check(n).map_err(|e| RunError::Params(e.to_string()))?;
+    req.algorithm.check(n).map_err(RunError::Params)?;
+    let metric = req.algorithm.metric();
     let t = Instant::now();
-    let km = kmeans(emb, &cfg, ctl)?;
+    let raw = run_algorithm(emb, &req.algorithm, ctl)?;
     let cluster_ms = elapsed_ms(t);
-    // Cluster ids fit in i32: k ≤ n and the labels came from u32 indices below k.
-    #[allow(clippy::cast_possible_wrap)]
-    let labels: Vec<i32> = km.labels.iter().map(|&l| l as i32).collect();
-    let mut sizes = vec![0usize; req.kmeans.k];
-    for &l in &km.labels {
-        sizes[l as usize] += 1;
+    let own = raw.labels;
+    let n_noise = own.iter().filter(|&&l| l < 0).count();
+    let n_clusters = own.iter().copied().max().map_or(0, |m| usize::try_from(m + 1).unwrap_or(0));
+    let mut notes = raw.notes;
+    let is_noise: Vec<bool> = if raw.has_noise { own.iter().map(|&l| l < 0).collect() } else { Vec::new() };
+    let labels = if req.noise == NoisePolicy::Nearest && n_noise > 0 {
+        if n_noise == n {
+            notes.push("every point is noise: nothing to assign noise to".into());
+            own.clone()
+        } else {
+            notes.push(format!("{n_noise} noise points assigned to the cluster of their nearest clustered point"));
+            assign_to_nearest(emb, metric, &own, ctl)?
+        }
+    } else {
+        own.clone()
+    };
+    let mut sizes = vec![0usize; n_clusters];
+    for &l in &labels {
+        if let Ok(c) = usize::try_from(l) {
+            sizes[c] += 1;
+        }
     }
+    // Quality of the algorithm's own verdict: noise excluded.
     let t = Instant::now();
-    let sil = match silhouette(emb, &labels, req.kmeans.metric, req.silhouette, req.kmeans.seed, ctl) {
+    let seed = req.algorithm.seed();
+    let sil = match silhouette(emb, &own, metric, req.silhouette, seed, ctl) {
         Ok(s) => Ok(s),
         Err(crate::engine::silhouette::SilhouetteError::Cancelled) => return Err(RunError::Cancelled),
         Err(e) => Err(e.to_string()),
     };
     let silhouette_ms = elapsed_ms(t);
+    ctl.check()?;
+    let t = Instant::now();
+    let space = emb.points(metric);
+    let davies_bouldin = davies_bouldin(space, &own).map_err(|e| e.to_string());
+    let calinski_harabasz = calinski_harabasz(space, &own).map_err(|e| e.to_string());
+    let indices_ms = elapsed_ms(t);
+    let clusters = per_cluster(&labels, &own, sil.as_ref().ok(), raw.probabilities.as_deref(), n_clusters);
     Ok(ClusterOutcome {
         request: req.clone(),
         labels,
+        is_noise,
         sizes,
-        inertia: km.inertia,
-        n_iter: km.n_iter,
-        converged: km.converged,
+        n_clusters,
+        n_noise,
+        inertia: raw.inertia,
+        n_iter: raw.n_iter,
+        converged: raw.converged,
+        probabilities: raw.probabilities,
         silhouette: sil,
+        davies_bouldin,
+        calinski_harabasz,
+        clusters,
+        notes,
         cluster_ms,
         silhouette_ms,
+        indices_ms,
     })
+}
+
+fn per_cluster(labels: &[i32], own: &[i32], sil: Option<&Silhouette>, prob: Option<&[f64]>, k: usize) -> Vec<ClusterFigures> {
+    let mut size = vec![0usize; k];
+    let mut s_sum = vec![(0.0f64, 0usize); k];
+    let mut p_sum = vec![(0.0f64, 0usize); k];
+    for (i, (&l, &o)) in labels.iter().zip(own).enumerate() {
+        if let Ok(c) = usize::try_from(l) {
+            size[c] += 1;
+        }
+        if let Ok(c) = usize::try_from(o) {
+            if let Some(v) = sil.map(|s| s.values[i]).filter(|v| v.is_finite()) {
+                s_sum[c].0 += f64::from(v);
+                s_sum[c].1 += 1;
+            }
+            if let Some(p) = prob {
+                p_sum[c].0 += p[i];
+                p_sum[c].1 += 1;
+            }
+        }
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let mean = |(s, c): (f64, usize)| (c > 0).then(|| s / c as f64);
+    (0..k)
+        .map(|c| ClusterFigures {
+            cluster: i32::try_from(c).unwrap_or(i32::MAX),
+            size: size[c],
+            mean_silhouette: mean(s_sum[c]),
+            mean_membership: prob.and(mean(p_sum[c])),
+        })
+        .collect()
+}
+
+/// Agreement of `labels` with a reference column (noise counts as one more cluster).
+#[must_use]
+pub fn external_indices(truth: &[String], labels: &[i32]) -> External {
+    let (t, classes) = encode(truth);
+    let (p, clusters) = encode(labels);
+    External::compare(&t, classes.len(), &p, clusters.len())
 }

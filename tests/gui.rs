@@ -51,7 +51,7 @@ fn moving_k_reclusters_and_updates_readout_and_legend() {
     assert_eq!(legend.len(), 12, "{legend:?}");
     h.get_by_role_and_label(Role::Slider, "k").set_value_accesskit(5.0);
     wait_idle(&mut h);
-    assert_eq!(h.state().outcome().unwrap().request.kmeans.k, 5);
+    assert_eq!(h.state().outcome().unwrap().request.kmeans().unwrap().k, 5);
     let after = silhouette_text(&h);
     assert_ne!(before, after, "the silhouette readout did not change");
     let legend = legend_entries(&h);
@@ -147,14 +147,14 @@ fn typing_a_path_opens_the_file() {
 fn switching_the_metric_rescores_in_that_metric() {
     let mut h = app_on(LoadSource::File(fixture("sphere.npy")));
     wait_idle(&mut h);
-    assert_eq!(h.state().outcome().unwrap().request.kmeans.metric, embedmap::engine::Metric::Cosine);
+    assert_eq!(h.state().outcome().unwrap().request.kmeans().unwrap().metric, embedmap::engine::Metric::Cosine);
     h.get_by_label_contains("cosine distance");
     h.get_by_label("Metric").click();
     h.run_steps(2);
     h.get_by_label("euclidean").click();
     wait_idle(&mut h);
     let o = h.state().outcome().unwrap();
-    assert_eq!(o.request.kmeans.metric, embedmap::engine::Metric::Euclidean);
+    assert_eq!(o.request.kmeans().unwrap().metric, embedmap::engine::Metric::Euclidean);
     assert_eq!(o.silhouette.as_ref().unwrap().metric, embedmap::engine::Metric::Euclidean);
     h.get_by_label_contains("euclidean distance");
 }
@@ -206,7 +206,7 @@ fn the_window_and_the_command_line_give_the_same_labels_for_the_same_seed() {
     h.get_by_role_and_label(Role::Slider, "k").set_value_accesskit(6.0);
     wait_idle(&mut h);
     let o = h.state().outcome().unwrap().clone();
-    let r = &o.request.kmeans;
+    let r = o.request.kmeans().unwrap();
     assert_eq!(r.k, 6);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("cli.csv");

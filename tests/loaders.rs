@@ -157,7 +157,9 @@ fn csv_export_keeps_every_original_cell_and_adds_results() {
     let src = load_ok("formats/wide.csv");
     let (labels, sil, xy) = result_columns(src.n());
     let out = dir.path().join("out.csv");
-    let summary = export_labelled(&src, ExportColumns { labels: &labels, silhouette: &sil, xy: &xy }, &out).unwrap();
+    let summary =
+        export_labelled(&src, ExportColumns { labels: &labels, silhouette: &sil, xy: &xy, is_noise: None, membership: None }, &out)
+            .unwrap();
     assert_eq!(summary.added_columns, vec!["cluster", "silhouette", "x", "y"]);
     let back = load(&out, &LoadOptions::default(), &|_, _| {}).unwrap();
     let mut want_cols = src.column_names();
@@ -181,7 +183,7 @@ fn parquet_export_round_trips_list_embeddings() {
     let src = load_ok("formats/list.parquet");
     let (labels, sil, xy) = result_columns(src.n());
     let out = dir.path().join("out.parquet");
-    export_labelled(&src, ExportColumns { labels: &labels, silhouette: &sil, xy: &xy }, &out).unwrap();
+    export_labelled(&src, ExportColumns { labels: &labels, silhouette: &sil, xy: &xy, is_noise: None, membership: None }, &out).unwrap();
     let back = load(&out, &LoadOptions::default(), &|_, _| {}).unwrap();
     assert_eq!(back.embeddings.raw(), src.embeddings.raw());
     for col in src.metadata_columns() {
@@ -191,7 +193,8 @@ fn parquet_export_round_trips_list_embeddings() {
     }
     // A list column exported to CSV becomes [..] text that reads back to the same vectors.
     let out_csv = dir.path().join("out.csv");
-    export_labelled(&src, ExportColumns { labels: &labels, silhouette: &sil, xy: &xy }, &out_csv).unwrap();
+    export_labelled(&src, ExportColumns { labels: &labels, silhouette: &sil, xy: &xy, is_noise: None, membership: None }, &out_csv)
+        .unwrap();
     let back = load(&out_csv, &LoadOptions::default(), &|_, _| {}).unwrap();
     assert_eq!(back.embeddings.raw(), src.embeddings.raw());
 }
@@ -204,7 +207,7 @@ fn export_refuses_to_overwrite_the_input_and_unknown_types() {
     let before = std::fs::read(&input).unwrap();
     let src = load(&input, &LoadOptions::default(), &|_, _| {}).unwrap();
     let (labels, sil, xy) = result_columns(src.n());
-    let cols = ExportColumns { labels: &labels, silhouette: &sil, xy: &xy };
+    let cols = ExportColumns { labels: &labels, silhouette: &sil, xy: &xy, is_noise: None, membership: None };
     let e = export_labelled(&src, cols, &input).unwrap_err().to_string();
     assert!(e.contains("refusing to overwrite the input"), "{e}");
     assert_eq!(std::fs::read(&input).unwrap(), before);
@@ -229,7 +232,7 @@ fn npy_without_metadata_exports_the_result_columns() {
     assert!(src.metadata_columns().is_empty());
     let (labels, sil, xy) = result_columns(src.n());
     let out = dir.path().join("out.csv");
-    export_labelled(&src, ExportColumns { labels: &labels, silhouette: &sil, xy: &xy }, &out).unwrap();
+    export_labelled(&src, ExportColumns { labels: &labels, silhouette: &sil, xy: &xy, is_noise: None, membership: None }, &out).unwrap();
     let text = std::fs::read_to_string(&out).unwrap();
     assert_eq!(text.lines().next().unwrap(), "cluster,silhouette,x,y");
     assert_eq!(text.lines().count(), 41);

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use eframe::egui;
 
-use crate::data::{Dataset, ExportColumns, LoadOptions};
+use crate::data::{Dataset, LoadOptions};
 use crate::engine::Metric;
 use crate::engine::pca::Pca;
 use crate::session::{ClusterOutcome, ClusterRequest};
@@ -198,12 +198,14 @@ impl EmbedmapApp {
     /// The clustering request the controls describe.
     #[must_use]
     pub fn request(&self) -> ClusterRequest {
-        let mut r = ClusterRequest::default();
-        r.kmeans.k = self.settings.k;
-        r.kmeans.metric = self.settings.metric;
-        r.kmeans.seed = self.settings.seed;
-        r.kmeans.n_init = self.settings.n_init;
-        r
+        let kmeans = crate::engine::kmeans::KMeansParams {
+            k: self.settings.k,
+            metric: self.settings.metric,
+            seed: self.settings.seed,
+            n_init: self.settings.n_init,
+            ..Default::default()
+        };
+        ClusterRequest { algorithm: crate::session::Algorithm::Kmeans(kmeans), ..ClusterRequest::default() }
     }
 
     fn start_load(&mut self, source: LoadSource) {
@@ -418,13 +420,12 @@ impl EmbedmapApp {
         let ctx = ctx.clone();
         let spawned = std::thread::Builder::new().name("embedmap-export".into()).spawn(move || {
             let sil = o.silhouette.as_ref().map_or_else(|_| vec![f32::NAN; ds.n()], |s| s.values.clone());
-            let r = crate::data::export_labelled(&ds, ExportColumns { labels: &o.labels, silhouette: &sil, xy: &pca.projection }, &path)
-                .map_err(|e| e.to_string())
-                .and_then(|summary| {
+            let r = crate::data::export_labelled(&ds, o.export_columns(&sil, &pca.projection), &path).map_err(|e| e.to_string()).and_then(
+                |summary| {
                     let params = serde_json::json!({
                         "input": ds.display_path(),
                         "embedding": ds.source,
-                        "algorithm": "kmeans",
+                        "algorithm": o.request.algorithm.name(),
                         "params": o.request,
                         "silhouette": o.silhouette.as_ref().ok().map(|s| s.mean),
                         "inertia": o.inertia,
@@ -435,7 +436,8 @@ impl EmbedmapApp {
                         format!("the data was exported, but the parameters file could not be written ({e}): {}", side.display())
                     })?;
                     Ok(format!("exported {} rows to {} (parameters in {})", summary.rows, summary.path.display(), side.display()))
-                });
+                },
+            );
             let _ = tx.send(r);
             ctx.request_repaint();
         });

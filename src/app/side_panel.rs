@@ -198,16 +198,42 @@ fn readout_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             ui.label(egui::RichText::new(format!("Silhouette: not defined ({e})")).color(palette::WARNING));
         }
     }
-    let prev_inertia = app.previous.as_ref().filter(|p| p.request.kmeans.metric == o.request.kmeans.metric).map(|p| p.inertia);
-    ui.horizontal(|ui| {
-        ui.label(format!("Inertia {:.4}", o.inertia));
-        delta_ui(ui, o.inertia, prev_inertia, false);
-    });
-    ui.label(format!(
-        "{} clusters · {} iterations{} · {:.0} ms",
-        o.sizes.iter().filter(|&&s| s > 0).count(),
-        o.n_iter,
-        if o.converged { "" } else { " (not converged)" },
-        o.cluster_ms
-    ));
+    let prev = app.previous.as_ref().filter(|p| p.request.algorithm.metric() == o.request.algorithm.metric());
+    if let Some(inertia) = o.inertia {
+        let before = prev.and_then(|p| p.inertia);
+        ui.horizontal(|ui| {
+            ui.label(format!("Inertia {inertia:.4}"));
+            delta_ui(ui, inertia, before, false);
+        });
+    }
+    match &o.davies_bouldin {
+        Ok(v) => {
+            let before = prev.and_then(|p| p.davies_bouldin.as_ref().ok().copied());
+            ui.horizontal(|ui| {
+                ui.label(format!("Davies-Bouldin {v:.4}"));
+                delta_ui(ui, *v, before, false);
+            });
+        }
+        Err(e) => {
+            ui.label(format!("Davies-Bouldin: not defined ({e})"));
+        }
+    }
+    if let Ok(v) = &o.calinski_harabasz {
+        let before = prev.and_then(|p| p.calinski_harabasz.as_ref().ok().copied());
+        ui.horizontal(|ui| {
+            ui.label(format!("Calinski-Harabasz {v:.1}"));
+            delta_ui(ui, *v, before, true);
+        });
+    }
+    let iterations = match (o.n_iter, o.converged) {
+        (Some(it), Some(true)) => format!(" · {it} iterations"),
+        (Some(it), _) => format!(" · {it} iterations (not converged)"),
+        _ => String::new(),
+    };
+    ui.label(format!("{} clusters{iterations} · {:.0} ms", o.sizes.iter().filter(|&&s| s > 0).count(), o.cluster_ms));
+    if o.n_noise > 0 {
+        #[allow(clippy::cast_precision_loss)]
+        let share = 100.0 * o.n_noise as f64 / o.labels.len().max(1) as f64;
+        ui.label(format!("{} noise points ({share:.1}%), left out of the indices", o.n_noise));
+    }
 }

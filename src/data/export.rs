@@ -19,6 +19,10 @@ pub struct ExportColumns<'a> {
     pub silhouette: &'a [f32],
     /// 2-D map coordinates of every row.
     pub xy: &'a [[f32; 2]],
+    /// The algorithm's noise verdict, when noise was reassigned (adds `is_noise`).
+    pub is_noise: Option<&'a [bool]>,
+    /// HDBSCAN membership strength (adds `membership`).
+    pub membership: Option<&'a [f64]>,
 }
 
 /// What was written.
@@ -69,7 +73,8 @@ pub fn export_labelled(ds: &Dataset, cols: ExportColumns<'_>, path: &Path) -> Re
         }
     }
     let n = ds.n();
-    for len in [cols.labels.len(), cols.silhouette.len(), cols.xy.len()] {
+    let extra = [cols.is_noise.map(<[bool]>::len), cols.membership.map(<[f64]>::len)];
+    for len in [cols.labels.len(), cols.silhouette.len(), cols.xy.len()].into_iter().chain(extra.into_iter().flatten()) {
         if len != n {
             return Err(ExportError::LengthMismatch { got: len, expected: n });
         }
@@ -91,6 +96,12 @@ pub fn export_labelled(ds: &Dataset, cols: ExportColumns<'_>, path: &Path) -> Re
     let ys: Vec<f32> = cols.xy.iter().map(|p| p[1]).collect();
     push(&mut frame, "x", Series::new("x".into(), xs))?;
     push(&mut frame, "y", Series::new("y".into(), ys))?;
+    if let Some(v) = cols.is_noise {
+        push(&mut frame, "is_noise", Series::new("is_noise".into(), v))?;
+    }
+    if let Some(v) = cols.membership {
+        push(&mut frame, "membership", Series::new("membership".into(), v))?;
+    }
     if let Target::Csv(_) = target {
         frame = lists_to_text(frame).map_err(werr)?;
     }

@@ -217,7 +217,7 @@ unsafe impl<T> Sync for SendPtr<T> {}
 unsafe impl<T> Send for SendPtr<T> {}
 
 /// Greedy k-means++ (Arthur & Vassilvitskii; scikit-learn's variant with 2 + ⌊ln k⌋ local trials).
-fn kmeans_plus_plus(points: &Matrix, norms: &[f64], k: usize, rng: &mut Rng, ctl: &Control) -> Result<Vec<f32>, Cancelled> {
+pub(crate) fn kmeans_plus_plus(points: &Matrix, norms: &[f64], k: usize, rng: &mut Rng, ctl: &Control) -> Result<Vec<f32>, Cancelled> {
     let (n, d) = (points.n(), points.d());
     #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let trials = 2 + (k as f64).ln() as usize;
@@ -270,14 +270,14 @@ fn kmeans_plus_plus(points: &Matrix, norms: &[f64], k: usize, rng: &mut Rng, ctl
 
 /// One pass over the data: assign each row to its nearest centre (through GEMM) and return the
 /// per-cluster sums and counts of the new assignment, and how many labels changed.
-struct Step {
-    sums: Vec<f64>,
-    counts: Vec<usize>,
-    changed: usize,
+pub(crate) struct Step {
+    pub(crate) sums: Vec<f64>,
+    pub(crate) counts: Vec<usize>,
+    pub(crate) changed: usize,
 }
 
 #[allow(clippy::too_many_arguments)]
-fn assign_step(
+pub(crate) fn assign_step(
     points: &Matrix,
     norms: &[f64],
     centers: &[f32],

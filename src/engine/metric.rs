@@ -52,13 +52,14 @@ impl std::str::FromStr for Metric {
 pub struct Embeddings {
     raw: Matrix,
     unit: OnceLock<(Matrix, Vec<usize>)>,
+    derived: super::cache::Derived,
 }
 
 impl Embeddings {
     /// Wraps a matrix.
     #[must_use]
     pub fn new(raw: Matrix) -> Self {
-        Self { raw, unit: OnceLock::new() }
+        Self { raw, unit: OnceLock::new(), derived: super::cache::Derived::default() }
     }
 
     /// The vectors as loaded.
@@ -80,6 +81,11 @@ impl Embeddings {
     #[must_use]
     pub fn zero_rows(&self) -> &[usize] {
         &self.unit_pair().1
+    }
+
+    /// Graphs and trees computed from these embeddings, for reuse.
+    pub(crate) fn derived(&self) -> &super::cache::Derived {
+        &self.derived
     }
 
     fn unit_pair(&self) -> &(Matrix, Vec<usize>) {

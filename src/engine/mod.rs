@@ -1,15 +1,24 @@
 //! Numeric code over `f32` rows: metrics, kernels, clustering, quality indices, projections.
 //! Imports neither egui nor polars.
 
+pub mod cache;
 pub mod control;
+pub mod dbscan;
 pub mod eigen;
+pub mod hdbscan;
+pub mod hierarchical;
 pub mod kernels;
 pub mod kmeans;
 pub mod matrix;
 pub mod metric;
+pub mod minibatch;
+pub mod neighbors;
+pub mod noise;
 pub mod pca;
+pub mod quality;
 pub mod rng;
 pub mod silhouette;
+pub mod unionfind;
 
 pub use control::{Cancelled, Control};
 pub use matrix::Matrix;

@@ -1,0 +1,94 @@
+//! Structures derived from a dataset that later requests reuse: the neighbourhood graphs, the
+//! dendrogram and the HDBSCAN tree. One of each kind is kept per dataset (the latest), so a new
+//! eps, k or min_cluster_size is answered without computing a distance.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::hdbscan::HdbscanTree;
+use super::hierarchical::{Dendrogram, Linkage, dendrogram};
+use super::neighbors::{GraphError, KnnGraph, MAX_RADIUS_PAIRS, RadiusGraph};
+use super::{Cancelled, Control, Embeddings, Metric};
+
+/// The per-dataset store (inside [`Embeddings`]).
+#[derive(Debug, Default)]
+pub struct Derived {
+    radius: Mutex<Option<Arc<RadiusGraph>>>,
+    knn: Mutex<Option<Arc<KnnGraph>>>,
+    dendrogram: Mutex<Option<Arc<Dendrogram>>>,
+    hdbscan: Mutex<Option<Arc<HdbscanTree>>>,
+}
+
+/// Whether a structure came from the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Reused.
+    Cached,
+    /// Computed now.
+    Built,
+}
+
+fn get<T: Clone>(m: &Mutex<Option<T>>) -> Option<T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner).clone()
+}
+
+fn put<T>(m: &Mutex<Option<T>>, v: T) {
+    *m.lock().unwrap_or_else(PoisonError::into_inner) = Some(v);
+}
+
+/// How far beyond the asked eps a new radius graph reaches, so that nearby eps values reuse it.
+const RADIUS_HEADROOM: f32 = 1.25;
+
+impl Embeddings {
+    /// The ε-graph covering `eps` in `metric`: reused when one with a radius ≥ eps exists, else
+    /// built with some headroom (or exactly to eps when the headroom would not fit in memory).
+    pub fn radius_graph(&self, metric: Metric, eps: f32, ctl: &Control) -> Result<(Arc<RadiusGraph>, Origin), GraphError> {
+        let d = self.derived();
+        if let Some(g) = get(&d.radius).filter(|g| g.metric == metric && g.radius >= eps) {
+            return Ok((g, Origin::Cached));
+        }
+        // Drop the old graph before building a new one: both may be large.
+        *d.radius.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        let g = match RadiusGraph::build(self, metric, eps * RADIUS_HEADROOM, MAX_RADIUS_PAIRS, ctl) {
+            Err(GraphError::TooDense { .. }) => RadiusGraph::build(self, metric, eps, MAX_RADIUS_PAIRS, ctl)?,
+            other => other?,
+        };
+        let g = Arc::new(g);
+        put(&d.radius, Arc::clone(&g));
+        Ok((g, Origin::Built))
+    }
+
+    /// The k-nearest-neighbour graph with at least `k` neighbours per point.
+    pub fn knn_graph(&self, metric: Metric, k: usize, ctl: &Control) -> Result<(Arc<KnnGraph>, Origin), Cancelled> {
+        let d = self.derived();
+        let want = k.min(self.raw().n().saturating_sub(1));
+        if let Some(g) = get(&d.knn).filter(|g| g.metric == metric && g.k >= want) {
+            return Ok((g, Origin::Cached));
+        }
+        let g = Arc::new(KnnGraph::build(self, metric, k, ctl)?);
+        put(&d.knn, Arc::clone(&g));
+        Ok((g, Origin::Built))
+    }
+
+    /// The dendrogram for `linkage` and `metric`.
+    pub fn dendrogram(&self, linkage: Linkage, metric: Metric, ctl: &Control) -> Result<(Arc<Dendrogram>, Origin), Cancelled> {
+        let d = self.derived();
+        if let Some(t) = get(&d.dendrogram).filter(|t| t.linkage == linkage && t.metric == metric) {
+            return Ok((t, Origin::Cached));
+        }
+        let t = Arc::new(dendrogram(self, linkage, metric, ctl)?);
+        put(&d.dendrogram, Arc::clone(&t));
+        Ok((t, Origin::Built))
+    }
+
+    /// The HDBSCAN tree for `metric` and `min_samples`.
+    pub fn hdbscan_tree(&self, metric: Metric, min_samples: usize, ctl: &Control) -> Result<(Arc<HdbscanTree>, Origin), Cancelled> {
+        let d = self.derived();
+        if let Some(t) = get(&d.hdbscan).filter(|t| t.metric == metric && t.min_samples == min_samples) {
+            return Ok((t, Origin::Cached));
+        }
+        *d.hdbscan.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        let t = Arc::new(HdbscanTree::build(self, metric, min_samples, ctl)?);
+        put(&d.hdbscan, Arc::clone(&t));
+        Ok((t, Origin::Built))
+    }
+}

@@ -1,0 +1,567 @@
+//! HDBSCAN as scikit-learn defines it (`sklearn.cluster.HDBSCAN`, `allow_single_cluster=False`).
+//!
+//! 1. Core distance of a point: the distance to its `min_samples`-th nearest point, counting the
+//!    point itself as the first.
+//! 2. Mutual reachability `max(core(a), core(b), d(a, b))`, and its minimum spanning tree (Prim
+//!    over the full distance matrix, O(n²), after one blocked GEMM).
+//! 3. The single-linkage tree of that spanning tree. Everything up to here depends only on the
+//!    data, the metric and `min_samples`, and is kept in [`HdbscanTree`].
+//! 4. [`HdbscanTree::select`]: the condensed tree for `min_cluster_size`, cluster selection by
+//!    excess of mass or leaves, `cluster_selection_epsilon`, labels and membership strengths —
+//!    O(n log n), without a distance.
+
+use super::neighbors::Square;
+use super::{Cancelled, Control, Embeddings, Metric};
+
+/// How clusters are picked from the condensed tree.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Selection {
+    /// Excess of mass: the most persistent clusters.
+    #[default]
+    Eom,
+    /// The leaves of the condensed tree: many small homogeneous clusters.
+    Leaf,
+}
+
+impl std::str::FromStr for Selection {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "eom" => Ok(Self::Eom),
+            "leaf" => Ok(Self::Leaf),
+            other => Err(format!("unknown cluster selection '{other}': use eom or leaf")),
+        }
+    }
+}
+
+/// HDBSCAN settings.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HdbscanParams {
+    /// Smallest group that counts as a cluster.
+    pub min_cluster_size: usize,
+    /// Neighbours (the point included) that define a point's core distance; `None` means
+    /// `min_cluster_size`.
+    pub min_samples: Option<usize>,
+    /// Clusters that split below this distance are merged back.
+    pub cluster_selection_epsilon: f64,
+    /// Excess of mass or leaf.
+    pub selection: Selection,
+    /// Distance.
+    pub metric: Metric,
+}
+
+impl Default for HdbscanParams {
+    fn default() -> Self {
+        Self {
+            min_cluster_size: 15,
+            min_samples: None,
+            cluster_selection_epsilon: 0.0,
+            selection: Selection::Eom,
+            metric: Metric::Euclidean,
+        }
+    }
+}
+
+/// Settings HDBSCAN refuses.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum HdbscanParamError {
+    /// min_cluster_size below 2.
+    #[error("min_cluster_size must be at least 2 (got {0})")]
+    MinClusterSize(usize),
+    /// min_samples out of range.
+    #[error("min_samples must be between 1 and the number of rows ({n}); got {got}")]
+    MinSamples {
+        /// Asked.
+        got: usize,
+        /// Rows.
+        n: usize,
+    },
+    /// Negative or non-finite epsilon.
+    #[error("cluster_selection_epsilon must be a number ≥ 0 (got {0})")]
+    Epsilon(f64),
+    /// Too many rows for the dense spanning tree.
+    #[error(
+        "HDBSCAN here keeps the full distance matrix: {n} rows need {gib:.1} GiB, above the {limit_gib:.1} GiB limit; \
+         cluster a sample or use DBSCAN or K-means"
+    )]
+    TooLarge {
+        /// Rows.
+        n: usize,
+        /// Memory needed.
+        gib: f64,
+        /// Limit.
+        limit_gib: f64,
+    },
+}
+
+/// Largest distance matrix HDBSCAN builds: 2.5 GiB (25,900 rows).
+pub const MAX_DENSE_BYTES: usize = 5 << 29;
+
+impl HdbscanParams {
+    /// The effective `min_samples`.
+    #[must_use]
+    pub fn min_samples(&self) -> usize {
+        self.min_samples.unwrap_or(self.min_cluster_size)
+    }
+
+    /// Checks the settings against `n` rows.
+    pub fn check(&self, n: usize) -> Result<(), HdbscanParamError> {
+        if self.min_cluster_size < 2 {
+            return Err(HdbscanParamError::MinClusterSize(self.min_cluster_size));
+        }
+        let ms = self.min_samples();
+        if ms == 0 || ms > n {
+            return Err(HdbscanParamError::MinSamples { got: ms, n });
+        }
+        if !(self.cluster_selection_epsilon.is_finite() && self.cluster_selection_epsilon >= 0.0) {
+            return Err(HdbscanParamError::Epsilon(self.cluster_selection_epsilon));
+        }
+        if Square::bytes_for(n) > MAX_DENSE_BYTES {
+            #[allow(clippy::cast_precision_loss)]
+            let gib = |b: usize| b as f64 / f64::from(1u32 << 30);
+            return Err(HdbscanParamError::TooLarge { n, gib: gib(Square::bytes_for(n)), limit_gib: gib(MAX_DENSE_BYTES) });
+        }
+        Ok(())
+    }
+}
+
+/// One merge of the single-linkage tree: node ids as in SciPy (points below n, merge i is
+/// node n + i).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Link {
+    left: usize,
+    right: usize,
+    dist: f64,
+    size: usize,
+}
+
+/// The part of HDBSCAN that depends on the data: the single-linkage tree of mutual reachability.
+#[derive(Clone, Debug)]
+pub struct HdbscanTree {
+    n: usize,
+    /// `min_samples` the core distances were computed with.
+    pub min_samples: usize,
+    /// Metric.
+    pub metric: Metric,
+    /// Core distance of every point.
+    pub core: Vec<f32>,
+    links: Vec<Link>,
+}
+
+/// An HDBSCAN labelling.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HdbscanResult {
+    /// Cluster per point, −1 for noise.
+    pub labels: Vec<i32>,
+    /// Membership strength in [0, 1] (0 for noise).
+    pub probabilities: Vec<f64>,
+    /// Clusters found.
+    pub n_clusters: usize,
+    /// Points labelled noise.
+    pub n_noise: usize,
+    /// The condensed tree the clusters were selected from.
+    pub condensed: Vec<CondensedRow>,
+}
+
+/// A row of the condensed tree: `child` (a point below n, or a cluster id ≥ n) leaves `parent`
+/// at density `lambda` = 1 / distance.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct CondensedRow {
+    /// Cluster id (≥ n; n is the root).
+    pub parent: usize,
+    /// Point or cluster id.
+    pub child: usize,
+    /// 1 / distance at which the child leaves.
+    pub lambda: f64,
+    /// Points in the child.
+    pub size: usize,
+}
+
+impl HdbscanTree {
+    /// Computes core distances, the spanning tree and the single-linkage tree.
+    ///
+    /// # Panics
+    /// When `min_samples` is 0 or above n (checked by [`HdbscanParams::check`]).
+    pub fn build(emb: &Embeddings, metric: Metric, min_samples: usize, ctl: &Control) -> Result<Self, Cancelled> {
+        let n = emb.raw().n();
+        assert!(min_samples >= 1 && min_samples <= n.max(1));
+        let dist = Square::build(emb, metric, ctl)?;
+        ctl.check()?;
+        let core = core_distances(&dist, min_samples);
+        ctl.check()?;
+        let mst = prim(&dist, &core, ctl)?;
+        drop(dist);
+        let links = single_linkage(n, mst);
+        Ok(Self { n, min_samples, metric, core, links })
+    }
+
+    /// Number of points.
+    #[must_use]
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Selects clusters for `min_cluster_size`, `selection` and `epsilon`.
+    #[must_use]
+    pub fn select(&self, min_cluster_size: usize, selection: Selection, epsilon: f64) -> HdbscanResult {
+        let n = self.n;
+        let condensed = if n < 2 { Vec::new() } else { condense(&self.links, n, min_cluster_size.max(2)) };
+        let selected = select_clusters(&condensed, n, selection, epsilon);
+        let (labels, probabilities) = label(&condensed, n, &selected);
+        let n_noise = labels.iter().filter(|&&l| l < 0).count();
+        HdbscanResult { labels, probabilities, n_clusters: selected.len(), n_noise, condensed }
+    }
+}
+
+/// Distance to the `min_samples`-th nearest point, the point itself counted first.
+fn core_distances(dist: &Square, min_samples: usize) -> Vec<f32> {
+    use rayon::prelude::*;
+    let n = dist.n;
+    (0..n)
+        .into_par_iter()
+        .map_init(Vec::new, |buf: &mut Vec<f32>, i| {
+            buf.clear();
+            buf.extend_from_slice(dist.row(i));
+            buf[i] = 0.0;
+            let kth = min_samples - 1;
+            *buf.select_nth_unstable_by(kth, f32::total_cmp).1
+        })
+        .collect()
+}
+
+/// Prim's algorithm on the dense mutual-reachability graph, from point 0. Edges `(from, to, w)`.
+fn prim(dist: &Square, core: &[f32], ctl: &Control) -> Result<Vec<(usize, usize, f64)>, Cancelled> {
+    let n = dist.n;
+    let mut edges = Vec::with_capacity(n.saturating_sub(1));
+    if n < 2 {
+        return Ok(edges);
+    }
+    let mut in_tree = vec![false; n];
+    let mut best = vec![f32::INFINITY; n];
+    let mut from = vec![0usize; n];
+    let mut current = 0usize;
+    for step in 1..n {
+        if step % 1024 == 0 {
+            ctl.check()?;
+            #[allow(clippy::cast_precision_loss)]
+            ctl.progress("spanning tree", step as f32 / n as f32);
+        }
+        in_tree[current] = true;
+        let cc = core[current];
+        let row = dist.row(current);
+        let mut next = usize::MAX;
+        let mut next_d = f32::INFINITY;
+        for j in 0..n {
+            if in_tree[j] {
+                continue;
+            }
+            let mr = row[j].max(cc).max(core[j]);
+            if mr < best[j] {
+                best[j] = mr;
+                from[j] = current;
+            }
+            if best[j] < next_d || next == usize::MAX {
+                next_d = best[j];
+                next = j;
+            }
+        }
+        edges.push((from[next], next, f64::from(next_d)));
+        current = next;
+    }
+    Ok(edges)
+}
+
+/// The single-linkage tree of a spanning tree: edges by increasing weight (stable), each
+/// joining the current clusters of its ends.
+fn single_linkage(n: usize, mut mst: Vec<(usize, usize, f64)>) -> Vec<Link> {
+    mst.sort_by(|a, b| a.2.total_cmp(&b.2));
+    // Union-find whose representatives carry the node id of their cluster.
+    let mut parent: Vec<usize> = (0..2 * n).collect();
+    let mut size = vec![1usize; 2 * n];
+    fn find(parent: &mut [usize], mut x: usize) -> usize {
+        let mut root = x;
+        while parent[root] != root {
+            root = parent[root];
+        }
+        while parent[x] != root {
+            let p = parent[x];
+            parent[x] = root;
+            x = p;
+        }
+        root
+    }
+    let mut links = Vec::with_capacity(mst.len());
+    for (i, (a, b, w)) in mst.into_iter().enumerate() {
+        let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+        let node = n + i;
+        let s = size[ra] + size[rb];
+        parent[ra] = node;
+        parent[rb] = node;
+        size[node] = s;
+        links.push(Link { left: ra, right: rb, dist: w, size: s });
+    }
+    links
+}
+
+/// Nodes of the subtree at `root`, breadth first, left before right.
+fn bfs(links: &[Link], n: usize, root: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut level = vec![root];
+    while !level.is_empty() {
+        out.extend_from_slice(&level);
+        let mut next = Vec::new();
+        for &x in &level {
+            if x >= n {
+                let l = links[x - n];
+                next.push(l.left);
+                next.push(l.right);
+            }
+        }
+        level = next;
+    }
+    out
+}
+
+/// The condensed tree: splits where both sides have at least `mcs` points make new clusters;
+/// smaller sides fall out as points.
+fn condense(links: &[Link], n: usize, mcs: usize) -> Vec<CondensedRow> {
+    let root = 2 * n - 2;
+    let order = bfs(links, n, root);
+    let mut relabel = vec![0usize; root + 1];
+    relabel[root] = n;
+    let mut next_label = n + 1;
+    let mut ignore = vec![false; root + 1];
+    let mut out = Vec::new();
+    let count = |x: usize| if x >= n { links[x - n].size } else { 1 };
+    for node in order {
+        if ignore[node] || node < n {
+            continue;
+        }
+        let l = links[node - n];
+        let lambda = if l.dist > 0.0 { 1.0 / l.dist } else { f64::INFINITY };
+        let (lc, rc) = (count(l.left), count(l.right));
+        let parent = relabel[node];
+        let fall_out = |side: usize, out: &mut Vec<CondensedRow>, ignore: &mut [bool]| {
+            for sub in bfs(links, n, side) {
+                if sub < n {
+                    out.push(CondensedRow { parent, child: sub, lambda, size: 1 });
+                }
+                ignore[sub] = true;
+            }
+        };
+        if lc >= mcs && rc >= mcs {
+            relabel[l.left] = next_label;
+            out.push(CondensedRow { parent, child: next_label, lambda, size: lc });
+            next_label += 1;
+            relabel[l.right] = next_label;
+            out.push(CondensedRow { parent, child: next_label, lambda, size: rc });
+            next_label += 1;
+        } else if lc < mcs && rc < mcs {
+            fall_out(l.left, &mut out, &mut ignore);
+            fall_out(l.right, &mut out, &mut ignore);
+        } else if lc < mcs {
+            relabel[l.right] = parent;
+            fall_out(l.left, &mut out, &mut ignore);
+        } else {
+            relabel[l.left] = parent;
+            fall_out(l.right, &mut out, &mut ignore);
+        }
+    }
+    out
+}
+
+/// Cluster ids (≥ n) chosen from the condensed tree.
+fn select_clusters(tree: &[CondensedRow], n: usize, selection: Selection, epsilon: f64) -> Vec<usize> {
+    let n_clusters = tree.iter().map(|r| r.parent.max(if r.size > 1 { r.child } else { 0 })).max().map_or(1, |m| m + 1 - n);
+    let root = n;
+    // Children clusters per cluster, birth lambda per cluster.
+    let mut kids: Vec<Vec<usize>> = vec![Vec::new(); n_clusters];
+    let mut birth = vec![0.0f64; n_clusters];
+    let mut parent_of = vec![usize::MAX; n_clusters];
+    for r in tree {
+        if r.size > 1 {
+            kids[r.parent - n].push(r.child);
+            birth[r.child - n] = r.lambda;
+            parent_of[r.child - n] = r.parent;
+        }
+    }
+    let mut stability = vec![0.0f64; n_clusters];
+    for r in tree {
+        #[allow(clippy::cast_precision_loss)]
+        {
+            stability[r.parent - n] += (r.lambda - birth[r.parent - n]) * r.size as f64;
+        }
+    }
+    let has_clusters = kids[0].iter().any(|_| true);
+    let mut selected: Vec<bool> = vec![false; n_clusters];
+    match selection {
+        Selection::Eom => {
+            for c in (1..n_clusters).rev() {
+                selected[c] = true;
+            }
+            // Children have larger ids than their parents: descending order is bottom-up.
+            for c in (1..n_clusters).rev() {
+                let sub: f64 = kids[c].iter().map(|&k| stability[k - n]).sum();
+                if sub > stability[c] {
+                    selected[c] = false;
+                    stability[c] = sub;
+                } else {
+                    let mut stack: Vec<usize> = kids[c].clone();
+                    while let Some(k) = stack.pop() {
+                        selected[k - n] = false;
+                        stack.extend_from_slice(&kids[k - n]);
+                    }
+                }
+            }
+            if epsilon > 0.0 && has_clusters {
+                let chosen: Vec<usize> = (1..n_clusters).filter(|&c| selected[c]).map(|c| c + n).collect();
+                selected.fill(false);
+                for c in epsilon_search(&chosen, &kids, &birth, &parent_of, n, epsilon) {
+                    selected[c - n] = true;
+                }
+            }
+        }
+        Selection::Leaf => {
+            if has_clusters {
+                let mut leaves = Vec::new();
+                let mut stack = vec![root];
+                while let Some(c) = stack.pop() {
+                    if kids[c - n].is_empty() {
+                        leaves.push(c);
+                    } else {
+                        stack.extend(kids[c - n].iter().rev());
+                    }
+                }
+                let chosen = if epsilon > 0.0 { epsilon_search(&leaves, &kids, &birth, &parent_of, n, epsilon) } else { leaves };
+                for c in chosen {
+                    selected[c - n] = true;
+                }
+            }
+        }
+    }
+    selected[0] = false;
+    (0..n_clusters).filter(|&c| selected[c]).map(|c| c + n).collect()
+}
+
+/// Replaces each chosen cluster born below distance `epsilon` by its highest ancestor born
+/// below it (never the root), as scikit-learn's `cluster_selection_epsilon`.
+fn epsilon_search(chosen: &[usize], kids: &[Vec<usize>], birth: &[f64], parent_of: &[usize], n: usize, epsilon: f64) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
+    let mut processed = vec![false; kids.len()];
+    for &leaf in chosen {
+        let eps = 1.0 / birth[leaf - n];
+        if eps < epsilon {
+            if processed[leaf - n] {
+                continue;
+            }
+            // Climb while the parent was born below epsilon, stopping under the root.
+            let mut node = leaf;
+            loop {
+                let p = parent_of[node - n];
+                if p == n || p == usize::MAX {
+                    break;
+                }
+                if 1.0 / birth[p - n] > epsilon {
+                    node = p;
+                    break;
+                }
+                node = p;
+            }
+            if !out.contains(&node) {
+                out.push(node);
+            }
+            let mut stack = kids[node - n].clone();
+            while let Some(k) = stack.pop() {
+                processed[k - n] = true;
+                stack.extend_from_slice(&kids[k - n]);
+            }
+        } else if !out.contains(&leaf) {
+            out.push(leaf);
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+/// Labels (selected clusters numbered in id order) and membership strengths.
+fn label(tree: &[CondensedRow], n: usize, selected: &[usize]) -> (Vec<i32>, Vec<f64>) {
+    let n_clusters = tree.iter().filter(|r| r.size > 1).map(|r| r.child + 1 - n).max().unwrap_or(1);
+    let mut cluster_label = vec![-1i32; n_clusters];
+    for (i, &c) in selected.iter().enumerate() {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+        {
+            cluster_label[c - n] = i as i32;
+        }
+    }
+    // Owner: the selected cluster at or above each cluster (parents come before children).
+    let mut owner = vec![usize::MAX; n_clusters];
+    let mut death = vec![0.0f64; n_clusters];
+    let mut rows: Vec<&CondensedRow> = tree.iter().filter(|r| r.size > 1).collect();
+    rows.sort_by_key(|r| r.child);
+    for c in 0..n_clusters {
+        if cluster_label[c] >= 0 {
+            owner[c] = c;
+        }
+    }
+    for r in rows {
+        let (p, c) = (r.parent - n, r.child - n);
+        if owner[c] == usize::MAX {
+            owner[c] = owner[p];
+        }
+    }
+    for r in tree {
+        let p = r.parent - n;
+        death[p] = death[p].max(r.lambda);
+    }
+    let mut labels = vec![-1i32; n];
+    let mut prob = vec![0.0f64; n];
+    for r in tree.iter().filter(|r| r.child < n) {
+        let o = owner[r.parent - n];
+        if o == usize::MAX {
+            continue;
+        }
+        labels[r.child] = cluster_label[o];
+        let max_lambda = death[o];
+        prob[r.child] = if max_lambda == 0.0 || !r.lambda.is_finite() { 1.0 } else { r.lambda.min(max_lambda) / max_lambda };
+    }
+    (labels, prob)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Matrix;
+    use crate::engine::rng::Rng;
+
+    #[test]
+    fn two_blobs_and_scattered_noise() {
+        let mut rng = Rng::new(5);
+        let mut pts = Vec::new();
+        #[allow(clippy::cast_possible_truncation)]
+        let mut g = || (rng.next_f64() - 0.5) as f32;
+        for _ in 0..60 {
+            pts.extend_from_slice(&[g(), g()]);
+        }
+        for _ in 0..60 {
+            pts.extend_from_slice(&[10.0 + g(), g()]);
+        }
+        for i in 0..6u8 {
+            pts.extend_from_slice(&[f32::from(i) * 7.0 - 15.0, 30.0 + f32::from(i) * 5.0]);
+        }
+        let emb = Embeddings::new(Matrix::new(pts, 126, 2).unwrap());
+        let tree = HdbscanTree::build(&emb, Metric::Euclidean, 5, &Control::default()).unwrap();
+        let r = tree.select(10, Selection::Eom, 0.0);
+        assert_eq!(r.n_clusters, 2);
+        assert!(r.labels[..60].iter().all(|&l| l == r.labels[0]) && r.labels[60..120].iter().all(|&l| l == r.labels[60]));
+        assert_ne!(r.labels[0], r.labels[60]);
+        assert!(r.labels[120..].iter().all(|&l| l == -1));
+        assert!(r.probabilities.iter().all(|p| (0.0..=1.0).contains(p)));
+        let leaf = tree.select(10, Selection::Leaf, 0.0);
+        assert!(leaf.n_clusters >= 2);
+        // An epsilon above the gap between the blobs still never selects the root.
+        let merged = tree.select(10, Selection::Eom, 100.0);
+        assert!(merged.n_clusters >= 1);
+        assert!(HdbscanParams { min_cluster_size: 1, ..HdbscanParams::default() }.check(100).is_err());
+    }
+}

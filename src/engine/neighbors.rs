@@ -1,0 +1,583 @@
+//! Exact neighbourhoods by blocked GEMM: the k-nearest-neighbour graph, the ε-neighbourhood
+//! graph up to a radius, and the condensed distance matrix. DBSCAN, HDBSCAN, hierarchical
+//! clustering, the k-distance curve and nearest-neighbour lookups all read these.
+//!
+//! Distances come from tiles of dot products: ‖a − b‖² = ‖a‖² + ‖b‖² − 2a·b on mean-centred
+//! rows (centring leaves distances unchanged and keeps the cancellation small), and
+//! 1 − a·b on unit rows for cosine. Rows of length zero are at cosine distance 1 from
+//! everything, as in scikit-learn.
+
+use std::borrow::Cow;
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+
+use super::kernels::{ROW_BLOCK, dot_nt, sum_sq};
+use super::{Cancelled, Control, Embeddings, Metric};
+
+/// Columns per tile: 256 × 1024 dot products (1 MiB) per GEMM call.
+const COL_BLOCK: usize = 1024;
+
+/// The points of a dataset prepared for distance tiles in one metric.
+pub struct Pairwise<'a> {
+    pts: Cow<'a, [f32]>,
+    norms: Vec<f32>,
+    n: usize,
+    d: usize,
+    metric: Metric,
+}
+
+impl<'a> Pairwise<'a> {
+    /// Prepares `emb` for `metric`: a centred copy with row norms for euclidean, the unit rows
+    /// for cosine.
+    #[must_use]
+    pub fn new(emb: &'a Embeddings, metric: Metric) -> Self {
+        let m = emb.points(metric);
+        let (n, d) = (m.n(), m.d());
+        match metric {
+            Metric::Cosine => Self { pts: Cow::Borrowed(m.as_slice()), norms: Vec::new(), n, d, metric },
+            Metric::Euclidean => {
+                let mut mean = vec![0.0f64; d];
+                for i in 0..n {
+                    for (s, &v) in mean.iter_mut().zip(m.row(i)) {
+                        *s += f64::from(v);
+                    }
+                }
+                // Counts below 2^53 are exact in f64.
+                #[allow(clippy::cast_precision_loss)]
+                let inv = 1.0 / n.max(1) as f64;
+                #[allow(clippy::cast_possible_truncation)]
+                let mean: Vec<f32> = mean.iter().map(|s| (s * inv) as f32).collect();
+                let mut pts = m.as_slice().to_vec();
+                if d > 0 {
+                    pts.par_chunks_mut(d).for_each(|row| row.iter_mut().zip(&mean).for_each(|(v, mu)| *v -= mu));
+                }
+                #[allow(clippy::cast_possible_truncation)]
+                let norms = if d == 0 { vec![0.0; n] } else { pts.par_chunks(d).map(|r| sum_sq(r) as f32).collect() };
+                Self { pts: Cow::Owned(pts), norms, n, d, metric }
+            }
+        }
+    }
+
+    /// Number of points.
+    #[must_use]
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// The metric.
+    #[must_use]
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    /// Distances from `rows` to `cols` into `out` (row-major, `rows.len() × cols.len()`).
+    pub fn tile(&self, rows: Range<usize>, cols: Range<usize>, out: &mut [f32]) {
+        let (m, k, d) = (rows.len(), cols.len(), self.d);
+        let out = &mut out[..m * k];
+        dot_nt(&self.pts[rows.start * d..rows.end * d], m, &self.pts[cols.start * d..cols.end * d], k, d, out, k);
+        match self.metric {
+            Metric::Cosine => out.iter_mut().for_each(|v| *v = (1.0 - *v).clamp(0.0, 2.0)),
+            Metric::Euclidean => {
+                for (r, row) in out.chunks_exact_mut(k).enumerate() {
+                    let ni = self.norms[rows.start + r];
+                    for (v, &nj) in row.iter_mut().zip(&self.norms[cols.clone()]) {
+                        *v = (ni + nj - 2.0 * *v).max(0.0).sqrt();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Visits every tile of the upper triangle (row block × column block with some column above
+    /// its rows' indices) in parallel; `visit(rows, cols, distances)`. Pairs with `j ≤ i` inside
+    /// a tile are the caller's to skip.
+    fn for_upper_tiles<F>(&self, stage: &str, ctl: &Control, visit: F) -> Result<(), Cancelled>
+    where
+        F: Fn(Range<usize>, Range<usize>, &[f32]) + Sync,
+    {
+        let n = self.n;
+        let mut tiles = Vec::new();
+        for r0 in (0..n).step_by(ROW_BLOCK) {
+            let rows = r0..(r0 + ROW_BLOCK).min(n);
+            // Column blocks are aligned to COL_BLOCK; keep those reaching past the first row.
+            for c0 in (0..n).step_by(COL_BLOCK) {
+                let cols = c0..(c0 + COL_BLOCK).min(n);
+                if cols.end > rows.start + 1 {
+                    tiles.push((rows.clone(), cols.start.max(rows.start)..cols.end));
+                }
+            }
+        }
+        let done = AtomicUsize::new(0);
+        let total = tiles.len().max(1);
+        tiles.into_par_iter().try_for_each_init(
+            || vec![0.0f32; ROW_BLOCK * COL_BLOCK],
+            |buf, (rows, cols)| {
+                ctl.check()?;
+                self.tile(rows.clone(), cols.clone(), buf);
+                visit(rows, cols, buf);
+                let t = done.fetch_add(1, Ordering::Relaxed) + 1;
+                if t.is_multiple_of(16) {
+                    #[allow(clippy::cast_precision_loss)]
+                    ctl.progress(stage, t as f32 / total as f32);
+                }
+                Ok(())
+            },
+        )
+    }
+}
+
+/// The `k` nearest other points of every point, exactly, nearest first (ties: lower index
+/// first).
+#[derive(Clone, Debug)]
+pub struct KnnGraph {
+    /// Metric the distances are in.
+    pub metric: Metric,
+    /// Neighbours per point.
+    pub k: usize,
+    /// `n × k` neighbour indices.
+    pub indices: Vec<u32>,
+    /// `n × k` distances, ascending per row.
+    pub distances: Vec<f32>,
+}
+
+impl KnnGraph {
+    /// Builds the graph with `k` neighbours per point (`k` is capped at n − 1).
+    pub fn build(emb: &Embeddings, metric: Metric, k: usize, ctl: &Control) -> Result<Self, Cancelled> {
+        let pw = Pairwise::new(emb, metric);
+        let n = pw.n;
+        let k = k.min(n.saturating_sub(1));
+        let mut indices = vec![0u32; n * k];
+        let mut distances = vec![0.0f32; n * k];
+        if k == 0 {
+            return Ok(Self { metric, k, indices, distances });
+        }
+        let done = AtomicUsize::new(0);
+        indices.par_chunks_mut(ROW_BLOCK * k).zip(distances.par_chunks_mut(ROW_BLOCK * k)).enumerate().try_for_each_init(
+            || vec![0.0f32; ROW_BLOCK * COL_BLOCK],
+            |buf, (b, (idx, dist))| {
+                let rows = b * ROW_BLOCK..(b * ROW_BLOCK + ROW_BLOCK).min(n);
+                dist.fill(f32::INFINITY);
+                idx.fill(u32::MAX);
+                for c0 in (0..n).step_by(COL_BLOCK) {
+                    ctl.check()?;
+                    let cols = c0..(c0 + COL_BLOCK).min(n);
+                    pw.tile(rows.clone(), cols.clone(), buf);
+                    let w = cols.len();
+                    for (r, i) in rows.clone().enumerate() {
+                        let bd = &mut dist[r * k..(r + 1) * k];
+                        let bi = &mut idx[r * k..(r + 1) * k];
+                        for (c, &dv) in buf[r * w..(r + 1) * w].iter().enumerate() {
+                            let j = cols.start + c;
+                            if dv < bd[k - 1] && j != i {
+                                insert_sorted(bd, bi, dv, j);
+                            }
+                        }
+                    }
+                }
+                let t = done.fetch_add(rows.len(), Ordering::Relaxed) + rows.len();
+                #[allow(clippy::cast_precision_loss)]
+                ctl.progress("neighbours", t as f32 / n as f32);
+                Ok(())
+            },
+        )?;
+        Ok(Self { metric, k, indices, distances })
+    }
+
+    /// Number of points.
+    #[must_use]
+    pub fn n(&self) -> usize {
+        self.indices.len().checked_div(self.k).unwrap_or(0)
+    }
+
+    /// Neighbours of point `i`, nearest first.
+    #[must_use]
+    pub fn neighbors(&self, i: usize) -> (&[u32], &[f32]) {
+        (&self.indices[i * self.k..(i + 1) * self.k], &self.distances[i * self.k..(i + 1) * self.k])
+    }
+
+    /// The k-distance curve: every point's distance to its `min_samples`-th nearest point,
+    /// counting the point itself as the first (so `min_samples = 1` gives zeros), sorted
+    /// ascending. `None` when the graph holds fewer than `min_samples − 1` neighbours.
+    #[must_use]
+    pub fn k_distance(&self, min_samples: usize) -> Option<Vec<f32>> {
+        let kk = min_samples.checked_sub(1)?;
+        if kk > self.k {
+            return None;
+        }
+        let mut curve: Vec<f32> = if kk == 0 {
+            vec![0.0; self.indices.len().checked_div(self.k).unwrap_or(0)]
+        } else {
+            self.distances.chunks_exact(self.k).map(|row| row[kk - 1]).collect()
+        };
+        curve.sort_by(f32::total_cmp);
+        Some(curve)
+    }
+}
+
+/// Inserts `(dv, j)` into the ascending top list, dropping its last entry.
+fn insert_sorted(bd: &mut [f32], bi: &mut [u32], dv: f32, j: usize) {
+    let mut p = bd.len() - 1;
+    while p > 0 && bd[p - 1] > dv {
+        bd[p] = bd[p - 1];
+        bi[p] = bi[p - 1];
+        p -= 1;
+    }
+    bd[p] = dv;
+    // Point indices fit in u32 (the loaders refuse more rows).
+    #[allow(clippy::cast_possible_truncation)]
+    {
+        bi[p] = j as u32;
+    }
+}
+
+/// Why a radius graph was not built.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum GraphError {
+    /// Stopped by a newer job.
+    #[error("cancelled")]
+    Cancelled,
+    /// The radius holds too many pairs to keep in memory.
+    #[error(
+        "within a distance of {radius} there are more than {limit} neighbour pairs (about {per_point:.0} per point); \
+         choose a smaller eps"
+    )]
+    TooDense {
+        /// Radius asked for.
+        radius: f32,
+        /// Pair budget.
+        limit: usize,
+        /// Average neighbours per point at the point the budget ran out (a lower bound).
+        per_point: f64,
+    },
+}
+
+impl From<Cancelled> for GraphError {
+    fn from(_: Cancelled) -> Self {
+        Self::Cancelled
+    }
+}
+
+/// Every pair of points within `radius`, as sorted adjacency lists (compressed rows).
+#[derive(Clone, Debug)]
+pub struct RadiusGraph {
+    /// Metric the distances are in.
+    pub metric: Metric,
+    /// Largest distance stored.
+    pub radius: f32,
+    offsets: Vec<usize>,
+    nbrs: Vec<u32>,
+    dists: Vec<f32>,
+}
+
+/// Default pair budget of a radius graph: 2 × 10⁸ directed pairs, 1.6 GB.
+pub const MAX_RADIUS_PAIRS: usize = 200_000_000;
+
+impl RadiusGraph {
+    /// Builds the graph of all pairs at distance ≤ `radius`, refusing when it would hold more
+    /// than `max_pairs` directed pairs.
+    pub fn build(emb: &Embeddings, metric: Metric, radius: f32, max_pairs: usize, ctl: &Control) -> Result<Self, GraphError> {
+        let pw = Pairwise::new(emb, metric);
+        let n = pw.n;
+        let count = AtomicUsize::new(0);
+        let over = std::sync::atomic::AtomicBool::new(false);
+        let parts = std::sync::Mutex::new(Vec::<Vec<(u32, u32, f32)>>::new());
+        let sweep = pw.for_upper_tiles("neighbourhoods", ctl, |rows, cols, buf| {
+            if over.load(Ordering::Relaxed) {
+                return;
+            }
+            let w = cols.len();
+            let mut local = Vec::new();
+            for (r, i) in rows.clone().enumerate() {
+                for (c, &dv) in buf[r * w..(r + 1) * w].iter().enumerate() {
+                    let j = cols.start + c;
+                    if j > i && dv <= radius {
+                        #[allow(clippy::cast_possible_truncation)]
+                        local.push((i as u32, j as u32, dv));
+                    }
+                }
+            }
+            if local.is_empty() {
+                return;
+            }
+            if count.fetch_add(2 * local.len(), Ordering::Relaxed) + 2 * local.len() > max_pairs {
+                over.store(true, Ordering::Relaxed);
+                return;
+            }
+            parts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(local);
+        });
+        sweep?;
+        if over.load(Ordering::Relaxed) {
+            #[allow(clippy::cast_precision_loss)]
+            let per_point = count.load(Ordering::Relaxed) as f64 / n.max(1) as f64;
+            return Err(GraphError::TooDense { radius, limit: max_pairs, per_point });
+        }
+        let parts = parts.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut degree = vec![0usize; n + 1];
+        for p in &parts {
+            for &(i, j, _) in p {
+                degree[i as usize] += 1;
+                degree[j as usize] += 1;
+            }
+        }
+        let mut offsets = vec![0usize; n + 1];
+        for i in 0..n {
+            offsets[i + 1] = offsets[i] + degree[i];
+        }
+        let total = offsets[n];
+        let mut nbrs = vec![0u32; total];
+        let mut dists = vec![0.0f32; total];
+        let mut fill = offsets.clone();
+        for p in parts {
+            for (i, j, dv) in p {
+                let (iu, ju) = (i as usize, j as usize);
+                nbrs[fill[iu]] = j;
+                dists[fill[iu]] = dv;
+                fill[iu] += 1;
+                nbrs[fill[ju]] = i;
+                dists[fill[ju]] = dv;
+                fill[ju] += 1;
+            }
+        }
+        ctl.check()?;
+        // Sort every row by (distance, index) so that a smaller eps is a prefix.
+        let mut rows: Vec<(&mut [u32], &mut [f32])> = Vec::with_capacity(n);
+        {
+            let (mut rest_n, mut rest_d) = (nbrs.as_mut_slice(), dists.as_mut_slice());
+            for i in 0..n {
+                let len = offsets[i + 1] - offsets[i];
+                let (a, b) = std::mem::take(&mut rest_n).split_at_mut(len);
+                let (c, e) = std::mem::take(&mut rest_d).split_at_mut(len);
+                rows.push((a, c));
+                rest_n = b;
+                rest_d = e;
+            }
+        }
+        rows.into_par_iter().for_each(|(nb, ds)| {
+            let mut pairs: Vec<(f32, u32)> = ds.iter().copied().zip(nb.iter().copied()).collect();
+            pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            for (k, (dv, j)) in pairs.into_iter().enumerate() {
+                ds[k] = dv;
+                nb[k] = j;
+            }
+        });
+        Ok(Self { metric, radius, offsets, nbrs, dists })
+    }
+
+    /// Number of points.
+    #[must_use]
+    pub fn n(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// Stored directed pairs.
+    #[must_use]
+    pub fn pairs(&self) -> usize {
+        self.nbrs.len()
+    }
+
+    /// Neighbours of `i` within `eps` (≤ the graph's radius), nearest first.
+    #[must_use]
+    pub fn within(&self, i: usize, eps: f32) -> (&[u32], &[f32]) {
+        let r = self.offsets[i]..self.offsets[i + 1];
+        let ds = &self.dists[r.clone()];
+        let m = ds.partition_point(|&v| v <= eps);
+        (&self.nbrs[r.start..r.start + m], &ds[..m])
+    }
+}
+
+/// The upper triangle of the distance matrix, row by row (scipy's condensed form):
+/// the distance between `i < j` is at `n·i − i(i+1)/2 + (j − i − 1)`.
+pub struct Condensed {
+    /// Number of points.
+    pub n: usize,
+    /// `n(n−1)/2` distances.
+    pub data: Vec<f32>,
+}
+
+impl Condensed {
+    /// Bytes needed for `n` points.
+    #[must_use]
+    pub fn bytes_for(n: usize) -> usize {
+        n * n.saturating_sub(1) / 2 * std::mem::size_of::<f32>()
+    }
+
+    /// Computes every pairwise distance.
+    pub fn build(emb: &Embeddings, metric: Metric, ctl: &Control) -> Result<Self, Cancelled> {
+        let pw = Pairwise::new(emb, metric);
+        let n = pw.n;
+        let mut data = vec![0.0f32; n * n.saturating_sub(1) / 2];
+        let out = SharedOut(data.as_mut_ptr(), data.len());
+        pw.for_upper_tiles("distances", ctl, |rows, cols, buf| {
+            let w = cols.len();
+            for (r, i) in rows.clone().enumerate() {
+                let j0 = cols.start.max(i + 1);
+                if j0 >= cols.end {
+                    continue;
+                }
+                let at = index(n, i, j0);
+                let src = &buf[r * w + (j0 - cols.start)..r * w + w];
+                // SAFETY: tiles cover disjoint (i, j) pairs, so the ranges written here do not
+                // overlap between tasks, and they lie inside `data` (index < n(n−1)/2).
+                unsafe { out.write(at, src) };
+            }
+        })?;
+        Ok(Self { n, data })
+    }
+
+    /// Distance between `i` and `j` (`i ≠ j`).
+    #[must_use]
+    pub fn get(&self, i: usize, j: usize) -> f32 {
+        let (a, b) = if i < j { (i, j) } else { (j, i) };
+        self.data[index(self.n, a, b)]
+    }
+}
+
+/// The full n × n distance matrix, row-major (zeros on the diagonal): twice the memory of
+/// [`Condensed`], for algorithms that read whole rows (Prim's minimum spanning tree).
+pub struct Square {
+    /// Number of points.
+    pub n: usize,
+    /// `n²` distances.
+    pub data: Vec<f32>,
+}
+
+impl Square {
+    /// Bytes needed for `n` points.
+    #[must_use]
+    pub fn bytes_for(n: usize) -> usize {
+        n * n * std::mem::size_of::<f32>()
+    }
+
+    /// Computes every pairwise distance (each pair once, mirrored).
+    pub fn build(emb: &Embeddings, metric: Metric, ctl: &Control) -> Result<Self, Cancelled> {
+        let pw = Pairwise::new(emb, metric);
+        let n = pw.n;
+        let mut data = vec![0.0f32; n * n];
+        let out = SharedOut(data.as_mut_ptr(), data.len());
+        pw.for_upper_tiles("distances", ctl, |rows, cols, buf| {
+            let w = cols.len();
+            for (r, i) in rows.clone().enumerate() {
+                let j0 = cols.start.max(i + 1);
+                if j0 < cols.end {
+                    // SAFETY: tiles cover disjoint pairs i < j, and each pair's two cells (i, j)
+                    // and (j, i) are written only by its tile, inside n².
+                    unsafe { out.write(i * n + j0, &buf[r * w + (j0 - cols.start)..r * w + w]) };
+                }
+            }
+            let mut col = [0.0f32; ROW_BLOCK];
+            for (c, j) in cols.clone().enumerate() {
+                let i_end = rows.end.min(j);
+                if i_end <= rows.start {
+                    continue;
+                }
+                let m = i_end - rows.start;
+                for (r, v) in col[..m].iter_mut().enumerate() {
+                    *v = buf[r * w + c];
+                }
+                // SAFETY: as above, the mirrored cells (j, i) for i < j of this tile.
+                unsafe { out.write(j * n + rows.start, &col[..m]) };
+            }
+        })?;
+        Ok(Self { n, data })
+    }
+
+    /// Row `i`.
+    #[must_use]
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.n..(i + 1) * self.n]
+    }
+}
+
+/// Position of pair `i < j` in the condensed matrix of `n` points.
+#[must_use]
+pub fn index(n: usize, i: usize, j: usize) -> usize {
+    n * i - i * (i + 1) / 2 + (j - i - 1)
+}
+
+struct SharedOut(*mut f32, usize);
+// SAFETY: used only for disjoint writes from rayon tasks that end before the owner is used again.
+unsafe impl Sync for SharedOut {}
+impl SharedOut {
+    /// # Safety
+    /// `at + src.len() ≤ len`, and no other task writes the same range.
+    unsafe fn write(&self, at: usize, src: &[f32]) {
+        assert!(at + src.len() <= self.1);
+        // SAFETY: bounds checked above; disjointness is the caller's promise.
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), self.0.add(at), src.len()) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Matrix;
+    use crate::engine::kernels::sq_dist_f64;
+    use crate::engine::rng::Rng;
+
+    fn random(n: usize, d: usize, seed: u64) -> Embeddings {
+        let mut rng = Rng::new(seed);
+        #[allow(clippy::cast_possible_truncation)]
+        let data = (0..n * d).map(|_| (rng.next_f64() * 4.0 - 2.0) as f32).collect();
+        Embeddings::new(Matrix::new(data, n, d).unwrap())
+    }
+
+    fn exact(emb: &Embeddings, metric: Metric, i: usize, j: usize) -> f64 {
+        let p = emb.points(metric);
+        match metric {
+            Metric::Euclidean => sq_dist_f64(p.row(i), p.row(j)).sqrt(),
+            Metric::Cosine => 1.0 - crate::engine::kernels::dot_f64(p.row(i), p.row(j)),
+        }
+    }
+
+    #[test]
+    fn knn_matches_brute_force_in_both_metrics() {
+        let emb = random(1300, 9, 3);
+        for metric in Metric::ALL {
+            let g = KnnGraph::build(&emb, metric, 7, &Control::default()).unwrap();
+            for i in [0, 1, 517, 1299] {
+                let mut all: Vec<(f64, usize)> = (0..1300).filter(|&j| j != i).map(|j| (exact(&emb, metric, i, j), j)).collect();
+                all.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let (idx, d) = g.neighbors(i);
+                for t in 0..7 {
+                    assert_eq!(idx[t] as usize, all[t].1, "{metric} row {i} rank {t}");
+                    assert!((f64::from(d[t]) - all[t].0).abs() < 1e-4);
+                }
+            }
+            let curve = g.k_distance(3).unwrap();
+            assert!(curve.windows(2).all(|w| w[0] <= w[1]));
+            assert_eq!(g.k_distance(9), None);
+        }
+    }
+
+    #[test]
+    fn radius_graph_and_condensed_agree_with_brute_force() {
+        let emb = random(700, 5, 8);
+        for metric in Metric::ALL {
+            let radius = if metric == Metric::Cosine { 0.2 } else { 1.2 };
+            let g = RadiusGraph::build(&emb, metric, radius, usize::MAX, &Control::default()).unwrap();
+            let c = Condensed::build(&emb, metric, &Control::default()).unwrap();
+            let sq = Square::build(&emb, metric, &Control::default()).unwrap();
+            let mut pairs = 0;
+            for i in 0..700 {
+                let (nb, ds) = g.within(i, radius);
+                let want: Vec<usize> = (0..700).filter(|&j| j != i && exact(&emb, metric, i, j) <= f64::from(radius) - 1e-5).collect();
+                for j in &want {
+                    assert!(nb.contains(&u32::try_from(*j).unwrap()), "{metric} {i}-{j}");
+                }
+                assert!(ds.windows(2).all(|w| w[0] <= w[1]));
+                pairs += nb.len();
+                for j in (i + 1..700).step_by(37) {
+                    assert!((f64::from(c.get(i, j)) - exact(&emb, metric, i, j)).abs() < 1e-4);
+                    assert_eq!(sq.row(i)[j], c.get(i, j));
+                    assert_eq!(sq.row(j)[i], c.get(i, j));
+                }
+            }
+            assert_eq!(pairs, g.pairs());
+            assert!((0..700).all(|i| sq.row(i)[i] == 0.0));
+            let small = RadiusGraph::build(&emb, metric, radius, 10, &Control::default());
+            assert!(matches!(small, Err(GraphError::TooDense { .. })), "{metric}");
+        }
+    }
+}
