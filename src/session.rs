@@ -339,6 +339,20 @@ fn run_algorithm(emb: &Embeddings, algo: &Algorithm, ctl: &Control) -> Result<Ra
 pub fn run_cluster(emb: &Embeddings, req: &ClusterRequest, ctl: &Control) -> Result<ClusterOutcome, RunError> {
     let n = emb.raw().n();
     req.algorithm.check(n).map_err(RunError::Params)?;
+    let k = match &req.algorithm {
+        Algorithm::Kmeans(p) => Some(p.k),
+        Algorithm::MinibatchKmeans(p) => Some(p.k),
+        Algorithm::Hierarchical(p) => Some(p.k),
+        _ => None,
+    };
+    if let Some(k) = k.filter(|&k| k > 1) {
+        let distinct = emb.distinct_rows();
+        if k > distinct {
+            return Err(RunError::Params(format!(
+                "k={k} is more than the {distinct} distinct points in the data ({n} rows, some of them identical); choose k ≤ {distinct}"
+            )));
+        }
+    }
     let metric = req.algorithm.metric();
     let t = Instant::now();
     let raw = run_algorithm(emb, &req.algorithm, ctl)?;

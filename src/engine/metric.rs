@@ -52,6 +52,7 @@ impl std::str::FromStr for Metric {
 pub struct Embeddings {
     raw: Matrix,
     unit: OnceLock<(Matrix, Vec<usize>)>,
+    distinct: OnceLock<usize>,
     derived: super::cache::Derived,
 }
 
@@ -59,7 +60,7 @@ impl Embeddings {
     /// Wraps a matrix.
     #[must_use]
     pub fn new(raw: Matrix) -> Self {
-        Self { raw, unit: OnceLock::new(), derived: super::cache::Derived::default() }
+        Self { raw, unit: OnceLock::new(), distinct: OnceLock::new(), derived: super::cache::Derived::default() }
     }
 
     /// The vectors as loaded.
@@ -81,6 +82,37 @@ impl Embeddings {
     #[must_use]
     pub fn zero_rows(&self) -> &[usize] {
         &self.unit_pair().1
+    }
+
+    /// Number of distinct rows (exact duplicates counted once; −0 equals 0), computed once.
+    #[must_use]
+    pub fn distinct_rows(&self) -> usize {
+        *self.distinct.get_or_init(|| {
+            let m = &self.raw;
+            let key = |v: f32| if v == 0.0 { 0u32 } else { v.to_bits() };
+            let hash = |row: &[f32]| {
+                row.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &v| (h ^ u64::from(key(v))).wrapping_mul(0x0100_0000_01b3).rotate_left(5))
+            };
+            let mut order: Vec<(u64, usize)> = (0..m.n()).map(|i| (hash(m.row(i)), i)).collect();
+            order.sort_unstable();
+            let same = |a: usize, b: usize| m.row(a).iter().zip(m.row(b)).all(|(&x, &y)| key(x) == key(y));
+            let mut distinct = 0;
+            let mut start = 0;
+            while start < order.len() {
+                let mut end = start + 1;
+                while end < order.len() && order[end].0 == order[start].0 {
+                    end += 1;
+                }
+                // Within one hash value, count rows unequal to every earlier one.
+                for x in start..end {
+                    if !(start..x).any(|y| same(order[x].1, order[y].1)) {
+                        distinct += 1;
+                    }
+                }
+                start = end;
+            }
+            distinct
+        })
     }
 
     /// Graphs and trees computed from these embeddings, for reuse.

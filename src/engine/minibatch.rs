@@ -30,7 +30,7 @@ pub struct MiniBatchParams {
     pub max_epochs: usize,
     /// Stop after this many batches without improvement of the smoothed inertia.
     pub max_no_improvement: usize,
-    /// k-means++ candidates tried on the initialisation sample; the best is kept.
+    /// Independent runs; the one with the lowest inertia is kept.
     pub n_init: usize,
     /// Seed of every random choice.
     pub seed: u64,
@@ -80,31 +80,35 @@ fn gather(points: &Matrix, idx: &[usize]) -> Matrix {
     Matrix::new(data, idx.len(), d).unwrap_or_else(|| unreachable!("rows × d by construction"))
 }
 
-/// Runs mini-batch K-means. `n_iter` of the result counts batches.
+/// Runs mini-batch K-means: `n_init` independent runs (each its own k-means++ start and batch
+/// sequence), keeping the one with the lowest inertia over all rows. `n_iter` counts batches.
 pub fn minibatch_kmeans(emb: &Embeddings, p: &MiniBatchParams, ctl: &Control) -> Result<KMeansResult, Cancelled> {
     let points = emb.points(p.metric);
+    let norms = row_norms_sq(points.as_slice(), points.d());
+    let mut best: Option<KMeansResult> = None;
+    for run in 0..p.n_init {
+        let r = one_run(points, &norms, p, Rng::derive(p.seed, run as u64), ctl)?;
+        if best.as_ref().is_none_or(|b| r.inertia < b.inertia) {
+            best = Some(KMeansResult { best_init: run, ..r });
+        }
+    }
+    best.ok_or(Cancelled)
+}
+
+fn one_run(points: &Matrix, norms: &[f64], p: &MiniBatchParams, mut rng: Rng, ctl: &Control) -> Result<KMeansResult, Cancelled> {
     let (n, d, k) = (points.n(), points.d(), p.k);
     let spherical = p.metric == Metric::Cosine;
-    let mut rng = Rng::new(p.seed);
     let batch = p.batch_size.min(n);
-    // Initialisation on a sample, as scikit-learn: 3 × batch rows (at least 3k), best of n_init.
+    // Initialisation on a sample, as scikit-learn: 3 × batch rows (at least 3k).
     let init_n = (3 * batch).max(3 * k).min(n);
     let sample = gather(points, &rng.sample_indices(n, init_n));
     let sample_norms = row_norms_sq(sample.as_slice(), d);
-    let mut best: Option<(f64, Vec<f32>)> = None;
-    for t in 0..p.n_init {
-        let mut r = Rng::derive(p.seed, 1 + t as u64);
-        let c = kmeans_plus_plus(&sample, &sample_norms, k, &mut r, ctl)?;
-        let mut labels = vec![u32::MAX; init_n];
-        let mut dists = vec![0.0f64; init_n];
-        assign_step(&sample, &sample_norms, &c, k, spherical, &mut labels, &mut dists, false);
-        let inertia: f64 = dists.iter().sum();
-        if best.as_ref().is_none_or(|b| inertia < b.0) {
-            best = Some((inertia, c));
-        }
-    }
-    let Some((_, mut centers)) = best else { return Err(Cancelled) };
+    let mut centers = kmeans_plus_plus(&sample, &sample_norms, k, &mut rng, ctl)?;
     let mut counts = vec![0u64; k];
+    // Running means of the rows each centre has seen; under cosine the centres used for the
+    // assignment are these means scaled to unit length (the means keep their shorter length, so
+    // history and new batches are weighted by their counts alone).
+    let mut means: Vec<f64> = centers.iter().map(|&v| f64::from(v)).collect();
     let steps = (p.max_epochs * n).div_ceil(batch);
     #[allow(clippy::cast_precision_loss)]
     let alpha = (2.0 * batch as f64 / (n as f64 + 1.0)).min(1.0);
@@ -121,9 +125,9 @@ pub fn minibatch_kmeans(emb: &Embeddings, p: &MiniBatchParams, ctl: &Control) ->
         }
         let idx: Vec<usize> = (0..batch).map(|_| rng.below(n)).collect();
         let b = gather(points, &idx);
-        let norms = row_norms_sq(b.as_slice(), d);
+        let bn = row_norms_sq(b.as_slice(), d);
         labels.fill(u32::MAX);
-        let s = assign_step(&b, &norms, &centers, k, spherical, &mut labels, &mut dists, true);
+        let s = assign_step(&b, &bn, &centers, k, spherical, &mut labels, &mut dists, true);
         for j in 0..k {
             if s.counts[j] == 0 {
                 continue;
@@ -131,21 +135,18 @@ pub fn minibatch_kmeans(emb: &Embeddings, p: &MiniBatchParams, ctl: &Control) ->
             counts[j] += s.counts[j] as u64;
             #[allow(clippy::cast_precision_loss)]
             let (nj, total) = (s.counts[j] as f64, counts[j] as f64);
-            let c = &mut centers[j * d..(j + 1) * d];
-            for (cv, &sv) in c.iter_mut().zip(&s.sums[j * d..(j + 1) * d]) {
-                let old = f64::from(*cv);
-                #[allow(clippy::cast_possible_truncation)]
-                {
-                    *cv = (old + (sv - nj * old) / total) as f32;
-                }
+            let mu = &mut means[j * d..(j + 1) * d];
+            for (m, &sv) in mu.iter_mut().zip(&s.sums[j * d..(j + 1) * d]) {
+                *m += (sv - nj * *m) / total;
             }
-            if spherical {
-                let norm = c.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>().sqrt();
-                if norm > 0.0 {
-                    #[allow(clippy::cast_possible_truncation)]
-                    c.iter_mut().for_each(|v| *v = (f64::from(*v) / norm) as f32);
-                }
-            }
+            let scale = if spherical {
+                let norm = mu.iter().map(|v| v * v).sum::<f64>().sqrt();
+                if norm > 0.0 { 1.0 / norm } else { 1.0 }
+            } else {
+                1.0
+            };
+            #[allow(clippy::cast_possible_truncation)]
+            centers[j * d..(j + 1) * d].iter_mut().zip(mu.iter()).for_each(|(c, &m)| *c = (m * scale) as f32);
         }
         n_iter = step + 1;
         #[allow(clippy::cast_precision_loss)]
@@ -162,10 +163,9 @@ pub fn minibatch_kmeans(emb: &Embeddings, p: &MiniBatchParams, ctl: &Control) ->
             }
         }
     }
-    let norms = row_norms_sq(points.as_slice(), d);
     let mut labels = vec![u32::MAX; n];
     let mut dists = vec![0.0f64; n];
-    assign_step(points, &norms, &centers, k, spherical, &mut labels, &mut dists, false);
+    assign_step(points, norms, &centers, k, spherical, &mut labels, &mut dists, false);
     let inertia = inertia_exact(points, &centers, &labels, spherical);
     Ok(KMeansResult { labels, centroids: centers, inertia, n_iter, converged, best_init: 0 })
 }
