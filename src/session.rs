@@ -323,6 +323,21 @@ fn run_algorithm(emb: &Embeddings, algo: &Algorithm, ctl: &Control) -> Result<Ra
         Algorithm::Hierarchical(p) => {
             let (tree, origin) = emb.dendrogram(p.linkage, p.metric, ctl)?;
             reuse_note("dendrogram", origin, &mut notes);
+            if tree.leaf_of.is_some() {
+                if p.k > tree.n {
+                    return Err(RunError::Params(format!(
+                        "above {} rows the tree is built on {} micro-clusters, so k must be at most {}",
+                        crate::engine::hierarchical::DENSE_MAX,
+                        tree.n,
+                        tree.n
+                    )));
+                }
+                notes.push(format!(
+                    "the tree was built on {} K-means micro-clusters, not on single rows (more than {} rows)",
+                    tree.n,
+                    crate::engine::hierarchical::DENSE_MAX
+                ));
+            }
             plain(tree.cut(p.k), notes)
         }
         Algorithm::Hdbscan(p) => {

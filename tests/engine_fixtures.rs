@@ -104,9 +104,9 @@ fn dbscan_has_sklearns_core_points_noise_and_core_partition() {
                 assert_eq!(r.labels[i], want[i], "{ctx}: core point {i}");
             }
             let ambiguous = e.get("multi_cluster_border_points").map(usizes).unwrap_or_default();
-            for i in 0..want.len() {
-                if !r.core[i] && want[i] >= 0 && !ambiguous.contains(&i) {
-                    assert_eq!(r.labels[i], want[i], "{ctx}: border point {i}");
+            for (i, &w) in want.iter().enumerate() {
+                if !r.core[i] && w >= 0 && !ambiguous.contains(&i) {
+                    assert_eq!(r.labels[i], w, "{ctx}: border point {i}");
                 }
             }
             assert_eq!(r.n_clusters, usize::try_from(e["n_clusters"].as_u64().unwrap()).unwrap(), "{ctx}");

@@ -218,56 +218,80 @@ impl HdbscanTree {
 fn core_distances(dist: &Square, min_samples: usize) -> Vec<f32> {
     use rayon::prelude::*;
     let n = dist.n;
+    let kk = min_samples - 1; // other points needed
+    if kk == 0 {
+        return vec![0.0; n];
+    }
     (0..n)
         .into_par_iter()
-        .map_init(Vec::new, |buf: &mut Vec<f32>, i| {
-            buf.clear();
-            buf.extend_from_slice(dist.row(i));
-            buf[i] = 0.0;
-            let kth = min_samples - 1;
-            *buf.select_nth_unstable_by(kth, f32::total_cmp).1
+        .map_init(Vec::new, |top: &mut Vec<f32>, i| {
+            // The kk smallest distances to other points, ascending; most values fail the first test.
+            top.clear();
+            top.resize(kk, f32::INFINITY);
+            for (j, &v) in dist.row(i).iter().enumerate() {
+                if v < top[kk - 1] && j != i {
+                    let mut p = kk - 1;
+                    while p > 0 && top[p - 1] > v {
+                        top[p] = top[p - 1];
+                        p -= 1;
+                    }
+                    top[p] = v;
+                }
+            }
+            top[kk - 1]
         })
         .collect()
 }
 
 /// Prim's algorithm on the dense mutual-reachability graph, from point 0. Edges `(from, to, w)`.
+/// The points outside the tree are kept in a shrinking list, scanned in parallel halves.
 fn prim(dist: &Square, core: &[f32], ctl: &Control) -> Result<Vec<(usize, usize, f64)>, Cancelled> {
     let n = dist.n;
     let mut edges = Vec::with_capacity(n.saturating_sub(1));
     if n < 2 {
         return Ok(edges);
     }
-    let mut in_tree = vec![false; n];
-    let mut best = vec![f32::INFINITY; n];
-    let mut from = vec![0usize; n];
+    // Outside the tree: (point, best distance to the tree, tree end of that edge).
+    let mut rest: Vec<(u32, f32, u32)> = (1..n).map(|j| (u32::try_from(j).unwrap_or(u32::MAX), f32::INFINITY, 0)).collect();
     let mut current = 0usize;
-    for step in 1..n {
-        if step % 1024 == 0 {
+    while !rest.is_empty() {
+        if edges.len() % 1024 == 0 {
             ctl.check()?;
             #[allow(clippy::cast_precision_loss)]
-            ctl.progress("spanning tree", step as f32 / n as f32);
+            ctl.progress("spanning tree", edges.len() as f32 / n as f32);
         }
-        in_tree[current] = true;
-        let cc = core[current];
         let row = dist.row(current);
-        let mut next = usize::MAX;
-        let mut next_d = f32::INFINITY;
-        for j in 0..n {
-            if in_tree[j] {
-                continue;
+        let cc = core[current];
+        #[allow(clippy::cast_possible_truncation)]
+        let cur32 = current as u32;
+        let scan = |part: &mut [(u32, f32, u32)], offset: usize| -> (usize, f32) {
+            let (mut best, mut best_d) = (usize::MAX, f32::INFINITY);
+            for (t, e) in part.iter_mut().enumerate() {
+                let j = e.0 as usize;
+                let mr = row[j].max(cc).max(core[j]);
+                if mr < e.1 {
+                    e.1 = mr;
+                    e.2 = cur32;
+                }
+                if e.1 < best_d || best == usize::MAX {
+                    best_d = e.1;
+                    best = offset + t;
+                }
             }
-            let mr = row[j].max(cc).max(core[j]);
-            if mr < best[j] {
-                best[j] = mr;
-                from[j] = current;
-            }
-            if best[j] < next_d || next == usize::MAX {
-                next_d = best[j];
-                next = j;
-            }
-        }
-        edges.push((from[next], next, f64::from(next_d)));
-        current = next;
+            (best, best_d)
+        };
+        let (pos, _) = if rest.len() >= 4096 {
+            let mid = rest.len() / 2;
+            let (a, b) = rest.split_at_mut(mid);
+            let (ra, rb) = rayon::join(|| scan(a, 0), || scan(b, mid));
+            // Ties go to the earlier position, as a sequential scan would.
+            if rb.1 < ra.1 { rb } else { ra }
+        } else {
+            scan(&mut rest, 0)
+        };
+        let (j, d, from) = rest.swap_remove(pos);
+        edges.push((from as usize, j as usize, f64::from(d)));
+        current = j as usize;
     }
     Ok(edges)
 }

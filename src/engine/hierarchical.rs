@@ -122,7 +122,7 @@ pub struct Merge {
 /// A full merge history of `n` points, heights ascending.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dendrogram {
-    /// Points (leaves).
+    /// Leaves: the points, or the micro-clusters when [`Dendrogram::leaf_of`] is set.
     pub n: usize,
     /// The `n − 1` merges, lowest first.
     pub merges: Vec<Merge>,
@@ -130,12 +130,41 @@ pub struct Dendrogram {
     pub linkage: Linkage,
     /// Metric used.
     pub metric: Metric,
+    /// The leaf of every point, when the leaves are micro-clusters.
+    pub leaf_of: Option<Vec<u32>>,
 }
 
 impl Dendrogram {
-    /// The labels of the cut into `k` clusters (1 ≤ k ≤ n), numbered by first row.
+    /// Points below the tree.
+    #[must_use]
+    pub fn points(&self) -> usize {
+        self.leaf_of.as_ref().map_or(self.n, Vec::len)
+    }
+
+    /// The labels of every point in the cut into `k` clusters (1 ≤ k ≤ leaves), numbered by
+    /// first row.
     #[must_use]
     pub fn cut(&self, k: usize) -> Vec<i32> {
+        let leaves = self.cut_leaves(k);
+        let Some(leaf_of) = &self.leaf_of else { return leaves };
+        // Renumber by first point.
+        let mut id = vec![-1i32; self.n.max(1)];
+        let mut next = 0;
+        leaf_of
+            .iter()
+            .map(|&l| {
+                let c = leaves[l as usize] as usize;
+                if id[c] < 0 {
+                    id[c] = next;
+                    next += 1;
+                }
+                id[c]
+            })
+            .collect()
+    }
+
+    /// The labels of the leaves in the cut into `k` clusters.
+    fn cut_leaves(&self, k: usize) -> Vec<i32> {
         let n = self.n;
         let k = k.clamp(1, n.max(1));
         let mut uf = UnionFind::new(2 * n);
@@ -170,15 +199,107 @@ impl Dendrogram {
     }
 }
 
-/// Builds the dendrogram of `emb` under `linkage` and `metric`.
+/// Above this many rows the tree is built on [`MICRO_CLUSTERS`] K-means micro-clusters: the
+/// condensed matrix of 30,000 rows already takes 1.8 GB.
+pub const DENSE_MAX: usize = 30_000;
+
+/// Micro-clusters the tree starts from above [`DENSE_MAX`] rows.
+pub const MICRO_CLUSTERS: usize = 1024;
+
+/// Builds the dendrogram of `emb` under `linkage` and `metric`: exactly, by the
+/// nearest-neighbour chain over the condensed matrix, up to [`DENSE_MAX`] rows; above, on
+/// weighted K-means micro-clusters (see [`micro_dendrogram`]).
 ///
 /// # Panics
 /// When `linkage` is ward and `metric` cosine (checked by [`HierarchicalParams::check`]).
 pub fn dendrogram(emb: &Embeddings, linkage: Linkage, metric: Metric, ctl: &Control) -> Result<Dendrogram, Cancelled> {
     assert!(linkage != Linkage::Ward || metric == Metric::Euclidean, "ward needs euclidean");
+    if emb.raw().n() > DENSE_MAX {
+        return micro_dendrogram(emb, linkage, metric, MICRO_CLUSTERS, 0, ctl);
+    }
     let dist = Condensed::build(emb, metric, ctl)?;
     let sizes = vec![1u32; dist.n];
     nn_chain(dist, &sizes, linkage, metric, ctl)
+}
+
+/// The dendrogram over `m` micro-clusters: K-means (random rows as seeds, 8 Lloyd
+/// iterations, spherical under cosine) groups the rows, and the chain runs on the groups with
+/// their sizes as weights. Ward's distances between groups are exact (they depend only on the
+/// groups' means and sizes), so every cut is the exact ward continuation of that partition;
+/// for the other linkages the distance between two groups is taken between their means.
+pub fn micro_dendrogram(
+    emb: &Embeddings,
+    linkage: Linkage,
+    metric: Metric,
+    m: usize,
+    seed: u64,
+    ctl: &Control,
+) -> Result<Dendrogram, Cancelled> {
+    let points = emb.points(metric);
+    let (n, d) = (points.n(), points.d());
+    let m = m.min(n);
+    let mut rng = super::rng::Rng::new(seed);
+    let mut centers = Vec::with_capacity(m * d);
+    for i in rng.sample_indices(n, m) {
+        centers.extend_from_slice(points.row(i));
+    }
+    let norms = super::kernels::row_norms_sq(points.as_slice(), d);
+    let km = super::kmeans::lloyd(points, &norms, centers, 8, 0.0, metric == Metric::Cosine, ctl, "micro-clusters")?;
+    // Means and sizes of the non-empty groups, in f64 over the raw rows' metric space.
+    let mut sums = vec![0.0f64; m * d];
+    let mut count = vec![0u32; m];
+    for (i, &l) in km.labels.iter().enumerate() {
+        count[l as usize] += 1;
+        for (s, &v) in sums[l as usize * d..(l as usize + 1) * d].iter_mut().zip(points.row(i)) {
+            *s += f64::from(v);
+        }
+    }
+    let mut leaf_of_group = vec![u32::MAX; m];
+    let mut means: Vec<Vec<f64>> = Vec::new();
+    let mut sizes: Vec<u32> = Vec::new();
+    for g in 0..m {
+        if count[g] > 0 {
+            leaf_of_group[g] = u32::try_from(means.len()).unwrap_or(u32::MAX);
+            let inv = 1.0 / f64::from(count[g]);
+            let mut mean: Vec<f64> = sums[g * d..(g + 1) * d].iter().map(|v| v * inv).collect();
+            if metric == Metric::Cosine {
+                let norm = mean.iter().map(|v| v * v).sum::<f64>().sqrt();
+                if norm > 0.0 {
+                    mean.iter_mut().for_each(|v| *v /= norm);
+                }
+            }
+            means.push(mean);
+            sizes.push(count[g]);
+        }
+    }
+    let c = means.len();
+    use rayon::prelude::*;
+    let rows: Vec<Vec<f32>> = (0..c)
+        .into_par_iter()
+        .map(|i| {
+            (i + 1..c)
+                .map(|j| {
+                    let (a, b) = (&means[i], &means[j]);
+                    let v = match (linkage, metric) {
+                        (_, Metric::Cosine) => (1.0 - a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>()).clamp(0.0, 2.0),
+                        (Linkage::Ward, _) => {
+                            let (sa, sb) = (f64::from(sizes[i]), f64::from(sizes[j]));
+                            (2.0 * sa * sb / (sa + sb) * a.iter().zip(b).map(|(p, q)| (p - q) * (p - q)).sum::<f64>()).sqrt()
+                        }
+                        _ => a.iter().zip(b).map(|(p, q)| (p - q) * (p - q)).sum::<f64>().sqrt(),
+                    };
+                    #[allow(clippy::cast_possible_truncation)]
+                    let v = v as f32;
+                    v
+                })
+                .collect()
+        })
+        .collect();
+    let data: Vec<f32> = rows.into_iter().flatten().collect();
+    ctl.check()?;
+    let mut tree = nn_chain(Condensed { n: c, data }, &sizes, linkage, metric, ctl)?;
+    tree.leaf_of = Some(km.labels.iter().map(|&g| leaf_of_group[g as usize]).collect());
+    Ok(tree)
 }
 
 /// The nearest-neighbour chain over `dist`, whose entries are clusters of `sizes` points
@@ -186,7 +307,7 @@ pub fn dendrogram(emb: &Embeddings, linkage: Linkage, metric: Metric, ctl: &Cont
 pub fn nn_chain(mut dist: Condensed, sizes: &[u32], linkage: Linkage, metric: Metric, ctl: &Control) -> Result<Dendrogram, Cancelled> {
     let n = dist.n;
     if n < 2 {
-        return Ok(Dendrogram { n, merges: Vec::new(), linkage, metric });
+        return Ok(Dendrogram { n, merges: Vec::new(), linkage, metric, leaf_of: None });
     }
     let mut size: Vec<u32> = sizes.to_vec();
     let mut active: Vec<usize> = (0..n).collect();
@@ -215,15 +336,35 @@ pub fn nn_chain(mut dist: Condensed, sizes: &[u32], linkage: Linkage, metric: Me
                 Some(p) => (p, data[at(a, p)]),
                 None => (usize::MAX, f32::INFINITY),
             };
-            for &j in &active {
-                if j == a {
-                    continue;
+            let scan = |part: &[usize]| -> (usize, f32) {
+                let (mut best, mut bd) = (usize::MAX, f32::INFINITY);
+                for (t, &j) in part.iter().enumerate() {
+                    // Half of a condensed row is strided (one cache line per entry): fetch ahead.
+                    if let Some(&f) = part.get(t + PREFETCH).filter(|&&f| f != a) {
+                        prefetch(data, at(a, f));
+                    }
+                    if j == a {
+                        continue;
+                    }
+                    let v = data[at(a, j)];
+                    if v < bd || best == usize::MAX {
+                        bd = v;
+                        best = j;
+                    }
                 }
-                let v = data[at(a, j)];
-                if v < bd || (best == usize::MAX) {
-                    bd = v;
-                    best = j;
-                }
+                (best, bd)
+            };
+            // Large scans in two halves at once: they wait on memory, not arithmetic.
+            let (found, fd) = if active.len() >= 8192 {
+                let (l, r) = active.split_at(active.len() / 2);
+                let (x, y) = rayon::join(|| scan(l), || scan(r));
+                if y.1 < x.1 || x.0 == usize::MAX { y } else { x }
+            } else {
+                scan(&active)
+            };
+            if found != usize::MAX && (fd < bd || best == usize::MAX) {
+                best = found;
+                bd = fd;
             }
             if Some(best) == prev {
                 chain.pop();
@@ -236,7 +377,11 @@ pub fn nn_chain(mut dist: Condensed, sizes: &[u32], linkage: Linkage, metric: Me
         let (lo, hi) = if a < b { (a, b) } else { (b, a) };
         let (sa, sb) = (f64::from(size[lo]), f64::from(size[hi]));
         let d2 = d_ab * d_ab;
-        for &k in &active {
+        for (t, &k) in active.iter().enumerate() {
+            if let Some(&f) = active.get(t + PREFETCH).filter(|&&f| f != lo && f != hi) {
+                prefetch(data, at(f, lo));
+                prefetch(data, at(f, hi));
+            }
             if k == lo || k == hi {
                 continue;
             }
@@ -265,7 +410,22 @@ pub fn nn_chain(mut dist: Condensed, sizes: &[u32], linkage: Linkage, metric: Me
         pos[hi] = usize::MAX;
         raw.push((a, b, d_ab));
     }
-    Ok(Dendrogram { n, merges: to_scipy(n, sizes, &raw), linkage, metric })
+    Ok(Dendrogram { n, merges: to_scipy(n, sizes, &raw), linkage, metric, leaf_of: None })
+}
+
+/// How many entries ahead the chain's scans ask for memory.
+const PREFETCH: usize = 32;
+
+/// Hints that `data[i]` will be read soon.
+#[inline(always)]
+fn prefetch(data: &[f32], i: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(p) = data.get(i) {
+        // SAFETY: a prefetch never faults and has no architectural effect; the address is valid.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(std::ptr::from_ref(p).cast::<i8>()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (data, i);
 }
 
 /// Sorts slot merges by height (stable) and renames them into SciPy's node ids.
@@ -320,6 +480,23 @@ mod tests {
         assert_eq!(single.cut(2), vec![0, 0, 0, 1]);
         assert_eq!(single.cut(4), vec![0, 1, 2, 3]);
         assert_eq!(single.cut(1), vec![0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn micro_clusters_keep_separated_groups_apart() {
+        let mut rng = crate::engine::rng::Rng::new(4);
+        let (n, d) = (3000, 5);
+        #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+        let data: Vec<f32> = (0..n * d).map(|i| ((i / d) % 4) as f32 * 20.0 + rng.next_f64() as f32).collect();
+        let emb = Embeddings::new(Matrix::new(data, n, d).unwrap());
+        for linkage in Linkage::ALL {
+            let t = micro_dendrogram(&emb, linkage, Metric::Euclidean, 64, 1, &Control::default()).unwrap();
+            assert_eq!(t.points(), n);
+            assert!(t.n <= 64 && t.merges.len() == t.n - 1);
+            let cut = t.cut(4);
+            assert!((0..n).all(|i| cut[i] == cut[i % 4]), "{linkage}");
+            assert_eq!(cut[..4], [0, 1, 2, 3]);
+        }
     }
 
     #[test]

@@ -373,7 +373,7 @@ pub(crate) fn assign_step(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn lloyd(
+pub(crate) fn lloyd(
     points: &Matrix,
     norms: &[f64],
     mut centers: Vec<f32>,
