@@ -6,8 +6,12 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use embedmap::engine::dbscan::dbscan;
+use embedmap::engine::hdbscan::{HdbscanTree, Selection};
+use embedmap::engine::hierarchical::{Linkage, dendrogram};
 use embedmap::engine::kernels::{dot_nt, dot_nt_direct, dot_nt_gemm};
 use embedmap::engine::kmeans::{KMeansParams, kmeans};
+use embedmap::engine::neighbors::{KnnGraph, RadiusGraph};
 use embedmap::engine::pca::pca_2d;
 use embedmap::engine::rng::Rng;
 use embedmap::engine::silhouette::{SilhouetteMode, silhouette};
@@ -117,5 +121,33 @@ fn bench_pca(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, gemm_roof, bench_dot_nt, bench_kmeans, bench_silhouette, bench_pca);
+/// The interactive steps once a graph or tree exists: a new eps for DBSCAN (goal ≤ 20 ms), a new
+/// k for a dendrogram (≤ 10 ms), a new min_cluster_size for HDBSCAN (≤ 50 ms), on 20k rows; and
+/// the one-off structures they come from (`neighbourhood graph`, `dendrogram`, `hdbscan tree`).
+fn bench_relabel(c: &mut Criterion) {
+    let n = 20_000;
+    let emb = mixture(n, 4);
+    let ctl = Control::default();
+    // A radius around the median distance to the 5th neighbour.
+    let knn = KnnGraph::build(&emb, Metric::Euclidean, 5, &ctl).unwrap();
+    let curve = knn.k_distance(5).unwrap();
+    let eps = curve[curve.len() / 2];
+    let mut g = c.benchmark_group("relabel_20k");
+    g.sample_size(10);
+    g.bench_function("neighbourhood_graph", |b| {
+        b.iter(|| black_box(RadiusGraph::build(&emb, Metric::Euclidean, eps * 1.25, usize::MAX, &ctl).unwrap()))
+    });
+    let graph = RadiusGraph::build(&emb, Metric::Euclidean, eps * 1.25, usize::MAX, &ctl).unwrap();
+    g.bench_function("dbscan_new_eps", |b| b.iter(|| black_box(dbscan(&graph, eps * 1.1, 5, &ctl).unwrap())));
+    g.bench_function("hdbscan_tree_min_samples_50", |b| {
+        b.iter(|| black_box(HdbscanTree::build(&emb, Metric::Euclidean, 50, &ctl).unwrap()))
+    });
+    let tree = HdbscanTree::build(&emb, Metric::Euclidean, 50, &ctl).unwrap();
+    g.bench_function("hdbscan_new_min_cluster_size", |b| b.iter(|| black_box(tree.select(40, Selection::Eom, 0.0))));
+    let dendro = dendrogram(&emb, Linkage::Average, Metric::Euclidean, &ctl).unwrap();
+    g.bench_function("dendrogram_new_k", |b| b.iter(|| black_box(dendro.cut(25))));
+    g.finish();
+}
+
+criterion_group!(benches, gemm_roof, bench_dot_nt, bench_kmeans, bench_silhouette, bench_pca, bench_relabel);
 criterion_main!(benches);

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use crate::data::{self, Dataset, LoadOptions};
 use crate::engine::pca::{Pca, pca_2d};
-use crate::engine::{Control, Embeddings};
+use crate::engine::{Control, Embeddings, Metric};
 use crate::session::{ClusterOutcome, ClusterRequest, RunError, elapsed_ms, run_cluster};
 
 /// What to load.
@@ -63,6 +63,19 @@ pub enum Event {
         /// The result.
         outcome: Arc<ClusterOutcome>,
     },
+    /// A k-distance curve is ready.
+    KDistance {
+        /// Job generation.
+        generation: u64,
+        /// The embeddings it belongs to.
+        embeddings: Arc<Embeddings>,
+        /// Metric.
+        metric: Metric,
+        /// Neighbour rank (the point itself counted first).
+        min_samples: usize,
+        /// Sorted distances.
+        curve: Arc<Vec<f32>>,
+    },
     /// A clustering was refused or failed.
     ClusterFailed {
         /// Job generation.
@@ -75,20 +88,23 @@ pub enum Event {
 enum Job {
     Load { source: LoadSource, options: LoadOptions },
     Cluster { embeddings: Arc<Embeddings>, request: ClusterRequest },
+    KDistance { embeddings: Arc<Embeddings>, metric: Metric, min_samples: usize },
 }
 
 #[derive(Default)]
 struct Queue {
     load: Option<(u64, Arc<AtomicBool>, Job)>,
     cluster: Option<(u64, Arc<AtomicBool>, Job)>,
+    analysis: Option<(u64, Arc<AtomicBool>, Job)>,
     shutdown: bool,
 }
 
 struct Shared {
     queue: Mutex<Queue>,
     wake: Condvar,
-    /// Cancel flags of the running and queued jobs, by kind (0 = load, 1 = cluster).
-    running: Mutex<[Option<Arc<AtomicBool>>; 2]>,
+    /// Cancel flags of the running and queued jobs, by kind (0 = load, 1 = cluster,
+    /// 2 = analysis such as the k-distance curve).
+    running: Mutex<[Option<Arc<AtomicBool>>; 3]>,
 }
 
 /// Handle to the compute thread. Dropping it stops the thread after its current job.
@@ -115,7 +131,8 @@ impl Worker {
     /// If the operating system refuses to start a thread.
     #[must_use]
     pub fn spawn(notify: Notify) -> Self {
-        let shared = Arc::new(Shared { queue: Mutex::new(Queue::default()), wake: Condvar::new(), running: Mutex::new([None, None]) });
+        let shared =
+            Arc::new(Shared { queue: Mutex::new(Queue::default()), wake: Condvar::new(), running: Mutex::new([None, None, None]) });
         let (tx, rx) = channel();
         let s = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -131,8 +148,14 @@ impl Worker {
         let cancel = Arc::new(AtomicBool::new(false));
         {
             let mut running = lock(&self.shared.running);
-            // A new load makes every older job stale; a new clustering only older clusterings.
-            let kinds: &[usize] = if kind == 0 { &[0, 1] } else { &[1] };
+            // A new load makes every older job stale; other jobs only older ones of their kind.
+            let kinds: &[usize] = if kind == 0 {
+                &[0, 1, 2]
+            } else if kind == 1 {
+                &[1]
+            } else {
+                &[2]
+            };
             for &k in kinds {
                 if let Some(old) = running[k].take() {
                     old.store(true, Ordering::Relaxed);
@@ -141,11 +164,14 @@ impl Worker {
             running[kind] = Some(Arc::clone(&cancel));
         }
         let mut q = lock(&self.shared.queue);
-        if kind == 0 {
-            q.cluster = None;
-            q.load = Some((generation, cancel, job));
-        } else {
-            q.cluster = Some((generation, cancel, job));
+        match kind {
+            0 => {
+                q.cluster = None;
+                q.analysis = None;
+                q.load = Some((generation, cancel, job));
+            }
+            1 => q.cluster = Some((generation, cancel, job)),
+            _ => q.analysis = Some((generation, cancel, job)),
         }
         drop(q);
         self.shared.wake.notify_one();
@@ -160,6 +186,11 @@ impl Worker {
     /// Clusters `embeddings`; returns the job's generation.
     pub fn cluster(&self, embeddings: Arc<Embeddings>, request: ClusterRequest) -> u64 {
         self.submit(1, Job::Cluster { embeddings, request })
+    }
+
+    /// Computes the k-distance curve of `embeddings`; returns the job's generation.
+    pub fn k_distance(&self, embeddings: Arc<Embeddings>, metric: Metric, min_samples: usize) -> u64 {
+        self.submit(2, Job::KDistance { embeddings, metric, min_samples })
     }
 
     /// Stops the running clustering, if any.
@@ -188,6 +219,7 @@ impl Drop for Worker {
             q.shutdown = true;
             q.load = None;
             q.cluster = None;
+            q.analysis = None;
         }
         for c in lock(&self.shared.running).iter().flatten() {
             c.store(true, Ordering::Relaxed);
@@ -214,7 +246,7 @@ fn run(shared: &Shared, tx: &Sender<Event>, notify: &Notify) {
                 if q.shutdown {
                     return;
                 }
-                if let Some(j) = q.load.take().or_else(|| q.cluster.take()) {
+                if let Some(j) = q.load.take().or_else(|| q.analysis.take()).or_else(|| q.cluster.take()) {
                     break j;
                 }
                 q = shared.wake.wait(q).unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -242,7 +274,7 @@ fn run(shared: &Shared, tx: &Sender<Event>, notify: &Notify) {
         // worker down and leave the window waiting forever: it becomes an error event.
         let failure = match &job {
             Job::Load { source, .. } => Some(source.clone()),
-            Job::Cluster { .. } => None,
+            Job::Cluster { .. } | Job::KDistance { .. } => None,
         };
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_job(job, generation, &ctl, &progress, &send)));
         if let Err(panic) = ran {
@@ -291,5 +323,13 @@ fn run_job(job: Job, generation: u64, ctl: &Control, progress: &Arc<crate::engin
             Err(RunError::Cancelled) => {}
             Err(RunError::Params(error)) => send(Event::ClusterFailed { generation, error }),
         },
+        Job::KDistance { embeddings, metric, min_samples } => {
+            // Cancelled when a newer request replaced it: nothing to report.
+            if let Ok((graph, _)) = embeddings.knn_graph(metric, min_samples.saturating_sub(1).max(1), ctl)
+                && let Some(curve) = graph.k_distance(min_samples.min(graph.k + 1))
+            {
+                send(Event::KDistance { generation, embeddings, metric, min_samples, curve: Arc::new(curve) });
+            }
+        }
     }
 }

@@ -221,3 +221,53 @@ fn the_window_and_the_command_line_give_the_same_labels_for_the_same_seed() {
     let cli: Vec<i32> = text.lines().skip(1).map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
     assert_eq!(cli, o.labels);
 }
+
+fn pick(h: &mut Harness<'_, EmbedmapApp>, combo: &str, item: &str) {
+    h.get_by_label(combo).click();
+    h.run_steps(2);
+    h.get_by_label(item).click();
+    wait_idle(h);
+}
+
+#[test]
+fn every_algorithm_runs_from_the_window_with_its_own_controls() {
+    use embedmap::session::Algorithm;
+    let mut h = app_on(LoadSource::File(fixture("density.npy")));
+    wait_idle(&mut h);
+    pick(&mut h, "Metric", "euclidean");
+    // DBSCAN: eps is suggested from the k-distance curve, then moves with its slider.
+    pick(&mut h, "Algorithm", "DBSCAN");
+    let o = h.state().outcome().unwrap().clone();
+    let Algorithm::Dbscan(p) = &o.request.algorithm else { panic!("{:?}", o.request) };
+    assert!(p.eps > 0.0 && p.min_samples == 5);
+    assert!(o.n_clusters >= 1, "the suggested eps finds clusters");
+    let eps = p.eps;
+    h.get_by_role_and_label(Role::Slider, "eps").set_value_accesskit(f64::from(eps) * 0.9);
+    wait_idle(&mut h);
+    let o = h.state().outcome().unwrap().clone();
+    let Algorithm::Dbscan(p) = &o.request.algorithm else { panic!() };
+    assert!((p.eps - eps * 0.9).abs() < 1e-3 * eps, "{} vs {}", p.eps, eps * 0.9);
+    assert!(o.notes.iter().any(|n| n.contains("reused the neighbourhood graph")), "{:?}", o.notes);
+    if o.n_noise > 0 {
+        h.get_by_label_contains("Noise: ");
+        let legend: Vec<String> = h.query_all_by_role(Role::CheckBox).filter_map(|n| n.accesskit_node().label()).collect();
+        assert!(legend.iter().any(|l| l.starts_with("noise (")), "{legend:?}");
+    }
+    // Hierarchical: ward is the one linkage that refuses cosine.
+    pick(&mut h, "Algorithm", "Hierarchical");
+    pick(&mut h, "Linkage", "ward");
+    h.get_by_role_and_label(Role::Slider, "k").set_value_accesskit(5.0);
+    wait_idle(&mut h);
+    let o = h.state().outcome().unwrap().clone();
+    let Algorithm::Hierarchical(p) = &o.request.algorithm else { panic!("{:?}", o.request) };
+    assert_eq!((p.k, p.linkage), (5, embedmap::engine::hierarchical::Linkage::Ward));
+    assert_eq!(legend_entries(&h).len(), 5);
+    // HDBSCAN.
+    pick(&mut h, "Algorithm", "HDBSCAN");
+    let o = h.state().outcome().unwrap().clone();
+    let Algorithm::Hdbscan(p) = &o.request.algorithm else { panic!("{:?}", o.request) };
+    assert_eq!(p.min_cluster_size, 15);
+    assert_eq!(o.n_clusters, 5, "density.npy has five blobs");
+    assert!(o.probabilities.is_some());
+    assert!(h.state().error().is_none(), "{:?}", h.state().error());
+}

@@ -61,14 +61,25 @@ pub(super) fn map_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             })
             .collect();
         let clusters = &app.map.clusters;
+        let noise = &app.map.noise;
+        let noise_name = format!("noise ({})", noise.1.len());
         let radius = app.settings.point_radius;
 
         let formatter = |pos: &HoverPosition<'_>| -> Option<String> {
             let HoverPosition::NearDataPoint { plot_name, index, .. } = pos else { return None };
-            let row = if let Some(&c) = by_name.get(*plot_name) { *clusters[c].1.get(*index)? } else { *index };
+            let is_noise = *plot_name == noise_name && !noise.1.is_empty();
+            let row = if let Some(&c) = by_name.get(*plot_name) {
+                *clusters[c].1.get(*index)?
+            } else if is_noise {
+                *noise.1.get(*index)?
+            } else {
+                *index
+            };
             let mut s = format!("row {}", row + 1);
             if let Some(c) = by_name.get(*plot_name) {
                 s.push_str(&format!(" · cluster {c}"));
+            } else if is_noise {
+                s.push_str(" · noise");
             }
             for col in &hover_cols {
                 let v = ds.cell_text(row, col);
@@ -81,7 +92,7 @@ pub(super) fn map_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             }
             Some(s)
         };
-        let unclustered = clusters.is_empty();
+        let unclustered = clusters.is_empty() && noise.0.is_empty();
         let all_points: Vec<[f64; 2]> =
             if unclustered { pca.projection.iter().map(|p| [f64::from(p[0]), f64::from(p[1])]).collect() } else { Vec::new() };
         Plot::new("map")
@@ -94,6 +105,11 @@ pub(super) fn map_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             .show(ui, |plot_ui| {
                 if unclustered {
                     plot_ui.add(Points::new("", all_points.clone()).radius(radius).color(egui::Color32::GRAY));
+                }
+                if !noise.0.is_empty() {
+                    plot_ui.add(
+                        Points::new(noise_name.clone(), &noise.0[..]).id("noise").radius(radius * 0.8).filled(true).color(palette::NOISE),
+                    );
                 }
                 for (c, (pts, _)) in clusters.iter().enumerate() {
                     plot_ui.add(

@@ -16,8 +16,14 @@ use eframe::egui;
 
 use crate::data::{Dataset, LoadOptions};
 use crate::engine::Metric;
+use crate::engine::dbscan::DbscanParams;
+use crate::engine::hdbscan::{HdbscanParams, Selection};
+use crate::engine::hierarchical::{HierarchicalParams, Linkage};
+use crate::engine::kmeans::KMeansParams;
+use crate::engine::minibatch::MiniBatchParams;
+use crate::engine::noise::NoisePolicy;
 use crate::engine::pca::Pca;
-use crate::session::{ClusterOutcome, ClusterRequest};
+use crate::session::{Algorithm, ClusterOutcome, ClusterRequest};
 use crate::worker::{Event, LoadSource, Worker};
 
 /// What persists between runs: preferences only, never data or results.
@@ -30,6 +36,8 @@ pub struct Settings {
     pub point_radius: f32,
     /// Last folder a file was opened from or exported to.
     pub last_dir: Option<PathBuf>,
+    /// Last algorithm.
+    pub algorithm: AlgoKind,
     /// Last number of clusters.
     pub k: usize,
     /// Last metric.
@@ -38,12 +46,83 @@ pub struct Settings {
     pub seed: u64,
     /// Last number of restarts.
     pub n_init: usize,
+    /// Mini-batch size.
+    pub batch_size: usize,
+    /// DBSCAN's min_samples.
+    pub min_samples: usize,
+    /// Hierarchical linkage.
+    pub linkage: Linkage,
+    /// HDBSCAN's min_cluster_size.
+    pub min_cluster_size: usize,
+    /// HDBSCAN's min_samples (`None`: min_cluster_size).
+    pub hdbscan_min_samples: Option<usize>,
+    /// HDBSCAN's cluster selection.
+    pub selection: Selection,
+    /// Noise handling of DBSCAN and HDBSCAN.
+    pub noise: NoisePolicy,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { dark: true, point_radius: 2.0, last_dir: None, k: 12, metric: Metric::Cosine, seed: 0, n_init: 3 }
+        Self {
+            dark: true,
+            point_radius: 2.0,
+            last_dir: None,
+            algorithm: AlgoKind::Kmeans,
+            k: 12,
+            metric: Metric::Cosine,
+            seed: 0,
+            n_init: 3,
+            batch_size: 1024,
+            min_samples: 5,
+            linkage: Linkage::Average,
+            min_cluster_size: 15,
+            hdbscan_min_samples: None,
+            selection: Selection::Eom,
+            noise: NoisePolicy::Keep,
+        }
     }
+}
+
+/// The algorithms the window offers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum AlgoKind {
+    /// K-means.
+    #[default]
+    Kmeans,
+    /// Mini-batch K-means.
+    MinibatchKmeans,
+    /// DBSCAN.
+    Dbscan,
+    /// Agglomerative.
+    Hierarchical,
+    /// HDBSCAN.
+    Hdbscan,
+}
+
+impl AlgoKind {
+    /// Every algorithm, in menu order.
+    pub const ALL: [Self; 5] = [Self::Kmeans, Self::MinibatchKmeans, Self::Dbscan, Self::Hierarchical, Self::Hdbscan];
+
+    /// Name shown to the user.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Kmeans => "K-means",
+            Self::MinibatchKmeans => "Mini-batch K-means",
+            Self::Dbscan => "DBSCAN",
+            Self::Hierarchical => "Hierarchical",
+            Self::Hdbscan => "HDBSCAN",
+        }
+    }
+}
+
+/// A k-distance curve of the current dataset.
+#[derive(Debug, Clone)]
+pub(crate) struct KDist {
+    pub(crate) metric: Metric,
+    pub(crate) min_samples: usize,
+    pub(crate) curve: Arc<Vec<f32>>,
 }
 
 /// Something the user asked for; applied by [`EmbedmapApp::apply`].
@@ -93,6 +172,8 @@ pub(crate) struct LoadFailure {
 pub(crate) struct MapCache {
     /// Per cluster: the plot points and the rows they are.
     pub(crate) clusters: Vec<(Vec<egui_plot::PlotPoint>, Vec<usize>)>,
+    /// Noise points and their rows.
+    pub(crate) noise: (Vec<egui_plot::PlotPoint>, Vec<usize>),
 }
 
 /// The embedmap window.
@@ -112,6 +193,11 @@ pub struct EmbedmapApp {
     pub(crate) error: Option<String>,
     pub(crate) notice: Option<String>,
     pub(crate) map: MapCache,
+    /// DBSCAN's eps for the current dataset (`None` until the k-distance curve suggests one).
+    pub(crate) eps: Option<f32>,
+    /// The k-distance curve for DBSCAN's eps range.
+    pub(crate) kdist: Option<KDist>,
+    kdist_pending: Option<u64>,
     pub(crate) spec_edit: String,
     pub(crate) path_edit: String,
     dialog: Option<Receiver<DialogResult>>,
@@ -157,6 +243,9 @@ impl EmbedmapApp {
             error: None,
             notice: None,
             map: MapCache::default(),
+            eps: None,
+            kdist: None,
+            kdist_pending: None,
             path_edit: String::new(),
             dialog: None,
             export: None,
@@ -169,7 +258,7 @@ impl EmbedmapApp {
     /// Whether a load or a clustering is still running (for tests and scripted use).
     #[must_use]
     pub fn is_busy(&self) -> bool {
-        self.loading.is_some() || self.clustering.is_some() || self.export.is_some()
+        self.loading.is_some() || self.clustering.is_some() || self.export.is_some() || self.kdist_pending.is_some()
     }
 
     /// The loaded dataset.
@@ -195,17 +284,43 @@ impl EmbedmapApp {
         self.commands.push(c);
     }
 
-    /// The clustering request the controls describe.
+    /// The clustering request the controls describe; `None` while DBSCAN waits for the
+    /// k-distance curve that suggests its eps.
     #[must_use]
-    pub fn request(&self) -> ClusterRequest {
-        let kmeans = crate::engine::kmeans::KMeansParams {
-            k: self.settings.k,
-            metric: self.settings.metric,
-            seed: self.settings.seed,
-            n_init: self.settings.n_init,
-            ..Default::default()
+    pub fn request(&self) -> Option<ClusterRequest> {
+        let st = &self.settings;
+        let metric = st.metric;
+        let algorithm = match st.algorithm {
+            AlgoKind::Kmeans => Algorithm::Kmeans(KMeansParams { k: st.k, metric, seed: st.seed, n_init: st.n_init, ..Default::default() }),
+            AlgoKind::MinibatchKmeans => Algorithm::MinibatchKmeans(MiniBatchParams {
+                k: st.k,
+                metric,
+                seed: st.seed,
+                n_init: st.n_init,
+                batch_size: st.batch_size,
+                ..Default::default()
+            }),
+            AlgoKind::Dbscan => Algorithm::Dbscan(DbscanParams { eps: self.eps?, min_samples: st.min_samples, metric }),
+            AlgoKind::Hierarchical => Algorithm::Hierarchical(HierarchicalParams { k: st.k, linkage: st.linkage, metric }),
+            AlgoKind::Hdbscan => Algorithm::Hdbscan(HdbscanParams {
+                min_cluster_size: st.min_cluster_size,
+                min_samples: st.hdbscan_min_samples,
+                metric,
+                ..Default::default()
+            }),
         };
-        ClusterRequest { algorithm: crate::session::Algorithm::Kmeans(kmeans), ..ClusterRequest::default() }
+        let noise = if matches!(st.algorithm, AlgoKind::Dbscan | AlgoKind::Hdbscan) { st.noise } else { NoisePolicy::Keep };
+        Some(ClusterRequest { algorithm, noise, ..ClusterRequest::default() })
+    }
+
+    /// Asks for the k-distance curve DBSCAN's eps slider is scaled to, unless it is there.
+    fn ensure_kdistance(&mut self) {
+        let Some(ds) = &self.dataset else { return };
+        let (metric, ms) = (self.settings.metric, self.settings.min_samples.max(2));
+        if self.kdist.as_ref().is_some_and(|k| k.metric == metric && k.min_samples == ms) {
+            return;
+        }
+        self.kdist_pending = Some(self.worker.k_distance(Arc::clone(&ds.embeddings), metric, ms));
     }
 
     fn start_load(&mut self, source: LoadSource) {
@@ -218,7 +333,16 @@ impl EmbedmapApp {
         let Some(ds) = &self.dataset else { return };
         let n = ds.n();
         self.settings.k = self.settings.k.clamp(2, n.saturating_sub(1).max(2));
-        let req = self.request();
+        if self.settings.algorithm == AlgoKind::Dbscan {
+            self.ensure_kdistance();
+        }
+        let Some(req) = self.request() else {
+            // DBSCAN without an eps yet: the k-distance curve will suggest one.
+            self.worker.cancel_cluster();
+            self.clustering = None;
+            return;
+        };
+        let Some(ds) = &self.dataset else { return };
         let key = format!("{}|{:?}", Arc::as_ptr(ds) as usize, req);
         if let Some(hit) = self.cache.get(&key).cloned() {
             self.worker.cancel_cluster();
@@ -227,7 +351,7 @@ impl EmbedmapApp {
             return;
         }
         let generation = self.worker.cluster(Arc::clone(&ds.embeddings), req);
-        self.clustering = Some(Running { generation, started: Instant::now(), stage: "k-means".into(), fraction: 0.0 });
+        self.clustering = Some(Running { generation, started: Instant::now(), stage: "clustering".into(), fraction: 0.0 });
     }
 
     fn set_outcome(&mut self, o: Arc<ClusterOutcome>) {
@@ -243,15 +367,22 @@ impl EmbedmapApp {
         let (Some(pca), Some(o)) = (&self.pca, &self.outcome) else { return };
         let k = o.sizes.len();
         let mut clusters: Vec<(Vec<egui_plot::PlotPoint>, Vec<usize>)> = (0..k).map(|_| (Vec::new(), Vec::new())).collect();
+        let mut noise = (Vec::new(), Vec::new());
         for (i, (&l, p)) in o.labels.iter().zip(&pca.projection).enumerate() {
-            if let Ok(c) = usize::try_from(l)
-                && c < k
-            {
-                clusters[c].0.push(egui_plot::PlotPoint::new(p[0], p[1]));
-                clusters[c].1.push(i);
+            let pt = egui_plot::PlotPoint::new(p[0], p[1]);
+            match usize::try_from(l) {
+                Ok(c) if c < k => {
+                    clusters[c].0.push(pt);
+                    clusters[c].1.push(i);
+                }
+                _ => {
+                    noise.0.push(pt);
+                    noise.1.push(i);
+                }
             }
         }
         self.map.clusters = clusters;
+        self.map.noise = noise;
     }
 
     fn handle(&mut self, e: Event) {
@@ -284,6 +415,9 @@ impl EmbedmapApp {
                     self.previous = None;
                     self.cache.clear();
                     self.map = MapCache::default();
+                    self.eps = None;
+                    self.kdist = None;
+                    self.kdist_pending = None;
                     self.error = None;
                     self.recluster();
                 }
@@ -306,6 +440,21 @@ impl EmbedmapApp {
                         self.cache.insert(key, Arc::clone(&outcome));
                     }
                     self.set_outcome(outcome);
+                }
+            }
+            Event::KDistance { generation, embeddings, metric, min_samples, curve } => {
+                let current = self.dataset.as_ref().is_some_and(|d| Arc::ptr_eq(&d.embeddings, &embeddings));
+                if current && self.kdist_pending == Some(generation) {
+                    self.kdist_pending = None;
+                    let fresh = self.eps.is_none();
+                    if fresh {
+                        self.eps =
+                            crate::engine::neighbors::knee(&curve).filter(|&e| e > 0.0).or(curve.last().copied().filter(|&e| e > 0.0));
+                    }
+                    self.kdist = Some(KDist { metric, min_samples, curve });
+                    if fresh && self.eps.is_some() {
+                        self.recluster();
+                    }
                 }
             }
             Event::ClusterFailed { generation, error } => {

@@ -49,3 +49,6 @@ pub const WARNING: Color32 = Color32::from_rgb(210, 150, 30);
 pub const BETTER: Color32 = Color32::from_rgb(60, 170, 90);
 /// A decline.
 pub const WORSE: Color32 = Color32::from_rgb(220, 90, 70);
+
+/// Points a density method calls noise: a neutral grey between the light and dark themes.
+pub const NOISE: Color32 = Color32::from_rgb(128, 128, 128);

@@ -1,10 +1,13 @@
-//! The left panel: dataset summary, K-means controls, the live silhouette readout.
+//! The left panel: dataset summary, the algorithm and its parameters, the live quality readout.
 
 use eframe::egui;
 
-use super::{Command, EmbedmapApp, palette};
+use super::{AlgoKind, Command, EmbedmapApp, palette};
 use crate::data::LoadOptions;
 use crate::engine::Metric;
+use crate::engine::hdbscan::Selection;
+use crate::engine::hierarchical::Linkage;
+use crate::engine::noise::NoisePolicy;
 
 /// Draws the left panel.
 pub(super) fn side_panel_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
@@ -127,20 +130,114 @@ fn dataset_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
 }
 
 fn controls_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
-    ui.heading("K-means");
+    ui.heading("Clustering");
     let n = app.dataset.as_ref().map_or(50, |d| d.n());
     let max_k = 50.min(n.saturating_sub(1)).max(2);
     let mut changed = false;
-    changed |= ui.add(egui::Slider::new(&mut app.settings.k, 2..=max_k).text("k")).changed();
-    egui::ComboBox::from_label("Metric").selected_text(app.settings.metric.name()).show_ui(ui, |ui| {
-        for m in Metric::ALL {
-            changed |= ui.selectable_value(&mut app.settings.metric, m, m.name()).changed();
+    let before = app.settings.algorithm;
+    egui::ComboBox::from_label("Algorithm").selected_text(app.settings.algorithm.label()).show_ui(ui, |ui| {
+        for a in AlgoKind::ALL {
+            changed |= ui.selectable_value(&mut app.settings.algorithm, a, a.label()).changed();
         }
     });
-    ui.horizontal(|ui| {
-        changed |= ui.add(egui::DragValue::new(&mut app.settings.seed).prefix("seed ")).changed();
-        changed |= ui.add(egui::DragValue::new(&mut app.settings.n_init).range(1..=50).prefix("restarts ")).changed();
+    let algo = app.settings.algorithm;
+    if algo == AlgoKind::Hierarchical && app.settings.linkage == Linkage::Ward && app.settings.metric == Metric::Cosine && before != algo {
+        app.settings.linkage = Linkage::Average;
+    }
+    if matches!(algo, AlgoKind::Kmeans | AlgoKind::MinibatchKmeans | AlgoKind::Hierarchical) {
+        changed |= ui.add(egui::Slider::new(&mut app.settings.k, 2..=max_k).text("k")).changed();
+    }
+    let ward = algo == AlgoKind::Hierarchical && app.settings.linkage == Linkage::Ward;
+    let old_metric = app.settings.metric;
+    egui::ComboBox::from_label("Metric").selected_text(app.settings.metric.name()).show_ui(ui, |ui| {
+        for m in Metric::ALL {
+            let allowed = !(ward && m == Metric::Cosine);
+            let r = ui.add_enabled(allowed, egui::Button::selectable(app.settings.metric == m, m.name()));
+            let r = r.on_disabled_hover_text("ward linkage is defined for euclidean distances only");
+            if r.clicked() && app.settings.metric != m {
+                app.settings.metric = m;
+                changed = true;
+            }
+        }
     });
+    if app.settings.metric != old_metric {
+        // eps is a distance in the old metric's units: suggest a new one.
+        app.eps = None;
+    }
+    match algo {
+        AlgoKind::Kmeans | AlgoKind::MinibatchKmeans => {
+            ui.horizontal(|ui| {
+                changed |= ui.add(egui::DragValue::new(&mut app.settings.seed).prefix("seed ")).changed();
+                changed |= ui.add(egui::DragValue::new(&mut app.settings.n_init).range(1..=50).prefix("restarts ")).changed();
+            });
+            if algo == AlgoKind::MinibatchKmeans {
+                changed |=
+                    ui.add(egui::Slider::new(&mut app.settings.batch_size, 64..=8192).logarithmic(true).text("batch size")).changed();
+            }
+        }
+        AlgoKind::Dbscan => {
+            let range = app.kdist.as_ref().and_then(|k| Some((*k.curve.first()?, *k.curve.last()?)));
+            match (app.eps, range) {
+                (Some(mut eps), Some((lo, hi))) => {
+                    let (lo, hi) = (lo.max(f32::EPSILON), hi.max(lo.max(f32::EPSILON) * 1.01));
+                    let slider = egui::Slider::new(&mut eps, lo..=hi).text("eps").max_decimals(4).clamping(egui::SliderClamping::Never);
+                    let r = ui.add(slider).on_hover_text(format!(
+                        "neighbourhood radius; the range spans the distance of every point to its {}th neighbour",
+                        app.kdist.as_ref().map_or(0, |k| k.min_samples)
+                    ));
+                    if r.changed() && eps > 0.0 && eps.is_finite() {
+                        app.eps = Some(eps);
+                        changed = true;
+                    }
+                }
+                _ => {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("measuring neighbour distances to suggest eps…");
+                    });
+                }
+            }
+            changed |= ui.add(egui::Slider::new(&mut app.settings.min_samples, 1..=100).text("min_samples")).changed();
+            changed |= noise_ui(app, ui);
+        }
+        AlgoKind::Hierarchical => {
+            egui::ComboBox::from_label("Linkage").selected_text(app.settings.linkage.name()).show_ui(ui, |ui| {
+                for l in Linkage::ALL {
+                    let allowed = !(l == Linkage::Ward && app.settings.metric == Metric::Cosine);
+                    let r = ui.add_enabled(allowed, egui::Button::selectable(app.settings.linkage == l, l.name()));
+                    let r = r.on_disabled_hover_text("ward linkage needs the euclidean metric");
+                    if r.clicked() && app.settings.linkage != l {
+                        app.settings.linkage = l;
+                        changed = true;
+                    }
+                }
+            });
+        }
+        AlgoKind::Hdbscan => {
+            let max_mcs = (n / 2).clamp(2, 500);
+            changed |= ui.add(egui::Slider::new(&mut app.settings.min_cluster_size, 2..=max_mcs).text("min_cluster_size")).changed();
+            let mut same = app.settings.hdbscan_min_samples.is_none();
+            ui.horizontal(|ui| {
+                if ui.checkbox(&mut same, "min_samples = min_cluster_size").changed() {
+                    app.settings.hdbscan_min_samples = if same { None } else { Some(app.settings.min_cluster_size.min(10)) };
+                    changed = true;
+                }
+            });
+            if let Some(ms) = &mut app.settings.hdbscan_min_samples {
+                changed |= ui.add(egui::Slider::new(ms, 1..=100).text("min_samples")).changed();
+            }
+            egui::ComboBox::from_label("Selection")
+                .selected_text(match app.settings.selection {
+                    Selection::Eom => "excess of mass",
+                    Selection::Leaf => "leaf",
+                })
+                .show_ui(ui, |ui| {
+                    changed |= ui.selectable_value(&mut app.settings.selection, Selection::Eom, "excess of mass").changed();
+                    changed |= ui.selectable_value(&mut app.settings.selection, Selection::Leaf, "leaf").changed();
+                });
+            changed |= noise_ui(app, ui);
+        }
+    }
     if changed {
         app.push(Command::Recluster);
     }
@@ -157,6 +254,23 @@ fn controls_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             ui.label("computing…");
         }
     }
+}
+
+fn noise_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) -> bool {
+    let mut changed = false;
+    egui::ComboBox::from_label("Noise")
+        .selected_text(match app.settings.noise {
+            NoisePolicy::Keep => "keep as noise",
+            NoisePolicy::Nearest => "join nearest cluster",
+        })
+        .show_ui(ui, |ui| {
+            changed |= ui.selectable_value(&mut app.settings.noise, NoisePolicy::Keep, "keep as noise").changed();
+            changed |= ui
+                .selectable_value(&mut app.settings.noise, NoisePolicy::Nearest, "join nearest cluster")
+                .on_hover_text("each noise point takes the cluster of its nearest clustered point; the export keeps an is_noise column")
+                .changed();
+        });
+    changed
 }
 
 fn delta_ui(ui: &mut egui::Ui, now: f64, before: Option<f64>, higher_is_better: bool) {
@@ -234,6 +348,11 @@ fn readout_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     if o.n_noise > 0 {
         #[allow(clippy::cast_precision_loss)]
         let share = 100.0 * o.n_noise as f64 / o.labels.len().max(1) as f64;
-        ui.label(format!("{} noise points ({share:.1}%), left out of the indices", o.n_noise));
+        let text = format!("Noise: {} points ({share:.1}%), left out of the indices", o.n_noise);
+        let color = if share >= 50.0 { palette::WARNING } else { ui.visuals().text_color() };
+        ui.label(egui::RichText::new(text).color(color));
+    }
+    for note in &o.notes {
+        ui.add(egui::Label::new(egui::RichText::new(note).small()).wrap());
     }
 }
