@@ -448,8 +448,9 @@ impl EmbedmapApp {
                     self.kdist_pending = None;
                     let fresh = self.eps.is_none();
                     if fresh {
-                        self.eps =
-                            crate::engine::neighbors::knee(&curve).filter(|&e| e > 0.0).or(curve.last().copied().filter(|&e| e > 0.0));
+                        self.eps = crate::engine::neighbors::suggested_eps(&curve)
+                            .filter(|&e| e > 0.0)
+                            .or(curve.last().copied().filter(|&e| e > 0.0));
                     }
                     self.kdist = Some(KDist { metric, min_samples, curve });
                     if fresh && self.eps.is_some() {

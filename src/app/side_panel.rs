@@ -299,11 +299,12 @@ fn readout_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
                 ui.label(egui::RichText::new(format!("Silhouette {:.4}", s.mean)).size(20.0).strong());
                 delta_ui(ui, s.mean, prev_sil, true);
             });
+            let noise = if s.n_noise > 0 { ", noise excluded" } else { "" };
             let how = if s.exact {
-                format!("exact over {} points, {} distance", s.n_scored, s.metric)
+                format!("exact over {} points{noise}, {} distance", s.n_scored, s.metric)
             } else {
                 let (lo, hi) = s.ci95.unwrap_or((s.mean, s.mean));
-                format!("sampled: {} points, 95% CI {lo:.4} – {hi:.4}, {} distance", s.n_scored, s.metric)
+                format!("sampled: {} points{noise}, 95% CI {lo:.4} – {hi:.4}, {} distance", s.n_scored, s.metric)
             };
             ui.label(how);
             ui.label(format!("computed in {:.0} ms", o.silhouette_ms));

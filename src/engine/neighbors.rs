@@ -224,28 +224,13 @@ impl KnnGraph {
     }
 }
 
-/// The knee of an ascending k-distance curve: the point farthest below the chord from its first
-/// to its last value (both axes scaled to [0, 1]) — where the distances start to climb steeply,
-/// a usual first choice of DBSCAN's eps. `None` for an empty curve.
+/// A first eps for DBSCAN from an ascending k-distance curve: its median, the radius at which
+/// half of the points are core points. (The curve's knee, the textbook choice, sits near the top
+/// on sentence embeddings, where the curve rises smoothly, and joins nearly everything into one
+/// cluster.) `None` for an empty curve.
 #[must_use]
-pub fn knee(curve: &[f32]) -> Option<f32> {
-    let (&first, &last) = (curve.first()?, curve.last()?);
-    let span = f64::from(last - first);
-    if curve.len() < 3 || span <= 0.0 {
-        return Some(last);
-    }
-    #[allow(clippy::cast_precision_loss)]
-    let len = (curve.len() - 1) as f64;
-    let mut best = (0.0, curve.len() - 1);
-    for (i, &v) in curve.iter().enumerate() {
-        #[allow(clippy::cast_precision_loss)]
-        let x = i as f64 / len;
-        let y = f64::from(v - first) / span;
-        if x - y > best.0 {
-            best = (x - y, i);
-        }
-    }
-    Some(curve[best.1])
+pub fn suggested_eps(curve: &[f32]) -> Option<f32> {
+    curve.get(curve.len() / 2).copied()
 }
 
 /// Inserts `(dv, j)` into the ascending top list, dropping its last entry.
@@ -608,12 +593,10 @@ mod tests {
     }
 
     #[test]
-    fn knee_is_where_the_curve_turns_up() {
-        let mut curve: Vec<f32> = (0..90).map(|i| 1.0 + i as f32 * 0.01).collect();
-        curve.extend((0..10).map(|i| 2.0 + i as f32));
-        assert_eq!(knee(&curve), Some(curve[89]));
-        assert_eq!(knee(&[]), None);
-        assert_eq!(knee(&[3.0, 3.0, 3.0]), Some(3.0));
+    fn suggested_eps_makes_half_the_points_core() {
+        let curve: Vec<f32> = (0..101).map(|i| i as f32).collect();
+        assert_eq!(suggested_eps(&curve), Some(50.0));
+        assert_eq!(suggested_eps(&[]), None);
     }
 
     #[test]
