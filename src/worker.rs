@@ -325,9 +325,7 @@ fn run_job(job: Job, generation: u64, ctl: &Control, progress: &Arc<crate::engin
         },
         Job::KDistance { embeddings, metric, min_samples } => {
             // Cancelled when a newer request replaced it: nothing to report.
-            if let Ok((graph, _)) = embeddings.knn_graph(metric, min_samples.saturating_sub(1).max(1), ctl)
-                && let Some(curve) = graph.k_distance(min_samples.min(graph.k + 1))
-            {
+            if let Ok(curve) = crate::engine::neighbors::k_distance_curve(&embeddings, metric, min_samples, 0, ctl) {
                 send(Event::KDistance { generation, embeddings, metric, min_samples, curve: Arc::new(curve) });
             }
         }
