@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use crate::engine::cache::Origin;
-use crate::engine::dbscan::{DbscanParams, dbscan};
+use crate::engine::dbscan::{DbscanParams, dbscan, dbscan_streaming};
 use crate::engine::hdbscan::HdbscanParams;
 use crate::engine::hierarchical::HierarchicalParams;
 use crate::engine::kmeans::{KMeansParams, kmeans};
@@ -315,9 +315,21 @@ fn run_algorithm(emb: &Embeddings, algo: &Algorithm, ctl: &Control) -> Result<Ra
             Raw { inertia: Some(km.inertia), n_iter: Some(km.n_iter), converged: Some(km.converged), ..plain(to_i32(&km.labels), notes) }
         }
         Algorithm::Dbscan(p) => {
-            let (graph, origin) = emb.radius_graph(p.metric, p.eps, ctl)?;
-            reuse_note("neighbourhood graph", origin, &mut notes);
-            let r = dbscan(&graph, p.eps, p.min_samples, ctl)?;
+            let r = match emb.radius_graph(p.metric, p.eps, ctl) {
+                Ok((graph, origin)) => {
+                    reuse_note("neighbourhood graph", origin, &mut notes);
+                    dbscan(&graph, p.eps, p.min_samples, ctl)?
+                }
+                Err(GraphError::TooDense { per_point, .. }) => {
+                    notes.push(format!(
+                        "at this eps the neighbourhood graph would hold over {} pairs (≥ {per_point:.0} per point), too many to keep: \
+                         DBSCAN ran over the distances without storing them, so the next eps computes them again",
+                        crate::engine::neighbors::MAX_RADIUS_PAIRS
+                    ));
+                    dbscan_streaming(emb, p.metric, p.eps, p.min_samples, ctl)?
+                }
+                Err(GraphError::Cancelled) => return Err(RunError::Cancelled),
+            };
             Raw { has_noise: true, ..plain(r.labels, notes) }
         }
         Algorithm::Hierarchical(p) => {

@@ -11,9 +11,9 @@
 //! Once the [`RadiusGraph`] for a radius exists, any `eps` up to it and any `min_samples`
 //! relabel in O(pairs) without computing a distance.
 
-use super::neighbors::RadiusGraph;
+use super::neighbors::{Pairwise, RadiusGraph};
 use super::unionfind::UnionFind;
-use super::{Cancelled, Control, Metric};
+use super::{Cancelled, Control, Embeddings, Metric};
 
 /// DBSCAN settings.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -119,10 +119,113 @@ pub fn dbscan(graph: &RadiusGraph, eps: f32, min_samples: usize, ctl: &Control) 
     Ok(DbscanResult { labels, core, n_clusters: next as usize, n_noise })
 }
 
+/// DBSCAN without storing the neighbourhood graph, for an eps whose graph would not fit in
+/// memory: one sweep over the distance tiles counts neighbours, a second joins core points
+/// (a lock-free union-find) and finds every border point's nearest core point. Same labels as
+/// [`dbscan`]; a new eps costs both sweeps again.
+pub fn dbscan_streaming(emb: &Embeddings, metric: Metric, eps: f32, min_samples: usize, ctl: &Control) -> Result<DbscanResult, Cancelled> {
+    use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+    let pw = Pairwise::new(emb, metric);
+    let n = pw.n();
+    let counts: Vec<AtomicU32> = (0..n).map(|_| AtomicU32::new(0)).collect();
+    pw.for_upper_tiles("counting neighbours", ctl, |rows, cols, buf| {
+        let w = cols.len();
+        let mut col_counts = vec![0u32; w];
+        for (r, i) in rows.clone().enumerate() {
+            let mut c_i = 0;
+            for (c, &v) in buf[r * w..(r + 1) * w].iter().enumerate() {
+                if cols.start + c > i && v <= eps {
+                    c_i += 1;
+                    col_counts[c] += 1;
+                }
+            }
+            counts[i].fetch_add(c_i, Relaxed);
+        }
+        for (c, &k) in col_counts.iter().enumerate().filter(|&(_, &k)| k > 0) {
+            counts[cols.start + c].fetch_add(k, Relaxed);
+        }
+    })?;
+    let core: Vec<bool> = counts.iter().map(|c| c.load(Relaxed) as usize + 1 >= min_samples).collect();
+    // Union-find whose roots are the smallest index of their set; border candidates packed as
+    // (distance bits, core index) so that fetch_min keeps the nearest, then the lowest index.
+    #[allow(clippy::cast_possible_truncation)]
+    let parent: Vec<AtomicU32> = (0..n).map(|i| AtomicU32::new(i as u32)).collect();
+    let nearest: Vec<AtomicU64> = (0..n).map(|_| AtomicU64::new(u64::MAX)).collect();
+    let find = |mut x: u32| -> u32 {
+        loop {
+            let p = parent[x as usize].load(Relaxed);
+            if p == x {
+                return x;
+            }
+            let g = parent[p as usize].load(Relaxed);
+            if g != p {
+                let _ = parent[x as usize].compare_exchange_weak(p, g, Relaxed, Relaxed);
+            }
+            x = p;
+        }
+    };
+    let union = |a: u32, b: u32| loop {
+        let (ra, rb) = (find(a), find(b));
+        if ra == rb {
+            return;
+        }
+        let (hi, lo) = if ra > rb { (ra, rb) } else { (rb, ra) };
+        if parent[hi as usize].compare_exchange(hi, lo, Relaxed, Relaxed).is_ok() {
+            return;
+        }
+    };
+    let offer = |border: usize, core_pt: usize, v: f32| {
+        // Non-negative floats order like their bit patterns.
+        let packed = (u64::from(v.to_bits()) << 32) | core_pt as u64;
+        nearest[border].fetch_min(packed, Relaxed);
+    };
+    pw.for_upper_tiles("joining core points", ctl, |rows, cols, buf| {
+        let w = cols.len();
+        for (r, i) in rows.clone().enumerate() {
+            for (c, &v) in buf[r * w..(r + 1) * w].iter().enumerate() {
+                let j = cols.start + c;
+                if j <= i || v > eps {
+                    continue;
+                }
+                match (core[i], core[j]) {
+                    #[allow(clippy::cast_possible_truncation)]
+                    (true, true) => union(i as u32, j as u32),
+                    (true, false) => offer(j, i, v),
+                    (false, true) => offer(i, j, v),
+                    (false, false) => {}
+                }
+            }
+        }
+    })?;
+    let mut labels = vec![-1i32; n];
+    let mut root_label = vec![-1i32; n];
+    let mut next = 0i32;
+    for i in 0..n {
+        if core[i] {
+            #[allow(clippy::cast_possible_truncation)]
+            let r = find(i as u32) as usize;
+            if root_label[r] < 0 {
+                root_label[r] = next;
+                next += 1;
+            }
+            labels[i] = root_label[r];
+        }
+    }
+    for i in 0..n {
+        let packed = nearest[i].load(Relaxed);
+        if !core[i] && packed != u64::MAX {
+            labels[i] = labels[(packed & 0xffff_ffff) as usize];
+        }
+    }
+    let n_noise = labels.iter().filter(|&&l| l < 0).count();
+    #[allow(clippy::cast_sign_loss)]
+    Ok(DbscanResult { labels, core, n_clusters: next as usize, n_noise })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Embeddings, Matrix};
+    use crate::engine::Matrix;
 
     #[test]
     fn two_groups_a_bridge_and_an_outlier() {
@@ -149,6 +252,12 @@ mod tests {
         // Everything noise.
         let r = dbscan(&g, 0.05, 2, &Control::default()).unwrap();
         assert_eq!(r.n_noise, 10);
+        // Without storing the graph: the same labels.
+        for (eps, ms) in [(0.45, 3), (1.0, 2), (0.05, 2), (0.15, 2)] {
+            let stored = dbscan(&g, eps, ms, &Control::default()).unwrap();
+            let streamed = dbscan_streaming(&emb, Metric::Euclidean, eps, ms, &Control::default()).unwrap();
+            assert_eq!(stored, streamed, "eps {eps} min_samples {ms}");
+        }
         assert!(DbscanParams { eps: 0.0, ..DbscanParams::default() }.check().is_err());
         assert!(DbscanParams { min_samples: 0, ..DbscanParams::default() }.check().is_err());
     }

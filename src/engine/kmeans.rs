@@ -119,7 +119,7 @@ pub fn kmeans(emb: &Embeddings, config: &KMeansConfig, ctl: &Control) -> Result<
     for init in 0..p.n_init {
         let mut rng = Rng::derive(p.seed, init as u64);
         let stage = format!("k-means restart {}/{}", init + 1, p.n_init);
-        let centers = kmeans_plus_plus(points, &norms, p.k, &mut rng, ctl)?;
+        let centers = init_centers(points, &norms, p.k, &mut rng, (p.max_iter, tol), spherical, ctl)?;
         let run = lloyd(points, &norms, centers, p.max_iter, tol, spherical, ctl, &stage)?;
         let run = KMeansResult { best_init: init, ..run };
         if best.as_ref().is_none_or(|b| run.inertia < b.inertia) {
@@ -128,6 +128,43 @@ pub fn kmeans(emb: &Embeddings, config: &KMeansConfig, ctl: &Control) -> Result<
     }
     // n_init ≥ 1 is guaranteed by `check`, so at least one run happened.
     best.ok_or(Cancelled)
+}
+
+/// Rows per cluster in the initialisation sample of large inputs (as FAISS's default cap).
+const SAMPLE_ROWS_PER_CLUSTER: usize = 256;
+/// Smallest initialisation sample.
+const SAMPLE_MIN: usize = 10_000;
+
+/// Starting centres. Up to twice the sample size this is k-means++ on all rows. Above, k-means++
+/// runs on a seeded sample of max(256·k, 10,000) rows and Lloyd refines the centres on that
+/// sample before the full data takes over: every k-means++ step reads all rows, so on 100k × 384
+/// the full seeding alone costs more than the whole sampled start, and the full Lloyd passes that
+/// follow begin close to convergence.
+fn init_centers(
+    points: &Matrix,
+    norms: &[f64],
+    k: usize,
+    rng: &mut Rng,
+    (max_iter, tol): (usize, f64),
+    spherical: bool,
+    ctl: &Control,
+) -> Result<Vec<f32>, Cancelled> {
+    let n = points.n();
+    let m = (SAMPLE_ROWS_PER_CLUSTER * k).max(SAMPLE_MIN);
+    if n <= 2 * m {
+        return kmeans_plus_plus(points, norms, k, rng, ctl);
+    }
+    let mut idx = rng.sample_indices(n, m);
+    idx.sort_unstable();
+    let d = points.d();
+    let mut data = Vec::with_capacity(m * d);
+    for &i in &idx {
+        data.extend_from_slice(points.row(i));
+    }
+    let sample = Matrix::new(data, m, d).unwrap_or_else(|| unreachable!("m × d by construction"));
+    let sample_norms: Vec<f64> = idx.iter().map(|&i| norms[i]).collect();
+    let centers = kmeans_plus_plus(&sample, &sample_norms, k, rng, ctl)?;
+    Ok(lloyd(&sample, &sample_norms, centers, max_iter, tol, spherical, ctl, "k-means on a sample")?.centroids)
 }
 
 /// Mean over features of the per-feature variance.

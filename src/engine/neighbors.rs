@@ -134,7 +134,7 @@ impl<'a> Pairwise<'a> {
     /// Visits every tile of the upper triangle (row block × column block with some column above
     /// its rows' indices) in parallel; `visit(rows, cols, distances)`. Pairs with `j ≤ i` inside
     /// a tile are the caller's to skip.
-    fn for_upper_tiles<F>(&self, stage: &str, ctl: &Control, visit: F) -> Result<(), Cancelled>
+    pub(crate) fn for_upper_tiles<F>(&self, stage: &str, ctl: &Control, visit: F) -> Result<(), Cancelled>
     where
         F: Fn(Range<usize>, Range<usize>, &[f32]) + Sync,
     {
