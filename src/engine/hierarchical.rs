@@ -304,7 +304,21 @@ pub fn micro_dendrogram(
 
 /// The nearest-neighbour chain over `dist`, whose entries are clusters of `sizes` points
 /// (all 1 for raw points; larger for micro-clusters, with ward's distances already weighted).
-pub fn nn_chain(mut dist: Condensed, sizes: &[u32], linkage: Linkage, metric: Metric, ctl: &Control) -> Result<Dendrogram, Cancelled> {
+pub fn nn_chain(dist: Condensed, sizes: &[u32], linkage: Linkage, metric: Metric, ctl: &Control) -> Result<Dendrogram, Cancelled> {
+    nn_chain_split(dist, sizes, linkage, metric, PARALLEL_FROM, ctl)
+}
+
+/// Active clusters from which the chain's scans and updates run in two halves at once.
+const PARALLEL_FROM: usize = 8192;
+
+fn nn_chain_split(
+    mut dist: Condensed,
+    sizes: &[u32],
+    linkage: Linkage,
+    metric: Metric,
+    parallel_from: usize,
+    ctl: &Control,
+) -> Result<Dendrogram, Cancelled> {
     let n = dist.n;
     if n < 2 {
         return Ok(Dendrogram { n, merges: Vec::new(), linkage, metric, leaf_of: None });
@@ -355,7 +369,7 @@ pub fn nn_chain(mut dist: Condensed, sizes: &[u32], linkage: Linkage, metric: Me
                 (best, bd)
             };
             // Large scans in two halves at once: they wait on memory, not arithmetic.
-            let (found, fd) = if active.len() >= 8192 {
+            let (found, fd) = if active.len() >= parallel_from {
                 let (l, r) = active.split_at(active.len() / 2);
                 let (x, y) = rayon::join(|| scan(l), || scan(r));
                 if y.1 < x.1 || x.0 == usize::MAX { y } else { x }
@@ -377,29 +391,42 @@ pub fn nn_chain(mut dist: Condensed, sizes: &[u32], linkage: Linkage, metric: Me
         let (lo, hi) = if a < b { (a, b) } else { (b, a) };
         let (sa, sb) = (f64::from(size[lo]), f64::from(size[hi]));
         let d2 = d_ab * d_ab;
-        for (t, &k) in active.iter().enumerate() {
-            if let Some(&f) = active.get(t + PREFETCH).filter(|&&f| f != lo && f != hi) {
-                prefetch(data, at(f, lo));
-                prefetch(data, at(f, hi));
-            }
-            if k == lo || k == hi {
-                continue;
-            }
-            let (ka, kb) = (at(k, lo), at(k, hi));
-            let (da, db) = (f64::from(data[ka]), f64::from(data[kb]));
-            let nv = match linkage {
-                Linkage::Single => da.min(db),
-                Linkage::Complete => da.max(db),
-                Linkage::Average => (sa * da + sb * db) / (sa + sb),
-                Linkage::Ward => {
-                    let sk = f64::from(size[k]);
-                    (((sa + sk) * da * da + (sb + sk) * db * db - sk * d2) / (sa + sb + sk)).max(0.0).sqrt()
+        let sizes_now = &size;
+        let cells = Cells(data.as_mut_ptr(), data.len());
+        let update = |part: &[usize]| {
+            for (t, &k) in part.iter().enumerate() {
+                if let Some(&f) = part.get(t + PREFETCH).filter(|&&f| f != lo && f != hi) {
+                    cells.prefetch(at(f, lo));
+                    cells.prefetch(at(f, hi));
                 }
-            };
-            #[allow(clippy::cast_possible_truncation)]
-            {
-                data[ka] = nv as f32;
+                if k == lo || k == hi {
+                    continue;
+                }
+                let (ka, kb) = (at(k, lo), at(k, hi));
+                // SAFETY: ka and kb are in bounds (pairs of distinct active slots), and each k
+                // reads and writes only its own two cells, so the halves never touch one cell.
+                let (da, db) = unsafe { (f64::from(cells.get(ka)), f64::from(cells.get(kb))) };
+                let nv = match linkage {
+                    Linkage::Single => da.min(db),
+                    Linkage::Complete => da.max(db),
+                    Linkage::Average => (sa * da + sb * db) / (sa + sb),
+                    Linkage::Ward => {
+                        let sk = f64::from(sizes_now[k]);
+                        (((sa + sk) * da * da + (sb + sk) * db * db - sk * d2) / (sa + sb + sk)).max(0.0).sqrt()
+                    }
+                };
+                // SAFETY: as above.
+                #[allow(clippy::cast_possible_truncation)]
+                unsafe {
+                    cells.set(ka, nv as f32);
+                }
             }
+        };
+        if active.len() >= parallel_from {
+            let (l, r) = active.split_at(active.len() / 2);
+            rayon::join(|| update(l), || update(r));
+        } else {
+            update(&active);
         }
         size[lo] += size[hi];
         let p = pos[hi];
@@ -411,6 +438,35 @@ pub fn nn_chain(mut dist: Condensed, sizes: &[u32], linkage: Linkage, metric: Me
         raw.push((a, b, d_ab));
     }
     Ok(Dendrogram { n, merges: to_scipy(n, sizes, &raw), linkage, metric, leaf_of: None })
+}
+
+/// The condensed matrix shared by the two halves of a Lance-Williams update, which write
+/// disjoint cells.
+struct Cells(*mut f32, usize);
+// SAFETY: only used inside `rayon::join` for writes to disjoint cells (see the update loop).
+unsafe impl Sync for Cells {}
+impl Cells {
+    /// # Safety
+    /// `i` < len and no other thread writes cell `i` meanwhile.
+    unsafe fn get(&self, i: usize) -> f32 {
+        assert!(i < self.1);
+        // SAFETY: bounds checked; the caller promises no concurrent write to this cell.
+        unsafe { *self.0.add(i) }
+    }
+    /// # Safety
+    /// `i` < len and no other thread reads or writes cell `i` meanwhile.
+    unsafe fn set(&self, i: usize, v: f32) {
+        assert!(i < self.1);
+        // SAFETY: as in `get`.
+        unsafe { *self.0.add(i) = v }
+    }
+    fn prefetch(&self, i: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if i < self.1 {
+            // SAFETY: a prefetch never faults and has no architectural effect; the address is in bounds.
+            unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(self.0.add(i).cast::<i8>()) };
+        }
+    }
 }
 
 /// How many entries ahead the chain's scans ask for memory.
@@ -496,6 +552,21 @@ mod tests {
             let cut = t.cut(4);
             assert!((0..n).all(|i| cut[i] == cut[i % 4]), "{linkage}");
             assert_eq!(cut[..4], [0, 1, 2, 3]);
+        }
+    }
+
+    #[test]
+    fn the_chain_in_two_halves_builds_the_same_tree() {
+        let mut rng = crate::engine::rng::Rng::new(8);
+        let (n, d) = (1500, 6);
+        #[allow(clippy::cast_possible_truncation)]
+        let data: Vec<f32> = (0..n * d).map(|_| rng.next_f64() as f32).collect();
+        let emb = Embeddings::new(Matrix::new(data, n, d).unwrap());
+        for linkage in Linkage::ALL {
+            let c = || Condensed::build(&emb, Metric::Euclidean, &Control::default()).unwrap();
+            let one = nn_chain_split(c(), &vec![1; n], linkage, Metric::Euclidean, usize::MAX, &Control::default()).unwrap();
+            let two = nn_chain_split(c(), &vec![1; n], linkage, Metric::Euclidean, 64, &Control::default()).unwrap();
+            assert_eq!(one, two, "{linkage}");
         }
     }
 
