@@ -1,94 +1,893 @@
 #!/usr/bin/env python3
-"""Compare embedmap's engine with scikit-learn on the same data, on the same machine, in one run.
+"""Compare embedmap's command line with reference Python libraries: same data, same machine, one run.
 
     pip install -r benches/requirements.txt
     cargo build --release
-    python3 benches/compare.py [--n 10000] [--dim 384] [--k 20] [--repeat 3]
+    python3 benches/compare.py [--only kmeans_100k,ward_20k] [--repeat 3] [--large] [--slow]
+                               [--json-out results.json] [--cache-dir DIR] [--binary PATH]
 
-Data: n points around k Gaussian centres (fixed seed), written once as .npy. embedmap runs
-through its command line (`embedmap cluster … --report`), whose report gives per-stage wall
-times; scikit-learn runs in this process. Both use all cores. Medians of --repeat runs.
+Data (made once, kept as float32 .npy in --cache-dir, default ~/.cache/embedmap-bench/):
+  A  make_blobs(100_000, 384, centers=20, cluster_std=7.0, random_state=0)
+  B  the 20,000-row subset of A at np.sort(default_rng(0).choice(100_000, 20_000, replace=False))
+  U  default_rng(1).random((100_000, 384), float32), for the cost of one Lloyd iteration
+  C  make_blobs(1_000_000, 128, centers=100, cluster_std=6.0, random_state=1), only with --large
+
+embedmap runs through `embedmap cluster … --report`; its time for a work item is the stage time
+from the report (`timings_ms.cluster`, `.silhouette` or `.project`), so loading the file is left
+out. Each reference runs in its own Python subprocess with the data already in memory and is
+timed around the call with time.perf_counter. Every process (embedmap and each reference) runs
+under `/usr/bin/time -f %M` for its peak resident memory, which therefore includes the loaded data
+and, for the references, the interpreter and its imports. Everything is limited to --threads
+threads (default 2). Figures are medians of --repeat runs (default 3); a run longer than 20 s is
+not repeated, and the ward references run once. Quality checks are computed here, the same way
+for both sides: inertia in float64 from the labels, ARI between the two labelings (noise, -1,
+counts as one label), cluster and noise counts.
+
+The cost of one Lloyd iteration (lloyd_iter_100k) is (time with --max-iter 50 − time with
+--max-iter 1) / 49, on both sides, so that the initialisation drops out; it is quoted against
+numpy's float32 GEMM roof measured in the same run. The goals are printed beside the figures
+and marked met or not; the exit status is 1 when a work item failed to run.
 """
 import argparse
 import json
 import os
+import platform
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.decomposition import PCA
-from sklearn.metrics import silhouette_score
+LONG_RUN_S = 20.0  # a run longer than this is not repeated
+
+ITEMS = [
+    "kmeans_100k",
+    "lloyd_iter_100k",
+    "kmeans_1m",
+    "silhouette_eucl_20k",
+    "silhouette_cos_20k",
+    "pca_100k",
+    "dbscan_20k",
+    "ward_20k",
+    "hdbscan_20k",
+]
+
+GOALS = {
+    "kmeans_100k": "≤ 0.5× FAISS, inertia ≤ FAISS + 0.1%",
+    "lloyd_iter_100k": "≥ 40% of the GEMM roof",
+    "kmeans_1m": "≤ 4 s",
+    "silhouette_eucl_20k": "≤ 0.2× sklearn",
+    "silhouette_cos_20k": "≤ 0.005× sklearn",
+    "pca_100k": "≤ 0.6× sklearn",
+    "dbscan_20k": "≤ 0.4× sklearn",
+    "ward_20k": "≤ 0.1× time and ≤ 0.5× memory",
+    "hdbscan_20k": "≤ 0.2× fast_hdbscan",
+}
+
+THREAD_ENV = ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+              "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS", "RAYON_NUM_THREADS",
+              "POLARS_MAX_THREADS"]
 
 
-def embedmap_binary():
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+# ----------------------------------------------------------------------------------------------
+# Worker: one reference library, in its own process (for its peak memory), data in memory.
+# ----------------------------------------------------------------------------------------------
+
+def worker(spec_path):
+    with open(spec_path) as f:
+        spec = json.load(f)
+    threads = spec["threads"]
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(threads)
+    lib, p = spec["lib"], spec["params"]
+    x = np.load(spec["data"]) if spec.get("data") else None
+    labels_in = np.load(spec["labels"]) if spec.get("labels") else None
+    versions = {"numpy": np.__version__}
+    setup = None  # called once, untimed, before the timed runs
+
+    if lib.startswith("faiss"):
+        import faiss
+
+        faiss.omp_set_num_threads(threads)
+        versions["faiss"] = faiss.__version__
+
+        def run():
+            km = faiss.Kmeans(x.shape[1], p["k"], niter=p["niter"], seed=p["seed"], **p.get("extra", {}))
+            km.train(x)
+            _, assign = km.index.search(x, 1)
+            return assign.ravel(), {"n_iter": p["niter"], "train_points": min(x.shape[0], p["k"] * km.cp.max_points_per_centroid)}
+
+    elif lib == "sklearn_kmeans":
+        import sklearn
+        from sklearn.cluster import KMeans
+
+        versions["sklearn"] = sklearn.__version__
+
+        def run():
+            km = KMeans(p["k"], init=p["init"], n_init=1, max_iter=p["max_iter"], tol=p["tol"],
+                        random_state=p["seed"]).fit(x)
+            return km.labels_, {"n_iter": int(km.n_iter_)}
+
+        if p["max_iter"] == 1:  # sklearn warns that one iteration did not converge
+            import warnings
+
+            from sklearn.exceptions import ConvergenceWarning
+
+            warnings.simplefilter("ignore", ConvergenceWarning)
+
+    elif lib == "sklearn_silhouette":
+        import sklearn
+        from sklearn.metrics import silhouette_score
+
+        versions["sklearn"] = sklearn.__version__
+
+        def run():
+            return None, {"silhouette": float(silhouette_score(x, labels_in, metric=p["metric"]))}
+
+    elif lib == "sklearn_pca":
+        import sklearn
+        from sklearn.decomposition import PCA
+
+        versions["sklearn"] = sklearn.__version__
+        out = {}
+
+        def run():
+            pca = PCA(2, svd_solver="covariance_eigh")
+            out["xy"] = pca.fit_transform(x)
+            return None, {"explained_variance_ratio": [float(v) for v in pca.explained_variance_ratio_]}
+
+    elif lib == "sklearn_dbscan":
+        import sklearn
+        from sklearn.cluster import DBSCAN
+
+        versions["sklearn"] = sklearn.__version__
+
+        def run():
+            return DBSCAN(eps=p["eps"], min_samples=p["min_samples"], n_jobs=threads).fit(x).labels_, {}
+
+    elif lib in ("fastcluster_ward_vector", "fastcluster_ward"):
+        import fastcluster
+        from scipy.cluster.hierarchy import fcluster
+
+        versions["fastcluster"] = fastcluster.__version__
+
+        def run():
+            if lib == "fastcluster_ward_vector":
+                z = fastcluster.linkage_vector(x, method="ward")
+            else:
+                z = fastcluster.linkage(x, method="ward")
+            return fcluster(z, p["k"], criterion="maxclust") - 1, {}
+
+    elif lib == "sklearn_ward":
+        import sklearn
+        from sklearn.cluster import AgglomerativeClustering
+
+        versions["sklearn"] = sklearn.__version__
+
+        def run():
+            return AgglomerativeClustering(p["k"], linkage="ward").fit(x).labels_, {}
+
+    elif lib == "fast_hdbscan":
+        import fast_hdbscan
+        from importlib.metadata import version
+
+        versions["fast_hdbscan"] = version("fast_hdbscan")
+
+        def setup():
+            # Numba compiles on the first call: do it on a small array, untimed.
+            small = np.random.default_rng(0).normal(size=(2000, x.shape[1])).astype(x.dtype)
+            fast_hdbscan.HDBSCAN(min_cluster_size=p["min_cluster_size"]).fit(small)
+
+        def run():
+            return fast_hdbscan.HDBSCAN(min_cluster_size=p["min_cluster_size"]).fit(x).labels_, {}
+
+    elif lib == "sklearn_hdbscan":
+        import sklearn
+        from sklearn.cluster import HDBSCAN
+
+        versions["sklearn"] = sklearn.__version__
+
+        import inspect
+
+        kw = {"copy": True} if "copy" in inspect.signature(HDBSCAN).parameters else {}
+
+        def run():
+            return HDBSCAN(min_cluster_size=p["min_cluster_size"], n_jobs=threads, **kw).fit(x).labels_, {}
+
+    elif lib == "numpy_gemm":
+        rng = np.random.default_rng(0)
+        a = rng.random((4096, 384), dtype=np.float32)
+        b = rng.random((384, 4096), dtype=np.float32)
+        a @ b  # warm-up
+
+        def run():
+            a @ b
+            return None, {"flops": 2 * 4096 * 384 * 4096}
+
+    else:
+        raise SystemExit(f"unknown reference: {lib}")
+
+    if setup is not None:
+        setup()
+    times, labels, info = [], None, {}
+    for i in range(spec["repeat"]):
+        t = time.perf_counter()
+        lab, info = run()
+        times.append((time.perf_counter() - t) * 1000.0)
+        if labels is None and lab is not None:
+            labels = np.asarray(lab)
+        if times[-1] > LONG_RUN_S * 1000.0:
+            break
+    if labels is not None and spec.get("labels_out"):
+        np.save(spec["labels_out"], labels.astype(np.int64))
+    if lib == "sklearn_pca" and spec.get("xy_out"):
+        np.save(spec["xy_out"], out["xy"])
+    with open(spec["result_out"], "w") as f:
+        json.dump({"times_ms": times, "info": info, "versions": versions}, f)
+
+
+# ----------------------------------------------------------------------------------------------
+# Driver
+# ----------------------------------------------------------------------------------------------
+
+class Bench:
+    def __init__(self, args):
+        self.a = args
+        self.threads = args.threads
+        self.tmp = tempfile.mkdtemp(prefix="embedmap-compare-")
+        self.cache = os.path.expanduser(args.cache_dir)
+        os.makedirs(self.cache, exist_ok=True)
+        self.env = dict(os.environ)
+        for v in THREAD_ENV:
+            self.env[v] = str(self.threads)
+        self.binary = args.binary or find_binary()
+        self.embedmap_runs = {}  # command key -> run record, shared between items
+        self.binary_mtimes = set()  # the binary may be rebuilt while the script runs
+        self.rows = []
+        self.notes = []
+        self.versions = {}
+        self._data = {}
+        self._counter = 0
+
+    # -- data ------------------------------------------------------------------------------------
+
+    def data(self, name):
+        """Path of data set `name` (A, B, U, C), made and cached on first use; also its labels."""
+        import numpy as np
+
+        if name in self._data:
+            return self._data[name]
+        files = {
+            "A": ("blobs_100k_384.npy", "blobs_100k_384_labels.npy"),
+            "B": ("blobs_20k_384.npy", "blobs_20k_384_labels.npy"),
+            "U": ("uniform_100k_384.npy", None),
+            "C": ("blobs_1m_128.npy", "blobs_1m_128_labels.npy"),
+        }[name]
+        path = os.path.join(self.cache, files[0])
+        lpath = os.path.join(self.cache, files[1]) if files[1] else None
+        if not os.path.exists(path) or (lpath and not os.path.exists(lpath)):
+            from sklearn.datasets import make_blobs
+
+            log(f"making data set {name} -> {path}")
+            if name in ("A", "B"):
+                xa, ya = make_blobs(n_samples=100_000, n_features=384, centers=20, cluster_std=7.0, random_state=0)
+                xa = xa.astype(np.float32)
+                idx = np.sort(np.random.default_rng(0).choice(100_000, 20_000, replace=False))
+                both = {"A": (xa, ya), "B": (np.ascontiguousarray(xa[idx]), ya[idx])}
+                x, y = both[name]
+                other = "B" if name == "A" else "A"
+                opath = os.path.join(self.cache, f"blobs_{'100k' if other == 'A' else '20k'}_384")
+                if not os.path.exists(opath + ".npy"):  # the other one comes at no cost: keep it too
+                    np.save(opath + ".part.npy", both[other][0])
+                    np.save(opath + "_labels.npy", both[other][1].astype(np.int64))
+                    os.replace(opath + ".part.npy", opath + ".npy")
+            elif name == "U":
+                x, y = np.random.default_rng(1).random((100_000, 384), dtype=np.float32), None
+            else:
+                x, y = make_blobs(n_samples=1_000_000, n_features=128, centers=100, cluster_std=6.0, random_state=1)
+                x = x.astype(np.float32)
+            np.save(path + ".part.npy", x)
+            os.replace(path + ".part.npy", path)
+            if lpath:
+                np.save(lpath, y.astype(np.int64))
+            del x
+        self._data[name] = (path, lpath)
+        return self._data[name]
+
+    def load(self, name):
+        import numpy as np
+
+        path, lpath = self.data(name)
+        return np.load(path), (np.load(lpath) if lpath else None)
+
+    def tmpfile(self, stem, ext):
+        self._counter += 1
+        return os.path.join(self.tmp, f"{self._counter:03d}-{stem}.{ext}")
+
+    # -- embedmap --------------------------------------------------------------------------------
+
+    def embedmap(self, data_name, args, repeat=None):
+        """Runs `embedmap cluster` on a data set; returns reports, peak memory, labels, wall times."""
+        key = (data_name, tuple(args))
+        if key in self.embedmap_runs:
+            return self.embedmap_runs[key]
+        import numpy as np
+        import pyarrow.parquet as pq
+
+        path, _ = self.data(data_name)
+        repeat = repeat or self.a.repeat
+        reports, peaks, walls, labels, xy = [], [], [], None, None
+        for i in range(repeat):
+            out, rep, mem = self.tmpfile("embedmap", "parquet"), self.tmpfile("report", "json"), self.tmpfile("mem", "txt")
+            cmd = [self.binary, "cluster", path, *args, "--out", out, "--report", rep]
+            log(f"embedmap {' '.join(args)} on {data_name} ({i + 1}/{repeat})")
+            wall = self.run_timed(cmd, mem, what="embedmap")
+            self.binary_mtimes.add(os.path.getmtime(self.binary))
+            with open(rep) as f:
+                reports.append(json.load(f))
+            peaks.append(read_peak_kb(mem))
+            walls.append(wall)
+            if labels is None:
+                t = pq.read_table(out, columns=["cluster", "x", "y"])
+                labels = t.column("cluster").to_numpy().astype(np.int64)
+                xy = np.stack([t.column("x").to_numpy(), t.column("y").to_numpy()], axis=1)
+            for p in (out, rep, mem):
+                os.remove(p)
+            if wall > LONG_RUN_S:
+                break
+        run = {"cmd": ["embedmap", "cluster", data_name, *args], "reports": reports, "peak_kb": peaks,
+               "wall_s": walls, "labels": labels, "xy": xy}
+        self.embedmap_runs[key] = run
+        return run
+
+    def run_timed(self, cmd, memfile, what):
+        """Runs cmd under /usr/bin/time; retries while the embedmap binary is missing (rebuilt)."""
+        for attempt in range(60):
+            if what == "embedmap" and not os.path.exists(cmd[0]):
+                log(f"embedmap binary missing ({cmd[0]}); waiting for it ({attempt + 1}/60)")
+                time.sleep(20)
+                continue
+            t = time.perf_counter()
+            r = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", memfile, *cmd], env=self.env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            wall = time.perf_counter() - t
+            if r.returncode == 0:
+                return wall
+            err = r.stderr.strip()
+            transient = what == "embedmap" and (not os.path.exists(cmd[0]) or "Text file busy" in err
+                                                or ("No such file" in err and cmd[0] in err))
+            if transient:
+                log(f"embedmap binary unavailable; retrying in 20 s ({attempt + 1}/60)")
+                time.sleep(20)
+                continue
+            raise RuntimeError(f"{what} failed (exit {r.returncode}): {' '.join(cmd)}\n{err[-3000:]}")
+        raise RuntimeError(f"gave up waiting for the embedmap binary: {cmd[0]}")
+
+    # -- references ------------------------------------------------------------------------------
+
+    def reference(self, lib, data_name, params, labels=None, repeat=None):
+        import numpy as np
+
+        spec = {"lib": lib, "params": params, "threads": self.threads, "repeat": repeat or self.a.repeat,
+                "data": self.data(data_name)[0] if data_name else None,
+                "result_out": self.tmpfile(lib, "json"), "labels_out": self.tmpfile(lib + "-labels", "npy"),
+                "xy_out": self.tmpfile(lib + "-xy", "npy")}
+        if labels is not None:
+            spec["labels"] = self.tmpfile("labels-in", "npy")
+            np.save(spec["labels"], labels)
+        spec_path, mem = self.tmpfile("spec", "json"), self.tmpfile("mem", "txt")
+        with open(spec_path, "w") as f:
+            json.dump(spec, f)
+        log(f"{lib} {params} on {data_name or '-'} (up to {spec['repeat']} runs)")
+        self.run_timed([sys.executable, os.path.abspath(__file__), "--worker", spec_path], mem, what=lib)
+        with open(spec["result_out"]) as f:
+            res = json.load(f)
+        self.versions.update(res["versions"])
+        res["peak_kb"] = read_peak_kb(mem)
+        res["labels"] = np.load(spec["labels_out"]) if os.path.exists(spec["labels_out"]) else None
+        res["xy"] = np.load(spec["xy_out"]) if os.path.exists(spec["xy_out"]) else None
+        return res
+
+    # -- rows ------------------------------------------------------------------------------------
+
+    def row(self, item, reference, ref_ms, ours_ms, ref_peak_kb=None, ours_peak_kb=None, met=None,
+            quality="", extra=None, goal=None, ratio=None):
+        if ratio is None and ref_ms and ours_ms is not None:
+            ratio = ours_ms / ref_ms
+        r = {"item": item, "reference": reference, "reference_ms": ref_ms, "embedmap_ms": ours_ms,
+             "ratio": ratio, "goal": goal if goal is not None else GOALS[item], "met": met,
+             "reference_peak_mb": ref_peak_kb / 1024 if ref_peak_kb else None,
+             "embedmap_peak_mb": ours_peak_kb / 1024 if ours_peak_kb else None,
+             "memory_ratio": (ours_peak_kb / ref_peak_kb) if ref_peak_kb and ours_peak_kb else None,
+             "quality": quality, "details": extra or {}}
+        self.rows.append(r)
+        log(f"  {item} / {reference}: embedmap {fmt_ms(ours_ms)}, reference {fmt_ms(ref_ms)}, ratio {fmt_ratio(ratio)}; {quality}")
+        return r
+
+    def note(self, msg):
+        self.notes.append(msg)
+        log(f"note: {msg}")
+
+
+def find_binary():
+    candidates = []
+    if os.environ.get("CARGO_TARGET_DIR"):
+        candidates.append(os.path.join(os.environ["CARGO_TARGET_DIR"], "release", "embedmap"))
+    candidates.append(os.path.expanduser("~/.cache/embedmap-target/release/embedmap"))
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(root, "target"))
-    path = os.path.join(target, "release", "embedmap")
-    if not os.path.exists(path):
-        sys.exit(f"build first (cargo build --release); not found: {path}")
-    return path
+    candidates.append(os.path.join(root, "target", "release", "embedmap"))
+    for c in candidates:
+        if os.path.exists(c):
+            return c
+    # Perhaps being rebuilt: return the first candidate; run_timed waits for it.
+    log(f"embedmap binary not found yet; looked at: {', '.join(candidates)} (build with cargo build --release)")
+    return candidates[0]
 
 
-def run_embedmap(binary, data, k, metric, silhouette, tmp):
-    out = os.path.join(tmp, "out.parquet")
-    report = os.path.join(tmp, "report.json")
-    cmd = [binary, "cluster", data, "--k", str(k), "--metric", metric, "--n-init", "1", "--seed", "0",
-           "--silhouette", silhouette, "--out", out, "--report", report]
-    subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
-    with open(report) as f:
-        return json.load(f)
+def read_peak_kb(path):
+    try:
+        with open(path) as f:
+            lines = [ln.strip() for ln in f if ln.strip()]
+        return int(lines[-1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
-def timed(fn):
-    t = time.perf_counter()
-    value = fn()
-    return (time.perf_counter() - t) * 1000.0, value
+def mem_available_gb():
+    with open("/proc/meminfo") as f:
+        for ln in f:
+            if ln.startswith("MemAvailable:"):
+                return int(ln.split()[1]) / 1024 / 1024
+    return float("nan")
+
+
+def fmt_ms(ms):
+    if ms is None:
+        return "—"
+    if ms >= 10_000:
+        return f"{ms / 1000:.1f} s"
+    if ms >= 100:
+        return f"{ms:.0f} ms"
+    return f"{ms:.2f} ms"
+
+
+def fmt_ratio(r):
+    return "—" if r is None else f"{r:.3g}×"
+
+
+def fmt_mb(kb_mb):
+    return "—" if kb_mb is None else f"{kb_mb:.0f}"
+
+
+# -- quality helpers (float64, the same for both sides) ------------------------------------------
+
+def inertia(x, labels):
+    """Sum of squared distances to the means of the labelled groups, in float64 (noise excluded)."""
+    import numpy as np
+
+    labels = np.asarray(labels)
+    keep = labels >= 0
+    order = np.argsort(labels[keep], kind="stable")
+    xs, ls = x[keep][order], labels[keep][order]
+    bounds = np.flatnonzero(np.diff(ls)) + 1
+    total = 0.0
+    for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(ls)]):
+        seg = xs[lo:hi].astype(np.float64)
+        seg -= seg.mean(axis=0)
+        total += float(np.einsum("ij,ij->", seg, seg))
+    return total
+
+
+def ari(a, b):
+    from sklearn.metrics import adjusted_rand_score
+
+    return float(adjusted_rand_score(a, b))
+
+
+def n_clusters(labels):
+    import numpy as np
+
+    return int(len(np.unique(labels[labels >= 0])))
+
+
+def n_noise(labels):
+    import numpy as np
+
+    return int(np.sum(np.asarray(labels) < 0))
+
+
+def stage(run, name):
+    return median([r["timings_ms"][name] for r in run["reports"]])
+
+
+def peak(run):
+    return max(p for p in run["peak_kb"] if p is not None) if any(run["peak_kb"]) else None
+
+
+# ----------------------------------------------------------------------------------------------
+# Work items
+# ----------------------------------------------------------------------------------------------
+
+def item_kmeans_100k(b):
+    x, truth = b.load("A")
+    ours = b.embedmap("A", ["--algo", "kmeans", "--k", "20", "--n-init", "1", "--seed", "0"])
+    ours_ms, ours_pk = stage(ours, "cluster"), peak(ours)
+    ours_in = inertia(x, ours["labels"])
+    rep_in = ours["reports"][0]["inertia"]
+    if rep_in and abs(rep_in - ours_in) > 1e-4 * ours_in:
+        b.note(f"kmeans_100k: embedmap reports inertia {rep_in:.6g}, recomputed from its labels {ours_in:.6g}")
+    details_ours = {"inertia": ours_in, "reported_inertia": rep_in, "n_iter": ours["reports"][0]["n_iter"],
+                    "ari_truth": ari(truth, ours["labels"])}
+    refs = [
+        ("faiss Kmeans (defaults: 25 iter, 256·k sample) + assign", "faiss_kmeans",
+         {"k": 20, "niter": 25, "seed": 0}, True),
+        ("faiss Kmeans (25 iter, all points) + assign", "faiss_kmeans_all",
+         {"k": 20, "niter": 25, "seed": 0, "extra": {"max_points_per_centroid": 100_000}}, False),
+        ("sklearn KMeans(20, n_init=1)", "sklearn_kmeans",
+         {"k": 20, "init": "k-means++", "max_iter": 300, "tol": 1e-4, "seed": 0}, False),
+    ]
+    for name, lib, params, goal in refs:
+        ref = b.reference(lib, "A", params)
+        ref_in = inertia(x, ref["labels"])
+        ref_ms = median(ref["times_ms"])
+        rel = ours_in / ref_in - 1.0
+        met = (ours_ms / ref_ms <= 0.5 and ours_in <= ref_in * 1.001) if goal else None
+        q = f"inertia {ours_in:.5g} vs {ref_in:.5g} ({rel * 100:+.2f}%), ARI {ari(ours['labels'], ref['labels']):.4f}"
+        b.row("kmeans_100k", name, ref_ms, ours_ms, ref["peak_kb"], ours_pk, met, q,
+              {"embedmap": details_ours, "reference": {"inertia": ref_in, **ref["info"],
+                                                       "ari_truth": ari(truth, ref["labels"]), "times_ms": ref["times_ms"]},
+               "embedmap_times_ms": [r["timings_ms"]["cluster"] for r in ours["reports"]]},
+              goal=None if goal else "(information)")
+
+
+def gemm_roof(b):
+    if "gemm_gflops" not in b.__dict__:
+        ref = b.reference("numpy_gemm", None, {}, repeat=5)
+        b.gemm_gflops = ref["info"]["flops"] / (median(ref["times_ms"]) / 1000.0) / 1e9
+        b.note(f"numpy float32 GEMM roof (4096×384 · 384×4096, {b.threads} threads, median of 5): {b.gemm_gflops:.1f} GFLOP/s")
+    return b.gemm_gflops
+
+
+def item_lloyd_iter_100k(b):
+    """One Lloyd iteration: (time of 50 iterations − time of 1) / 49, so that the initialisation
+    (k-means++ for embedmap, which costs several iterations) and fixed costs drop out."""
+    n, d, k = 100_000, 384, 20
+    roof = gemm_roof(b)
+    flops = 2 * n * k * d
+    common = ["--algo", "kmeans", "--k", str(k), "--n-init", "1", "--tol", "0", "--seed", "0"]
+    long_run = b.embedmap("U", [*common, "--max-iter", "50"])
+    short_run = b.embedmap("U", [*common, "--max-iter", "1"])
+    n_long, n_short = long_run["reports"][0]["n_iter"], short_run["reports"][0]["n_iter"]
+    if n_long <= n_short:
+        raise RuntimeError(f"embedmap ran {n_long} iterations with --max-iter 50 --tol 0, {n_short} with --max-iter 1")
+    ours_ms = (stage(long_run, "cluster") - stage(short_run, "cluster")) / (n_long - n_short)
+    ours_whole = median([r["timings_ms"]["cluster"] / r["n_iter"] for r in long_run["reports"]])
+    ref_params = {"k": k, "init": "random", "tol": 0.0, "seed": 0}
+    ref_long = b.reference("sklearn_kmeans", "U", {**ref_params, "max_iter": 50})
+    ref_short = b.reference("sklearn_kmeans", "U", {**ref_params, "max_iter": 1})
+    rn_long, rn_short = ref_long["info"]["n_iter"], ref_short["info"]["n_iter"]  # fixed seed: the same every run
+    ref_ms = (median(ref_long["times_ms"]) - median(ref_short["times_ms"])) / (rn_long - rn_short)
+    ref_whole = median(ref_long["times_ms"]) / rn_long
+
+    def share(ms):
+        return flops / (ms / 1000.0) / 1e9 / roof if ms > 0 else float("nan")
+
+    ours_frac, ref_frac = share(ours_ms), share(ref_ms)
+    q = (f"embedmap {ours_frac * 100:.0f}% of roof, sklearn {ref_frac * 100:.0f}% (roof {roof:.0f} GFLOP/s); "
+         f"whole fit / n_iter: {ours_whole:.1f} vs {ref_whole:.1f} ms")
+    b.row("lloyd_iter_100k", "sklearn KMeans(init='random', tol=0), per iteration (50 − 1 iter)", ref_ms, ours_ms,
+          ref_long["peak_kb"], peak(long_run), ours_frac >= 0.40, q,
+          {"gemm_roof_gflops": roof, "flops_per_iter": flops, "embedmap_fraction_of_roof": ours_frac,
+           "sklearn_fraction_of_roof": ref_frac, "embedmap_n_iter": [n_long, n_short], "sklearn_n_iter": [rn_long, rn_short],
+           "embedmap_whole_fit_per_iter_ms": ours_whole, "sklearn_whole_fit_per_iter_ms": ref_whole,
+           "embedmap_cluster_ms": {"max_iter_50": [r["timings_ms"]["cluster"] for r in long_run["reports"]],
+                                   "max_iter_1": [r["timings_ms"]["cluster"] for r in short_run["reports"]]},
+           "sklearn_ms": {"max_iter_50": ref_long["times_ms"], "max_iter_1": ref_short["times_ms"]}})
+
+
+def item_kmeans_1m(b):
+    x, truth = b.load("C")
+    ours = b.embedmap("C", ["--algo", "kmeans", "--k", "100", "--n-init", "1", "--max-iter", "20", "--tol", "0",
+                            "--seed", "0"])
+    ours_ms = stage(ours, "cluster")
+    ours_in = inertia(x, ours["labels"])
+    refs = [
+        ("sklearn KMeans(100, max_iter=20, tol=0), k-means++", "sklearn_kmeans",
+         {"k": 100, "init": "k-means++", "max_iter": 20, "tol": 0.0, "seed": 0}),
+        ("sklearn KMeans(100, max_iter=20, tol=0), init='random'", "sklearn_kmeans",
+         {"k": 100, "init": "random", "max_iter": 20, "tol": 0.0, "seed": 0}),
+        ("faiss Kmeans (20 iter, defaults: 256·k sample) + assign", "faiss_kmeans", {"k": 100, "niter": 20, "seed": 0}),
+        ("faiss Kmeans (20 iter, all points) + assign", "faiss_kmeans_all",
+         {"k": 100, "niter": 20, "seed": 0, "extra": {"max_points_per_centroid": 1_000_000}}),
+    ]
+    for name, lib, params in refs:
+        ref = b.reference(lib, "C", params)
+        ref_in = inertia(x, ref["labels"])
+        q = (f"inertia {ours_in:.5g} vs {ref_in:.5g} ({(ours_in / ref_in - 1) * 100:+.2f}%), "
+             f"ARI {ari(ours['labels'], ref['labels']):.4f}")
+        b.row("kmeans_1m", name, median(ref["times_ms"]), ours_ms, ref["peak_kb"], peak(ours), ours_ms <= 4000.0, q,
+              {"embedmap_inertia": ours_in, "reference_inertia": ref_in, "embedmap_n_iter": ours["reports"][0]["n_iter"],
+               "reference": ref["info"], "embedmap_ari_truth": ari(truth, ours["labels"]),
+               "reference_ari_truth": ari(truth, ref["labels"])})
+
+
+def item_silhouette(b, metric):
+    item = "silhouette_eucl_20k" if metric == "euclidean" else "silhouette_cos_20k"
+    ours = b.embedmap("B", ["--algo", "kmeans", "--k", "20", "--n-init", "1", "--seed", "0", "--metric", metric,
+                            "--silhouette", "exact"])
+    rep = ours["reports"][0]["silhouette"]
+    if not rep.get("exact", False):
+        b.note(f"{item}: embedmap's silhouette is not exact despite --silhouette exact")
+    ref = b.reference("sklearn_silhouette", "B", {"metric": metric}, labels=ours["labels"])
+    ours_ms, ref_ms = stage(ours, "silhouette"), median(ref["times_ms"])
+    ratio = ours_ms / ref_ms
+    limit = 0.2 if metric == "euclidean" else 0.005
+    s_ref = ref["info"]["silhouette"]
+    q = f"silhouette {rep['mean']:.6f} vs {s_ref:.6f} (diff {rep['mean'] - s_ref:+.1e}), same labels"
+    b.row(item, f"sklearn silhouette_score(metric='{metric}') on embedmap's labels", ref_ms, ours_ms,
+          ref["peak_kb"], peak(ours), ratio <= limit, q,
+          {"embedmap_silhouette": rep, "sklearn_silhouette": s_ref,
+           "embedmap_times_ms": [r["timings_ms"]["silhouette"] for r in ours["reports"]], "reference_times_ms": ref["times_ms"]})
+
+
+def item_pca_100k(b):
+    import numpy as np
+
+    ours = b.embedmap("A", ["--algo", "kmeans", "--k", "20", "--n-init", "1", "--seed", "0"])
+    ref = b.reference("sklearn_pca", "A", {})
+    ours_ms, ref_ms = stage(ours, "project"), median(ref["times_ms"])
+    evr_ours = ours["reports"][0]["pca_explained_variance_ratio"]
+    evr_ref = ref["info"]["explained_variance_ratio"]
+    corr = [abs(float(np.corrcoef(ours["xy"][:, j], ref["xy"][:, j])[0, 1])) for j in range(2)]
+    q = (f"explained variance {evr_ours[0]:.4f}/{evr_ours[1]:.4f} vs {evr_ref[0]:.4f}/{evr_ref[1]:.4f}; "
+         f"|corr| of axes {corr[0]:.4f}/{corr[1]:.4f}")
+    b.row("pca_100k", "sklearn PCA(2, svd_solver='covariance_eigh').fit_transform", ref_ms, ours_ms,
+          None, None, ours_ms / ref_ms <= 0.6, q,
+          {"embedmap_evr": evr_ours, "sklearn_evr": evr_ref, "abs_corr_axes": corr,
+           "embedmap_times_ms": [r["timings_ms"]["project"] for r in ours["reports"]], "reference_times_ms": ref["times_ms"],
+           "peak_memory": "not separable: embedmap's projection runs inside the k-means process"})
+
+
+def dbscan_eps(b):
+    """The median distance to the 5th nearest other point of B (cached)."""
+    import numpy as np
+
+    if b.a.eps:
+        return b.a.eps
+    cache = os.path.join(b.cache, "dbscan_20k_eps.json")
+    if os.path.exists(cache):
+        with open(cache) as f:
+            return json.load(f)["eps"]
+    from sklearn.neighbors import NearestNeighbors
+    from threadpoolctl import threadpool_limits
+
+    x, _ = b.load("B")
+    log("choosing eps for dbscan_20k: median distance to the 5th nearest neighbour")
+    with threadpool_limits(b.threads):
+        dist, _ = NearestNeighbors(n_neighbors=5, algorithm="brute").fit(x).kneighbors()
+    eps = float(np.round(np.median(dist[:, 4]), 3))
+    with open(cache, "w") as f:
+        json.dump({"eps": eps, "how": "median distance to the 5th nearest other point of B"}, f)
+    return eps
+
+
+def item_dbscan_20k(b):
+    x, truth = b.load("B")
+    eps = dbscan_eps(b)
+    b.note(f"dbscan_20k: eps = {eps} (median distance to the 5th nearest neighbour), min_samples = 5")
+    ours = b.embedmap("B", ["--algo", "dbscan", "--eps", str(eps), "--min-samples", "5"])
+    ref = b.reference("sklearn_dbscan", "B", {"eps": eps, "min_samples": 5})
+    ours_ms, ref_ms = stage(ours, "cluster"), median(ref["times_ms"])
+    lo, lr = ours["labels"], ref["labels"]
+    q = (f"clusters {n_clusters(lo)} vs {n_clusters(lr)}, noise {n_noise(lo)} vs {n_noise(lr)}, "
+         f"ARI {ari(lo, lr):.4f}")
+    b.row("dbscan_20k", f"sklearn DBSCAN(eps={eps}, min_samples=5, n_jobs={b.threads})", ref_ms, ours_ms,
+          ref["peak_kb"], peak(ours), ours_ms / ref_ms <= 0.4, q,
+          {"eps": eps, "embedmap_noise": n_noise(lo), "sklearn_noise": n_noise(lr), "ari": ari(lo, lr),
+           "embedmap_ari_truth": ari(truth, lo), "sklearn_ari_truth": ari(truth, lr),
+           "embedmap_times_ms": [r["timings_ms"]["cluster"] for r in ours["reports"]], "reference_times_ms": ref["times_ms"]})
+    b.note("dbscan_new_eps: skipped here. A second eps reuses the neighbour graph inside one process, which "
+           "separate command-line runs cannot show; that is the criterion benches' part (cargo bench --bench engine).")
+
+
+def item_ward_20k(b):
+    x, truth = b.load("B")
+    ours = b.embedmap("B", ["--algo", "hierarchical", "--linkage", "ward", "--k", "20"])
+    ours_ms, ours_pk = stage(ours, "cluster"), peak(ours)
+    refs = [("fastcluster linkage_vector(ward) + cut at 20", "fastcluster_ward_vector"),
+            ("fastcluster linkage(ward) + cut at 20", "fastcluster_ward"),
+            ("sklearn AgglomerativeClustering(20, linkage='ward')", "sklearn_ward")]
+    for name, lib in refs:
+        if lib == "fastcluster_ward":
+            free = mem_available_gb()
+            if free < 6.0:
+                b.note(f"ward_20k: fastcluster.linkage skipped, {free:.1f} GB available (< 6 GB)")
+                continue
+        ref = b.reference(lib, "B", {"k": 20}, repeat=1)  # about a minute or more each
+        ref_ms = median(ref["times_ms"])
+        mem_ratio = ours_pk / ref["peak_kb"] if ours_pk and ref["peak_kb"] else None
+        met = ours_ms / ref_ms <= 0.1 and mem_ratio is not None and mem_ratio <= 0.5
+        q = (f"ARI {ari(ours['labels'], ref['labels']):.4f}, clusters {n_clusters(ours['labels'])} vs "
+             f"{n_clusters(ref['labels'])}, inertia {inertia(x, ours['labels']):.5g} vs {inertia(x, ref['labels']):.5g}")
+        b.row("ward_20k", name, ref_ms, ours_ms, ref["peak_kb"], ours_pk, met, q,
+              {"embedmap_times_ms": [r["timings_ms"]["cluster"] for r in ours["reports"]],
+               "reference_times_ms": ref["times_ms"], "embedmap_ari_truth": ari(truth, ours["labels"]),
+               "reference_ari_truth": ari(truth, ref["labels"])})
+
+
+def item_hdbscan_20k(b):
+    x, truth = b.load("B")
+    ours = b.embedmap("B", ["--algo", "hdbscan", "--min-cluster-size", "50"])
+    ours_ms, ours_pk = stage(ours, "cluster"), peak(ours)
+    refs = [("fast_hdbscan HDBSCAN(min_cluster_size=50), compiled beforehand", "fast_hdbscan", True)]
+    if b.a.slow:
+        refs.append(("sklearn HDBSCAN(min_cluster_size=50)", "sklearn_hdbscan", False))
+    else:
+        b.note("hdbscan_20k: sklearn's HDBSCAN skipped (minutes on 20k × 384); --slow runs it")
+    for name, lib, goal in refs:
+        ref = b.reference(lib, "B", {"min_cluster_size": 50})
+        ref_ms = median(ref["times_ms"])
+        lo, lr = ours["labels"], ref["labels"]
+        q = (f"clusters {n_clusters(lo)} vs {n_clusters(lr)}, noise {n_noise(lo)} vs {n_noise(lr)}, "
+             f"ARI {ari(lo, lr):.4f}")
+        b.row("hdbscan_20k", name, ref_ms, ours_ms, ref["peak_kb"], ours_pk,
+              (ours_ms / ref_ms <= 0.2) if goal else None, q,
+              {"embedmap_times_ms": [r["timings_ms"]["cluster"] for r in ours["reports"]],
+               "reference_times_ms": ref["times_ms"], "embedmap_ari_truth": ari(truth, lo),
+               "reference_ari_truth": ari(truth, lr)},
+              goal=None if goal else "(information)")
+
+
+RUNNERS = {
+    "kmeans_100k": item_kmeans_100k,
+    "lloyd_iter_100k": item_lloyd_iter_100k,
+    "kmeans_1m": item_kmeans_1m,
+    "silhouette_eucl_20k": lambda b: item_silhouette(b, "euclidean"),
+    "silhouette_cos_20k": lambda b: item_silhouette(b, "cosine"),
+    "pca_100k": item_pca_100k,
+    "dbscan_20k": item_dbscan_20k,
+    "ward_20k": item_ward_20k,
+    "hdbscan_20k": item_hdbscan_20k,
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# Output
+# ----------------------------------------------------------------------------------------------
+
+def print_table(b, meta):
+    heads = ["work item", "reference", "ref", "embedmap", "ratio", "ref MB", "ours MB", "goal", "met", "quality"]
+    rows = []
+    for r in b.rows:
+        met = "—" if r["met"] is None else ("yes" if r["met"] else "NO")
+        rows.append([r["item"], r["reference"], fmt_ms(r["reference_ms"]), fmt_ms(r["embedmap_ms"]),
+                     fmt_ratio(r["ratio"]), fmt_mb(r["reference_peak_mb"]), fmt_mb(r["embedmap_peak_mb"]),
+                     r["goal"], met, r["quality"]])
+    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(heads)]
+    right = {2, 3, 4, 5, 6}
+
+    def line(cells):
+        return " | ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    print(f"embedmap vs reference libraries — {meta['cpu']}, {meta['threads']} threads, "
+          f"load average {meta['load_before'][0]:.2f} at start, {meta['load_after'][0]:.2f} at end")
+    print("times: medians (embedmap: its stage time from --report; references: in-process perf_counter); "
+          "MB: peak RSS of the whole process; ratio = embedmap / reference")
+    print(line(heads))
+    print("-+-".join("-" * w for w in widths))
+    for row in rows:
+        print(line(row))
+    if b.notes:
+        print()
+        for n in b.notes:
+            print(f"note: {n}")
+    verdicts = {}
+    for r in b.rows:
+        if r["met"] is not None:
+            verdicts.setdefault(r["item"], []).append(r["met"])
+    if verdicts:
+        print()
+        print("goals: " + ", ".join(f"{k} {'met' if all(v) else 'NOT met'}" for k, v in verdicts.items()))
+
+
+def machine_meta(b):
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for ln in f:
+                if ln.startswith("model name"):
+                    cpu = ln.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "threads": b.threads, "python": platform.python_version(),
+            "binary": b.binary, "binary_mtime": time.strftime("%Y-%m-%d %H:%M:%S",
+                                                              time.localtime(os.path.getmtime(b.binary)))
+            if os.path.exists(b.binary) else None, "mem_available_gb": round(mem_available_gb(), 1)}
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=10000)
-    ap.add_argument("--dim", type=int, default=384)
-    ap.add_argument("--k", type=int, default=20)
-    ap.add_argument("--repeat", type=int, default=3)
+    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
+        return worker(sys.argv[2])
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", help=f"comma-separated work items: {', '.join(ITEMS)}")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per measurement (a run over 20 s is not repeated)")
+    ap.add_argument("--large", action="store_true", help="also kmeans_1m (1,000,000 × 128, a 512 MB file)")
+    ap.add_argument("--slow", action="store_true", help="also sklearn's HDBSCAN (minutes)")
+    ap.add_argument("--threads", type=int, default=2, help="threads for embedmap and every reference")
+    ap.add_argument("--cache-dir", default=os.path.join("~", ".cache", "embedmap-bench"))
+    ap.add_argument("--binary", help="embedmap binary (default: $CARGO_TARGET_DIR, ~/.cache/embedmap-target, target/)")
+    ap.add_argument("--eps", type=float, help="DBSCAN eps (default: median 5th-neighbour distance)")
+    ap.add_argument("--json-out", help="write every figure, with per-run times, as JSON here")
     a = ap.parse_args()
-    rng = np.random.default_rng(0)
-    centres = rng.normal(size=(a.k, a.dim)) * 3.0
-    x = (centres[np.arange(a.n) % a.k] + rng.normal(size=(a.n, a.dim))).astype(np.float32)
-    binary = embedmap_binary()
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        data = os.path.join(tmp, "data.npy")
-        np.save(data, x)
-        for metric in ["euclidean", "cosine"]:
-            ours = [run_embedmap(binary, data, a.k, metric, "exact", tmp) for _ in range(a.repeat)]
-            xm = x / np.linalg.norm(x, axis=1, keepdims=True) if metric == "cosine" else x
-            km = [timed(lambda: KMeans(a.k, n_init=1, init="k-means++", random_state=0, algorithm="lloyd").fit(xm))
-                  for _ in range(a.repeat)]
-            labels = km[0][1].labels_
-            sil = [timed(lambda: silhouette_score(x, labels, metric=metric)) for _ in range(a.repeat)]
-            rows.append((f"K-means k={a.k} ({metric}{', on unit rows' if metric == 'cosine' else ''})",
-                         statistics.median(r["timings_ms"]["cluster"] for r in ours),
-                         statistics.median(t for t, _ in km)))
-            rows.append((f"silhouette exact ({metric})",
-                         statistics.median(r["timings_ms"]["silhouette"] for r in ours),
-                         statistics.median(t for t, _ in sil)))
-            if metric == "euclidean":
-                pca = [timed(lambda: PCA(2, svd_solver="covariance_eigh").fit_transform(x)) for _ in range(a.repeat)]
-                rows.append(("PCA to 2-D", statistics.median(r["timings_ms"]["project"] for r in ours),
-                             statistics.median(t for t, _ in pca)))
-                inertia_ours = ours[0]["inertia"]
-                inertia_sk = km[0][1].inertia_
-    print(f"{a.n} × {a.dim}, k={a.k}, medians of {a.repeat} runs")
-    print(f"{'work':45s} {'embedmap ms':>12s} {'sklearn ms':>12s} {'ratio':>8s}")
-    for name, ours_ms, ref_ms in rows:
-        print(f"{name:45s} {ours_ms:12.1f} {ref_ms:12.1f} {ours_ms / ref_ms:8.3f}")
-    print(f"K-means inertia (euclidean): embedmap {inertia_ours:.6g}, sklearn {inertia_sk:.6g}")
+
+    items = [i for i in ITEMS if i != "kmeans_1m" or a.large]
+    if a.only:
+        wanted = [s.strip() for s in a.only.split(",") if s.strip()]
+        unknown = [w for w in wanted if w not in ITEMS]
+        if unknown:
+            ap.error(f"unknown work item(s): {', '.join(unknown)}; known: {', '.join(ITEMS)}")
+        if "kmeans_1m" in wanted and not a.large:
+            ap.error("kmeans_1m needs --large (it makes a 512 MB file)")
+        items = [i for i in ITEMS if i in wanted]
+    if not shutil.which("/usr/bin/time"):
+        sys.exit("/usr/bin/time is needed for peak memory (apt-get install time)")
+
+    os.environ.update({v: str(a.threads) for v in THREAD_ENV})  # for this process's own numpy work too
+    import numpy as np  # noqa: F401  (after the thread limits)
+
+    b = Bench(a)
+    meta = machine_meta(b)
+    meta["load_before"] = os.getloadavg()
+    log(f"embedmap: {b.binary}; items: {', '.join(items)}; work files in {b.tmp}")
+    failures = {}
+    try:
+        for item in items:
+            log(f"== {item}")
+            t = time.perf_counter()
+            try:
+                RUNNERS[item](b)
+            except Exception as e:  # one failing item should not lose the others
+                failures[item] = str(e)
+                b.note(f"{item} FAILED: {str(e).splitlines()[0]}")
+                log(str(e))
+            log(f"== {item} done in {time.perf_counter() - t:.0f} s")
+    finally:
+        shutil.rmtree(b.tmp, ignore_errors=True)
+    meta["load_after"] = os.getloadavg()
+    if len(b.binary_mtimes) > 1:
+        b.note("the embedmap binary was rebuilt while this ran: its figures come from "
+               f"{len(b.binary_mtimes)} different builds")
+    meta["binary_builds"] = [time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) for t in sorted(b.binary_mtimes)]
+    meta["versions"] = b.versions
+    print_table(b, meta)
+    if a.json_out:
+        doc = {"machine": meta, "repeat": a.repeat, "items": items, "rows": b.rows, "notes": b.notes,
+               "failures": failures,
+               "embedmap_runs": [{"cmd": r["cmd"], "timings_ms": [rep["timings_ms"] for rep in r["reports"]],
+                                  "peak_kb": r["peak_kb"], "wall_s": r["wall_s"],
+                                  "n_iter": [rep.get("n_iter") for rep in r["reports"]],
+                                  "inertia": [rep.get("inertia") for rep in r["reports"]],
+                                  "n_clusters": r["reports"][0].get("n_clusters"),
+                                  "n_noise": r["reports"][0].get("n_noise"),
+                                  "silhouette": r["reports"][0].get("silhouette")}
+                                 for r in b.embedmap_runs.values()]}
+        with open(a.json_out, "w") as f:
+            json.dump(doc, f, indent=2, default=lambda o: o.item() if hasattr(o, "item") else str(o))
+        log(f"wrote {a.json_out}")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

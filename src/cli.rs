@@ -196,7 +196,7 @@ impl ClusterArgs {
                 metric,
             }),
         };
-        Ok(ClusterRequest { algorithm, silhouette: self.silhouette.into(), noise: self.noise })
+        Ok(ClusterRequest { algorithm, silhouette: self.silhouette.into(), noise: self.noise, interactive: false })
     }
 }
 

@@ -96,6 +96,11 @@ pub struct ClusterRequest {
     /// What happens to noise points.
     #[serde(default)]
     pub noise: NoisePolicy,
+    /// Set by the window, where the next request is usually a nearby setting: reusable
+    /// structures are built with spare reach (DBSCAN's graph covers 25% beyond eps) so that it
+    /// comes back at once. A one-off run builds exactly what it needs.
+    #[serde(skip)]
+    pub interactive: bool,
 }
 
 impl ClusterRequest {
@@ -292,7 +297,7 @@ fn reuse_note(what: &str, origin: Origin, notes: &mut Vec<String>) {
     }
 }
 
-fn run_algorithm(emb: &Embeddings, algo: &Algorithm, ctl: &Control) -> Result<Raw, RunError> {
+fn run_algorithm(emb: &Embeddings, algo: &Algorithm, interactive: bool, ctl: &Control) -> Result<Raw, RunError> {
     let n = emb.raw().n();
     let mut notes = Vec::new();
     let plain = |labels: Vec<i32>, notes: Vec<String>| Raw {
@@ -315,7 +320,8 @@ fn run_algorithm(emb: &Embeddings, algo: &Algorithm, ctl: &Control) -> Result<Ra
             Raw { inertia: Some(km.inertia), n_iter: Some(km.n_iter), converged: Some(km.converged), ..plain(to_i32(&km.labels), notes) }
         }
         Algorithm::Dbscan(p) => {
-            let r = match emb.radius_graph(p.metric, p.eps, ctl) {
+            let headroom = if interactive { 1.25 } else { 1.0 };
+            let r = match emb.radius_graph(p.metric, p.eps, headroom, ctl) {
                 Ok((graph, origin)) => {
                     reuse_note("neighbourhood graph", origin, &mut notes);
                     dbscan(&graph, p.eps, p.min_samples, ctl)?
@@ -382,7 +388,7 @@ pub fn run_cluster(emb: &Embeddings, req: &ClusterRequest, ctl: &Control) -> Res
     }
     let metric = req.algorithm.metric();
     let t = Instant::now();
-    let raw = run_algorithm(emb, &req.algorithm, ctl)?;
+    let raw = run_algorithm(emb, &req.algorithm, req.interactive, ctl)?;
     let cluster_ms = elapsed_ms(t);
     let own = raw.labels;
     let n_noise = own.iter().filter(|&&l| l < 0).count();

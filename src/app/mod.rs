@@ -310,7 +310,7 @@ impl EmbedmapApp {
             }),
         };
         let noise = if matches!(st.algorithm, AlgoKind::Dbscan | AlgoKind::Hdbscan) { st.noise } else { NoisePolicy::Keep };
-        Some(ClusterRequest { algorithm, noise, ..ClusterRequest::default() })
+        Some(ClusterRequest { algorithm, noise, interactive: true, ..ClusterRequest::default() })
     }
 
     /// Asks for the k-distance curve DBSCAN's eps slider is scaled to, unless it is there.

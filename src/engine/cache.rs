@@ -35,21 +35,19 @@ fn put<T>(m: &Mutex<Option<T>>, v: T) {
     *m.lock().unwrap_or_else(PoisonError::into_inner) = Some(v);
 }
 
-/// How far beyond the asked eps a new radius graph reaches, so that nearby eps values reuse it.
-const RADIUS_HEADROOM: f32 = 1.25;
-
 impl Embeddings {
     /// The ε-graph covering `eps` in `metric`: reused when one with a radius ≥ eps exists, else
-    /// built with some headroom (or exactly to eps when the headroom would not fit in memory).
-    pub fn radius_graph(&self, metric: Metric, eps: f32, ctl: &Control) -> Result<(Arc<RadiusGraph>, Origin), GraphError> {
+    /// built to `eps × headroom` (≥ 1, so that nearby eps values reuse it; exactly to eps when
+    /// that would not fit in memory).
+    pub fn radius_graph(&self, metric: Metric, eps: f32, headroom: f32, ctl: &Control) -> Result<(Arc<RadiusGraph>, Origin), GraphError> {
         let d = self.derived();
         if let Some(g) = get(&d.radius).filter(|g| g.metric == metric && g.radius >= eps) {
             return Ok((g, Origin::Cached));
         }
         // Drop the old graph before building a new one: both may be large.
         *d.radius.lock().unwrap_or_else(PoisonError::into_inner) = None;
-        let g = match RadiusGraph::build(self, metric, eps * RADIUS_HEADROOM, MAX_RADIUS_PAIRS, ctl) {
-            Err(GraphError::TooDense { .. }) => RadiusGraph::build(self, metric, eps, MAX_RADIUS_PAIRS, ctl)?,
+        let g = match RadiusGraph::build(self, metric, eps * headroom.max(1.0), MAX_RADIUS_PAIRS, ctl) {
+            Err(GraphError::TooDense { .. }) if headroom > 1.0 => RadiusGraph::build(self, metric, eps, MAX_RADIUS_PAIRS, ctl)?,
             other => other?,
         };
         let g = Arc::new(g);

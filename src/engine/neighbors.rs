@@ -18,6 +18,8 @@ use super::{Cancelled, Control, Embeddings, Metric};
 
 /// Columns per tile: 256 × 256 dot products (256 KiB, in L2) per GEMM call.
 const COL_BLOCK: usize = 256;
+/// Values in one distance tile; the buffer size [`Pairwise::tile`] needs at most.
+pub const TILE: usize = ROW_BLOCK * COL_BLOCK;
 
 /// The points of a dataset prepared for distance tiles in one metric.
 pub struct Pairwise<'a> {
