@@ -164,7 +164,8 @@ fn init_centers(
     let sample = Matrix::new(data, m, d).unwrap_or_else(|| unreachable!("m × d by construction"));
     let sample_norms: Vec<f64> = idx.iter().map(|&i| norms[i]).collect();
     let centers = kmeans_plus_plus(&sample, &sample_norms, k, rng, ctl)?;
-    Ok(lloyd(&sample, &sample_norms, centers, max_iter, tol, spherical, ctl, "k-means on a sample")?.centroids)
+    let r = lloyd(&sample, &sample_norms, centers, max_iter, tol, spherical, ctl, "k-means on a sample")?;
+    Ok(r.centroids)
 }
 
 /// Mean over features of the per-feature variance.
