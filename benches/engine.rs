@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use embedmap::engine::dbscan::dbscan;
+use embedmap::engine::dbscan::{DbscanIndex, dbscan};
 use embedmap::engine::hdbscan::{HdbscanTree, Selection};
 use embedmap::engine::hierarchical::{Linkage, dendrogram};
 use embedmap::engine::kernels::{dot_nt, dot_nt_direct, dot_nt_gemm};
@@ -140,7 +140,8 @@ fn bench_pca(c: &mut Criterion) {
     g.finish();
 }
 
-/// The interactive steps once a graph or tree exists: a new eps for DBSCAN (goal ≤ 20 ms), a new
+/// The interactive steps once a graph or tree exists: a new eps for DBSCAN from its spanning-forest
+/// index (goal ≤ 20 ms; `dbscan_from_graph` is the same from the graph alone), a new
 /// k for a dendrogram (≤ 10 ms), a new min_cluster_size for HDBSCAN (≤ 50 ms), on 20k rows of
 /// `blobs`; and the one-off structures they come from (`neighbourhood graph` with the window's
 /// 25% headroom, `hdbscan tree`).
@@ -158,7 +159,13 @@ fn bench_relabel(c: &mut Criterion) {
         b.iter(|| black_box(RadiusGraph::build(&emb, Metric::Euclidean, eps * 1.25, usize::MAX, &ctl).unwrap()))
     });
     let graph = RadiusGraph::build(&emb, Metric::Euclidean, eps * 1.25, usize::MAX, &ctl).unwrap();
-    g.bench_function("dbscan_new_eps", |b| b.iter(|| black_box(dbscan(&graph, eps * 1.1, 5, &ctl).unwrap())));
+    g.bench_function("dbscan_from_graph", |b| b.iter(|| black_box(dbscan(&graph, eps * 1.1, 5, &ctl).unwrap())));
+    let graph = std::sync::Arc::new(graph);
+    g.bench_function("dbscan_index_min_samples_5", |b| {
+        b.iter(|| black_box(DbscanIndex::build(std::sync::Arc::clone(&graph), 5, &ctl).unwrap()))
+    });
+    let index = DbscanIndex::build(std::sync::Arc::clone(&graph), 5, &ctl).unwrap();
+    g.bench_function("dbscan_new_eps", |b| b.iter(|| black_box(index.labels(eps * 1.1))));
     g.bench_function("hdbscan_tree_min_samples_50", |b| {
         b.iter(|| black_box(HdbscanTree::build(&emb, Metric::Euclidean, 50, &ctl).unwrap()))
     });

@@ -321,11 +321,18 @@ fn run_algorithm(emb: &Embeddings, algo: &Algorithm, interactive: bool, ctl: &Co
         }
         Algorithm::Dbscan(p) => {
             let headroom = if interactive { 1.25 } else { 1.0 };
-            let r = match emb.radius_graph(p.metric, p.eps, headroom, ctl) {
-                Ok((graph, origin)) => {
+            // The window keeps an index so that the next eps costs O(n); a one-off run labels
+            // straight from the graph.
+            let stored = if interactive {
+                emb.dbscan_index(p.metric, p.eps, headroom, p.min_samples, ctl).map(|(ix, origin)| {
                     reuse_note("neighbourhood graph", origin, &mut notes);
-                    dbscan(&graph, p.eps, p.min_samples, ctl)?
-                }
+                    ix.labels(p.eps)
+                })
+            } else {
+                emb.radius_graph(p.metric, p.eps, headroom, ctl).and_then(|(graph, _)| Ok(dbscan(&graph, p.eps, p.min_samples, ctl)?))
+            };
+            let r = match stored {
+                Ok(r) => r,
                 Err(GraphError::TooDense { per_point, .. }) => {
                     notes.push(format!(
                         "at this eps the neighbourhood graph would hold over {} pairs (≥ {per_point:.0} per point), too many to keep: \

@@ -91,6 +91,8 @@ fn dbscan_has_sklearns_core_points_noise_and_core_partition() {
             let ms = usize::try_from(e["min_samples"].as_u64().unwrap()).unwrap();
             let g = RadiusGraph::build(&emb, m, eps, usize::MAX, &Control::default()).unwrap();
             let r = dbscan(&g, eps, ms, &Control::default()).unwrap();
+            let index = embedmap::engine::dbscan::DbscanIndex::build(std::sync::Arc::new(g.clone()), ms, &Control::default()).unwrap();
+            assert_eq!(index.labels(eps), r, "{name} {m} eps={eps}: the spanning-forest DBSCAN differs");
             let streamed = embedmap::engine::dbscan::dbscan_streaming(&emb, m, eps, ms, &Control::default()).unwrap();
             assert_eq!(streamed, r, "{name} {m} eps={eps}: the streaming DBSCAN differs from the stored-graph one");
             let want = labels(&e["labels"]);

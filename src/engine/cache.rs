@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use super::dbscan::DbscanIndex;
 use super::hdbscan::HdbscanTree;
 use super::hierarchical::{Dendrogram, Linkage, dendrogram};
 use super::neighbors::{GraphError, KnnGraph, MAX_RADIUS_PAIRS, RadiusGraph};
@@ -13,6 +14,7 @@ use super::{Cancelled, Control, Embeddings, Metric};
 #[derive(Debug, Default)]
 pub struct Derived {
     radius: Mutex<Option<Arc<RadiusGraph>>>,
+    dbscan: Mutex<Option<Arc<DbscanIndex>>>,
     knn: Mutex<Option<Arc<KnnGraph>>>,
     dendrogram: Mutex<Option<Arc<Dendrogram>>>,
     hdbscan: Mutex<Option<Arc<HdbscanTree>>>,
@@ -53,6 +55,27 @@ impl Embeddings {
         let g = Arc::new(g);
         put(&d.radius, Arc::clone(&g));
         Ok((g, Origin::Built))
+    }
+
+    /// The DBSCAN index for `min_samples` over a graph covering `eps` (see
+    /// [`Embeddings::radius_graph`]): a new eps within the graph's radius then costs O(n).
+    pub fn dbscan_index(
+        &self,
+        metric: Metric,
+        eps: f32,
+        headroom: f32,
+        min_samples: usize,
+        ctl: &Control,
+    ) -> Result<(Arc<DbscanIndex>, Origin), GraphError> {
+        let (graph, graph_origin) = self.radius_graph(metric, eps, headroom, ctl)?;
+        let d = self.derived();
+        if let Some(ix) = get(&d.dbscan).filter(|ix| ix.min_samples == min_samples && std::ptr::eq(ix.graph(), graph.as_ref())) {
+            return Ok((ix, Origin::Cached));
+        }
+        *d.dbscan.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        let ix = Arc::new(DbscanIndex::build(graph, min_samples, ctl)?);
+        put(&d.dbscan, Arc::clone(&ix));
+        Ok((ix, graph_origin))
     }
 
     /// The k-nearest-neighbour graph with at least `k` neighbours per point.

@@ -119,6 +119,121 @@ pub fn dbscan(graph: &RadiusGraph, eps: f32, min_samples: usize, ctl: &Control) 
     Ok(DbscanResult { labels, core, n_clusters: next as usize, n_noise })
 }
 
+/// DBSCAN for one `min_samples` and any eps up to a graph's radius, in O(n) per eps.
+///
+/// A point is core at eps exactly when its core distance — the distance to its
+/// (min_samples − 1)-th neighbour — is ≤ eps; two core points share a cluster exactly when a
+/// path of graph edges joins them whose every step has max(core(a), core(b), d(a, b)) ≤ eps. So
+/// the clusters of core points at eps are the components of the minimum spanning forest of
+/// that "mutual reachability" weight, cut at eps (the observation behind HDBSCAN). The forest is
+/// built once (Kruskal over the stored edges); a new eps unions only the forest edges ≤ eps and
+/// looks up border points' nearest core neighbours.
+#[derive(Clone, Debug)]
+pub struct DbscanIndex {
+    graph: std::sync::Arc<RadiusGraph>,
+    /// `min_samples` the index answers for.
+    pub min_samples: usize,
+    core_dist: Vec<f32>,
+    /// Forest edges `(weight, a, b)`, lightest first.
+    forest: Vec<(f32, u32, u32)>,
+}
+
+impl DbscanIndex {
+    /// Builds the index over `graph` for `min_samples`.
+    pub fn build(graph: std::sync::Arc<RadiusGraph>, min_samples: usize, ctl: &Control) -> Result<Self, Cancelled> {
+        use rayon::prelude::*;
+        let n = graph.n();
+        let need = min_samples.saturating_sub(1);
+        let core_dist: Vec<f32> = (0..n)
+            .map(|i| {
+                if need == 0 {
+                    return 0.0;
+                }
+                let (_, d) = graph.within(i, graph.radius);
+                d.get(need - 1).copied().unwrap_or(f32::INFINITY)
+            })
+            .collect();
+        ctl.check()?;
+        // Edges between points that can be core within the radius, weighted by mutual reachability.
+        let mut edges: Vec<(f32, u32, u32)> = (0..n)
+            .into_par_iter()
+            .flat_map_iter(|i| {
+                let (nb, d) = graph.within(i, graph.radius);
+                let ci = core_dist[i];
+                let g = &graph;
+                let cd = &core_dist;
+                nb.iter().zip(d).filter_map(move |(&j, &dv)| {
+                    let w = ci.max(cd[j as usize]).max(dv);
+                    #[allow(clippy::cast_possible_truncation)]
+                    ((j as usize) > i && w <= g.radius).then_some((w, i as u32, j))
+                })
+            })
+            .collect();
+        ctl.check()?;
+        edges.par_sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        ctl.check()?;
+        let mut uf = UnionFind::new(n);
+        let mut forest = Vec::with_capacity(n.saturating_sub(1));
+        for e in edges {
+            if uf.union(e.1 as usize, e.2 as usize).is_some() {
+                forest.push(e);
+                if forest.len() + 1 == n {
+                    break;
+                }
+            }
+        }
+        Ok(Self { graph, min_samples, core_dist, forest })
+    }
+
+    /// The graph the index reads.
+    #[must_use]
+    pub fn graph(&self) -> &RadiusGraph {
+        &self.graph
+    }
+
+    /// Labels for `eps` (≤ the graph's radius); the same result as [`dbscan`].
+    ///
+    /// # Panics
+    /// When `eps` exceeds the graph's radius.
+    #[must_use]
+    pub fn labels(&self, eps: f32) -> DbscanResult {
+        let graph = &self.graph;
+        assert!(eps <= graph.radius, "eps {eps} beyond the graph's radius {}", graph.radius);
+        let n = graph.n();
+        let core: Vec<bool> = self.core_dist.iter().map(|&c| c <= eps).collect();
+        let mut uf = UnionFind::new(n);
+        for &(w, a, b) in &self.forest {
+            if w > eps {
+                break;
+            }
+            uf.union(a as usize, b as usize);
+        }
+        let mut root_label = vec![-1i32; n];
+        let mut labels = vec![-1i32; n];
+        let mut next = 0i32;
+        for i in 0..n {
+            if core[i] {
+                let r = uf.find(i);
+                if root_label[r] < 0 {
+                    root_label[r] = next;
+                    next += 1;
+                }
+                labels[i] = root_label[r];
+            }
+        }
+        for i in 0..n {
+            if !core[i]
+                && let Some(&j) = graph.within(i, eps).0.iter().find(|&&j| core[j as usize])
+            {
+                labels[i] = labels[j as usize];
+            }
+        }
+        let n_noise = labels.iter().filter(|&&l| l < 0).count();
+        #[allow(clippy::cast_sign_loss)]
+        DbscanResult { labels, core, n_clusters: next as usize, n_noise }
+    }
+}
+
 /// DBSCAN without storing the neighbourhood graph, for an eps whose graph would not fit in
 /// memory: one sweep over the distance tiles counts neighbours, a second joins core points
 /// (a lock-free union-find) and finds every border point's nearest core point. Same labels as
@@ -252,6 +367,14 @@ mod tests {
         // Everything noise.
         let r = dbscan(&g, 0.05, 2, &Control::default()).unwrap();
         assert_eq!(r.n_noise, 10);
+        // From the spanning-forest index: the same labels for every eps and min_samples.
+        let shared = std::sync::Arc::new(g.clone());
+        for ms in [1, 2, 3, 4] {
+            let index = DbscanIndex::build(std::sync::Arc::clone(&shared), ms, &Control::default()).unwrap();
+            for eps in [0.05, 0.1, 0.15, 0.3, 0.45, 0.6, 1.0] {
+                assert_eq!(index.labels(eps), dbscan(&g, eps, ms, &Control::default()).unwrap(), "eps {eps} min_samples {ms}");
+            }
+        }
         // Without storing the graph: the same labels.
         for (eps, ms) in [(0.45, 3), (1.0, 2), (0.05, 2), (0.15, 2)] {
             let stored = dbscan(&g, eps, ms, &Control::default()).unwrap();
