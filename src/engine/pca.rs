@@ -31,11 +31,22 @@ const COV_BLOCK: usize = 1024;
 /// Signs follow scikit-learn: each axis is flipped so that its largest-magnitude entry is positive.
 pub fn pca_2d(data: &Matrix, ctl: &Control) -> Result<Pca, Cancelled> {
     let (n, d) = (data.n(), data.d());
+    // Column sums over fixed row ranges in parallel, added in range order (deterministic).
     let mut mean = vec![0.0f64; d];
-    for i in 0..n {
-        for (m, &v) in mean.iter_mut().zip(data.row(i)) {
-            *m += f64::from(v);
-        }
+    let sums: Vec<Vec<f64>> = fixed_ranges(n, n.div_ceil(8192).min(32))
+        .into_par_iter()
+        .map(|r| {
+            let mut s = vec![0.0f64; d];
+            for i in r {
+                for (m, &v) in s.iter_mut().zip(data.row(i)) {
+                    *m += f64::from(v);
+                }
+            }
+            s
+        })
+        .collect();
+    for s in sums {
+        mean.iter_mut().zip(s).for_each(|(m, v)| *m += v);
     }
     #[allow(clippy::cast_precision_loss)]
     let nf = n as f64;
