@@ -69,6 +69,32 @@ pub struct DbscanResult {
     pub n_noise: usize,
 }
 
+/// Finishes a labelling: clusters of core points numbered by their first row (`root` gives a
+/// core point's set representative), then each border point labelled like its nearest core
+/// neighbour (`nearest_core`), the rest noise.
+fn number_clusters(core: Vec<bool>, mut root: impl FnMut(usize) -> usize, nearest_core: impl Fn(usize) -> Option<usize>) -> DbscanResult {
+    let n = core.len();
+    let mut root_label = vec![-1i32; n];
+    let mut labels = vec![-1i32; n];
+    let mut next = 0i32;
+    for i in (0..n).filter(|&i| core[i]) {
+        let r = root(i);
+        if root_label[r] < 0 {
+            root_label[r] = next;
+            next += 1;
+        }
+        labels[i] = root_label[r];
+    }
+    for i in (0..n).filter(|&i| !core[i]) {
+        if let Some(j) = nearest_core(i) {
+            labels[i] = labels[j];
+        }
+    }
+    let n_noise = labels.iter().filter(|&&l| l < 0).count();
+    #[allow(clippy::cast_sign_loss)]
+    DbscanResult { labels, core, n_clusters: next as usize, n_noise }
+}
+
 /// Labels the points of `graph` for `eps` (≤ `graph.radius`) and `min_samples`.
 ///
 /// # Panics
@@ -93,30 +119,10 @@ pub fn dbscan(graph: &RadiusGraph, eps: f32, min_samples: usize, ctl: &Control) 
             ctl.check()?;
         }
     }
-    let mut root_label = vec![-1i32; n];
-    let mut labels = vec![-1i32; n];
-    let mut next = 0i32;
-    for i in 0..n {
-        if core[i] {
-            let r = uf.find(i);
-            if root_label[r] < 0 {
-                root_label[r] = next;
-                next += 1;
-            }
-            labels[i] = root_label[r];
-        }
-    }
-    for i in 0..n {
-        if !core[i] {
-            // Nearest first, and ties in index order: the first core neighbour is the one.
-            if let Some(&j) = graph.within(i, eps).0.iter().find(|&&j| core[j as usize]) {
-                labels[i] = labels[j as usize];
-            }
-        }
-    }
-    let n_noise = labels.iter().filter(|&&l| l < 0).count();
-    #[allow(clippy::cast_sign_loss)]
-    Ok(DbscanResult { labels, core, n_clusters: next as usize, n_noise })
+    // Nearest first, and ties in index order: the first core neighbour is the one.
+    let nearest = |i: usize| graph.within(i, eps).0.iter().find(|&&j| core[j as usize]).map(|&j| j as usize);
+    let nearest: Vec<Option<usize>> = (0..n).map(|i| if core[i] { None } else { nearest(i) }).collect();
+    Ok(number_clusters(core, |i| uf.find(i), |i| nearest[i]))
 }
 
 /// DBSCAN for one `min_samples` and any eps up to a graph's radius, in O(n) per eps.
@@ -208,29 +214,10 @@ impl DbscanIndex {
             }
             uf.union(a as usize, b as usize);
         }
-        let mut root_label = vec![-1i32; n];
-        let mut labels = vec![-1i32; n];
-        let mut next = 0i32;
-        for i in 0..n {
-            if core[i] {
-                let r = uf.find(i);
-                if root_label[r] < 0 {
-                    root_label[r] = next;
-                    next += 1;
-                }
-                labels[i] = root_label[r];
-            }
-        }
-        for i in 0..n {
-            if !core[i]
-                && let Some(&j) = graph.within(i, eps).0.iter().find(|&&j| core[j as usize])
-            {
-                labels[i] = labels[j as usize];
-            }
-        }
-        let n_noise = labels.iter().filter(|&&l| l < 0).count();
-        #[allow(clippy::cast_sign_loss)]
-        DbscanResult { labels, core, n_clusters: next as usize, n_noise }
+        let nearest: Vec<Option<usize>> = (0..n)
+            .map(|i| if core[i] { None } else { graph.within(i, eps).0.iter().find(|&&j| core[j as usize]).map(|&j| j as usize) })
+            .collect();
+        number_clusters(core, |i| uf.find(i), |i| nearest[i])
     }
 }
 
@@ -312,29 +299,13 @@ pub fn dbscan_streaming(emb: &Embeddings, metric: Metric, eps: f32, min_samples:
             }
         }
     })?;
-    let mut labels = vec![-1i32; n];
-    let mut root_label = vec![-1i32; n];
-    let mut next = 0i32;
-    for i in 0..n {
-        if core[i] {
-            #[allow(clippy::cast_possible_truncation)]
-            let r = find(i as u32) as usize;
-            if root_label[r] < 0 {
-                root_label[r] = next;
-                next += 1;
-            }
-            labels[i] = root_label[r];
-        }
-    }
-    for i in 0..n {
+    #[allow(clippy::cast_possible_truncation)]
+    let roots: Vec<usize> = (0..n).map(|i| if core[i] { find(i as u32) as usize } else { i }).collect();
+    let nearest = |i: usize| {
         let packed = nearest[i].load(Relaxed);
-        if !core[i] && packed != u64::MAX {
-            labels[i] = labels[(packed & 0xffff_ffff) as usize];
-        }
-    }
-    let n_noise = labels.iter().filter(|&&l| l < 0).count();
-    #[allow(clippy::cast_sign_loss)]
-    Ok(DbscanResult { labels, core, n_clusters: next as usize, n_noise })
+        (packed != u64::MAX).then_some((packed & 0xffff_ffff) as usize)
+    };
+    Ok(number_clusters(core, |i| roots[i], nearest))
 }
 
 #[cfg(test)]
