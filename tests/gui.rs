@@ -248,6 +248,8 @@ fn every_algorithm_runs_from_the_window_with_its_own_controls() {
     let Algorithm::Dbscan(p) = &o.request.algorithm else { panic!() };
     assert!((p.eps - eps * 0.9).abs() < 1e-3 * eps, "{} vs {}", p.eps, eps * 0.9);
     assert!(o.notes.iter().any(|n| n.contains("reused the neighbourhood graph")), "{:?}", o.notes);
+    // The k-distance chart says how many points are core at the chosen eps.
+    h.get_by_label_contains("of the points are core at this eps");
     if o.n_noise > 0 {
         h.get_by_label_contains("Noise: ");
         let legend: Vec<String> = h.query_all_by_role(Role::CheckBox).filter_map(|n| n.accesskit_node().label()).collect();

@@ -2,6 +2,7 @@
 //! read state and push [`Command`]s; the app applies them once per frame.
 
 mod chrome;
+mod kdist;
 mod map;
 mod palette;
 mod side_panel;

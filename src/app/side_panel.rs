@@ -199,6 +199,7 @@ fn controls_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             }
             changed |= ui.add(egui::Slider::new(&mut app.settings.min_samples, 1..=100).text("min_samples")).changed();
             changed |= noise_ui(app, ui);
+            changed |= super::kdist::kdist_ui(app, ui);
         }
         AlgoKind::Hierarchical => {
             egui::ComboBox::from_label("Linkage").selected_text(app.settings.linkage.name()).show_ui(ui, |ui| {
