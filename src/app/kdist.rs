@@ -44,10 +44,10 @@ pub(super) fn kdist_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) -> bool {
             plot_ui.line(Line::new("k-distance", PlotPoints::new(pts)).color(palette::cluster(0)));
             plot_ui.hline(HLine::new("eps", f64::from(eps)).color(palette::WARNING).width(1.5));
             let r = plot_ui.response();
-            if r.clicked() || r.dragged() {
-                if let Some(p) = plot_ui.pointer_coordinate() {
-                    moved = Some(p.y.clamp(lo, hi));
-                }
+            if (r.clicked() || r.dragged())
+                && let Some(p) = plot_ui.pointer_coordinate()
+            {
+                moved = Some(p.y.clamp(lo, hi));
             }
         })
         .response
