@@ -366,8 +366,24 @@ fn run_algorithm(emb: &Embeddings, algo: &Algorithm, interactive: bool, ctl: &Co
             plain(tree.cut(p.k), notes)
         }
         Algorithm::Hdbscan(p) => {
-            let (tree, origin) = emb.hdbscan_tree(p.metric, p.min_samples(), ctl)?;
-            reuse_note("spanning tree", origin, &mut notes);
+            let tree = if crate::engine::hdbscan::dense_fits(n) {
+                let (tree, origin) = emb.hdbscan_tree(p.metric, p.min_samples(), ctl)?;
+                reuse_note("spanning tree", origin, &mut notes);
+                tree
+            } else {
+                let (tree, pieces) = emb.hdbscan_tree_from_knn(p.metric, p.min_samples(), ctl)?;
+                notes.push(format!(
+                    "more rows than the full distance matrix allows: the spanning tree was built from the exact \
+                     {}-nearest-neighbour graph, an approximation{}",
+                    (2 * p.min_samples()).clamp(16, 128),
+                    if pieces > 1 {
+                        format!(" ({pieces} pieces it leaves unconnected were joined at infinite distance)")
+                    } else {
+                        String::new()
+                    }
+                ));
+                tree
+            };
             let r = tree.select(p.min_cluster_size, p.selection, p.cluster_selection_epsilon);
             Raw { has_noise: true, probabilities: Some(r.probabilities), ..plain(r.labels, notes) }
         }

@@ -270,3 +270,23 @@ fn minibatch_kmeans_inertia_is_within_two_percent_of_full_kmeans() {
         }
     }
 }
+
+#[test]
+fn hdbscan_from_the_neighbour_graph_stays_close_to_sklearn() {
+    // The path for inputs whose distance matrix would not fit; here on data where it does, to
+    // compare. The graph holds 2·min_samples (at least 16) neighbours per point.
+    let (emb, j) = load("density");
+    let mut checked = 0;
+    for e in j["hdbscan"].as_array().unwrap() {
+        let ms = usize::try_from(e["min_samples"].as_u64().unwrap()).unwrap();
+        let mcs = usize::try_from(e["min_cluster_size"].as_u64().unwrap()).unwrap();
+        let sel: Selection = e["cluster_selection_method"].as_str().unwrap().parse().unwrap();
+        let eps = e["cluster_selection_epsilon"].as_f64().unwrap();
+        let (tree, _) = HdbscanTree::build_from_knn(&emb, metric(e), ms, &Control::default()).unwrap();
+        let r = tree.select(mcs, sel, eps);
+        let score = ari(&r.labels, &labels(&e["labels"]));
+        assert!(score >= 0.95, "mcs={mcs} ms={ms} {sel:?}: ARI {score}");
+        checked += 1;
+    }
+    assert!(checked >= 5);
+}

@@ -112,4 +112,13 @@ impl Embeddings {
         put(&d.hdbscan, Arc::clone(&t));
         Ok((t, Origin::Built))
     }
+
+    /// The HDBSCAN tree from the k-nearest-neighbour graph (see
+    /// [`HdbscanTree::build_from_knn`]), with the number of pieces the graph left apart.
+    pub fn hdbscan_tree_from_knn(&self, metric: Metric, min_samples: usize, ctl: &Control) -> Result<(Arc<HdbscanTree>, usize), Cancelled> {
+        let d = self.derived();
+        *d.hdbscan.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        let (t, pieces) = HdbscanTree::build_from_knn(self, metric, min_samples, ctl)?;
+        Ok((Arc::new(t), pieces))
+    }
 }

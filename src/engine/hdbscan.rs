@@ -80,23 +80,17 @@ pub enum HdbscanParamError {
     /// Negative or non-finite epsilon.
     #[error("cluster_selection_epsilon must be a number ≥ 0 (got {0})")]
     Epsilon(f64),
-    /// Too many rows for the dense spanning tree.
-    #[error(
-        "HDBSCAN here keeps the full distance matrix: {n} rows need {gib:.1} GiB, above the {limit_gib:.1} GiB limit; \
-         cluster a sample or use DBSCAN or K-means"
-    )]
-    TooLarge {
-        /// Rows.
-        n: usize,
-        /// Memory needed.
-        gib: f64,
-        /// Limit.
-        limit_gib: f64,
-    },
 }
 
-/// Largest distance matrix HDBSCAN builds: 2.5 GiB (25,900 rows).
+/// Largest distance matrix HDBSCAN builds: 2.5 GiB (25,900 rows). Above, the spanning tree
+/// comes from the k-nearest-neighbour graph ([`HdbscanTree::build_from_knn`]).
 pub const MAX_DENSE_BYTES: usize = 5 << 29;
+
+/// Whether [`HdbscanTree::build`] can keep the full distance matrix of `n` rows.
+#[must_use]
+pub fn dense_fits(n: usize) -> bool {
+    Square::bytes_for(n) <= MAX_DENSE_BYTES
+}
 
 impl HdbscanParams {
     /// The effective `min_samples`.
@@ -116,11 +110,6 @@ impl HdbscanParams {
         }
         if !(self.cluster_selection_epsilon.is_finite() && self.cluster_selection_epsilon >= 0.0) {
             return Err(HdbscanParamError::Epsilon(self.cluster_selection_epsilon));
-        }
-        if Square::bytes_for(n) > MAX_DENSE_BYTES {
-            #[allow(clippy::cast_precision_loss)]
-            let gib = |b: usize| b as f64 / f64::from(1u32 << 30);
-            return Err(HdbscanParamError::TooLarge { n, gib: gib(Square::bytes_for(n)), limit_gib: gib(MAX_DENSE_BYTES) });
         }
         Ok(())
     }
@@ -194,6 +183,51 @@ impl HdbscanTree {
         drop(dist);
         let links = single_linkage(n, mst);
         Ok(Self { n, min_samples, metric, core, links })
+    }
+
+    /// The tree from the exact k-nearest-neighbour graph instead of the full distance matrix,
+    /// for inputs whose matrix would not fit: Kruskal over the graph's edges weighted by mutual
+    /// reachability. Spanning-tree edges longer than every stored neighbour distance are not in
+    /// the graph, so the tree is an approximation; pieces the graph leaves unconnected are
+    /// joined at infinite distance (they can only split from each other at the root). Returns
+    /// the tree and the number of such pieces.
+    pub fn build_from_knn(emb: &Embeddings, metric: Metric, min_samples: usize, ctl: &Control) -> Result<(Self, usize), Cancelled> {
+        let n = emb.raw().n();
+        let k = (2 * min_samples).clamp(16, 128);
+        let (g, _) = emb.knn_graph(metric, k, ctl)?;
+        let need = min_samples.saturating_sub(1).min(g.k);
+        let core: Vec<f32> = (0..n).map(|i| if need == 0 { 0.0 } else { g.neighbors(i).1[need - 1] }).collect();
+        let mut edges: Vec<(f32, u32, u32)> = Vec::with_capacity(n * g.k);
+        for i in 0..n {
+            let (nb, d) = g.neighbors(i);
+            for (&j, &dv) in nb.iter().zip(d) {
+                let w = dv.max(core[i]).max(core[j as usize]);
+                #[allow(clippy::cast_possible_truncation)]
+                let (a, b) = ((i as u32).min(j), (i as u32).max(j));
+                edges.push((w, a, b));
+            }
+        }
+        ctl.check()?;
+        edges.sort_unstable_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
+        let mut uf = super::unionfind::UnionFind::new(n);
+        let mut mst: Vec<(usize, usize, f64)> = Vec::with_capacity(n.saturating_sub(1));
+        for (w, a, b) in edges {
+            if uf.union(a as usize, b as usize).is_some() {
+                mst.push((a as usize, b as usize, f64::from(w)));
+            }
+        }
+        // Join what the graph left apart.
+        let mut pieces = Vec::new();
+        for i in 0..n {
+            if uf.find(i) == i {
+                pieces.push(i);
+            }
+        }
+        for w in pieces.windows(2) {
+            mst.push((w[0], w[1], f64::INFINITY));
+        }
+        let links = single_linkage(n, mst);
+        Ok((Self { n, min_samples, metric, core, links }, pieces.len()))
     }
 
     /// Number of points.
@@ -587,5 +621,12 @@ mod tests {
         let merged = tree.select(10, Selection::Eom, 100.0);
         assert!(merged.n_clusters >= 1);
         assert!(HdbscanParams { min_cluster_size: 1, ..HdbscanParams::default() }.check(100).is_err());
+        // From the neighbour graph: the same clusters here, where the blobs are far apart.
+        let (approx, pieces) = HdbscanTree::build_from_knn(&emb, Metric::Euclidean, 5, &Control::default()).unwrap();
+        let a = approx.select(10, Selection::Eom, 0.0);
+        assert!(pieces >= 1);
+        assert_eq!(a.n_clusters, 2);
+        assert!(a.labels[..60].iter().all(|&l| l == a.labels[0]) && a.labels[60..120].iter().all(|&l| l == a.labels[60]));
+        assert_ne!(a.labels[0], a.labels[60]);
     }
 }
