@@ -6,6 +6,7 @@ mod kdist;
 mod map;
 mod palette;
 mod side_panel;
+mod silhouette_plot;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -660,6 +661,7 @@ impl eframe::App for EmbedmapApp {
         chrome::menu_ui(self, ui);
         chrome::status_ui(self, ui);
         side_panel::side_panel_ui(self, ui);
+        silhouette_plot::silhouette_panel_ui(self, ui);
         map::map_ui(self, ui);
         chrome::drop_overlay_ui(ui);
         let cmds = std::mem::take(&mut self.commands);
