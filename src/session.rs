@@ -366,24 +366,19 @@ fn run_algorithm(emb: &Embeddings, algo: &Algorithm, interactive: bool, ctl: &Co
             plain(tree.cut(p.k), notes)
         }
         Algorithm::Hdbscan(p) => {
-            let tree = if crate::engine::hdbscan::dense_fits(n) {
-                let (tree, origin) = emb.hdbscan_tree(p.metric, p.min_samples(), ctl)?;
-                reuse_note("spanning tree", origin, &mut notes);
-                tree
-            } else {
-                let (tree, pieces) = emb.hdbscan_tree_from_knn(p.metric, p.min_samples(), ctl)?;
+            let (tree, origin) = emb.hdbscan_tree(p.metric, p.min_samples(), ctl)?;
+            reuse_note("spanning tree", origin, &mut notes);
+            if let Some((k, pieces)) = tree.from_graph {
                 notes.push(format!(
                     "more rows than the full distance matrix allows: the spanning tree was built from the exact \
-                     {}-nearest-neighbour graph, an approximation{}",
-                    (2 * p.min_samples()).clamp(16, 128),
+                     {k}-nearest-neighbour graph, an approximation{}",
                     if pieces > 1 {
                         format!(" ({pieces} pieces it leaves unconnected were joined at infinite distance)")
                     } else {
                         String::new()
                     }
                 ));
-                tree
-            };
+            }
             let r = tree.select(p.min_cluster_size, p.selection, p.cluster_selection_epsilon);
             Raw { has_noise: true, probabilities: Some(r.probabilities), ..plain(r.labels, notes) }
         }
@@ -450,7 +445,7 @@ pub fn run_cluster(emb: &Embeddings, req: &ClusterRequest, ctl: &Control) -> Res
     let davies_bouldin = davies_bouldin(space, &own).map_err(|e| e.to_string());
     let calinski_harabasz = calinski_harabasz(space, &own).map_err(|e| e.to_string());
     let indices_ms = elapsed_ms(t);
-    let clusters = per_cluster(&labels, &own, sil.as_ref().ok(), raw.probabilities.as_deref(), n_clusters);
+    let clusters = per_cluster(&sizes, &own, sil.as_ref().ok(), raw.probabilities.as_deref());
     Ok(ClusterOutcome {
         request: req.clone(),
         labels,
@@ -473,14 +468,11 @@ pub fn run_cluster(emb: &Embeddings, req: &ClusterRequest, ctl: &Control) -> Res
     })
 }
 
-fn per_cluster(labels: &[i32], own: &[i32], sil: Option<&Silhouette>, prob: Option<&[f64]>, k: usize) -> Vec<ClusterFigures> {
-    let mut size = vec![0usize; k];
+fn per_cluster(sizes: &[usize], own: &[i32], sil: Option<&Silhouette>, prob: Option<&[f64]>) -> Vec<ClusterFigures> {
+    let k = sizes.len();
     let mut s_sum = vec![(0.0f64, 0usize); k];
     let mut p_sum = vec![(0.0f64, 0usize); k];
-    for (i, (&l, &o)) in labels.iter().zip(own).enumerate() {
-        if let Ok(c) = usize::try_from(l) {
-            size[c] += 1;
-        }
+    for (i, &o) in own.iter().enumerate() {
         if let Ok(c) = usize::try_from(o) {
             if let Some(v) = sil.map(|s| s.values[i]).filter(|v| v.is_finite()) {
                 s_sum[c].0 += f64::from(v);
@@ -497,7 +489,7 @@ fn per_cluster(labels: &[i32], own: &[i32], sil: Option<&Silhouette>, prob: Opti
     (0..k)
         .map(|c| ClusterFigures {
             cluster: i32::try_from(c).unwrap_or(i32::MAX),
-            size: size[c],
+            size: sizes[c],
             mean_silhouette: mean(s_sum[c]),
             mean_membership: prob.and(mean(p_sum[c])),
         })

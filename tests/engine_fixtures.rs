@@ -282,7 +282,7 @@ fn hdbscan_from_the_neighbour_graph_stays_close_to_sklearn() {
         let mcs = usize::try_from(e["min_cluster_size"].as_u64().unwrap()).unwrap();
         let sel: Selection = e["cluster_selection_method"].as_str().unwrap().parse().unwrap();
         let eps = e["cluster_selection_epsilon"].as_f64().unwrap();
-        let (tree, _) = HdbscanTree::build_from_knn(&emb, metric(e), ms, &Control::default()).unwrap();
+        let tree = HdbscanTree::build_from_knn(&emb, metric(e), ms, &Control::default()).unwrap();
         let r = tree.select(mcs, sel, eps);
         let score = ari(&r.labels, &labels(&e["labels"]));
         assert!(score >= 0.95, "mcs={mcs} ms={ms} {sel:?}: ARI {score}");

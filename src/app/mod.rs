@@ -176,6 +176,8 @@ pub(crate) struct MapCache {
     pub(crate) clusters: Vec<(Vec<egui_plot::PlotPoint>, Vec<usize>)>,
     /// Noise points and their rows.
     pub(crate) noise: (Vec<egui_plot::PlotPoint>, Vec<usize>),
+    /// The silhouette plot's shapes.
+    pub(crate) silhouette: Vec<silhouette_plot::Shape>,
 }
 
 /// The embedmap window.
@@ -385,6 +387,7 @@ impl EmbedmapApp {
         }
         self.map.clusters = clusters;
         self.map.noise = noise;
+        self.map.silhouette = silhouette_plot::shapes(o);
     }
 
     fn handle(&mut self, e: Event) {

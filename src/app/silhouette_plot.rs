@@ -6,30 +6,66 @@ use eframe::egui;
 use egui_plot::{HLine, Legend, Line, Plot, PlotPoints};
 
 use super::{EmbedmapApp, palette};
+use crate::session::ClusterOutcome;
 
 /// Most points drawn per cluster (quantiles of its sorted values).
 const PER_CLUSTER: usize = 300;
 
-/// Draws the right panel when the clustering has per-point silhouettes.
-pub(super) fn silhouette_panel_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
-    let Some(o) = app.outcome.clone() else { return };
-    let Ok(sil) = &o.silhouette else { return };
+/// One cluster's shape in the plot: its id, the sorted values placed side by side (thinned to
+/// [`PER_CLUSTER`] points) and its mean.
+#[derive(Debug, Clone)]
+pub(crate) struct Shape {
+    cluster: usize,
+    points: Vec<[f64; 2]>,
+    mean: f64,
+}
+
+/// The shapes of `o`'s clusters, computed once per clustering (sorting is O(n log n)).
+pub(super) fn shapes(o: &ClusterOutcome) -> Vec<Shape> {
+    let Ok(sil) = &o.silhouette else { return Vec::new() };
     let k = o.n_clusters;
     let mut per: Vec<Vec<f32>> = vec![Vec::new(); k];
     // The algorithm's own clusters: the silhouette was scored on them.
-    let own: Vec<i32> = if o.is_noise.is_empty() {
-        o.labels.clone()
-    } else {
-        o.labels.iter().zip(&o.is_noise).map(|(&l, &nz)| if nz { -1 } else { l }).collect()
-    };
-    for (&l, &v) in own.iter().zip(&sil.values) {
+    for (i, (&l, &v)) in o.labels.iter().zip(&sil.values).enumerate() {
+        let noise = o.is_noise.get(i).copied().unwrap_or(false);
         if let Ok(c) = usize::try_from(l)
             && c < k
             && v.is_finite()
+            && !noise
         {
             per[c].push(v);
         }
     }
+    let mut x0 = 0.0f64;
+    let mut out = Vec::new();
+    for (cluster, vals) in per.iter_mut().enumerate() {
+        if vals.is_empty() {
+            continue;
+        }
+        vals.sort_by(|a, b| b.total_cmp(a));
+        let step = vals.len().div_ceil(PER_CLUSTER);
+        #[allow(clippy::cast_precision_loss)]
+        let width = vals.len() as f64;
+        #[allow(clippy::cast_precision_loss)]
+        let points: Vec<[f64; 2]> = vals
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % step == 0 || *i + 1 == vals.len())
+            .map(|(i, &v)| [x0 + i as f64, f64::from(v)])
+            .collect();
+        let mean = vals.iter().map(|&v| f64::from(v)).sum::<f64>() / width;
+        out.push(Shape { cluster, points, mean });
+        // A gap between clusters of 1% of the points so far (at least 5).
+        x0 += width + (x0 * 0.01).max(5.0);
+    }
+    out
+}
+
+/// Draws the right panel when the clustering has per-point silhouettes.
+pub(super) fn silhouette_panel_ui(app: &EmbedmapApp, ui: &mut egui::Ui) {
+    let Some(o) = &app.outcome else { return };
+    let Ok(sil) = &o.silhouette else { return };
+    let shapes = &app.map.silhouette;
     egui::Panel::right("silhouette").default_size(280.0).min_size(200.0).show(ui, |ui| {
         ui.heading("Per-cluster silhouette");
         ui.label(
@@ -40,29 +76,6 @@ pub(super) fn silhouette_panel_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             })
             .small(),
         );
-        let mut x0 = 0.0f64;
-        let mut lines = Vec::new();
-        for (c, vals) in per.iter_mut().enumerate() {
-            if vals.is_empty() {
-                continue;
-            }
-            vals.sort_by(|a, b| b.total_cmp(a));
-            let step = vals.len().div_ceil(PER_CLUSTER);
-            #[allow(clippy::cast_precision_loss)]
-            let width = vals.len() as f64;
-            #[allow(clippy::cast_precision_loss)]
-            let pts: Vec<[f64; 2]> = vals
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| i % step == 0 || *i + 1 == vals.len())
-                .map(|(i, &v)| [x0 + i as f64, f64::from(v)])
-                .collect();
-            #[allow(clippy::cast_precision_loss)]
-            let mean = vals.iter().map(|&v| f64::from(v)).sum::<f64>() / width;
-            lines.push((c, pts, mean));
-            // A gap between clusters of 1% of the points so far (at least 5).
-            x0 += width + (x0 * 0.01).max(5.0);
-        }
         Plot::new("silhouette plot")
             .legend(Legend::default().follow_insertion_order(true).title("cluster: mean"))
             .show_axes([false, true])
@@ -70,9 +83,12 @@ pub(super) fn silhouette_panel_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             .include_y(0.0)
             .allow_scroll(false)
             .show(ui, |plot_ui| {
-                for (c, pts, mean) in lines {
+                for s in shapes {
                     plot_ui.line(
-                        Line::new(format!("{c}: {mean:.3}"), PlotPoints::new(pts)).color(palette::cluster(c)).fill(0.0).fill_alpha(0.6),
+                        Line::new(format!("{}: {:.3}", s.cluster, s.mean), PlotPoints::new(s.points.clone()))
+                            .color(palette::cluster(s.cluster))
+                            .fill(0.0)
+                            .fill_alpha(0.6),
                     );
                 }
                 plot_ui.hline(HLine::new(format!("mean {:.3}", sil.mean), sil.mean).color(palette::WARNING));

@@ -101,24 +101,16 @@ impl Embeddings {
         Ok((t, Origin::Built))
     }
 
-    /// The HDBSCAN tree for `metric` and `min_samples`.
+    /// The HDBSCAN tree for `metric` and `min_samples` (exact while the distance matrix fits,
+    /// see [`HdbscanTree::build_fitting`]).
     pub fn hdbscan_tree(&self, metric: Metric, min_samples: usize, ctl: &Control) -> Result<(Arc<HdbscanTree>, Origin), Cancelled> {
         let d = self.derived();
         if let Some(t) = get(&d.hdbscan).filter(|t| t.metric == metric && t.min_samples == min_samples) {
             return Ok((t, Origin::Cached));
         }
         *d.hdbscan.lock().unwrap_or_else(PoisonError::into_inner) = None;
-        let t = Arc::new(HdbscanTree::build(self, metric, min_samples, ctl)?);
+        let t = Arc::new(HdbscanTree::build_fitting(self, metric, min_samples, ctl)?);
         put(&d.hdbscan, Arc::clone(&t));
         Ok((t, Origin::Built))
-    }
-
-    /// The HDBSCAN tree from the k-nearest-neighbour graph (see
-    /// [`HdbscanTree::build_from_knn`]), with the number of pieces the graph left apart.
-    pub fn hdbscan_tree_from_knn(&self, metric: Metric, min_samples: usize, ctl: &Control) -> Result<(Arc<HdbscanTree>, usize), Cancelled> {
-        let d = self.derived();
-        *d.hdbscan.lock().unwrap_or_else(PoisonError::into_inner) = None;
-        let (t, pieces) = HdbscanTree::build_from_knn(self, metric, min_samples, ctl)?;
-        Ok((Arc::new(t), pieces))
     }
 }

@@ -136,6 +136,9 @@ pub struct HdbscanTree {
     /// Core distance of every point.
     pub core: Vec<f32>,
     links: Vec<Link>,
+    /// Set when the tree came from the k-nearest-neighbour graph: `(k, pieces)`, the neighbours
+    /// per point and how many pieces the graph left apart (see [`HdbscanTree::build_from_knn`]).
+    pub from_graph: Option<(usize, usize)>,
 }
 
 /// An HDBSCAN labelling.
@@ -182,16 +185,16 @@ impl HdbscanTree {
         let mst = prim(&dist, &core, ctl)?;
         drop(dist);
         let links = single_linkage(n, mst);
-        Ok(Self { n, min_samples, metric, core, links })
+        Ok(Self { n, min_samples, metric, core, links, from_graph: None })
     }
 
     /// The tree from the exact k-nearest-neighbour graph instead of the full distance matrix,
     /// for inputs whose matrix would not fit: Kruskal over the graph's edges weighted by mutual
     /// reachability. Spanning-tree edges longer than every stored neighbour distance are not in
     /// the graph, so the tree is an approximation; pieces the graph leaves unconnected are
-    /// joined at infinite distance (they can only split from each other at the root). Returns
-    /// the tree and the number of such pieces.
-    pub fn build_from_knn(emb: &Embeddings, metric: Metric, min_samples: usize, ctl: &Control) -> Result<(Self, usize), Cancelled> {
+    /// joined at infinite distance (they can only split from each other at the root); the tree
+    /// records how many in [`HdbscanTree::from_graph`].
+    pub fn build_from_knn(emb: &Embeddings, metric: Metric, min_samples: usize, ctl: &Control) -> Result<Self, Cancelled> {
         let n = emb.raw().n();
         let k = (2 * min_samples).clamp(16, 128);
         let (g, _) = emb.knn_graph(metric, k, ctl)?;
@@ -227,7 +230,17 @@ impl HdbscanTree {
             mst.push((w[0], w[1], f64::INFINITY));
         }
         let links = single_linkage(n, mst);
-        Ok((Self { n, min_samples, metric, core, links }, pieces.len()))
+        Ok(Self { n, min_samples, metric, core, links, from_graph: Some((g.k, pieces.len())) })
+    }
+
+    /// The exact tree ([`HdbscanTree::build`]) while the distance matrix fits
+    /// ([`dense_fits`]), else the one from the neighbour graph ([`HdbscanTree::build_from_knn`]).
+    pub fn build_fitting(emb: &Embeddings, metric: Metric, min_samples: usize, ctl: &Control) -> Result<Self, Cancelled> {
+        if dense_fits(emb.raw().n()) {
+            Self::build(emb, metric, min_samples, ctl)
+        } else {
+            Self::build_from_knn(emb, metric, min_samples, ctl)
+        }
     }
 
     /// Number of points.
@@ -622,7 +635,8 @@ mod tests {
         assert!(merged.n_clusters >= 1);
         assert!(HdbscanParams { min_cluster_size: 1, ..HdbscanParams::default() }.check(100).is_err());
         // From the neighbour graph: the same clusters here, where the blobs are far apart.
-        let (approx, pieces) = HdbscanTree::build_from_knn(&emb, Metric::Euclidean, 5, &Control::default()).unwrap();
+        let approx = HdbscanTree::build_from_knn(&emb, Metric::Euclidean, 5, &Control::default()).unwrap();
+        let pieces = approx.from_graph.map_or(0, |(_, p)| p);
         let a = approx.select(10, Selection::Eom, 0.0);
         assert!(pieces >= 1);
         assert_eq!(a.n_clusters, 2);
