@@ -239,10 +239,7 @@ pub fn micro_dendrogram(
     let (n, d) = (points.n(), points.d());
     let m = m.min(n);
     let mut rng = super::rng::Rng::new(seed);
-    let mut centers = Vec::with_capacity(m * d);
-    for i in rng.sample_indices(n, m) {
-        centers.extend_from_slice(points.row(i));
-    }
+    let centers = points.select_rows(&rng.sample_indices(n, m)).as_slice().to_vec();
     let norms = super::kernels::row_norms_sq(points.as_slice(), d);
     let km = super::kmeans::lloyd(points, &norms, centers, 8, 0.0, metric == Metric::Cosine, ctl, "micro-clusters")?;
     // Means and sizes of the non-empty groups, in f64 over the raw rows' metric space.

@@ -156,12 +156,7 @@ fn init_centers(
     }
     let mut idx = rng.sample_indices(n, m);
     idx.sort_unstable();
-    let d = points.d();
-    let mut data = Vec::with_capacity(m * d);
-    for &i in &idx {
-        data.extend_from_slice(points.row(i));
-    }
-    let sample = Matrix::new(data, m, d).unwrap_or_else(|| unreachable!("m × d by construction"));
+    let sample = points.select_rows(&idx);
     let sample_norms: Vec<f64> = idx.iter().map(|&i| norms[i]).collect();
     let centers = kmeans_plus_plus(&sample, &sample_norms, k, rng, ctl)?;
     let r = lloyd(&sample, &sample_norms, centers, max_iter, tol, spherical, ctl, "k-means on a sample")?;

@@ -39,6 +39,19 @@ impl Matrix {
         &self.data[i * self.d..(i + 1) * self.d]
     }
 
+    /// The rows at `idx`, in that order.
+    ///
+    /// # Panics
+    /// When an index is out of range.
+    #[must_use]
+    pub fn select_rows(&self, idx: &[usize]) -> Self {
+        let mut data = Vec::with_capacity(idx.len() * self.d);
+        for &i in idx {
+            data.extend_from_slice(self.row(i));
+        }
+        Self { data, n: idx.len(), d: self.d }
+    }
+
     /// Keeps only the rows for which `keep` is true, in order.
     #[must_use]
     pub fn filter_rows(&self, keep: &[bool]) -> Self {

@@ -71,15 +71,6 @@ impl MiniBatchParams {
     }
 }
 
-fn gather(points: &Matrix, idx: &[usize]) -> Matrix {
-    let d = points.d();
-    let mut data = Vec::with_capacity(idx.len() * d);
-    for &i in idx {
-        data.extend_from_slice(points.row(i));
-    }
-    Matrix::new(data, idx.len(), d).unwrap_or_else(|| unreachable!("rows × d by construction"))
-}
-
 /// Runs mini-batch K-means: `n_init` independent runs (each its own k-means++ start and batch
 /// sequence), keeping the one with the lowest inertia over all rows. `n_iter` counts batches.
 pub fn minibatch_kmeans(emb: &Embeddings, p: &MiniBatchParams, ctl: &Control) -> Result<KMeansResult, Cancelled> {
@@ -101,7 +92,7 @@ fn one_run(points: &Matrix, norms: &[f64], p: &MiniBatchParams, mut rng: Rng, ct
     let batch = p.batch_size.min(n);
     // Initialisation on a sample, as scikit-learn: 3 × batch rows (at least 3k).
     let init_n = (3 * batch).max(3 * k).min(n);
-    let sample = gather(points, &rng.sample_indices(n, init_n));
+    let sample = points.select_rows(&rng.sample_indices(n, init_n));
     let sample_norms = row_norms_sq(sample.as_slice(), d);
     let mut centers = kmeans_plus_plus(&sample, &sample_norms, k, &mut rng, ctl)?;
     let mut counts = vec![0u64; k];
@@ -124,7 +115,7 @@ fn one_run(points: &Matrix, norms: &[f64], p: &MiniBatchParams, mut rng: Rng, ct
             ctl.progress("mini-batch k-means", step as f32 / steps as f32);
         }
         let idx: Vec<usize> = (0..batch).map(|_| rng.below(n)).collect();
-        let b = gather(points, &idx);
+        let b = points.select_rows(&idx);
         let bn = row_norms_sq(b.as_slice(), d);
         labels.fill(u32::MAX);
         let s = assign_step(&b, &bn, &centers, k, spherical, &mut labels, &mut dists, true);

@@ -3,7 +3,7 @@
 use rayon::prelude::*;
 
 use super::kernels::{ROW_BLOCK, dot_nt, row_norms_sq};
-use super::{Cancelled, Control, Embeddings, Matrix, Metric};
+use super::{Cancelled, Control, Embeddings, Metric};
 
 /// Noise handling of a clustering result.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -28,14 +28,6 @@ impl std::str::FromStr for NoisePolicy {
     }
 }
 
-fn gather(points: &Matrix, idx: &[usize]) -> Vec<f32> {
-    let mut out = Vec::with_capacity(idx.len() * points.d());
-    for &i in idx {
-        out.extend_from_slice(points.row(i));
-    }
-    out
-}
-
 /// Labels with every noise point (negative label) given the label of its nearest non-noise
 /// point. Unchanged when there is no noise or nothing but noise.
 pub fn assign_to_nearest(emb: &Embeddings, metric: Metric, labels: &[i32], ctl: &Control) -> Result<Vec<i32>, Cancelled> {
@@ -47,9 +39,10 @@ pub fn assign_to_nearest(emb: &Embeddings, metric: Metric, labels: &[i32], ctl: 
     if noise.is_empty() || kept.is_empty() {
         return Ok(out);
     }
-    let q = gather(points, &noise);
-    let r = gather(points, &kept);
-    let rn = row_norms_sq(&r, d);
+    let q = points.select_rows(&noise);
+    let r = points.select_rows(&kept);
+    let (q, r) = (q.as_slice(), r.as_slice());
+    let rn = row_norms_sq(r, d);
     const COLS: usize = 2048;
     let nearest: Vec<usize> = q
         .par_chunks(ROW_BLOCK * d.max(1))
@@ -87,6 +80,7 @@ pub fn assign_to_nearest(emb: &Embeddings, metric: Metric, labels: &[i32], ctl: 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::Matrix;
 
     #[test]
     fn noise_joins_the_nearest_cluster() {
