@@ -277,12 +277,7 @@ fn core_distances(dist: &Square, min_samples: usize) -> Vec<f32> {
             top.resize(kk, f32::INFINITY);
             for (j, &v) in dist.row(i).iter().enumerate() {
                 if v < top[kk - 1] && j != i {
-                    let mut p = kk - 1;
-                    while p > 0 && top[p - 1] > v {
-                        top[p] = top[p - 1];
-                        p -= 1;
-                    }
-                    top[p] = v;
+                    super::neighbors::keep_smallest(top, v);
                 }
             }
             top[kk - 1]

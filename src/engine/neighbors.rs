@@ -281,12 +281,7 @@ pub fn k_distance_curve(emb: &Embeddings, metric: Metric, min_samples: usize, se
                         let t = &mut top[r * kk..(r + 1) * kk];
                         for (c, &v) in buf[r * w..(r + 1) * w].iter().enumerate() {
                             if v < t[kk - 1] && cols.start + c != i {
-                                let mut p = kk - 1;
-                                while p > 0 && t[p - 1] > v {
-                                    t[p] = t[p - 1];
-                                    p -= 1;
-                                }
-                                t[p] = v;
+                                keep_smallest(t, v);
                             }
                         }
                     }
@@ -312,6 +307,17 @@ pub fn k_distance_curve(emb: &Embeddings, metric: Metric, min_samples: usize, se
 #[must_use]
 pub fn suggested_eps(curve: &[f32]) -> Option<f32> {
     curve.get(curve.len() / 2).copied()
+}
+
+/// Inserts `v` into the ascending list `top` of the smallest values seen, dropping its last
+/// entry (callers test `v < top[last]` first: most values fail it).
+pub(crate) fn keep_smallest(top: &mut [f32], v: f32) {
+    let mut p = top.len() - 1;
+    while p > 0 && top[p - 1] > v {
+        top[p] = top[p - 1];
+        p -= 1;
+    }
+    top[p] = v;
 }
 
 /// Inserts `(dv, j)` into the ascending top list, dropping its last entry.
