@@ -194,6 +194,22 @@ pub fn sq_dist_f64(a: &[f32], b: &[f32]) -> f64 {
         .sum()
 }
 
+/// Squared euclidean distance: the f32 differences squared into eight independent f32 lanes
+/// (vectorised), the lanes summed in f64.
+#[must_use]
+pub fn sq_dist(a: &[f32], b: &[f32]) -> f64 {
+    let mut acc = [0.0f32; 8];
+    let (ca, ta) = a.as_chunks::<8>();
+    let (cb, tb) = b.as_chunks::<8>();
+    for (x, y) in ca.iter().zip(cb) {
+        for l in 0..8 {
+            let t = x[l] - y[l];
+            acc[l] += t * t;
+        }
+    }
+    acc.iter().map(|&v| f64::from(v)).sum::<f64>() + sq_dist_f64(ta, tb)
+}
+
 /// Splits `0..n` into `parts` contiguous ranges of near-equal size (fewer when n is small).
 /// A fixed partition keeps parallel reductions deterministic whatever the thread count.
 #[must_use]

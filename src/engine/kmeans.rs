@@ -8,7 +8,7 @@
 use rayon::prelude::*;
 
 use super::control::{Cancelled, Control};
-use super::kernels::{ROW_BLOCK, dot_nt, fixed_ranges, row_norms_sq};
+use super::kernels::{ROW_BLOCK, dot_nt, fixed_ranges, row_norms_sq, sq_dist};
 use super::matrix::Matrix;
 use super::metric::{Embeddings, Metric};
 use super::rng::Rng;
@@ -113,14 +113,13 @@ pub fn kmeans(emb: &Embeddings, config: &KMeansConfig, ctl: &Control) -> Result<
     let p = config.params();
     let points = emb.points(p.metric);
     let spherical = p.metric == Metric::Cosine;
-    let norms = row_norms_sq(points.as_slice(), points.d());
     let tol = p.tol * mean_variance(points);
     let mut best: Option<KMeansResult> = None;
     for init in 0..p.n_init {
         let mut rng = Rng::derive(p.seed, init as u64);
         let stage = format!("k-means restart {}/{}", init + 1, p.n_init);
-        let centers = init_centers(points, &norms, p.k, &mut rng, (p.max_iter, tol), spherical, ctl)?;
-        let run = lloyd(points, &norms, centers, p.max_iter, tol, spherical, ctl, &stage)?;
+        let centers = init_centers(points, p.k, &mut rng, (p.max_iter, tol), spherical, ctl)?;
+        let run = lloyd(points, centers, p.max_iter, tol, spherical, ctl, &stage)?;
         let run = KMeansResult { best_init: init, ..run };
         if best.as_ref().is_none_or(|b| run.inertia < b.inertia) {
             best = Some(run);
@@ -142,7 +141,6 @@ const SAMPLE_MIN: usize = 10_000;
 /// follow begin close to convergence.
 fn init_centers(
     points: &Matrix,
-    norms: &[f64],
     k: usize,
     rng: &mut Rng,
     (max_iter, tol): (usize, f64),
@@ -152,14 +150,13 @@ fn init_centers(
     let n = points.n();
     let m = (SAMPLE_ROWS_PER_CLUSTER * k).max(SAMPLE_MIN);
     if n <= 2 * m {
-        return kmeans_plus_plus(points, norms, k, rng, ctl);
+        return kmeans_plus_plus(points, &row_norms_sq(points.as_slice(), points.d()), k, rng, ctl);
     }
     let mut idx = rng.sample_indices(n, m);
     idx.sort_unstable();
     let sample = points.select_rows(&idx);
-    let sample_norms: Vec<f64> = idx.iter().map(|&i| norms[i]).collect();
-    let centers = kmeans_plus_plus(&sample, &sample_norms, k, rng, ctl)?;
-    let r = lloyd(&sample, &sample_norms, centers, max_iter, tol, spherical, ctl, "k-means on a sample")?;
+    let centers = kmeans_plus_plus(&sample, &row_norms_sq(sample.as_slice(), sample.d()), k, rng, ctl)?;
+    let r = lloyd(&sample, centers, max_iter, tol, spherical, ctl, "k-means on a sample")?;
     Ok(r.centroids)
 }
 
@@ -169,17 +166,31 @@ fn mean_variance(points: &Matrix) -> f64 {
     if n == 0 || d == 0 {
         return 0.0;
     }
-    // One parallel pass of per-feature sums and sums of squares (fixed ranges: deterministic).
+    // One parallel pass of per-feature sums and sums of squares of the rows shifted by the first
+    // row (which keeps E[x²] − E[x]² from cancelling when the mean is large), added up in f32 over
+    // groups of 64 rows and in f64 across groups; fixed ranges keep the result deterministic.
+    let shift = points.row(0);
+    const GROUP: usize = 64;
     let parts: Vec<(Vec<f64>, Vec<f64>)> = fixed_ranges(n, n.div_ceil(4096).min(32))
         .into_par_iter()
         .map(|r| {
             let (mut s, mut q) = (vec![0.0f64; d], vec![0.0f64; d]);
-            for i in r {
-                for ((a, b), &v) in s.iter_mut().zip(q.iter_mut()).zip(points.row(i)) {
-                    let v = f64::from(v);
-                    *a += v;
-                    *b += v * v;
+            let (mut gs, mut gq) = (vec![0.0f32; d], vec![0.0f32; d]);
+            let mut start = r.start;
+            while start < r.end {
+                let end = (start + GROUP).min(r.end);
+                gs.fill(0.0);
+                gq.fill(0.0);
+                for i in start..end {
+                    for (((a, b), &v), &o) in gs.iter_mut().zip(gq.iter_mut()).zip(points.row(i)).zip(shift) {
+                        let v = v - o;
+                        *a += v;
+                        *b += v * v;
+                    }
                 }
+                s.iter_mut().zip(&gs).for_each(|(a, &b)| *a += f64::from(b));
+                q.iter_mut().zip(&gq).for_each(|(a, &b)| *a += f64::from(b));
+                start = end;
             }
             (s, q)
         })
@@ -301,8 +312,10 @@ pub(crate) fn kmeans_plus_plus(points: &Matrix, norms: &[f64], k: usize, rng: &m
     Ok(centers)
 }
 
-/// One pass over the data: assign each row to its nearest centre (through GEMM) and return the
-/// per-cluster sums and counts of the new assignment, and how many labels changed.
+/// One pass over the data: assign each row to its nearest centre (through GEMM), record its
+/// distance to that centre (squared euclidean, computed directly from the row rather than from
+/// the GEMM's norms expansion, so it has no cancellation error; cosine distance under spherical),
+/// and return the per-cluster sums and counts of the new assignment and how many labels changed.
 pub(crate) struct Step {
     pub(crate) sums: Vec<f64>,
     pub(crate) counts: Vec<usize>,
@@ -312,7 +325,6 @@ pub(crate) struct Step {
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn assign_step(
     points: &Matrix,
-    norms: &[f64],
     centers: &[f32],
     k: usize,
     spherical: bool,
@@ -341,6 +353,10 @@ pub(crate) fn assign_step(
         .zip(label_chunks.into_par_iter().zip(dist_chunks.into_par_iter()))
         .map(|(r, (lab, dst))| {
             let mut sums = if accumulate { vec![0.0f64; k * d] } else { Vec::new() };
+            // Each block's rows are summed per cluster in f32 (vectorised, at most 256 terms),
+            // then added to the f64 sums: the rows are read while still in cache from the GEMM.
+            let mut block_sums = if accumulate { vec![0.0f32; k * d] } else { Vec::new() };
+            let mut touched = vec![false; k];
             let mut counts = vec![0usize; k];
             let mut changed = 0;
             let mut buf = vec![0.0f32; ROW_BLOCK * k];
@@ -351,6 +367,7 @@ pub(crate) fn assign_step(
                 dot_nt(&points.as_slice()[start * d..end * d], m, centers, k, d, &mut buf, k);
                 for i in 0..m {
                     let row = &buf[i * k..(i + 1) * k];
+                    let x = points.row(start + i);
                     let (best, dist) = if spherical {
                         let mut best = 0;
                         for j in 1..k {
@@ -369,7 +386,7 @@ pub(crate) fn assign_step(
                                 best = j;
                             }
                         }
-                        (best, (norms[start + i] + bv).max(0.0))
+                        (best, sq_dist(x, &centers[best * d..(best + 1) * d]))
                     };
                     let li = start + i - r.start;
                     #[allow(clippy::cast_possible_truncation)]
@@ -381,9 +398,19 @@ pub(crate) fn assign_step(
                     dst[li] = dist;
                     counts[best] += 1;
                     if accumulate {
-                        let s = &mut sums[best * d..(best + 1) * d];
-                        for (a, &v) in s.iter_mut().zip(points.row(start + i)) {
-                            *a += f64::from(v);
+                        touched[best] = true;
+                        for (a, &v) in block_sums[best * d..(best + 1) * d].iter_mut().zip(x) {
+                            *a += v;
+                        }
+                    }
+                }
+                if accumulate {
+                    for j in 0..k {
+                        if std::mem::take(&mut touched[j]) {
+                            let bs = &mut block_sums[j * d..(j + 1) * d];
+                            for (a, b) in sums[j * d..(j + 1) * d].iter_mut().zip(bs.iter_mut()) {
+                                *a += f64::from(std::mem::take(b));
+                            }
                         }
                     }
                 }
@@ -408,7 +435,6 @@ pub(crate) fn assign_step(
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn lloyd(
     points: &Matrix,
-    norms: &[f64],
     mut centers: Vec<f32>,
     max_iter: usize,
     tol: f64,
@@ -427,7 +453,7 @@ pub(crate) fn lloyd(
         ctl.check()?;
         #[allow(clippy::cast_precision_loss)]
         ctl.progress(stage, it as f32 / max_iter as f32);
-        let mut step = assign_step(points, norms, &centers, k, spherical, &mut labels, &mut dists, true);
+        let mut step = assign_step(points, &centers, k, spherical, &mut labels, &mut dists, true);
         n_iter = it + 1;
         relocate_empty(points, &mut step, &labels, &dists);
         let mut new_centers = vec![0.0f32; k * d];
@@ -459,10 +485,13 @@ pub(crate) fn lloyd(
                 t * t
             })
             .sum();
+        let same = new_centers == centers;
         centers = new_centers;
         // The first pass starts from no labels, so it can never count as "no label changed".
+        // Unchanged labels give unchanged centres (unless an empty cluster was refilled), and
+        // then this pass's labels and distances already describe the returned centres.
         if it > 0 && step.changed == 0 {
-            strict = true;
+            strict = same;
             converged = true;
             break;
         }
@@ -473,9 +502,9 @@ pub(crate) fn lloyd(
     }
     if !strict {
         // Labels must describe the returned centres.
-        assign_step(points, norms, &centers, k, spherical, &mut labels, &mut dists, false);
+        assign_step(points, &centers, k, spherical, &mut labels, &mut dists, false);
     }
-    let inertia = inertia_exact(points, &centers, &labels, spherical);
+    let inertia = dists.iter().sum();
     Ok(KMeansResult { labels, centroids: centers, inertia, n_iter, converged, best_init: 0 })
 }
 
@@ -504,25 +533,6 @@ fn relocate_empty(points: &Matrix, step: &mut Step, labels: &[u32], dists: &[f64
         }
         step.counts[j] = 1;
     }
-}
-
-/// The K-means objective computed directly in f64 (no GEMM cancellation error).
-#[must_use]
-pub fn inertia_exact(points: &Matrix, centers: &[f32], labels: &[u32], spherical: bool) -> f64 {
-    let d = points.d();
-    let ranges = fixed_ranges(points.n(), points.n().div_ceil(8192).min(32));
-    let parts: Vec<f64> = ranges
-        .par_iter()
-        .map(|r| {
-            r.clone()
-                .map(|i| {
-                    let c = &centers[labels[i] as usize * d..(labels[i] as usize + 1) * d];
-                    if spherical { 1.0 - super::kernels::dot_f64(points.row(i), c) } else { super::kernels::sq_dist_f64(points.row(i), c) }
-                })
-                .sum::<f64>()
-        })
-        .collect();
-    parts.iter().sum()
 }
 
 #[cfg(test)]

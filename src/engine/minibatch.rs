@@ -7,7 +7,7 @@
 //! [`DEFAULT_ABOVE`] rows it is the default.
 
 use super::kernels::row_norms_sq;
-use super::kmeans::{KMeansResult, assign_step, inertia_exact, kmeans_plus_plus};
+use super::kmeans::{KMeansResult, assign_step, kmeans_plus_plus};
 use super::rng::Rng;
 use super::{Cancelled, Control, Embeddings, Matrix, Metric};
 
@@ -75,10 +75,9 @@ impl MiniBatchParams {
 /// sequence), keeping the one with the lowest inertia over all rows. `n_iter` counts batches.
 pub fn minibatch_kmeans(emb: &Embeddings, p: &MiniBatchParams, ctl: &Control) -> Result<KMeansResult, Cancelled> {
     let points = emb.points(p.metric);
-    let norms = row_norms_sq(points.as_slice(), points.d());
     let mut best: Option<KMeansResult> = None;
     for run in 0..p.n_init {
-        let r = one_run(points, &norms, p, Rng::derive(p.seed, run as u64), ctl)?;
+        let r = one_run(points, p, Rng::derive(p.seed, run as u64), ctl)?;
         if best.as_ref().is_none_or(|b| r.inertia < b.inertia) {
             best = Some(KMeansResult { best_init: run, ..r });
         }
@@ -86,7 +85,7 @@ pub fn minibatch_kmeans(emb: &Embeddings, p: &MiniBatchParams, ctl: &Control) ->
     best.ok_or(Cancelled)
 }
 
-fn one_run(points: &Matrix, norms: &[f64], p: &MiniBatchParams, mut rng: Rng, ctl: &Control) -> Result<KMeansResult, Cancelled> {
+fn one_run(points: &Matrix, p: &MiniBatchParams, mut rng: Rng, ctl: &Control) -> Result<KMeansResult, Cancelled> {
     let (n, d, k) = (points.n(), points.d(), p.k);
     let spherical = p.metric == Metric::Cosine;
     let batch = p.batch_size.min(n);
@@ -116,9 +115,8 @@ fn one_run(points: &Matrix, norms: &[f64], p: &MiniBatchParams, mut rng: Rng, ct
         }
         let idx: Vec<usize> = (0..batch).map(|_| rng.below(n)).collect();
         let b = points.select_rows(&idx);
-        let bn = row_norms_sq(b.as_slice(), d);
         labels.fill(u32::MAX);
-        let s = assign_step(&b, &bn, &centers, k, spherical, &mut labels, &mut dists, true);
+        let s = assign_step(&b, &centers, k, spherical, &mut labels, &mut dists, true);
         for j in 0..k {
             if s.counts[j] == 0 {
                 continue;
@@ -156,8 +154,8 @@ fn one_run(points: &Matrix, norms: &[f64], p: &MiniBatchParams, mut rng: Rng, ct
     }
     let mut labels = vec![u32::MAX; n];
     let mut dists = vec![0.0f64; n];
-    assign_step(points, norms, &centers, k, spherical, &mut labels, &mut dists, false);
-    let inertia = inertia_exact(points, &centers, &labels, spherical);
+    assign_step(points, &centers, k, spherical, &mut labels, &mut dists, false);
+    let inertia = dists.iter().sum();
     Ok(KMeansResult { labels, centroids: centers, inertia, n_iter, converged, best_init: 0 })
 }
 
