@@ -273,3 +273,129 @@ fn every_algorithm_runs_from_the_window_with_its_own_controls() {
     assert!(o.probabilities.is_some());
     assert!(h.state().error().is_none(), "{:?}", h.state().error());
 }
+
+fn press(h: &mut Harness<'_, EmbedmapApp>, pos: egui::Pos2, pressed: bool) {
+    h.event(egui::Event::PointerButton { pos, button: egui::PointerButton::Primary, pressed, modifiers: egui::Modifiers::NONE });
+}
+
+#[test]
+fn a_box_on_the_map_selects_the_points_inside_and_exports_them() {
+    let mut h = app_on(LoadSource::File(fixture("debian400.parquet")));
+    wait_idle(&mut h);
+    h.get_by_label("Box").click();
+    h.run_steps(2);
+    // A box around the middle of the points, from their drawn positions.
+    let n = h.state().dataset().unwrap().n();
+    let pos: Vec<egui::Pos2> = (0..n).map(|r| h.state().map_position(r).unwrap()).collect();
+    let mut xs: Vec<f32> = pos.iter().map(|p| p.x).collect();
+    let mut ys: Vec<f32> = pos.iter().map(|p| p.y).collect();
+    xs.sort_by(f32::total_cmp);
+    ys.sort_by(f32::total_cmp);
+    let (a, b) = (egui::pos2(xs[n / 4], ys[n / 4]), egui::pos2(xs[3 * n / 4], ys[3 * n / 4]));
+    h.hover_at(a);
+    h.step();
+    h.drag_at(a);
+    h.step();
+    for t in 1..=4 {
+        h.hover_at(a + (b - a) * (t as f32 / 4.0));
+        h.step();
+    }
+    h.drop_at(b);
+    h.run_steps(3);
+    let want: Vec<usize> = (0..n).filter(|&r| pos[r].x > a.x && pos[r].x < b.x && pos[r].y > a.y && pos[r].y < b.y).collect();
+    let got = h.state().selection().to_vec();
+    assert!(!want.is_empty());
+    // Points within a pixel of the edge may fall either way after rounding.
+    let near_edge = |r: usize| [pos[r].x - a.x, b.x - pos[r].x, pos[r].y - a.y, b.y - pos[r].y].iter().any(|d| d.abs() < 1.0);
+    let differ: Vec<usize> = (0..n).filter(|r| want.contains(r) != got.contains(r)).collect();
+    assert!(differ.iter().all(|&r| near_edge(r)), "selection differs away from the edge: {differ:?}");
+    h.get_by_label(&format!("{} selected", got.len()));
+    // Export only the selection, and read it back.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("selection.csv");
+    h.state_mut().push(embedmap::app::Command::ExportSelectionTo(out.clone()));
+    wait_idle(&mut h);
+    assert!(h.state().error().is_none(), "{:?}", h.state().error());
+    let back = embedmap::data::load(&out, &LoadOptions::default(), &|_, _| {}).unwrap();
+    assert_eq!(back.n(), got.len());
+    let ds = h.state().dataset().unwrap().clone();
+    let labels = h.state().outcome().unwrap().labels.clone();
+    for (i, &r) in got.iter().enumerate() {
+        assert_eq!(back.cell_text(i, "id"), ds.cell_text(r, "id"));
+        assert_eq!(back.cell_text(i, "cluster"), labels[r].to_string());
+    }
+    h.get_by_label("Clear selection").click();
+    h.run_steps(2);
+    assert!(h.state().selection().is_empty());
+}
+
+#[test]
+fn clicking_a_point_pins_it_and_lists_its_nearest_neighbours_in_full_dimension() {
+    let mut h = app_on(LoadSource::File(fixture("debian400.parquet")));
+    wait_idle(&mut h);
+    // A row whose drawn position has no other point within a few pixels, so the click is unambiguous.
+    let n = h.state().dataset().unwrap().n();
+    let pos: Vec<egui::Pos2> = (0..n).map(|r| h.state().map_position(r).unwrap()).collect();
+    let row = (0..n).find(|&r| (0..n).all(|j| j == r || pos[j].distance(pos[r]) > 8.0)).expect("an isolated point");
+    h.hover_at(pos[row]);
+    h.step();
+    press(&mut h, pos[row], true);
+    press(&mut h, pos[row], false);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        h.step();
+        if h.state().pinned().is_some_and(|(_, nb)| nb.is_some()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no neighbours: {:?}", h.state().pinned().map(|p| p.0));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run_steps(2);
+    let (pinned, nb) = h.state().pinned().unwrap();
+    assert_eq!(pinned, row);
+    let nb = nb.unwrap().to_vec();
+    assert_eq!(nb.len(), 10);
+    // The same neighbours as a plain scan in the clustering's metric (cosine by default), in f64.
+    let emb = h.state().dataset().unwrap().embeddings.clone();
+    let m = emb.raw();
+    let unit = |i: usize| {
+        let r = m.row(i);
+        let norm = r.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>().sqrt();
+        r.iter().map(move |&v| f64::from(v) / norm).collect::<Vec<f64>>()
+    };
+    let q = unit(row);
+    let mut all: Vec<(f64, usize)> =
+        (0..n).filter(|&j| j != row).map(|j| (1.0 - unit(j).iter().zip(&q).map(|(a, b)| a * b).sum::<f64>(), j)).collect();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (i, &(j, dist)) in nb.iter().enumerate() {
+        assert!((f64::from(dist) - all[i].0).abs() < 1e-4, "neighbour {i}: {dist} vs {}", all[i].0);
+        assert!(j == all[i].1 || (all[i].0 - f64::from(dist)).abs() < 1e-5, "neighbour {i}: row {j} vs {}", all[i].1);
+    }
+    h.get_by_label_contains(&format!("Row {}", row + 1));
+    h.get_by_label_contains("10 nearest rows (cosine distance, full-dimensional)");
+}
+
+#[test]
+fn legend_hides_clusters_and_colour_by_metadata_lists_its_values() {
+    let mut h = app_on(LoadSource::File(fixture("debian400.parquet")));
+    wait_idle(&mut h);
+    let n = h.state().dataset().unwrap().n();
+    assert_eq!(h.state().drawn_rows(), n);
+    let size0 = h.state().outcome().unwrap().sizes[0];
+    let entry = legend_entries(&h).into_iter().find(|l| l.starts_with("cluster 0 (")).unwrap();
+    h.get_by_role_and_label(Role::CheckBox, &entry).click();
+    h.run_steps(3);
+    assert_eq!(h.state().drawn_rows(), n - size0);
+    h.get_by_role_and_label(Role::CheckBox, &entry).click();
+    h.run_steps(3);
+    assert_eq!(h.state().drawn_rows(), n);
+    // Colour by the category column: its most frequent values, with counts, in the legend.
+    pick(&mut h, "Colour by", "category");
+    let ds = h.state().dataset().unwrap().clone();
+    let mut counts = std::collections::HashMap::<String, usize>::new();
+    for r in 0..n {
+        *counts.entry(ds.cell_text(r, "category")).or_default() += 1;
+    }
+    let (top, c) = counts.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).unwrap();
+    h.get_by_label(&format!("{top} ({c})"));
+}

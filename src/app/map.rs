@@ -1,14 +1,155 @@
-//! The centre: the 2-D projection coloured by cluster, with a legend and hover text.
+//! The centre: the 2-D projection, drawn by the CPU rasteriser into one texture (so a million
+//! points stay interactive without a GPU), coloured by cluster, silhouette or a metadata column.
+//! Scroll zooms at the pointer, drag pans, shift-drag selects a box, ctrl-drag a lasso; a click
+//! pins a point and lists its nearest neighbours in the full-dimensional space.
 
-use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Instant;
 
-use eframe::egui;
-use egui_plot::{HoverPosition, Legend, MarkerShape, Plot, Points};
+use eframe::egui::{self, Color32, Pos2, Rect, Sense, Stroke, Vec2};
 
-use super::{EmbedmapApp, palette};
+use super::raster::{Frame, Grid, View, rasterize};
+use super::{EmbedmapApp, palette, silhouette_plot};
+use crate::engine::Metric;
 
 /// Longest hover text per field, in characters.
 const HOVER_CHARS: usize = 240;
+/// Neighbours listed for a pinned point.
+const NEIGHBOURS: usize = 10;
+/// Above this many points, a moving view draws a subsample and the full image follows when it stops.
+const PREVIEW_POINTS: usize = 200_000;
+/// Extra hover reach beyond the marker, in points.
+const HOVER_SLACK: f32 = 3.0;
+
+/// What the points are coloured by.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) enum ColorBy {
+    /// Their cluster (noise grey).
+    #[default]
+    Cluster,
+    /// Their silhouette, on a diverging ramp.
+    Silhouette,
+    /// A metadata column: categories by frequency, or a numeric ramp.
+    Column(String),
+}
+
+/// What a drag on the map does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Tool {
+    #[default]
+    Pan,
+    Box,
+    Lasso,
+}
+
+/// One entry of the colour legend (categories and ramps; clusters have their own checkboxes).
+#[derive(Debug, Clone)]
+pub(crate) struct Swatch {
+    pub(crate) label: String,
+    pub(crate) color: Color32,
+}
+
+/// A pinned point and its nearest neighbours (computed on a thread).
+pub(crate) struct Pinned {
+    pub(crate) row: usize,
+    pub(crate) metric: Metric,
+    pub(crate) neighbours: Option<Vec<(usize, f32)>>,
+    rx: Option<Receiver<Vec<(usize, f32)>>>,
+}
+
+impl std::fmt::Debug for Pinned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pinned").field("row", &self.row).field("neighbours", &self.neighbours).finish_non_exhaustive()
+    }
+}
+
+/// Everything the map keeps between frames. Colours are recomputed only when `dirty` is set; the
+/// image only when the view, the size or the colours change.
+#[derive(Default)]
+pub(crate) struct MapCache {
+    /// The silhouette plot's shapes.
+    pub(crate) silhouette: Vec<silhouette_plot::Shape>,
+    pub(crate) view: Option<View>,
+    texture: Option<egui::TextureHandle>,
+    drawn: Option<DrawKey>,
+    grid: Option<(usize, Grid)>,
+    /// Colour of every row (transparent: hidden).
+    pub(crate) colors: Vec<Color32>,
+    /// Rows in drawing order: faded rows first, emphasised rows last.
+    pub(crate) order: Vec<u32>,
+    version: u64,
+    /// Set when anything the colours depend on changed.
+    pub(crate) dirty: bool,
+    /// Hidden clusters (index k: noise).
+    pub(crate) hidden: Vec<bool>,
+    /// The cluster shown over the others, the rest faded.
+    pub(crate) highlight: Option<usize>,
+    /// Selected rows, ascending.
+    pub(crate) selection: Vec<usize>,
+    pub(crate) pinned: Option<Pinned>,
+    pub(crate) color_by: ColorBy,
+    pub(crate) legend: Vec<Swatch>,
+    pub(crate) tool: Tool,
+    /// Search text and the column searched.
+    pub(crate) search: String,
+    pub(crate) search_column: Option<String>,
+    /// Rows matching the search.
+    pub(crate) matches: usize,
+    texts: Option<(String, Arc<Vec<String>>)>,
+    drag: Option<Vec<Pos2>>,
+    background: Color32,
+    /// Time of the last full rasterisation, in ms.
+    pub(crate) raster_ms: f64,
+    /// The canvas and the view of the last frame.
+    pub(crate) shown: Option<(Rect, View)>,
+}
+
+impl MapCache {
+    /// Screen position (points) of `row` in the last frame.
+    pub(crate) fn position(&self, xy: &[[f32; 2]], row: usize) -> Option<Pos2> {
+        let (rect, view) = self.shown?;
+        let p = xy.get(row)?;
+        let (px, py) = view.to_px(f64::from(p[0]), f64::from(p[1]), rect.width(), rect.height());
+        Some(rect.min + Vec2::new(px, py))
+    }
+}
+
+impl std::fmt::Debug for MapCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MapCache").field("view", &self.view).field("selection", &self.selection.len()).finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct DrawKey {
+    view: View,
+    width: usize,
+    height: usize,
+    version: u64,
+    radius: f32,
+    opacity: f32,
+    stride: usize,
+}
+
+impl MapCache {
+    /// Forgets everything tied to the previous dataset.
+    pub(crate) fn reset(&mut self) {
+        *self = Self::default();
+    }
+
+    /// The lower-cased texts of `column`, loaded once.
+    fn texts(&mut self, ds: &crate::data::Dataset, column: &str) -> Arc<Vec<String>> {
+        if let Some((c, t)) = &self.texts
+            && c == column
+        {
+            return Arc::clone(t);
+        }
+        let t: Arc<Vec<String>> = Arc::new(ds.column_texts(column).into_iter().map(|v| v.unwrap_or_default().to_lowercase()).collect());
+        self.texts = Some((column.to_string(), Arc::clone(&t)));
+        t
+    }
+}
 
 fn wrap(text: &str, width: usize) -> String {
     let mut out = String::new();
@@ -27,7 +168,175 @@ fn wrap(text: &str, width: usize) -> String {
     out
 }
 
-/// Draws the map.
+fn truncated(v: &str) -> String {
+    if v.chars().count() > HOVER_CHARS { format!("{}…", v.chars().take(HOVER_CHARS).collect::<String>()) } else { v.to_string() }
+}
+
+/// Cluster of row `i` in the outcome on screen (`None`: noise or no clustering).
+fn cluster_of(app: &EmbedmapApp, i: usize) -> Option<usize> {
+    let o = app.outcome.as_ref()?;
+    usize::try_from(*o.labels.get(i)?).ok().filter(|&c| c < o.sizes.len())
+}
+
+/// Recomputes every row's colour, the drawing order and the legend.
+#[allow(clippy::too_many_lines, clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+fn recolor(app: &mut EmbedmapApp) {
+    let (Some(ds), Some(pca)) = (app.dataset.clone(), app.pca.clone()) else { return };
+    let n = pca.projection.len();
+    let o = app.outcome.clone();
+    let k = o.as_ref().map_or(0, |o| o.sizes.len());
+    let map = &mut app.map;
+    map.dirty = false;
+    map.version += 1;
+    map.hidden.resize(k + 1, false);
+    map.highlight = map.highlight.filter(|&c| c < k);
+    let labels: Vec<Option<usize>> =
+        (0..n).map(|i| o.as_ref().and_then(|o| usize::try_from(o.labels[i]).ok().filter(|&c| c < k))).collect();
+    map.legend.clear();
+    let mut colors: Vec<Color32> = match &map.color_by {
+        ColorBy::Cluster => {
+            labels.iter().map(|l| l.map_or(if o.is_some() { palette::NOISE } else { Color32::GRAY }, palette::cluster)).collect()
+        }
+        ColorBy::Silhouette => {
+            let sil = o.as_ref().and_then(|o| o.silhouette.as_ref().ok());
+            for v in [-1.0f32, -0.5, 0.0, 0.5, 1.0] {
+                map.legend.push(Swatch { label: format!("silhouette {v:+.1}"), color: palette::diverging(v) });
+            }
+            map.legend.push(Swatch { label: "not scored (noise, unsampled)".into(), color: palette::NOISE });
+            (0..n)
+                .map(|i| {
+                    let v = sil.and_then(|s| s.values.get(i).copied()).filter(|v| v.is_finite());
+                    match (v, labels[i]) {
+                        (Some(v), Some(_)) => palette::diverging(v),
+                        _ => palette::NOISE,
+                    }
+                })
+                .collect()
+        }
+        ColorBy::Column(col) => {
+            if let Some(nums) = ds.column_numbers(col) {
+                let mut finite: Vec<f64> = nums.iter().copied().filter(|v| v.is_finite()).collect();
+                finite.sort_by(f64::total_cmp);
+                let q = |p: f64| finite.get(((finite.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0);
+                let (lo, hi) = (q(0.02), q(0.98));
+                let span = if hi > lo { hi - lo } else { 1.0 };
+                for t in [0.0, 0.25, 0.5, 0.75, 1.0] {
+                    map.legend.push(Swatch { label: format!("{col} {:.4}", lo + t * span), color: palette::ramp(t as f32) });
+                }
+                map.legend.push(Swatch { label: "missing".into(), color: palette::NOISE });
+                nums.iter().map(|&v| if v.is_finite() { palette::ramp(((v - lo) / span) as f32) } else { palette::NOISE }).collect()
+            } else {
+                let texts = ds.column_texts(col);
+                let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+                for t in texts.iter().flatten() {
+                    *counts.entry(t.as_str()).or_default() += 1;
+                }
+                let mut ranked: Vec<(&str, usize)> = counts.into_iter().collect();
+                ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+                let rank: std::collections::HashMap<&str, usize> = ranked.iter().enumerate().map(|(i, (v, _))| (*v, i)).collect();
+                for (i, (v, c)) in ranked.iter().take(palette::CATEGORIES).enumerate() {
+                    map.legend.push(Swatch { label: format!("{} ({c})", truncated(v)), color: palette::category(i) });
+                }
+                if ranked.len() > palette::CATEGORIES {
+                    let rest: usize = ranked[palette::CATEGORIES..].iter().map(|(_, c)| c).sum();
+                    map.legend.push(Swatch {
+                        label: format!("{} other values ({rest})", ranked.len() - palette::CATEGORIES),
+                        color: palette::OTHER,
+                    });
+                }
+                if texts.iter().any(Option::is_none) {
+                    map.legend.push(Swatch { label: "missing".into(), color: palette::NOISE });
+                }
+                texts.iter().map(|t| t.as_deref().map_or(palette::NOISE, |t| palette::category(rank[t]))).collect()
+            }
+        }
+    };
+    // Emphasis: the highlighted cluster, the selection and the search matches; the rest fades.
+    let mut emphasised = vec![false; n];
+    let mut any = false;
+    if let Some(h) = map.highlight {
+        any = true;
+        for (e, l) in emphasised.iter_mut().zip(&labels) {
+            *e |= *l == Some(h);
+        }
+    }
+    if !map.selection.is_empty() {
+        any = true;
+        for &r in &map.selection {
+            if let Some(e) = emphasised.get_mut(r) {
+                *e = true;
+            }
+        }
+    }
+    let needle = map.search.trim().to_lowercase();
+    map.matches = 0;
+    if !needle.is_empty()
+        && let Some(col) = map.search_column.clone()
+    {
+        any = true;
+        let texts = map.texts(&ds, &col);
+        for (e, t) in emphasised.iter_mut().zip(texts.iter()) {
+            if t.contains(&needle) {
+                *e = true;
+                map.matches += 1;
+            }
+        }
+    }
+    let bg = map.background;
+    for (i, c) in colors.iter_mut().enumerate() {
+        let hidden = labels[i].map_or(map.hidden.get(k).copied().unwrap_or(false), |l| map.hidden[l]);
+        if hidden {
+            *c = Color32::TRANSPARENT;
+        } else if any && !emphasised[i] {
+            *c = palette::fade(*c, bg, 0.18);
+        }
+    }
+    // Noise under clusters, faded rows under emphasised ones; row order within each group.
+    let rank = |i: usize| usize::from(labels[i].is_some()) + 2 * usize::from(emphasised[i]);
+    let mut order: Vec<u32> = Vec::with_capacity(n);
+    for r in 0..4 {
+        order.extend((0..n).filter(|&i| rank(i) == r).map(|i| i as u32));
+    }
+    map.colors = colors;
+    map.order = order;
+}
+
+/// Starts the nearest-neighbour search of a newly pinned row.
+fn pin(app: &mut EmbedmapApp, ctx: &egui::Context, row: usize) {
+    let Some(ds) = &app.dataset else { return };
+    let metric = app.settings.metric;
+    let emb = Arc::clone(&ds.embeddings);
+    let (tx, rx) = channel();
+    let ctx = ctx.clone();
+    let spawned = std::thread::Builder::new().name("embedmap-neighbours".into()).spawn(move || {
+        let _ = tx.send(crate::engine::neighbors::nearest_rows(&emb, metric, row, NEIGHBOURS));
+        ctx.request_repaint();
+    });
+    match spawned {
+        Ok(_) => app.map.pinned = Some(Pinned { row, metric, neighbours: None, rx: Some(rx) }),
+        Err(e) => app.error = Some(format!("cannot start the neighbour search: {e}")),
+    }
+}
+
+/// The hover text of a row.
+fn row_text(app: &EmbedmapApp, row: usize) -> String {
+    let Some(ds) = &app.dataset else { return String::new() };
+    let mut s = format!("row {}", row + 1);
+    match cluster_of(app, row) {
+        Some(c) => s.push_str(&format!(" · cluster {c}")),
+        None if app.outcome.is_some() => s.push_str(" · noise"),
+        None => {}
+    }
+    for col in ds.hover_columns() {
+        let v = ds.cell_text(row, &col);
+        if !v.is_empty() {
+            s.push_str(&format!("\n{col}: {}", wrap(&truncated(&v), 60)));
+        }
+    }
+    s
+}
+
+/// Draws the map panel.
 pub(super) fn map_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     egui::CentralPanel::default().show(ui, |ui| {
         let (Some(ds), Some(pca)) = (app.dataset.clone(), app.pca.clone()) else {
@@ -40,87 +349,412 @@ pub(super) fn map_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             });
             return;
         };
-        ui.horizontal(|ui| {
-            ui.label(format!(
-                "PCA · axis 1 {:.1}% · axis 2 {:.1}% of the variance",
-                pca.explained_variance_ratio[0] * 100.0,
-                pca.explained_variance_ratio[1] * 100.0
-            ));
-        });
-        let hover_cols = ds.hover_columns();
-        let mut by_name: HashMap<String, usize> = HashMap::new();
-        let names: Vec<String> = app
-            .map
-            .clusters
-            .iter()
-            .enumerate()
-            .map(|(c, (_, rows))| {
-                let name = format!("cluster {c} ({})", rows.len());
-                by_name.insert(name.clone(), c);
-                name
-            })
-            .collect();
-        let clusters = &app.map.clusters;
-        let noise = &app.map.noise;
-        let noise_name = format!("noise ({})", noise.1.len());
-        let radius = app.settings.point_radius;
+        if let Some(p) = &mut app.map.pinned
+            && let Some(rx) = &p.rx
+            && let Ok(nb) = rx.try_recv()
+        {
+            p.neighbours = Some(nb);
+            p.rx = None;
+        }
+        toolbar_ui(app, ui, &ds, &pca);
+        if !app.map.selection.is_empty() {
+            selection_ui(app, ui);
+        }
+        egui::Panel::right("legend").default_size(190.0).min_size(140.0).show(ui, |ui| legend_ui(app, ui));
+        let bg = ui.visuals().extreme_bg_color;
+        if app.map.background != bg {
+            app.map.background = bg;
+            app.map.dirty = true;
+        }
+        if app.map.dirty || app.map.colors.len() != pca.projection.len() {
+            recolor(app);
+        }
+        canvas_ui(app, ui, &pca.projection);
+        pinned_ui(app, ui);
+    });
+}
 
-        let formatter = |pos: &HoverPosition<'_>| -> Option<String> {
-            let HoverPosition::NearDataPoint { plot_name, index, .. } = pos else { return None };
-            let is_noise = *plot_name == noise_name && !noise.1.is_empty();
-            let row = if let Some(&c) = by_name.get(*plot_name) {
-                *clusters[c].1.get(*index)?
-            } else if is_noise {
-                *noise.1.get(*index)?
-            } else {
-                *index
-            };
-            let mut s = format!("row {}", row + 1);
-            if let Some(c) = by_name.get(*plot_name) {
-                s.push_str(&format!(" · cluster {c}"));
-            } else if is_noise {
-                s.push_str(" · noise");
-            }
-            for col in &hover_cols {
-                let v = ds.cell_text(row, col);
-                if v.is_empty() {
-                    continue;
-                }
-                let v: String =
-                    if v.chars().count() > HOVER_CHARS { format!("{}…", v.chars().take(HOVER_CHARS).collect::<String>()) } else { v };
-                s.push_str(&format!("\n{col}: {}", wrap(&v, 60)));
-            }
-            Some(s)
+fn toolbar_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, ds: &crate::data::Dataset, pca: &crate::engine::pca::Pca) {
+    ui.horizontal_wrapped(|ui| {
+        ui.label(format!(
+            "PCA · axis 1 {:.1}% · axis 2 {:.1}%",
+            pca.explained_variance_ratio[0] * 100.0,
+            pca.explained_variance_ratio[1] * 100.0
+        ))
+        .on_hover_text("Share of the variance along each map axis. Clusters are computed in the full-dimensional space.");
+        ui.separator();
+        let current = match &app.map.color_by {
+            ColorBy::Cluster => "cluster".to_string(),
+            ColorBy::Silhouette => "silhouette".to_string(),
+            ColorBy::Column(c) => c.clone(),
         };
-        let unclustered = clusters.is_empty() && noise.0.is_empty();
-        let all_points: Vec<[f64; 2]> =
-            if unclustered { pca.projection.iter().map(|p| [f64::from(p[0]), f64::from(p[1])]).collect() } else { Vec::new() };
-        Plot::new("map")
-            .legend(Legend::default().follow_insertion_order(true).title("Clusters"))
-            .show_crosshair(false)
-            .data_aspect(1.0)
-            .label_formatter(formatter)
-            .x_axis_label("PCA 1")
-            .y_axis_label("PCA 2")
-            .show(ui, |plot_ui| {
-                if unclustered {
-                    plot_ui.add(Points::new("", all_points.clone()).radius(radius).color(egui::Color32::GRAY));
-                }
-                if !noise.0.is_empty() {
-                    plot_ui.add(
-                        Points::new(noise_name.clone(), &noise.0[..]).id("noise").radius(radius * 0.8).filled(true).color(palette::NOISE),
-                    );
-                }
-                for (c, (pts, _)) in clusters.iter().enumerate() {
-                    plot_ui.add(
-                        Points::new(names[c].clone(), &pts[..])
-                            .id(("cluster", c))
-                            .radius(radius)
-                            .shape(MarkerShape::Circle)
-                            .filled(true)
-                            .color(palette::cluster(c)),
-                    );
+        let before = app.map.color_by.clone();
+        egui::ComboBox::from_label("Colour by").selected_text(current).show_ui(ui, |ui| {
+            ui.selectable_value(&mut app.map.color_by, ColorBy::Cluster, "cluster");
+            ui.selectable_value(&mut app.map.color_by, ColorBy::Silhouette, "silhouette");
+            for c in ds.metadata_columns() {
+                ui.selectable_value(&mut app.map.color_by, ColorBy::Column(c.clone()), c);
+            }
+        });
+        if app.map.color_by != before {
+            app.map.dirty = true;
+        }
+        ui.separator();
+        ui.selectable_value(&mut app.map.tool, Tool::Pan, "Pan").on_hover_text("Drag to pan, scroll to zoom, double-click to fit");
+        ui.selectable_value(&mut app.map.tool, Tool::Box, "Box").on_hover_text("Drag a box to select (or shift-drag in any mode)");
+        ui.selectable_value(&mut app.map.tool, Tool::Lasso, "Lasso").on_hover_text("Draw around points to select (or ctrl-drag)");
+        if ui.button("Fit").on_hover_text("Show every point").clicked() {
+            app.map.view = None;
+        }
+        ui.separator();
+        let cols = ds.metadata_columns();
+        if app.map.search_column.as_ref().is_none_or(|c| !cols.contains(c)) {
+            app.map.search_column = ds.hover_columns().into_iter().next().or_else(|| cols.first().cloned());
+        }
+        if let Some(col) = app.map.search_column.clone() {
+            let r = ui.add(egui::TextEdit::singleline(&mut app.map.search).hint_text(format!("search {col}…")).desired_width(150.0));
+            if r.changed() {
+                app.map.dirty = true;
+            }
+            let mut chosen = col.clone();
+            egui::ComboBox::from_id_salt("search column").selected_text(&chosen).show_ui(ui, |ui| {
+                for c in &cols {
+                    ui.selectable_value(&mut chosen, c.clone(), c);
                 }
             });
+            if chosen != col {
+                app.map.search_column = Some(chosen);
+                app.map.dirty = true;
+            }
+            if !app.map.search.trim().is_empty() {
+                ui.label(format!("{} matches", app.map.matches));
+            }
+        }
     });
+}
+
+fn selection_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
+    let sel = &app.map.selection;
+    let mut mix: Vec<(Option<usize>, usize)> = Vec::new();
+    for &r in sel {
+        let c = cluster_of(app, r);
+        match mix.iter_mut().find(|(m, _)| *m == c) {
+            Some(e) => e.1 += 1,
+            None => mix.push((c, 1)),
+        }
+    }
+    mix.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let total = sel.len();
+    ui.horizontal_wrapped(|ui| {
+        ui.strong(format!("{total} selected"));
+        #[allow(clippy::cast_precision_loss)]
+        let parts: Vec<String> = mix
+            .iter()
+            .take(6)
+            .map(|(c, m)| {
+                let name = c.map_or("noise".to_string(), |c| format!("cluster {c}"));
+                format!("{name} {:.0}%", *m as f64 * 100.0 / total as f64)
+            })
+            .collect();
+        ui.label(parts.join(" · ") + if mix.len() > 6 { " · …" } else { "" });
+        if ui.button("Export selection…").clicked() {
+            app.push(super::Command::ExportSelectionDialog);
+        }
+        if ui.button("Clear selection").clicked() {
+            app.map.selection.clear();
+            app.map.dirty = true;
+        }
+    });
+}
+
+fn legend_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
+    egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+        if !app.map.legend.is_empty() {
+            ui.strong(match &app.map.color_by {
+                ColorBy::Column(c) => c.clone(),
+                _ => "silhouette".into(),
+            });
+            for s in &app.map.legend {
+                ui.horizontal(|ui| {
+                    let (r, _) = ui.allocate_exact_size(Vec2::splat(10.0), Sense::hover());
+                    ui.painter().circle_filled(r.center(), 5.0, s.color);
+                    ui.label(egui::RichText::new(&s.label).small());
+                });
+            }
+            ui.separator();
+        }
+        let Some(o) = app.outcome.clone() else { return };
+        ui.strong("Clusters").on_hover_text("Untick to hide; click the dot to bring a cluster forward");
+        let k = o.sizes.len();
+        app.map.hidden.resize(k + 1, false);
+        let mut changed = false;
+        for c in 0..k {
+            ui.horizontal(|ui| {
+                let focused = app.map.highlight == Some(c);
+                let (r, resp) = ui.allocate_exact_size(Vec2::splat(12.0), Sense::click());
+                ui.painter().circle_filled(r.center(), if focused { 6.0 } else { 4.5 }, palette::cluster(c));
+                if focused {
+                    ui.painter().circle_stroke(r.center(), 6.0, Stroke::new(1.5, ui.visuals().strong_text_color()));
+                }
+                if resp.on_hover_text("Bring this cluster forward").clicked() {
+                    app.map.highlight = if focused { None } else { Some(c) };
+                    changed = true;
+                }
+                let mut shown = !app.map.hidden[c];
+                if ui.checkbox(&mut shown, format!("cluster {c} ({})", o.sizes[c])).changed() {
+                    app.map.hidden[c] = !shown;
+                    changed = true;
+                }
+            });
+        }
+        if o.n_noise > 0 {
+            ui.horizontal(|ui| {
+                let (r, _) = ui.allocate_exact_size(Vec2::splat(12.0), Sense::hover());
+                ui.painter().circle_filled(r.center(), 4.5, palette::NOISE);
+                let mut shown = !app.map.hidden[k];
+                if ui.checkbox(&mut shown, format!("noise ({})", o.n_noise)).changed() {
+                    app.map.hidden[k] = !shown;
+                    changed = true;
+                }
+            });
+        }
+        if changed {
+            app.map.dirty = true;
+        }
+    });
+}
+
+/// Whether row `i` is drawn (not in a hidden cluster).
+fn visible(map: &MapCache, i: usize) -> bool {
+    map.colors.get(i).is_some_and(|c| c.a() > 0)
+}
+
+#[allow(clippy::too_many_lines, clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+fn canvas_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, xy: &[[f32; 2]]) {
+    let (rect, resp) = ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
+    if rect.width() < 2.0 || rect.height() < 2.0 {
+        return;
+    }
+    let (w, h) = (rect.width(), rect.height());
+    let key_ptr = xy.as_ptr() as usize;
+    if app.map.grid.as_ref().is_none_or(|(p, _)| *p != key_ptr) {
+        app.map.grid = Some((key_ptr, Grid::build(xy)));
+        app.map.view = None;
+    }
+    // Until the user zooms or pans, the view follows the panel's size.
+    let mut view = app.map.view.unwrap_or_else(|| View::fit(xy, w, h));
+    let before = view;
+    let local = |p: Pos2| (p.x - rect.min.x, p.y - rect.min.y);
+    // Zoom at the pointer.
+    if resp.hovered()
+        && let Some(p) = resp.hover_pos()
+    {
+        let (scroll, zoom) = ui.input(|i| (i.smooth_scroll_delta.y, i.zoom_delta()));
+        let factor = f64::from(zoom) * (f64::from(scroll) * 0.0025).exp();
+        if (factor - 1.0).abs() > 1e-6 {
+            let (px, py) = local(p);
+            view.zoom_at(factor, px, py, w, h);
+        }
+    }
+    let mods = ui.input(|i| i.modifiers);
+    let tool = if mods.shift {
+        Tool::Box
+    } else if mods.command || mods.alt {
+        Tool::Lasso
+    } else {
+        app.map.tool
+    };
+    if resp.drag_started_by(egui::PointerButton::Primary)
+        && tool != Tool::Pan
+        && let Some(p) = ui.input(|i| i.pointer.press_origin()).or(resp.interact_pointer_pos())
+    {
+        // From where the button went down, not where the drag was recognised.
+        app.map.drag = Some(vec![p]);
+    }
+    if resp.dragged_by(egui::PointerButton::Primary) {
+        match (&mut app.map.drag, resp.interact_pointer_pos()) {
+            (Some(pts), Some(p)) => {
+                if tool == Tool::Box || pts.len() < 2 {
+                    pts.truncate(1);
+                    pts.push(p);
+                } else if pts.last().is_none_or(|l| l.distance(p) > 2.0) {
+                    pts.push(p);
+                }
+            }
+            (None, _) => {
+                let d = resp.drag_delta();
+                view.pan(d.x, d.y);
+            }
+            _ => {}
+        }
+    }
+    if resp.drag_stopped()
+        && let Some(pts) = app.map.drag.take()
+    {
+        let poly: Vec<[f64; 2]> = if pts.len() == 2 || tool == Tool::Box {
+            let (a, b) = (pts[0], *pts.last().unwrap_or(&pts[0]));
+            [(a.x, a.y), (b.x, a.y), (b.x, b.y), (a.x, b.y)].iter().map(|&(x, y)| to_data(&view, rect, Pos2::new(x, y))).collect()
+        } else {
+            pts.iter().map(|&p| to_data(&view, rect, p)).collect()
+        };
+        if let Some((_, grid)) = &app.map.grid {
+            let map = &app.map;
+            let sel = grid.inside(xy, &poly, |i| visible(map, i));
+            app.map.selection = sel;
+            app.map.dirty = true;
+        }
+    }
+    let refit = resp.double_clicked();
+    // The point under the pointer.
+    let reach = f64::from(app.settings.point_radius + HOVER_SLACK) / view.scale;
+    let hovered = resp.hover_pos().filter(|_| app.map.drag.is_none()).and_then(|p| {
+        let [x, y] = to_data(&view, rect, p);
+        let map = &app.map;
+        map.grid.as_ref().and_then(|(_, g)| g.nearest(xy, x, y, reach, |i| visible(map, i)))
+    });
+    if resp.clicked() && !resp.double_clicked() {
+        match hovered {
+            Some(row) if app.map.pinned.as_ref().is_none_or(|p| p.row != row) => pin(app, ui.ctx(), row),
+            Some(_) => {}
+            None => app.map.pinned = None,
+        }
+    }
+    if view != before {
+        app.map.view = Some(view);
+    }
+    if refit {
+        app.map.view = None;
+        view = View::fit(xy, w, h);
+    }
+    app.map.shown = Some((rect, view));
+
+    // The image: redrawn only when something it shows changed.
+    let ppp = ui.ctx().pixels_per_point();
+    let (pw, ph) = ((w * ppp).round() as usize, (h * ppp).round() as usize);
+    let moving = (resp.dragged() && app.map.drag.is_none()) || ui.input(|i| i.smooth_scroll_delta.y != 0.0 || i.zoom_delta() != 1.0);
+    let stride = if moving && xy.len() > PREVIEW_POINTS { xy.len().div_ceil(PREVIEW_POINTS) } else { 1 };
+    let key = DrawKey {
+        view,
+        width: pw,
+        height: ph,
+        version: app.map.version,
+        radius: app.settings.point_radius * ppp,
+        opacity: app.settings.point_opacity,
+        stride,
+    };
+    if app.map.drawn != Some(key) || app.map.texture.is_none() {
+        let t = Instant::now();
+        let pixel_view = View { scale: view.scale * f64::from(ppp), ..view };
+        let pixels = rasterize(&Frame {
+            xy,
+            colors: &app.map.colors,
+            order: &app.map.order,
+            stride,
+            view: pixel_view,
+            width: pw,
+            height: ph,
+            radius: key.radius,
+            opacity: key.opacity,
+            background: app.map.background,
+        });
+        let image = egui::ColorImage::new([pw, ph], pixels);
+        match &mut app.map.texture {
+            Some(t) => t.set(image, egui::TextureOptions::NEAREST),
+            None => app.map.texture = Some(ui.ctx().load_texture("map", image, egui::TextureOptions::NEAREST)),
+        }
+        app.map.drawn = Some(key);
+        if stride == 1 {
+            app.map.raster_ms = t.elapsed().as_secs_f64() * 1e3;
+        } else {
+            // The full image follows once the view stops moving.
+            ui.ctx().request_repaint();
+        }
+    }
+    let painter = ui.painter_at(rect);
+    if let Some(t) = &app.map.texture {
+        painter.image(t.id(), rect, Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)), Color32::WHITE);
+    }
+    let ink = ui.visuals().strong_text_color();
+    let screen = |row: usize| -> Pos2 {
+        let (px, py) = view.to_px(f64::from(xy[row][0]), f64::from(xy[row][1]), w, h);
+        rect.min + Vec2::new(px, py)
+    };
+    let r = app.settings.point_radius;
+    if let Some(p) = &app.map.pinned {
+        if let Some(nb) = &p.neighbours {
+            for &(j, _) in nb {
+                painter.circle_stroke(screen(j), r + 3.0, Stroke::new(1.5, palette::WARNING));
+            }
+        }
+        painter.circle_stroke(screen(p.row), r + 5.0, Stroke::new(2.5, ink));
+    }
+    if let Some(pts) = &app.map.drag {
+        let stroke = Stroke::new(1.5, ink);
+        if pts.len() >= 2 && (tool == Tool::Box || pts.len() == 2) {
+            painter.rect_stroke(Rect::from_two_pos(pts[0], pts[pts.len() - 1]), 0.0, stroke, egui::StrokeKind::Middle);
+        } else if pts.len() >= 2 {
+            let mut closed = pts.clone();
+            closed.push(pts[0]);
+            painter.add(egui::Shape::line(closed, stroke));
+        }
+    }
+    painter.text(rect.left_bottom() + Vec2::new(6.0, -6.0), egui::Align2::LEFT_BOTTOM, "PCA 1 →", egui::FontId::proportional(11.0), ink);
+    if let Some(row) = hovered {
+        painter.circle_stroke(screen(row), r + 2.0, Stroke::new(1.5, ink));
+        let text = row_text(app, row);
+        resp.on_hover_ui_at_pointer(|ui| {
+            ui.label(text);
+        });
+    }
+}
+
+fn to_data(view: &View, rect: Rect, p: Pos2) -> [f64; 2] {
+    let (x, y) = view.to_data(p.x - rect.min.x, p.y - rect.min.y, rect.width(), rect.height());
+    [x, y]
+}
+
+fn pinned_ui(app: &mut EmbedmapApp, ui: &egui::Ui) {
+    let Some(p) = &app.map.pinned else { return };
+    let row = p.row;
+    let mut open = true;
+    let mut repin = None;
+    let header = row_text(app, row);
+    let neighbours = p.neighbours.clone();
+    let metric = p.metric;
+    egui::Window::new(format!("Row {}", row + 1)).id(egui::Id::unique("pinned")).open(&mut open).default_width(360.0).show(
+        ui.ctx(),
+        |ui| {
+            ui.label(header);
+            ui.separator();
+            ui.strong(format!("{NEIGHBOURS} nearest rows ({} distance, full-dimensional)", metric.name()));
+            match &neighbours {
+                None => {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("searching…");
+                    });
+                }
+                Some(nb) => {
+                    let col = app.dataset.as_ref().and_then(|d| d.hover_columns().into_iter().next());
+                    egui::ScrollArea::vertical().max_height(320.0).show(ui, |ui| {
+                        for &(j, dist) in nb {
+                            let c = cluster_of(app, j).map_or("noise".to_string(), |c| format!("c{c}"));
+                            let text = match (&app.dataset, &col) {
+                                (Some(ds), Some(col)) => ds.cell_text(j, col).chars().take(90).collect::<String>(),
+                                _ => String::new(),
+                            };
+                            if ui.link(format!("{dist:.4}  row {} · {c}  {text}", j + 1)).on_hover_text("Pin this row").clicked() {
+                                repin = Some(j);
+                            }
+                        }
+                    });
+                }
+            }
+        },
+    );
+    if !open {
+        app.map.pinned = None;
+    } else if let Some(j) = repin {
+        pin(app, ui.ctx(), j);
+    }
 }

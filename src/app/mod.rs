@@ -5,6 +5,7 @@ mod chrome;
 mod kdist;
 mod map;
 mod palette;
+mod raster;
 mod side_panel;
 mod silhouette_plot;
 
@@ -36,6 +37,8 @@ pub struct Settings {
     pub dark: bool,
     /// Marker radius on the map.
     pub point_radius: f32,
+    /// Marker opacity on the map, 0–1.
+    pub point_opacity: f32,
     /// Last folder a file was opened from or exported to.
     pub last_dir: Option<PathBuf>,
     /// Last algorithm.
@@ -69,6 +72,7 @@ impl Default for Settings {
         Self {
             dark: true,
             point_radius: 2.0,
+            point_opacity: 0.85,
             last_dir: None,
             algorithm: AlgoKind::Kmeans,
             k: 12,
@@ -142,6 +146,10 @@ pub enum Command {
     ExportDialog,
     /// Export to a path.
     ExportTo(PathBuf),
+    /// Show the export dialog for the selected rows.
+    ExportSelectionDialog,
+    /// Export the selected rows to a path.
+    ExportSelectionTo(PathBuf),
     /// The clustering settings changed.
     Recluster,
     /// Stop the running clustering.
@@ -169,17 +177,6 @@ pub(crate) struct LoadFailure {
     pub(crate) can_drop_nonfinite: bool,
 }
 
-/// The map's points grouped by cluster, rebuilt only when the labels change.
-#[derive(Debug, Default)]
-pub(crate) struct MapCache {
-    /// Per cluster: the plot points and the rows they are.
-    pub(crate) clusters: Vec<(Vec<egui_plot::PlotPoint>, Vec<usize>)>,
-    /// Noise points and their rows.
-    pub(crate) noise: (Vec<egui_plot::PlotPoint>, Vec<usize>),
-    /// The silhouette plot's shapes.
-    pub(crate) silhouette: Vec<silhouette_plot::Shape>,
-}
-
 /// The embedmap window.
 pub struct EmbedmapApp {
     pub(crate) settings: Settings,
@@ -196,7 +193,7 @@ pub struct EmbedmapApp {
     cache: HashMap<String, Arc<ClusterOutcome>>,
     pub(crate) error: Option<String>,
     pub(crate) notice: Option<String>,
-    pub(crate) map: MapCache,
+    pub(crate) map: map::MapCache,
     /// DBSCAN's eps for the current dataset (`None` until the k-distance curve suggests one).
     pub(crate) eps: Option<f32>,
     /// The k-distance curve for DBSCAN's eps range.
@@ -219,6 +216,7 @@ pub(crate) struct Timings {
 enum DialogResult {
     Open(Option<PathBuf>),
     Export(Option<PathBuf>),
+    ExportSelection(Option<PathBuf>),
 }
 
 impl EmbedmapApp {
@@ -246,7 +244,7 @@ impl EmbedmapApp {
             cache: HashMap::new(),
             error: None,
             notice: None,
-            map: MapCache::default(),
+            map: map::MapCache::default(),
             eps: None,
             kdist: None,
             kdist_pending: None,
@@ -281,6 +279,37 @@ impl EmbedmapApp {
     #[must_use]
     pub fn error(&self) -> Option<&str> {
         self.error.as_deref().or(self.load_failure.as_ref().map(|f| f.message.as_str()))
+    }
+
+    /// Rows selected on the map, ascending.
+    #[must_use]
+    pub fn selection(&self) -> &[usize] {
+        &self.map.selection
+    }
+
+    /// The pinned row, and its nearest neighbours (row, distance) once they are found.
+    #[must_use]
+    #[allow(clippy::type_complexity)]
+    pub fn pinned(&self) -> Option<(usize, Option<&[(usize, f32)]>)> {
+        self.map.pinned.as_ref().map(|p| (p.row, p.neighbours.as_deref()))
+    }
+
+    /// Where `row` was drawn on screen in the last frame (points).
+    #[must_use]
+    pub fn map_position(&self, row: usize) -> Option<egui::Pos2> {
+        self.map.position(&self.pca.as_ref()?.projection, row)
+    }
+
+    /// Rows the map draws (those not in a hidden cluster).
+    #[must_use]
+    pub fn drawn_rows(&self) -> usize {
+        self.map.colors.iter().filter(|c| c.a() > 0).count()
+    }
+
+    /// Milliseconds the last full drawing of the map's image took.
+    #[must_use]
+    pub fn map_draw_ms(&self) -> f64 {
+        self.map.raster_ms
     }
 
     /// Queues a command, as a click would.
@@ -367,27 +396,10 @@ impl EmbedmapApp {
     }
 
     fn rebuild_map(&mut self) {
-        self.map.clusters.clear();
-        let (Some(pca), Some(o)) = (&self.pca, &self.outcome) else { return };
-        let k = o.sizes.len();
-        let mut clusters: Vec<(Vec<egui_plot::PlotPoint>, Vec<usize>)> = (0..k).map(|_| (Vec::new(), Vec::new())).collect();
-        let mut noise = (Vec::new(), Vec::new());
-        for (i, (&l, p)) in o.labels.iter().zip(&pca.projection).enumerate() {
-            let pt = egui_plot::PlotPoint::new(p[0], p[1]);
-            match usize::try_from(l) {
-                Ok(c) if c < k => {
-                    clusters[c].0.push(pt);
-                    clusters[c].1.push(i);
-                }
-                _ => {
-                    noise.0.push(pt);
-                    noise.1.push(i);
-                }
-            }
-        }
-        self.map.clusters = clusters;
-        self.map.noise = noise;
-        self.map.silhouette = silhouette_plot::shapes(o);
+        self.map.dirty = true;
+        self.map.silhouette = self.outcome.as_deref().map(silhouette_plot::shapes).unwrap_or_default();
+        // A selection or pin stays (rows are the same); a highlight names a cluster of the old labels.
+        self.map.highlight = None;
     }
 
     fn handle(&mut self, e: Event) {
@@ -419,7 +431,7 @@ impl EmbedmapApp {
                     self.outcome = None;
                     self.previous = None;
                     self.cache.clear();
-                    self.map = MapCache::default();
+                    self.map.reset();
                     self.eps = None;
                     self.kdist = None;
                     self.kdist_pending = None;
@@ -487,8 +499,9 @@ impl EmbedmapApp {
                     DialogResult::Open(d.pick_file())
                 });
             }
-            Command::ExportDialog => {
-                if self.outcome.is_none() {
+            Command::ExportDialog | Command::ExportSelectionDialog => {
+                let selection = matches!(c, Command::ExportSelectionDialog);
+                if self.outcome.is_none() || (selection && self.map.selection.is_empty()) {
                     return;
                 }
                 let dir = self.settings.last_dir.clone();
@@ -497,8 +510,8 @@ impl EmbedmapApp {
                 });
                 self.spawn_dialog(ctx, move || {
                     let d = rfd::FileDialog::new()
-                        .set_title("Export labelled data")
-                        .set_file_name(format!("{stem}_clusters.csv"))
+                        .set_title(if selection { "Export the selected rows" } else { "Export labelled data" })
+                        .set_file_name(format!("{stem}_{}.csv", if selection { "selection" } else { "clusters" }))
                         .add_filter("CSV", &["csv"])
                         .add_filter("Parquet", &["parquet"])
                         .add_filter("TSV", &["tsv"]);
@@ -506,7 +519,8 @@ impl EmbedmapApp {
                         Some(dir) => d.set_directory(dir),
                         None => d,
                     };
-                    DialogResult::Export(d.save_file())
+                    let path = d.save_file();
+                    if selection { DialogResult::ExportSelection(path) } else { DialogResult::Export(path) }
                 });
             }
             Command::OpenPath(p) => {
@@ -526,7 +540,15 @@ impl EmbedmapApp {
                 self.load_options = opts;
                 self.start_load(source);
             }
-            Command::ExportTo(path) => self.export_to(ctx, path),
+            Command::ExportTo(path) => self.export_to(ctx, path, None),
+            Command::ExportSelectionTo(path) => {
+                if self.map.selection.is_empty() {
+                    self.error = Some("nothing is selected: drag a box (shift-drag) or a lasso (ctrl-drag) on the map first".into());
+                } else {
+                    let rows = self.map.selection.clone();
+                    self.export_to(ctx, path, Some(rows));
+                }
+            }
             Command::Recluster => self.recluster(),
             Command::CancelCluster => {
                 self.worker.cancel_cluster();
@@ -559,7 +581,7 @@ impl EmbedmapApp {
         }
     }
 
-    fn export_to(&mut self, ctx: &egui::Context, path: PathBuf) {
+    fn export_to(&mut self, ctx: &egui::Context, path: PathBuf, rows: Option<Vec<usize>>) {
         if self.export.is_some() {
             self.error = Some("an export is already running; wait for it to finish".into());
             return;
@@ -575,24 +597,27 @@ impl EmbedmapApp {
         let ctx = ctx.clone();
         let spawned = std::thread::Builder::new().name("embedmap-export".into()).spawn(move || {
             let sil = o.silhouette.as_ref().map_or_else(|_| vec![f32::NAN; ds.n()], |s| s.values.clone());
-            let r = crate::data::export_labelled(&ds, o.export_columns(&sil, &pca.projection), &path).map_err(|e| e.to_string()).and_then(
-                |summary| {
-                    let params = serde_json::json!({
-                        "input": ds.display_path(),
-                        "embedding": ds.source,
-                        "algorithm": o.request.algorithm.name(),
-                        "params": o.request,
-                        "silhouette": o.silhouette.as_ref().ok().map(|s| s.mean),
-                        "inertia": o.inertia,
-                        "export": summary.path.display().to_string(),
-                    });
-                    let side = path.with_extension("params.json");
-                    std::fs::write(&side, serde_json::to_string_pretty(&params).unwrap_or_default()).map_err(|e| {
-                        format!("the data was exported, but the parameters file could not be written ({e}): {}", side.display())
-                    })?;
-                    Ok(format!("exported {} rows to {} (parameters in {})", summary.rows, summary.path.display(), side.display()))
-                },
-            );
+            let cols = o.export_columns(&sil, &pca.projection);
+            let written = match &rows {
+                Some(rows) => crate::data::export_rows(&ds, cols, rows, &path),
+                None => crate::data::export_labelled(&ds, cols, &path),
+            };
+            let r = written.map_err(|e| e.to_string()).and_then(|summary| {
+                let params = serde_json::json!({
+                    "input": ds.display_path(),
+                    "embedding": ds.source,
+                    "algorithm": o.request.algorithm.name(),
+                    "params": o.request,
+                    "silhouette": o.silhouette.as_ref().ok().map(|s| s.mean),
+                    "inertia": o.inertia,
+                    "export": summary.path.display().to_string(),
+                });
+                let side = path.with_extension("params.json");
+                std::fs::write(&side, serde_json::to_string_pretty(&params).unwrap_or_default()).map_err(|e| {
+                    format!("the data was exported, but the parameters file could not be written ({e}): {}", side.display())
+                })?;
+                Ok(format!("exported {} rows to {} (parameters in {})", summary.rows, summary.path.display(), side.display()))
+            });
             let _ = tx.send(r);
             ctx.request_repaint();
         });
@@ -617,7 +642,8 @@ impl EmbedmapApp {
             match r {
                 DialogResult::Open(Some(p)) => self.commands.push(Command::OpenPath(p)),
                 DialogResult::Export(Some(p)) => self.commands.push(Command::ExportTo(p)),
-                DialogResult::Open(None) | DialogResult::Export(None) => {
+                DialogResult::ExportSelection(Some(p)) => self.commands.push(Command::ExportSelectionTo(p)),
+                DialogResult::Open(None) | DialogResult::Export(None) | DialogResult::ExportSelection(None) => {
                     self.notice = Some("no file chosen (if no dialog appeared, type the path in the Dataset panel)".into());
                 }
             }

@@ -62,10 +62,11 @@ pub(super) fn shapes(o: &ClusterOutcome) -> Vec<Shape> {
 }
 
 /// Draws the right panel when the clustering has per-point silhouettes.
-pub(super) fn silhouette_panel_ui(app: &EmbedmapApp, ui: &mut egui::Ui) {
-    let Some(o) = &app.outcome else { return };
+pub(super) fn silhouette_panel_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
+    let Some(o) = app.outcome.clone() else { return };
     let Ok(sil) = &o.silhouette else { return };
     let shapes = &app.map.silhouette;
+    let mut clicked = None;
     egui::Panel::right("silhouette").default_size(280.0).min_size(200.0).show(ui, |ui| {
         ui.heading("Per-cluster silhouette");
         ui.label(
@@ -76,7 +77,8 @@ pub(super) fn silhouette_panel_ui(app: &EmbedmapApp, ui: &mut egui::Ui) {
             })
             .small(),
         );
-        Plot::new("silhouette plot")
+        ui.label(egui::RichText::new("click a cluster's shape to bring it forward on the map").small());
+        let resp = Plot::new("silhouette plot")
             .legend(Legend::default().follow_insertion_order(true).title("cluster: mean"))
             .show_axes([false, true])
             .y_axis_label("silhouette")
@@ -88,10 +90,20 @@ pub(super) fn silhouette_panel_ui(app: &EmbedmapApp, ui: &mut egui::Ui) {
                         Line::new(format!("{}: {:.3}", s.cluster, s.mean), PlotPoints::new(s.points.clone()))
                             .color(palette::cluster(s.cluster))
                             .fill(0.0)
-                            .fill_alpha(0.6),
+                            .fill_alpha(0.6)
+                            .id(egui_plot::ItemId::new(("silhouette shape", s.cluster))),
                     );
                 }
                 plot_ui.hline(HLine::new(format!("mean {:.3}", sil.mean), sil.mean).color(palette::WARNING));
             });
+        if resp.response.clicked()
+            && let Some(id) = resp.hovered_plot_item
+        {
+            clicked = shapes.iter().find(|s| egui_plot::ItemId::new(("silhouette shape", s.cluster)) == id).map(|s| s.cluster);
+        }
     });
+    if let Some(c) = clicked {
+        app.map.highlight = if app.map.highlight == Some(c) { None } else { Some(c) };
+        app.map.dirty = true;
+    }
 }

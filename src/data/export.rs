@@ -59,6 +59,15 @@ fn free_name(base: &str, taken: &[String]) -> String {
 
 /// Writes `ds` with the result columns to `path` (CSV, TSV or Parquet by extension).
 pub fn export_labelled(ds: &Dataset, cols: ExportColumns<'_>, path: &Path) -> Result<ExportSummary, ExportError> {
+    export_impl(ds, cols, None, path)
+}
+
+/// Writes only `rows` (in the given order) of `ds`, with the result columns, to `path`.
+pub fn export_rows(ds: &Dataset, cols: ExportColumns<'_>, rows: &[usize], path: &Path) -> Result<ExportSummary, ExportError> {
+    export_impl(ds, cols, Some(rows), path)
+}
+
+fn export_impl(ds: &Dataset, cols: ExportColumns<'_>, rows: Option<&[usize]>, path: &Path) -> Result<ExportSummary, ExportError> {
     let werr = |message: String| ExportError::Write { message, path: path.to_path_buf() };
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     let target = match ext.as_str() {
@@ -102,6 +111,17 @@ pub fn export_labelled(ds: &Dataset, cols: ExportColumns<'_>, path: &Path) -> Re
     if let Some(v) = cols.membership {
         push(&mut frame, "membership", Series::new("membership".into(), v))?;
     }
+    let written = match rows {
+        Some(rows) => {
+            if let Some(&bad) = rows.iter().find(|&&r| r >= n) {
+                return Err(ExportError::LengthMismatch { got: bad + 1, expected: n });
+            }
+            let idx: Vec<IdxSize> = rows.iter().filter_map(|&r| IdxSize::try_from(r).ok()).collect();
+            frame = frame.take(&IdxCa::from_vec("rows".into(), idx)).map_err(|e| werr(e.to_string()))?;
+            rows.len()
+        }
+        None => n,
+    };
     if let Target::Csv(_) = target {
         frame = lists_to_text(frame).map_err(werr)?;
     }
@@ -109,7 +129,7 @@ pub fn export_labelled(ds: &Dataset, cols: ExportColumns<'_>, path: &Path) -> Re
         Target::Csv(sep) => CsvWriter::new(file).include_header(true).with_separator(sep).finish(&mut frame).map_err(|e| e.to_string()),
         Target::Parquet => ParquetWriter::new(file).finish(&mut frame).map(|_| ()).map_err(|e| e.to_string()),
     })?;
-    Ok(ExportSummary { path: path.to_path_buf(), rows: n, added_columns: added })
+    Ok(ExportSummary { path: path.to_path_buf(), rows: written, added_columns: added })
 }
 
 /// CSV has no list type: list and array columns become `[a, b, …]` text, which embedmap reads back.

@@ -14,7 +14,7 @@ use polars::prelude::*;
 
 pub use detect::{ColumnKind, EmbeddingSource, candidates, parse_vector_text, resolve_spec, summarize_names};
 pub use error::{ExportError, LoadError};
-pub use export::{ExportColumns, ExportSummary, export_labelled};
+pub use export::{ExportColumns, ExportSummary, export_labelled, export_rows};
 
 use crate::engine::{Embeddings, Matrix};
 
@@ -141,6 +141,31 @@ impl Dataset {
             Ok(AnyValue::StringOwned(s)) => s.to_string(),
             Ok(v) => v.to_string(),
         }
+    }
+
+    /// A numeric column's values as f64 (NaN where missing); `None` for other columns.
+    #[must_use]
+    pub fn column_numbers(&self, column: &str) -> Option<Vec<f64>> {
+        let col = self.frame.column(column).ok()?;
+        if !col.dtype().is_primitive_numeric() {
+            return None;
+        }
+        let cast = col.cast(&DataType::Float64).ok()?;
+        let ca = cast.f64().ok()?;
+        Some(ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+    }
+
+    /// Every cell of a column as text (`None` where missing; all `None` for an unknown column).
+    #[must_use]
+    pub fn column_texts(&self, column: &str) -> Vec<Option<String>> {
+        let n = self.frame.height();
+        let Ok(col) = self.frame.column(column) else { return vec![None; n] };
+        if let Ok(cast) = col.cast(&DataType::String)
+            && let Ok(ca) = cast.str()
+        {
+            return ca.iter().map(|v| v.map(str::to_string)).collect();
+        }
+        (0..n).map(|i| Some(self.cell_text(i, column)).filter(|s| !s.is_empty())).collect()
     }
 
     /// The metadata column most likely to hold a row's text (for hover), then a label column.

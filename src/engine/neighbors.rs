@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
-use super::kernels::{ROW_BLOCK, dot_nt, sum_sq};
+use super::kernels::{ROW_BLOCK, dot_nt, fixed_ranges, sum_sq};
 use super::{Cancelled, Control, Embeddings, Metric};
 
 /// Columns per tile: 256 × 256 dot products (256 KiB, in L2) per GEMM call.
@@ -307,6 +307,57 @@ pub fn k_distance_curve(emb: &Embeddings, metric: Metric, min_samples: usize, se
 #[must_use]
 pub fn suggested_eps(curve: &[f32]) -> Option<f32> {
     curve.get(curve.len() / 2).copied()
+}
+
+/// The `k` rows nearest row `query` in `metric` (the row itself and its exact duplicates
+/// excluded only by index: duplicates elsewhere are neighbours at distance 0), nearest first,
+/// with their distances (euclidean, or cosine distance). Exact: one parallel pass over the rows.
+/// Ties go to the lower row index.
+#[must_use]
+pub fn nearest_rows(emb: &Embeddings, metric: Metric, query: usize, k: usize) -> Vec<(usize, f32)> {
+    let points = emb.points(metric);
+    let n = points.n();
+    if query >= n || k == 0 {
+        return Vec::new();
+    }
+    let q = points.row(query);
+    let k = k.min(n - 1);
+    if k == 0 {
+        return Vec::new();
+    }
+    let best = fixed_ranges(n, n.div_ceil(8192).min(64))
+        .into_par_iter()
+        .map(|r| {
+            let (mut bd, mut bi) = (vec![f32::INFINITY; k], vec![u32::MAX; k]);
+            for i in r {
+                if i == query {
+                    continue;
+                }
+                #[allow(clippy::cast_possible_truncation)]
+                let dv = match metric {
+                    Metric::Euclidean => super::kernels::sq_dist(q, points.row(i)).sqrt() as f32,
+                    Metric::Cosine => (1.0 - super::kernels::dot_f64(q, points.row(i))).max(0.0) as f32,
+                };
+                if dv < bd[k - 1] {
+                    insert_sorted(&mut bd, &mut bi, dv, i);
+                }
+            }
+            (bd, bi)
+        })
+        .reduce(
+            || (vec![f32::INFINITY; k], vec![u32::MAX; k]),
+            |(mut ad, mut ai), (bd, bi)| {
+                // Both lists are ascending; ranges are merged in row order, so equal distances keep the lower row.
+                let mut merged: Vec<(f32, u32)> = ad.iter().copied().zip(ai.iter().copied()).chain(bd.into_iter().zip(bi)).collect();
+                merged.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+                for (slot, (dv, j)) in merged.into_iter().take(k).enumerate() {
+                    ad[slot] = dv;
+                    ai[slot] = j;
+                }
+                (ad, ai)
+            },
+        );
+    best.0.into_iter().zip(best.1).filter(|&(dv, j)| j != u32::MAX && dv.is_finite()).map(|(dv, j)| (j as usize, dv)).collect()
 }
 
 /// Inserts `v` into the ascending list `top` of the smallest values seen, dropping its last
@@ -652,6 +703,35 @@ mod tests {
         #[allow(clippy::cast_possible_truncation)]
         let data = (0..n * d).map(|_| (rng.next_f64() * 4.0 - 2.0) as f32).collect();
         Embeddings::new(Matrix::new(data, n, d).unwrap())
+    }
+
+    #[test]
+    fn nearest_rows_match_a_scan_in_both_metrics() {
+        let emb = random(300, 7, 5);
+        let m = emb.raw();
+        for metric in [Metric::Euclidean, Metric::Cosine] {
+            let got = nearest_rows(&emb, metric, 17, 10);
+            let q = emb.points(metric).row(17);
+            let mut all: Vec<(f64, usize)> = (0..300)
+                .filter(|&j| j != 17)
+                .map(|j| {
+                    let r = emb.points(metric).row(j);
+                    let d = match metric {
+                        Metric::Euclidean => sq_dist_f64(m.row(17), m.row(j)).sqrt(),
+                        Metric::Cosine => 1.0 - crate::engine::kernels::dot_f64(q, r),
+                    };
+                    (d, j)
+                })
+                .collect();
+            all.sort_by(|a, b| a.0.total_cmp(&b.0));
+            assert_eq!(got.len(), 10);
+            for (g, w) in got.iter().zip(&all) {
+                assert_eq!(g.0, w.1, "{metric:?}");
+                assert!((f64::from(g.1) - w.0).abs() < 1e-5);
+            }
+        }
+        assert!(nearest_rows(&emb, Metric::Euclidean, 300, 5).is_empty());
+        assert_eq!(nearest_rows(&emb, Metric::Euclidean, 0, 1000).len(), 299);
     }
 
     fn exact(emb: &Embeddings, metric: Metric, i: usize, j: usize) -> f64 {
