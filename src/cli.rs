@@ -32,6 +32,10 @@ pub struct Cli {
     /// Loading options for the file opened in the window.
     #[command(flatten)]
     pub load: LoadArgs,
+    /// Time the map: once the file is clustered, measure N frames each of a still view, of
+    /// panning and of full redraws, and 1,000 hover look-ups; print the medians and close.
+    #[arg(long, value_name = "N")]
+    pub benchmark_frames: Option<usize>,
 }
 
 /// Headless subcommands.

@@ -14,7 +14,7 @@ fn main() -> ExitCode {
         Some(cmd) => embedmap::cli::run(cmd),
         None => {
             let source = cli.file.map_or(LoadSource::Demo, LoadSource::File);
-            embedmap::app::run(source, cli.load.options())
+            embedmap::app::run(source, cli.load.options(), cli.benchmark_frames)
         }
     };
     match result {

@@ -103,9 +103,22 @@ pub(crate) struct MapCache {
     pub(crate) raster_ms: f64,
     /// The canvas and the view of the last frame.
     pub(crate) shown: Option<(Rect, View)>,
+    /// Draw the moving-view preview even without a drag (the frame benchmark's panning).
+    pub(crate) preview: bool,
+    /// Time of the last image drawing of any kind, in ms.
+    pub(crate) last_draw_ms: f64,
 }
 
 impl MapCache {
+    /// The visible row under screen position `p` in the last frame, if any.
+    pub(crate) fn hover_row(&self, app: &EmbedmapApp, p: Pos2) -> Option<usize> {
+        let (rect, view) = self.shown?;
+        let xy = &app.pca.as_ref()?.projection;
+        let reach = f64::from(app.settings.point_radius + HOVER_SLACK) / view.scale;
+        let [x, y] = to_data(&view, rect, p);
+        self.grid.as_ref().and_then(|(_, g)| g.nearest(xy, x, y, reach, |i| visible(self, i)))
+    }
+
     /// Screen position (points) of `row` in the last frame.
     pub(crate) fn position(&self, xy: &[[f32; 2]], row: usize) -> Option<Pos2> {
         let (rect, view) = self.shown?;
@@ -631,7 +644,9 @@ fn canvas_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, xy: &[[f32; 2]]) {
     // The image: redrawn only when something it shows changed.
     let ppp = ui.ctx().pixels_per_point();
     let (pw, ph) = ((w * ppp).round() as usize, (h * ppp).round() as usize);
-    let moving = (resp.dragged() && app.map.drag.is_none()) || ui.input(|i| i.smooth_scroll_delta.y != 0.0 || i.zoom_delta() != 1.0);
+    let moving = app.map.preview
+        || (resp.dragged() && app.map.drag.is_none())
+        || ui.input(|i| i.smooth_scroll_delta.y != 0.0 || i.zoom_delta() != 1.0);
     let stride = if moving && xy.len() > PREVIEW_POINTS { xy.len().div_ceil(PREVIEW_POINTS) } else { 1 };
     let key = DrawKey {
         view,
@@ -663,6 +678,7 @@ fn canvas_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, xy: &[[f32; 2]]) {
             None => app.map.texture = Some(ui.ctx().load_texture("map", image, egui::TextureOptions::NEAREST)),
         }
         app.map.drawn = Some(key);
+        app.map.last_draw_ms = t.elapsed().as_secs_f64() * 1e3;
         if stride == 1 {
             app.map.raster_ms = t.elapsed().as_secs_f64() * 1e3;
         } else {

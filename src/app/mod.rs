@@ -1,11 +1,12 @@
 //! The window: state, the per-frame loop, and commands. Panels live in their own files and only
 //! read state and push [`Command`]s; the app applies them once per frame.
 
+mod bench;
 mod chrome;
 mod kdist;
 mod map;
 mod palette;
-mod raster;
+pub mod raster;
 mod side_panel;
 mod silhouette_plot;
 
@@ -204,6 +205,7 @@ pub struct EmbedmapApp {
     dialog: Option<Receiver<DialogResult>>,
     export: Option<Receiver<Result<String, String>>>,
     commands: Vec<Command>,
+    bench: Option<bench::Bench>,
 }
 
 /// Load and projection times of the current dataset.
@@ -252,6 +254,7 @@ impl EmbedmapApp {
             dialog: None,
             export: None,
             commands: Vec::new(),
+            bench: None,
         };
         app.start_load(source);
         app
@@ -687,6 +690,7 @@ impl eframe::App for EmbedmapApp {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        bench::before_frame(self, &ui.ctx().clone());
         chrome::menu_ui(self, ui);
         chrome::status_ui(self, ui);
         side_panel::side_panel_ui(self, ui);
@@ -705,8 +709,9 @@ impl eframe::App for EmbedmapApp {
     }
 }
 
-/// Opens the window on `source`.
-pub fn run(source: LoadSource, load_options: LoadOptions) -> anyhow::Result<()> {
+/// Opens the window on `source`; with `benchmark_frames`, times that many frames per phase of
+/// the map benchmark once the data is clustered, prints the figures and closes.
+pub fn run(source: LoadSource, load_options: LoadOptions, benchmark_frames: Option<usize>) -> anyhow::Result<()> {
     let title = match &source {
         LoadSource::Demo => "embedmap — demo".to_string(),
         LoadSource::File(p) => format!("embedmap — {}", p.display()),
@@ -719,7 +724,11 @@ pub fn run(source: LoadSource, load_options: LoadOptions) -> anyhow::Result<()> 
     eframe::run_native(
         "embedmap",
         options,
-        Box::new(move |cc| Ok(Box::new(EmbedmapApp::new(&cc.egui_ctx, cc.storage, source, load_options)))),
+        Box::new(move |cc| {
+            let mut app = EmbedmapApp::new(&cc.egui_ctx, cc.storage, source, load_options);
+            app.bench = benchmark_frames.map(bench::Bench::new);
+            Ok(Box::new(app))
+        }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
 }

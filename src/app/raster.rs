@@ -11,17 +11,17 @@ use rayon::prelude::*;
 
 /// Where the map looks: the data point at the image centre and the zoom.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct View {
+pub struct View {
     /// Data coordinates of the image centre.
-    pub(crate) cx: f64,
-    pub(crate) cy: f64,
+    pub cx: f64,
+    pub cy: f64,
     /// Pixels per data unit (the same on both axes).
-    pub(crate) scale: f64,
+    pub scale: f64,
 }
 
 impl View {
     /// The view that shows every point of `xy` in a `w`×`h` image with a margin.
-    pub(crate) fn fit(xy: &[[f32; 2]], w: f32, h: f32) -> Self {
+    pub fn fit(xy: &[[f32; 2]], w: f32, h: f32) -> Self {
         let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
         for p in xy {
             let (x, y) = (f64::from(p[0]), f64::from(p[1]));
@@ -43,17 +43,17 @@ impl View {
 
     /// Image position (pixels from the top-left corner) of data point (x, y) in a `w`×`h` image.
     #[allow(clippy::cast_possible_truncation)]
-    pub(crate) fn to_px(self, x: f64, y: f64, w: f32, h: f32) -> (f32, f32) {
+    pub fn to_px(self, x: f64, y: f64, w: f32, h: f32) -> (f32, f32) {
         (((x - self.cx) * self.scale) as f32 + w / 2.0, (f64::from(h) / 2.0 - (y - self.cy) * self.scale) as f32)
     }
 
     /// Data point at image position (px, py).
-    pub(crate) fn to_data(self, px: f32, py: f32, w: f32, h: f32) -> (f64, f64) {
+    pub fn to_data(self, px: f32, py: f32, w: f32, h: f32) -> (f64, f64) {
         (self.cx + f64::from(px - w / 2.0) / self.scale, self.cy - f64::from(py - h / 2.0) / self.scale)
     }
 
     /// Zooms by `factor` keeping the data point under image position (px, py) in place.
-    pub(crate) fn zoom_at(&mut self, factor: f64, px: f32, py: f32, w: f32, h: f32) {
+    pub fn zoom_at(&mut self, factor: f64, px: f32, py: f32, w: f32, h: f32) {
         let (x, y) = self.to_data(px, py, w, h);
         self.scale = (self.scale * factor).clamp(1e-12, 1e12);
         let (nx, ny) = self.to_data(px, py, w, h);
@@ -62,7 +62,7 @@ impl View {
     }
 
     /// Moves the view by a drag of (dx, dy) pixels.
-    pub(crate) fn pan(&mut self, dx: f32, dy: f32) {
+    pub fn pan(&mut self, dx: f32, dy: f32) {
         self.cx -= f64::from(dx) / self.scale;
         self.cy += f64::from(dy) / self.scale;
     }
@@ -72,6 +72,8 @@ impl View {
 struct Disc {
     half: i32,
     weights: Vec<u16>,
+    /// Per row of the square, the columns with a non-zero weight (`lo..hi`, offsets from the left).
+    spans: Vec<(i32, i32)>,
 }
 
 impl Disc {
@@ -88,85 +90,136 @@ impl Disc {
                 weights.push((cover * 256.0).round() as u16);
             }
         }
-        Self { half, weights }
+        let spans = weights
+            .chunks_exact(side)
+            .map(|row| {
+                let lo = row.iter().position(|&v| v > 0).unwrap_or(side);
+                let hi = row.iter().rposition(|&v| v > 0).map_or(lo, |p| p + 1);
+                (lo as i32, hi as i32)
+            })
+            .collect();
+        Self { half, weights, spans }
     }
 }
 
 /// Everything one image depends on.
-pub(crate) struct Frame<'a> {
+pub struct Frame<'a> {
     /// Data coordinates of every row.
-    pub(crate) xy: &'a [[f32; 2]],
+    pub xy: &'a [[f32; 2]],
     /// Colour of every row; fully transparent rows are not drawn.
-    pub(crate) colors: &'a [Color32],
+    pub colors: &'a [Color32],
     /// Rows in drawing order (later rows drawn over earlier ones).
-    pub(crate) order: &'a [u32],
+    pub order: &'a [u32],
     /// Draw only every `stride`-th row of `order` (a quick preview while the view moves).
-    pub(crate) stride: usize,
-    pub(crate) view: View,
-    pub(crate) width: usize,
-    pub(crate) height: usize,
+    pub stride: usize,
+    pub view: View,
+    pub width: usize,
+    pub height: usize,
     /// Marker radius in pixels.
-    pub(crate) radius: f32,
+    pub radius: f32,
     /// Marker opacity, 0–1.
-    pub(crate) opacity: f32,
+    pub opacity: f32,
     /// Image background.
-    pub(crate) background: Color32,
+    pub background: Color32,
 }
 
-/// Draws `f` into a `width`×`height` image (row-major, top row first), in horizontal bands in
-/// parallel: each band walks the rows in drawing order and stamps the discs that reach into it,
-/// so the result is the same whatever the number of threads.
+/// Image rows per band: a band's pixels (a few tens of KB) stay in cache while its points are stamped.
+const BAND: usize = 16;
+
+/// Draws `f` into a `width`×`height` image (row-major, top row first). The points are first
+/// placed on the image in parallel and sorted into horizontal bands by a counting sort that keeps
+/// the drawing order; then every band stamps its discs in parallel, so the result does not depend
+/// on the number of threads, and each band's pixels stay in cache however scattered the points are.
 #[must_use]
 #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap, clippy::cast_sign_loss, clippy::cast_precision_loss)]
-pub(crate) fn rasterize(f: &Frame<'_>) -> Vec<Color32> {
+pub fn rasterize(f: &Frame<'_>) -> Vec<Color32> {
     let (w, h) = (f.width, f.height);
     let mut pixels = vec![f.background; w * h];
     if w == 0 || h == 0 {
         return pixels;
     }
     let disc = Disc::new(f.radius, f.opacity);
-    let side = (2 * disc.half + 1) as usize;
-    let band = h.div_ceil(rayon::current_num_threads().max(1) * 2).max(8);
+    let half = disc.half;
     let (wf, hf) = (w as f32, h as f32);
     let stride = f.stride.max(1);
-    pixels.par_chunks_mut(band * w).enumerate().for_each(|(b, out)| {
-        let y_lo = (b * band) as i32;
-        let y_hi = y_lo + (out.len() / w) as i32;
-        for &row in f.order.iter().step_by(stride) {
-            let row = row as usize;
-            let (Some(p), Some(&c)) = (f.xy.get(row), f.colors.get(row)) else { continue };
+    let m = f.order.len().div_ceil(stride);
+    // 1. Image positions of the points that can show, in drawing order.
+    let placed: Vec<(i32, i32, Color32)> = (0..m)
+        .into_par_iter()
+        .with_min_len(4096)
+        .filter_map(|i| {
+            let row = f.order[i * stride] as usize;
+            let (p, &c) = (f.xy.get(row)?, f.colors.get(row)?);
             if c.a() == 0 {
-                continue;
+                return None;
             }
             let (px, py) = f.view.to_px(f64::from(p[0]), f64::from(p[1]), wf, hf);
             if !(px.is_finite() && py.is_finite()) {
-                continue;
+                return None;
             }
-            let (cx, cy) = (px.round() as i32, py.round() as i32);
-            if cy + disc.half < y_lo || cy - disc.half >= y_hi || cx + disc.half < 0 || cx - disc.half >= w as i32 {
-                continue;
+            let reach = half as f32 + 1.0;
+            if px < -reach || px >= wf + reach || py < -reach || py >= hf + reach {
+                return None;
             }
-            let [sr, sg, sb, _] = c.to_array();
-            for dy in -disc.half..=disc.half {
-                let y = cy + dy;
-                if y < y_lo || y >= y_hi {
+            // Round to the nearest pixel; the offset keeps the truncating cast a floor.
+            let round = |v: f32| (v + 0.5 + 4096.0) as i32 - 4096;
+            Some((round(px), round(py), c))
+        })
+        .collect();
+    // 2. Counting sort into bands (a disc crossing a band edge goes into each band it touches).
+    let bands = h.div_ceil(BAND);
+    let band_range = |y: i32| {
+        let lo = ((y - half).max(0) as usize) / BAND;
+        let hi = (((y + half).max(0) as usize) / BAND).min(bands - 1);
+        lo..=hi
+    };
+    let mut starts = vec![0u32; bands + 1];
+    for &(_, y, _) in &placed {
+        for b in band_range(y) {
+            starts[b + 1] += 1;
+        }
+    }
+    for b in 0..bands {
+        starts[b + 1] += starts[b];
+    }
+    let mut fill = starts.clone();
+    let mut items = vec![(0i32, 0i32, Color32::TRANSPARENT); starts[bands] as usize];
+    for &(x, y, c) in &placed {
+        for b in band_range(y) {
+            items[fill[b] as usize] = (x, y, c);
+            fill[b] += 1;
+        }
+    }
+    // 3. Every band stamps its discs, clipped to its rows; within a disc row only the columns
+    //    with coverage are visited, so the inner loop has no data-dependent branch.
+    let side = (2 * half + 1) as usize;
+    pixels.par_chunks_mut(BAND * w).enumerate().for_each(|(b, out)| {
+        let y_lo = (b * BAND) as i32;
+        let y_hi = y_lo + (out.len() / w) as i32;
+        for &(cx, cy, c) in &items[starts[b] as usize..starts[b + 1] as usize] {
+            // Red and blue blend in one u32 multiply, green in another (no carry between bytes:
+            // each channel's weighted sum stays below 2^16).
+            let src = u32::from_le_bytes(c.to_array());
+            let (s_rb, s_g) = (src & 0x00FF_00FF, src & 0x0000_FF00);
+            for y in (cy - half).max(y_lo)..=(cy + half).min(y_hi - 1) {
+                let dy = (y - cy + half) as usize;
+                let (lo, hi) = disc.spans[dy];
+                // Columns of the disc row inside the image.
+                let x0 = (cx - half + lo).max(0);
+                let x1 = (cx - half + hi).min(w as i32);
+                if x0 >= x1 {
                     continue;
                 }
-                let line = &mut out[(y - y_lo) as usize * w..(y - y_lo + 1) as usize * w];
-                let wrow = &disc.weights[(dy + disc.half) as usize * side..(dy + disc.half + 1) as usize * side];
-                for dx in -disc.half..=disc.half {
-                    let x = cx + dx;
-                    if x < 0 || x >= w as i32 {
-                        continue;
-                    }
-                    let a = u32::from(wrow[(dx + disc.half) as usize]);
-                    if a == 0 {
-                        continue;
-                    }
-                    let dst = &mut line[x as usize];
-                    let [dr, dg, db, da] = dst.to_array();
-                    let mix = |s: u8, d: u8| ((u32::from(s) * a + u32::from(d) * (256 - a)) >> 8) as u8;
-                    *dst = Color32::from_rgba_premultiplied(mix(sr, dr), mix(sg, dg), mix(sb, db), da);
+                let line = &mut out[(y - y_lo) as usize * w + x0 as usize..(y - y_lo) as usize * w + x1 as usize];
+                let off = (x0 - (cx - half)) as usize;
+                let wrow = &disc.weights[dy * side + off..dy * side + off + line.len()];
+                for (dst, &a) in line.iter_mut().zip(wrow) {
+                    let (a, na) = (u32::from(a), 256 - u32::from(a));
+                    let d = u32::from_le_bytes(dst.to_array());
+                    let rb = ((s_rb * a + (d & 0x00FF_00FF) * na) >> 8) & 0x00FF_00FF;
+                    let g = ((s_g * a + (d & 0x0000_FF00) * na) >> 8) & 0x0000_FF00;
+                    let [r, gg, bb, aa] = (rb | g | (d & 0xFF00_0000)).to_le_bytes();
+                    *dst = Color32::from_rgba_premultiplied(r, gg, bb, aa);
                 }
             }
         }
@@ -176,7 +229,7 @@ pub(crate) fn rasterize(f: &Frame<'_>) -> Vec<Color32> {
 
 /// A uniform grid over the points' bounding box, each cell listing its rows.
 #[derive(Debug, Default)]
-pub(crate) struct Grid {
+pub struct Grid {
     x0: f64,
     y0: f64,
     cell: f64,
@@ -189,7 +242,7 @@ pub(crate) struct Grid {
 impl Grid {
     /// Builds the grid with about four points per cell (counting sort, O(n)).
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
-    pub(crate) fn build(xy: &[[f32; 2]]) -> Self {
+    pub fn build(xy: &[[f32; 2]]) -> Self {
         let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
         for p in xy {
             let (x, y) = (f64::from(p[0]), f64::from(p[1]));
@@ -269,7 +322,7 @@ impl Grid {
     }
 
     /// The accepted row nearest (x, y) within data distance `r`.
-    pub(crate) fn nearest(&self, xy: &[[f32; 2]], x: f64, y: f64, r: f64, accept: impl Fn(usize) -> bool) -> Option<usize> {
+    pub fn nearest(&self, xy: &[[f32; 2]], x: f64, y: f64, r: f64, accept: impl Fn(usize) -> bool) -> Option<usize> {
         let mut best: Option<(f64, usize)> = None;
         self.candidates(x - r, y - r, x + r, y + r, |row| {
             let p = xy[row];
@@ -282,7 +335,7 @@ impl Grid {
     }
 
     /// Accepted rows inside the polygon `poly` (data coordinates; a box is a 4-point polygon), ascending.
-    pub(crate) fn inside(&self, xy: &[[f32; 2]], poly: &[[f64; 2]], accept: impl Fn(usize) -> bool) -> Vec<usize> {
+    pub fn inside(&self, xy: &[[f32; 2]], poly: &[[f64; 2]], accept: impl Fn(usize) -> bool) -> Vec<usize> {
         if poly.len() < 3 {
             return Vec::new();
         }
