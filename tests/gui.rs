@@ -390,7 +390,11 @@ fn legend_hides_clusters_and_colour_by_metadata_lists_its_values() {
     h.run_steps(3);
     assert_eq!(h.state().drawn_rows(), n);
     // Colour by the category column: its most frequent values, with counts, in the legend.
-    pick(&mut h, "Colour by", "category");
+    // ("category" also names the cluster table's frequent-values column: take the open list's entry.)
+    h.get_by_label("Colour by").click();
+    h.run_steps(2);
+    h.get_all_by_label("category").last().unwrap().click();
+    wait_idle(&mut h);
     let ds = h.state().dataset().unwrap().clone();
     let mut counts = std::collections::HashMap::<String, usize>::new();
     for r in 0..n {
@@ -398,4 +402,49 @@ fn legend_hides_clusters_and_colour_by_metadata_lists_its_values() {
     }
     let (top, c) = counts.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).unwrap();
     h.get_by_label(&format!("{top} ({c})"));
+}
+
+fn wait_described(h: &mut Harness<'_, EmbedmapApp>) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    h.run_steps(2);
+    while h.state().describing() {
+        assert!(Instant::now() < deadline, "the cluster descriptions did not finish");
+        std::thread::sleep(Duration::from_millis(10));
+        h.step();
+    }
+    h.run_steps(2);
+}
+
+#[test]
+fn the_cluster_table_names_clusters_by_their_terms_lists_frequent_values_and_renames() {
+    use embedmap::describe;
+    let mut h = app_on(LoadSource::File(fixture("debian400.parquet")));
+    wait_idle(&mut h);
+    wait_described(&mut h);
+    let ds = h.state().dataset().unwrap().clone();
+    let o = h.state().outcome().unwrap().clone();
+    let k = o.sizes.len();
+    let texts = ds.column_texts("text");
+    let terms = describe::ctfidf_terms(&o.labels, k, |i| texts[i].as_deref(), 8);
+    for (c, t) in terms.iter().enumerate() {
+        assert_eq!(h.state().cluster_name(c), describe::auto_name(t, 3), "cluster {c}");
+    }
+    // The label-like column is chosen for the frequent values, with each value's share of the cluster.
+    let values = describe::top_values(&o.labels, k, |i| Some(ds.cell_text(i, "category")), 3);
+    let (v, _, share) = &values[0][0];
+    h.get_by_label_contains(&format!("{v} {:.0}%", share * 100.0));
+    // Rename cluster 0 in the table (right-click its name ▸ Rename…, type, Enter).
+    let name0 = h.state().cluster_name(0);
+    let node = h.get_all_by_label(&name0).max_by(|a, b| a.rect().center().y.total_cmp(&b.rect().center().y)).unwrap();
+    node.click_secondary();
+    h.run_steps(2);
+    h.get_by_label("Rename…").click();
+    h.run_steps(3);
+    let input = h.query_all_by_role(Role::TextInput).find(|n| n.is_focused()).expect("a focused name field");
+    input.type_text("Rust packages");
+    h.run_steps(1);
+    h.key_press(egui::Key::Enter);
+    h.run_steps(3);
+    assert_eq!(h.state().cluster_name(0), "Rust packages");
+    assert!(h.query_all_by_label("Rust packages").count() >= 2, "the table and the legend show the new name");
 }

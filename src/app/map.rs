@@ -430,7 +430,7 @@ fn toolbar_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, ds: &crate::data::Datase
                 app.map.dirty = true;
             }
             let mut chosen = col.clone();
-            egui::ComboBox::from_id_salt("search column").selected_text(&chosen).show_ui(ui, |ui| {
+            egui::ComboBox::from_label("column").selected_text(&chosen).show_ui(ui, |ui| {
                 for c in &cols {
                     ui.selectable_value(&mut chosen, c.clone(), c);
                 }
@@ -519,6 +519,10 @@ fn legend_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
                     changed = true;
                 }
             });
+            let name = super::cluster_table::display_name(app, c);
+            if name != format!("cluster {c}") {
+                ui.label(egui::RichText::new(name).small().weak());
+            }
         }
         if o.n_noise > 0 {
             ui.horizontal(|ui| {

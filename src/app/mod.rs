@@ -3,6 +3,7 @@
 
 mod bench;
 mod chrome;
+mod cluster_table;
 mod kdist;
 mod map;
 mod palette;
@@ -206,6 +207,7 @@ pub struct EmbedmapApp {
     export: Option<Receiver<Result<String, String>>>,
     commands: Vec<Command>,
     bench: Option<bench::Bench>,
+    pub(crate) table: cluster_table::TableState,
 }
 
 /// Load and projection times of the current dataset.
@@ -255,6 +257,7 @@ impl EmbedmapApp {
             export: None,
             commands: Vec::new(),
             bench: None,
+            table: cluster_table::TableState::default(),
         };
         app.start_load(source);
         app
@@ -313,6 +316,18 @@ impl EmbedmapApp {
     #[must_use]
     pub fn map_draw_ms(&self) -> f64 {
         self.map.raster_ms
+    }
+
+    /// The name the cluster table shows for cluster `c` (the user's, else the automatic one).
+    #[must_use]
+    pub fn cluster_name(&self, c: usize) -> String {
+        cluster_table::display_name(self, c)
+    }
+
+    /// Whether the cluster descriptions of the outcome on screen are still being computed.
+    #[must_use]
+    pub fn describing(&self) -> bool {
+        self.table.is_pending()
     }
 
     /// Queues a command, as a click would.
@@ -435,6 +450,7 @@ impl EmbedmapApp {
                     self.previous = None;
                     self.cache.clear();
                     self.map.reset();
+                    self.table = cluster_table::TableState::default();
                     self.eps = None;
                     self.kdist = None;
                     self.kdist_pending = None;
@@ -695,6 +711,7 @@ impl eframe::App for EmbedmapApp {
         chrome::status_ui(self, ui);
         side_panel::side_panel_ui(self, ui);
         silhouette_plot::silhouette_panel_ui(self, ui);
+        cluster_table::cluster_table_ui(self, ui);
         map::map_ui(self, ui);
         chrome::drop_overlay_ui(ui);
         let cmds = std::mem::take(&mut self.commands);
