@@ -448,3 +448,44 @@ fn the_cluster_table_names_clusters_by_their_terms_lists_frequent_values_and_ren
     assert_eq!(h.state().cluster_name(0), "Rust packages");
     assert!(h.query_all_by_label("Rust packages").count() >= 2, "the table and the legend show the new name");
 }
+
+#[test]
+fn the_k_sweep_streams_every_k_and_a_click_applies_one() {
+    use embedmap::engine::Control;
+    use embedmap::engine::kmeans::KMeansParams;
+    use embedmap::engine::silhouette::SilhouetteMode;
+    let mut h = app_on(LoadSource::File(fixture("debian400.parquet")));
+    wait_idle(&mut h);
+    h.get_by_label("Run sweep").click();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        h.step();
+        let (rows, running) = h.state().sweep_rows();
+        if !running && !rows.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the sweep did not finish");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run_steps(3);
+    let (rows, _) = h.state().sweep_rows();
+    assert_eq!(rows.iter().map(|r| r.k).collect::<Vec<_>>(), (2..=20).collect::<Vec<_>>());
+    // The same figures as the library's sweep with the window's metric and seed (cosine, 0, 3 restarts).
+    let emb = h.state().dataset().unwrap().embeddings.clone();
+    let base = KMeansParams { metric: embedmap::engine::Metric::Cosine, seed: 0, n_init: 3, ..Default::default() };
+    let want = embedmap::session::run_sweep(&emb, &[2, 7, 20], &base, SilhouetteMode::Auto, &Control::default(), |_| {}).unwrap();
+    for w in &want {
+        let got = rows.iter().find(|r| r.k == w.k).unwrap();
+        assert!((got.inertia - w.inertia).abs() <= 1e-9 * w.inertia.abs(), "k {}: {} vs {}", w.k, got.inertia, w.inertia);
+        assert_eq!(got.silhouette, w.silhouette);
+    }
+    // A click on k = 7 in the chart applies it.
+    let p = h.state().sweep_position(7).unwrap();
+    h.hover_at(p);
+    h.step();
+    press(&mut h, p, true);
+    press(&mut h, p, false);
+    wait_idle(&mut h);
+    assert_eq!(h.state().outcome().unwrap().request.kmeans().unwrap().k, 7);
+    assert_eq!(legend_entries(&h).len(), 7);
+}

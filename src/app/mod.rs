@@ -10,6 +10,7 @@ mod palette;
 pub mod raster;
 mod side_panel;
 mod silhouette_plot;
+mod sweep;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -208,6 +209,7 @@ pub struct EmbedmapApp {
     commands: Vec<Command>,
     bench: Option<bench::Bench>,
     pub(crate) table: cluster_table::TableState,
+    pub(crate) sweep: sweep::SweepState,
 }
 
 /// Load and projection times of the current dataset.
@@ -258,6 +260,7 @@ impl EmbedmapApp {
             commands: Vec::new(),
             bench: None,
             table: cluster_table::TableState::default(),
+            sweep: sweep::SweepState::default(),
         };
         app.start_load(source);
         app
@@ -328,6 +331,19 @@ impl EmbedmapApp {
     #[must_use]
     pub fn describing(&self) -> bool {
         self.table.is_pending()
+    }
+
+    /// The k-sweep's rows so far, and whether it is still running.
+    #[must_use]
+    pub fn sweep_rows(&self) -> (Vec<crate::session::SweepRow>, bool) {
+        (self.sweep.sweep.as_ref().map(|s| s.rows.clone()).unwrap_or_default(), self.sweep.running())
+    }
+
+    /// Where the k-sweep chart drew k in the last frame (on its x axis, at half height).
+    #[must_use]
+    pub fn sweep_position(&self, k: usize) -> Option<egui::Pos2> {
+        #[allow(clippy::cast_precision_loss)]
+        self.sweep.transform.as_ref().map(|t| t.position_from_point(&egui_plot::PlotPoint::new(k as f64, 0.5)))
     }
 
     /// Queues a command, as a click would.

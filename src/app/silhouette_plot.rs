@@ -61,47 +61,60 @@ pub(super) fn shapes(o: &ClusterOutcome) -> Vec<Shape> {
     out
 }
 
-/// Draws the right panel when the clustering has per-point silhouettes.
+/// Draws the right panel: the silhouette plot (when the clustering has per-point silhouettes)
+/// above the k-sweep.
 pub(super) fn silhouette_panel_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
-    let Some(o) = app.outcome.clone() else { return };
-    let Ok(sil) = &o.silhouette else { return };
+    if app.dataset.is_none() {
+        return;
+    }
+    egui::Panel::right("silhouette").default_size(300.0).min_size(220.0).show(ui, |ui| {
+        let height = ui.available_height();
+        if let Some(o) = app.outcome.clone()
+            && let Ok(sil) = &o.silhouette
+        {
+            silhouette_ui(app, ui, sil, (height * 0.5).max(180.0));
+            ui.separator();
+        }
+        super::sweep::sweep_ui(app, ui);
+    });
+}
+
+fn silhouette_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, sil: &crate::engine::silhouette::Silhouette, height: f32) {
     let shapes = &app.map.silhouette;
     let mut clicked = None;
-    egui::Panel::right("silhouette").default_size(280.0).min_size(200.0).show(ui, |ui| {
-        ui.heading("Per-cluster silhouette");
-        ui.label(
-            egui::RichText::new(if sil.exact {
-                "every point, sorted within its cluster"
-            } else {
-                "the sampled points, sorted within their cluster"
-            })
-            .small(),
-        );
-        ui.label(egui::RichText::new("click a cluster's shape to bring it forward on the map").small());
-        let resp = Plot::new("silhouette plot")
-            .legend(Legend::default().follow_insertion_order(true).title("cluster: mean"))
-            .show_axes([false, true])
-            .y_axis_label("silhouette")
-            .include_y(0.0)
-            .allow_scroll(false)
-            .show(ui, |plot_ui| {
-                for s in shapes {
-                    plot_ui.line(
-                        Line::new(format!("{}: {:.3}", s.cluster, s.mean), PlotPoints::new(s.points.clone()))
-                            .color(palette::cluster(s.cluster))
-                            .fill(0.0)
-                            .fill_alpha(0.6)
-                            .id(egui_plot::ItemId::new(("silhouette shape", s.cluster))),
-                    );
-                }
-                plot_ui.hline(HLine::new(format!("mean {:.3}", sil.mean), sil.mean).color(palette::WARNING));
-            });
-        if resp.response.clicked()
-            && let Some(id) = resp.hovered_plot_item
-        {
-            clicked = shapes.iter().find(|s| egui_plot::ItemId::new(("silhouette shape", s.cluster)) == id).map(|s| s.cluster);
-        }
-    });
+    ui.heading("Per-cluster silhouette");
+    ui.label(
+        egui::RichText::new(if sil.exact {
+            "every point, sorted within its cluster; click a shape to bring its cluster forward"
+        } else {
+            "the sampled points, sorted within their cluster; click a shape to bring its cluster forward"
+        })
+        .small(),
+    );
+    let resp = Plot::new("silhouette plot")
+        .legend(Legend::default().follow_insertion_order(true).title("cluster: mean"))
+        .height(height - 40.0)
+        .show_axes([false, true])
+        .y_axis_label("silhouette")
+        .include_y(0.0)
+        .allow_scroll(false)
+        .show(ui, |plot_ui| {
+            for s in shapes {
+                plot_ui.line(
+                    Line::new(format!("{}: {:.3}", s.cluster, s.mean), PlotPoints::new(s.points.clone()))
+                        .color(palette::cluster(s.cluster))
+                        .fill(0.0)
+                        .fill_alpha(0.6)
+                        .id(egui_plot::ItemId::new(("silhouette shape", s.cluster))),
+                );
+            }
+            plot_ui.hline(HLine::new(format!("mean {:.3}", sil.mean), sil.mean).color(palette::WARNING));
+        });
+    if resp.response.clicked()
+        && let Some(id) = resp.hovered_plot_item
+    {
+        clicked = shapes.iter().find(|s| egui_plot::ItemId::new(("silhouette shape", s.cluster)) == id).map(|s| s.cluster);
+    }
     if let Some(c) = clicked {
         app.map.highlight = if app.map.highlight == Some(c) { None } else { Some(c) };
         app.map.dirty = true;
