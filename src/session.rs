@@ -32,6 +32,17 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
+    /// The number of clusters asked for, for the algorithms that take one.
+    #[must_use]
+    pub fn k(&self) -> Option<usize> {
+        match self {
+            Self::Kmeans(p) => Some(p.k),
+            Self::MinibatchKmeans(p) => Some(p.k),
+            Self::Hierarchical(p) => Some(p.k),
+            Self::Dbscan(_) | Self::Hdbscan(_) => None,
+        }
+    }
+
     /// The name used on the command line and in reports.
     #[must_use]
     pub fn name(&self) -> &'static str {
@@ -150,6 +161,8 @@ pub struct ClusterOutcome {
     pub converged: Option<bool>,
     /// HDBSCAN membership strengths.
     pub probabilities: Option<Vec<f64>>,
+    /// The merge tree the labels were cut from (hierarchical clustering).
+    pub dendrogram: Option<std::sync::Arc<crate::engine::hierarchical::Dendrogram>>,
     /// The silhouette of the algorithm's labels (noise excluded), or why there is none.
     pub silhouette: Result<Silhouette, String>,
     /// Davies-Bouldin (noise excluded), or why it is undefined.
@@ -283,6 +296,7 @@ struct Raw {
     probabilities: Option<Vec<f64>>,
     has_noise: bool,
     notes: Vec<String>,
+    dendrogram: Option<std::sync::Arc<crate::engine::hierarchical::Dendrogram>>,
 }
 
 fn to_i32(labels: &[u32]) -> Vec<i32> {
@@ -308,6 +322,7 @@ fn run_algorithm(emb: &Embeddings, algo: &Algorithm, interactive: bool, ctl: &Co
         probabilities: None,
         has_noise: false,
         notes,
+        dendrogram: None,
     };
     Ok(match algo {
         Algorithm::Kmeans(p) => {
@@ -363,7 +378,7 @@ fn run_algorithm(emb: &Embeddings, algo: &Algorithm, interactive: bool, ctl: &Co
                     crate::engine::hierarchical::DENSE_MAX
                 ));
             }
-            plain(tree.cut(p.k), notes)
+            Raw { dendrogram: Some(std::sync::Arc::clone(&tree)), ..plain(tree.cut(p.k), notes) }
         }
         Algorithm::Hdbscan(p) => {
             let (tree, origin) = emb.hdbscan_tree(p.metric, p.min_samples(), ctl)?;
@@ -390,12 +405,7 @@ fn run_algorithm(emb: &Embeddings, algo: &Algorithm, interactive: bool, ctl: &Co
 pub fn run_cluster(emb: &Embeddings, req: &ClusterRequest, ctl: &Control) -> Result<ClusterOutcome, RunError> {
     let n = emb.raw().n();
     req.algorithm.check(n).map_err(RunError::Params)?;
-    let k = match &req.algorithm {
-        Algorithm::Kmeans(p) => Some(p.k),
-        Algorithm::MinibatchKmeans(p) => Some(p.k),
-        Algorithm::Hierarchical(p) => Some(p.k),
-        _ => None,
-    };
+    let k = req.algorithm.k();
     if let Some(k) = k.filter(|&k| k > 1) {
         let distinct = emb.distinct_rows();
         if k > distinct {
@@ -457,6 +467,7 @@ pub fn run_cluster(emb: &Embeddings, req: &ClusterRequest, ctl: &Control) -> Res
         n_iter: raw.n_iter,
         converged: raw.converged,
         probabilities: raw.probabilities,
+        dendrogram: raw.dendrogram,
         silhouette: sil,
         davies_bouldin,
         calinski_harabasz,

@@ -489,3 +489,27 @@ fn the_k_sweep_streams_every_k_and_a_click_applies_one() {
     assert_eq!(h.state().outcome().unwrap().request.kmeans().unwrap().k, 7);
     assert_eq!(legend_entries(&h).len(), 7);
 }
+
+#[test]
+fn dragging_the_dendrogram_cut_changes_k_without_rebuilding_the_tree() {
+    let mut h = app_on(LoadSource::File(fixture("debian400.parquet")));
+    wait_idle(&mut h);
+    pick(&mut h, "Algorithm", "Hierarchical");
+    let o = h.state().outcome().unwrap().clone();
+    let tree = o.dendrogram.clone().expect("a hierarchical outcome keeps its tree");
+    assert_eq!(o.request.algorithm.k(), Some(12));
+    h.get_by_label_contains(": k = 12");
+    // Click between the merges that leave 5 clusters: k becomes 5, the labels are that cut.
+    let (lo, hi) = tree.cut_height(5).unwrap();
+    let p = h.state().dendrogram_position((lo + hi) / 2.0).unwrap();
+    h.hover_at(p);
+    h.step();
+    press(&mut h, p, true);
+    press(&mut h, p, false);
+    wait_idle(&mut h);
+    let o = h.state().outcome().unwrap().clone();
+    assert_eq!(o.request.algorithm.k(), Some(5));
+    assert_eq!(o.labels, tree.cut(5));
+    assert!(o.notes.iter().any(|n| n.contains("reused the dendrogram")), "{:?}", o.notes);
+    assert_eq!(legend_entries(&h).len(), 5);
+}

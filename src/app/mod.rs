@@ -4,6 +4,7 @@
 mod bench;
 mod chrome;
 mod cluster_table;
+mod dendrogram;
 mod kdist;
 mod map;
 mod palette;
@@ -210,6 +211,8 @@ pub struct EmbedmapApp {
     bench: Option<bench::Bench>,
     pub(crate) table: cluster_table::TableState,
     pub(crate) sweep: sweep::SweepState,
+    pub(crate) dendrogram: Option<((usize, usize), dendrogram::Drawing)>,
+    pub(crate) dendrogram_transform: Option<egui_plot::PlotTransform>,
 }
 
 /// Load and projection times of the current dataset.
@@ -261,6 +264,8 @@ impl EmbedmapApp {
             bench: None,
             table: cluster_table::TableState::default(),
             sweep: sweep::SweepState::default(),
+            dendrogram: None,
+            dendrogram_transform: None,
         };
         app.start_load(source);
         app
@@ -344,6 +349,14 @@ impl EmbedmapApp {
     pub fn sweep_position(&self, k: usize) -> Option<egui::Pos2> {
         #[allow(clippy::cast_precision_loss)]
         self.sweep.transform.as_ref().map(|t| t.position_from_point(&egui_plot::PlotPoint::new(k as f64, 0.5)))
+    }
+
+    /// Where the dendrogram drew height `y` in the last frame (in the middle of its width).
+    #[must_use]
+    pub fn dendrogram_position(&self, y: f64) -> Option<egui::Pos2> {
+        let t = self.dendrogram_transform.as_ref()?;
+        let b = t.bounds();
+        Some(t.position_from_point(&egui_plot::PlotPoint::new((b.min()[0] + b.max()[0]) / 2.0, y)))
     }
 
     /// Queues a command, as a click would.

@@ -62,7 +62,7 @@ pub(super) fn shapes(o: &ClusterOutcome) -> Vec<Shape> {
 }
 
 /// Draws the right panel: the silhouette plot (when the clustering has per-point silhouettes)
-/// above the k-sweep.
+/// above the dendrogram of a hierarchical clustering, or else the k-sweep.
 pub(super) fn silhouette_panel_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     if app.dataset.is_none() {
         return;
@@ -75,7 +75,11 @@ pub(super) fn silhouette_panel_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             silhouette_ui(app, ui, sil, (height * 0.5).max(180.0));
             ui.separator();
         }
-        super::sweep::sweep_ui(app, ui);
+        if app.outcome.as_ref().is_some_and(|o| o.dendrogram.is_some()) {
+            super::dendrogram::dendrogram_ui(app, ui);
+        } else {
+            super::sweep::sweep_ui(app, ui);
+        }
     });
 }
 
