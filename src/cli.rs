@@ -18,7 +18,7 @@ use crate::engine::noise::NoisePolicy;
 use crate::engine::pca::pca_2d;
 use crate::engine::silhouette::SilhouetteMode;
 use crate::engine::{Control, Metric};
-use crate::session::{Algorithm, ClusterRequest, RunError, elapsed_ms, external_indices, run_cluster, run_sweep};
+use crate::session::{Algorithm, ClusterRequest, RunError, SessionFile, elapsed_ms, external_indices, run_cluster, run_sweep};
 
 /// embedmap: explore clusters in embeddings.
 #[derive(Debug, Parser)]
@@ -98,8 +98,13 @@ pub enum Algo {
 /// `embedmap cluster`.
 #[derive(Debug, Args)]
 pub struct ClusterArgs {
-    /// The file.
-    pub file: PathBuf,
+    /// The file (not needed with --session, which names its file).
+    #[arg(required_unless_present = "session")]
+    pub file: Option<PathBuf>,
+    /// Reproduce a session saved in the window: its file, embedding columns, algorithm and
+    /// parameters (the clustering options below are then ignored).
+    #[arg(long, value_name = "SESSION.json", conflicts_with = "file")]
+    pub session: Option<PathBuf>,
     /// Algorithm [default: kmeans, or minibatch-kmeans above 500,000 rows].
     #[arg(long, value_enum)]
     pub algo: Option<Algo>,
@@ -370,11 +375,34 @@ fn opt_json<T: serde::Serialize>(r: &Result<T, String>) -> serde_json::Value {
 }
 
 fn cluster(a: &ClusterArgs) -> anyhow::Result<()> {
-    if a.out.exists() && a.out.canonicalize().ok() == a.file.canonicalize().ok() {
+    let session = a.session.as_deref().map(SessionFile::read).transpose().map_err(|e| anyhow::anyhow!(e))?;
+    let input = match &session {
+        Some(s) => s.file.clone(),
+        None => a.file.clone(),
+    };
+    if let Some(input) = &input
+        && a.out.exists()
+        && a.out.canonicalize().ok() == input.canonicalize().ok()
+    {
         bail!("refusing to overwrite the input file; choose another --out: {}", a.out.display());
     }
-    let (ds, load_ms) = load(&a.file, &a.load)?;
-    let request = a.request(ds.n())?;
+    let (ds, load_ms) = match &session {
+        Some(s) => {
+            let args = LoadArgs { embedding_columns: s.embedding_columns.clone(), drop_nonfinite: s.drop_nonfinite };
+            match &s.file {
+                Some(f) => load(f, &args)?,
+                None => {
+                    let t = Instant::now();
+                    (data::load_demo()?, elapsed_ms(t))
+                }
+            }
+        }
+        None => load(input.as_deref().context("a FILE or --session is needed")?, &a.load)?,
+    };
+    let request = match &session {
+        Some(s) => s.request.clone(),
+        None => a.request(ds.n())?,
+    };
     if let Some(col) = a.label_column.as_ref().filter(|c| !ds.metadata_columns().contains(c)) {
         bail!("--label-column: no metadata column '{col}'; the columns are: {}", ds.metadata_columns().join(", "));
     }
@@ -449,7 +477,8 @@ fn cluster(a: &ClusterArgs) -> anyhow::Result<()> {
         });
         let report = serde_json::json!({
             "embedmap_version": env!("CARGO_PKG_VERSION"),
-            "input": a.file.display().to_string(),
+            "input": ds.display_path(),
+            "session": a.session.as_ref().map(|p| p.display().to_string()),
             "output": a.out.display().to_string(),
             "n": ds.n(),
             "dim": ds.dim(),

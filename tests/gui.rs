@@ -513,3 +513,86 @@ fn dragging_the_dendrogram_cut_changes_k_without_rebuilding_the_tree() {
     assert!(o.notes.iter().any(|n| n.contains("reused the dendrogram")), "{:?}", o.notes);
     assert_eq!(legend_entries(&h).len(), 5);
 }
+
+fn rename(h: &mut Harness<'_, EmbedmapApp>, c: usize, name: &str) {
+    wait_described(h);
+    let current = h.state().cluster_name(c);
+    let node = h.get_all_by_label(&current).max_by(|a, b| a.rect().center().y.total_cmp(&b.rect().center().y)).unwrap();
+    node.click_secondary();
+    h.run_steps(2);
+    h.get_by_label("Rename…").click();
+    h.run_steps(3);
+    h.query_all_by_role(Role::TextInput).find(|n| n.is_focused()).expect("a focused name field").type_text(name);
+    h.run_steps(1);
+    h.key_press(egui::Key::Enter);
+    h.run_steps(3);
+    assert_eq!(h.state().cluster_name(c), name);
+}
+
+#[test]
+fn a_saved_session_reopens_with_the_same_labels_and_names_in_the_window_and_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("debian400.parquet");
+    std::fs::copy(fixture("debian400.parquet"), &data).unwrap();
+    let mut h = app_on(LoadSource::File(data.clone()));
+    wait_idle(&mut h);
+    h.get_by_role_and_label(Role::Slider, "k").set_value_accesskit(5.0);
+    wait_idle(&mut h);
+    rename(&mut h, 0, "first group");
+    let labels = h.state().outcome().unwrap().labels.clone();
+    let session = dir.path().join("s.json");
+    h.state_mut().push(embedmap::app::Command::SaveSessionTo(session.clone()));
+    h.run_steps(2);
+    assert!(h.state().error().is_none(), "{:?}", h.state().error());
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&session).unwrap()).unwrap();
+    assert_eq!(saved["request"]["k"], 5);
+    assert_eq!(saved["cluster_names"]["0"], "first group");
+    // Reopen in a fresh window that started on the demo.
+    let mut h2 = app_on(LoadSource::Demo);
+    wait_idle(&mut h2);
+    h2.state_mut().push(embedmap::app::Command::OpenSession(session.clone()));
+    wait_idle(&mut h2);
+    wait_described(&mut h2);
+    assert_eq!(h2.state().dataset().unwrap().n(), 400);
+    assert_eq!(h2.state().outcome().unwrap().labels, labels);
+    assert_eq!(h2.state().cluster_name(0), "first group");
+    // And headless.
+    let out = dir.path().join("out.csv");
+    let st = std::process::Command::new(env!("CARGO_BIN_EXE_embedmap"))
+        .args(["cluster", "--session"])
+        .arg(&session)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    let back = embedmap::data::load(&out, &LoadOptions::default(), &|_, _| {}).unwrap();
+    for (row, l) in labels.iter().enumerate() {
+        assert_eq!(back.cell_text(row, "cluster"), l.to_string());
+    }
+    // A damaged session gives a message naming the file, and the window keeps its data.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"hello\": 1}").unwrap();
+    h2.state_mut().push(embedmap::app::Command::OpenSession(bad));
+    h2.run_steps(2);
+    assert!(h2.state().error().unwrap().contains("is not an embedmap session"), "{:?}", h2.state().error());
+    assert_eq!(h2.state().dataset().unwrap().n(), 400);
+}
+
+#[test]
+fn the_map_exports_as_a_png_of_what_is_on_screen() {
+    let mut h = app_on(LoadSource::File(fixture("debian400.parquet")));
+    wait_idle(&mut h);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("map.png");
+    h.state_mut().push(embedmap::app::Command::ExportPngTo(out.clone()));
+    h.run_steps(2);
+    assert!(h.state().error().is_none(), "{:?}", h.state().error());
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&out).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert!(info.width > 200 && info.height > 200);
+    let pixels: std::collections::HashSet<[u8; 3]> = buf.chunks_exact(4).map(|p| [p[0], p[1], p[2]]).collect();
+    assert!(pixels.len() > 12, "the image has the clusters' colours, not one flat fill");
+}

@@ -7,6 +7,7 @@ use super::{Command, EmbedmapApp, palette};
 const OPEN: egui::KeyboardShortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::O);
 const EXPORT: egui::KeyboardShortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::E);
 const QUIT: egui::KeyboardShortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::Q);
+const SAVE_SESSION: egui::KeyboardShortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::S);
 
 /// The menu bar and its shortcuts.
 pub(super) fn menu_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
@@ -19,22 +20,50 @@ pub(super) fn menu_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     if ui.input_mut(|i| i.consume_shortcut(&QUIT)) {
         app.push(Command::Quit);
     }
+    if ui.input_mut(|i| i.consume_shortcut(&SAVE_SESSION)) {
+        app.push(Command::SaveSessionDialog);
+    }
     egui::Panel::top("menu").show(ui, |ui| {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
                 if ui.add(egui::Button::new("Open…").shortcut_text(ui.ctx().format_shortcut(&OPEN))).clicked() {
                     app.push(Command::OpenDialog);
                 }
+                let recent = super::files::recent(app);
+                ui.add_enabled_ui(!recent.is_empty(), |ui| {
+                    ui.menu_button("Open recent", |ui| {
+                        for p in recent {
+                            let name = p.file_name().map_or_else(|| p.display().to_string(), |f| f.to_string_lossy().into_owned());
+                            if ui.button(name).on_hover_text(p.display().to_string()).clicked() {
+                                app.push(Command::OpenPath(p));
+                            }
+                        }
+                    });
+                });
                 if ui.button("Open demo dataset").clicked() {
                     app.push(Command::OpenDemo);
                 }
                 ui.separator();
+                if ui.button("Open session…").clicked() {
+                    app.push(Command::OpenSessionDialog);
+                }
                 let can_export = app.outcome.is_some();
+                if ui
+                    .add_enabled(can_export, egui::Button::new("Save session…").shortcut_text(ui.ctx().format_shortcut(&SAVE_SESSION)))
+                    .on_hover_text("The file, embedding columns, algorithm, parameters and cluster names: reopening reproduces the labels")
+                    .clicked()
+                {
+                    app.push(Command::SaveSessionDialog);
+                }
+                ui.separator();
                 if ui
                     .add_enabled(can_export, egui::Button::new("Export labelled data…").shortcut_text(ui.ctx().format_shortcut(&EXPORT)))
                     .clicked()
                 {
                     app.push(Command::ExportDialog);
+                }
+                if ui.add_enabled(can_export, egui::Button::new("Export plot as PNG…")).clicked() {
+                    app.push(Command::ExportPngDialog);
                 }
                 ui.separator();
                 if ui.add(egui::Button::new("Quit").shortcut_text(ui.ctx().format_shortcut(&QUIT))).clicked() {
@@ -46,6 +75,7 @@ pub(super) fn menu_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
                     ui.ctx().set_visuals(if app.settings.dark { egui::Visuals::dark() } else { egui::Visuals::light() });
                 }
                 ui.add(egui::Slider::new(&mut app.settings.point_radius, 0.5..=6.0).text("Point size"));
+                ui.add(egui::Slider::new(&mut app.settings.point_opacity, 0.1..=1.0).text("Point opacity"));
             });
         });
     });

@@ -61,6 +61,8 @@ pub(crate) struct TableState {
     names_for: usize,
     editing: Option<(usize, String)>,
     value_chosen: bool,
+    /// Names from a reopened session, for the clustering it asks for.
+    pub(crate) pending_names: Option<(crate::session::Algorithm, std::collections::BTreeMap<usize, String>)>,
 }
 
 impl TableState {
@@ -125,6 +127,17 @@ fn refresh(app: &mut EmbedmapApp, ctx: &egui::Context) {
         t.names = vec![String::new(); o.sizes.len()];
         t.names_for = key;
         t.editing = None;
+        if let Some((algo, names)) = t.pending_names.take() {
+            if algo == o.request.algorithm {
+                for (c, name) in names {
+                    if let Some(slot) = t.names.get_mut(c) {
+                        *slot = name;
+                    }
+                }
+            } else {
+                t.pending_names = Some((algo, names));
+            }
+        }
     }
     let want = t.value_column.clone();
     if t.profiles.as_ref().is_some_and(|p| p.outcome == key && p.value_column == want) {

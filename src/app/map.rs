@@ -98,7 +98,7 @@ pub(crate) struct MapCache {
     pub(crate) matches: usize,
     texts: Option<(String, Arc<Vec<String>>)>,
     drag: Option<Vec<Pos2>>,
-    background: Color32,
+    pub(crate) background: Color32,
     /// Time of the last full rasterisation, in ms.
     pub(crate) raster_ms: f64,
     /// The canvas and the view of the last frame.

@@ -5,6 +5,7 @@ mod bench;
 mod chrome;
 mod cluster_table;
 mod dendrogram;
+mod files;
 mod kdist;
 mod map;
 mod palette;
@@ -69,6 +70,8 @@ pub struct Settings {
     pub selection: Selection,
     /// Noise handling of DBSCAN and HDBSCAN.
     pub noise: NoisePolicy,
+    /// Recently opened files, newest first.
+    pub recent: Vec<PathBuf>,
 }
 
 impl Default for Settings {
@@ -90,6 +93,7 @@ impl Default for Settings {
             hdbscan_min_samples: None,
             selection: Selection::Eom,
             noise: NoisePolicy::Keep,
+            recent: Vec::new(),
         }
     }
 }
@@ -154,6 +158,18 @@ pub enum Command {
     ExportSelectionDialog,
     /// Export the selected rows to a path.
     ExportSelectionTo(PathBuf),
+    /// Show the dialog to save the session.
+    SaveSessionDialog,
+    /// Save the session to a path.
+    SaveSessionTo(PathBuf),
+    /// Show the dialog to open a session.
+    OpenSessionDialog,
+    /// Reopen a saved session.
+    OpenSession(PathBuf),
+    /// Show the dialog to save the map as PNG.
+    ExportPngDialog,
+    /// Save the map as PNG to a path.
+    ExportPngTo(PathBuf),
     /// The clustering settings changed.
     Recluster,
     /// Stop the running clustering.
@@ -213,6 +229,10 @@ pub struct EmbedmapApp {
     pub(crate) sweep: sweep::SweepState,
     pub(crate) dendrogram: Option<((usize, usize), dendrogram::Drawing)>,
     pub(crate) dendrogram_transform: Option<egui_plot::PlotTransform>,
+    /// A session being reopened: applied once its file has loaded.
+    pub(crate) pending_session: Option<crate::session::SessionFile>,
+    /// The reopened session's algorithm and cluster sizes, checked against the clustering it gives.
+    session_check: Option<(Algorithm, Vec<usize>)>,
 }
 
 /// Load and projection times of the current dataset.
@@ -226,6 +246,9 @@ enum DialogResult {
     Open(Option<PathBuf>),
     Export(Option<PathBuf>),
     ExportSelection(Option<PathBuf>),
+    SaveSession(Option<PathBuf>),
+    OpenSession(Option<PathBuf>),
+    ExportPng(Option<PathBuf>),
 }
 
 impl EmbedmapApp {
@@ -266,6 +289,8 @@ impl EmbedmapApp {
             sweep: sweep::SweepState::default(),
             dendrogram: None,
             dendrogram_transform: None,
+            pending_session: None,
+            session_check: None,
         };
         app.start_load(source);
         app
@@ -385,6 +410,7 @@ impl EmbedmapApp {
             AlgoKind::Hdbscan => Algorithm::Hdbscan(HdbscanParams {
                 min_cluster_size: st.min_cluster_size,
                 min_samples: st.hdbscan_min_samples,
+                selection: st.selection,
                 metric,
                 ..Default::default()
             }),
@@ -435,6 +461,15 @@ impl EmbedmapApp {
     }
 
     fn set_outcome(&mut self, o: Arc<ClusterOutcome>) {
+        if let Some((algo, sizes)) = &self.session_check
+            && *algo == o.request.algorithm
+        {
+            if *sizes != o.sizes {
+                self.notice =
+                    Some("the reopened session gave different clusters than when it was saved: has the data file changed?".into());
+            }
+            self.session_check = None;
+        }
         if self.outcome.as_ref().is_some_and(|cur| !Arc::ptr_eq(cur, &o)) {
             self.previous = self.outcome.take();
         }
@@ -484,6 +519,15 @@ impl EmbedmapApp {
                     self.kdist = None;
                     self.kdist_pending = None;
                     self.error = None;
+                    if let Some(p) = self.dataset.as_ref().and_then(|d| d.path.clone()) {
+                        files::remember(self, &p);
+                    }
+                    self.session_check = None;
+                    if let Some(s) = self.pending_session.take() {
+                        files::apply_request(self, &s.request);
+                        self.table.pending_names = Some((s.request.algorithm.clone(), s.cluster_names.clone()));
+                        self.session_check = s.sizes.clone().map(|z| (s.request.algorithm.clone(), z));
+                    }
                     self.recluster();
                 }
             }
@@ -589,6 +633,40 @@ impl EmbedmapApp {
                 self.start_load(source);
             }
             Command::ExportTo(path) => self.export_to(ctx, path, None),
+            Command::SaveSessionDialog | Command::ExportPngDialog => {
+                let session = matches!(c, Command::SaveSessionDialog);
+                if self.outcome.is_none() {
+                    return;
+                }
+                let dir = self.settings.last_dir.clone();
+                let name = files::suggested_name(self, if session { "session.json" } else { "map.png" });
+                self.spawn_dialog(ctx, move || {
+                    let d = rfd::FileDialog::new()
+                        .set_title(if session { "Save session" } else { "Export the map as PNG" })
+                        .set_file_name(name)
+                        .add_filter(if session { "Session" } else { "PNG image" }, &[if session { "json" } else { "png" }]);
+                    let d = match dir {
+                        Some(dir) => d.set_directory(dir),
+                        None => d,
+                    };
+                    let path = d.save_file();
+                    if session { DialogResult::SaveSession(path) } else { DialogResult::ExportPng(path) }
+                });
+            }
+            Command::OpenSessionDialog => {
+                let dir = self.settings.last_dir.clone();
+                self.spawn_dialog(ctx, move || {
+                    let d = rfd::FileDialog::new().set_title("Open session").add_filter("Session", &["json"]);
+                    let d = match dir {
+                        Some(dir) => d.set_directory(dir),
+                        None => d,
+                    };
+                    DialogResult::OpenSession(d.pick_file())
+                });
+            }
+            Command::SaveSessionTo(path) => files::save_session(self, &path),
+            Command::OpenSession(path) => files::open_session(self, &path),
+            Command::ExportPngTo(path) => files::export_png(self, &path),
             Command::ExportSelectionTo(path) => {
                 if self.map.selection.is_empty() {
                     self.error = Some("nothing is selected: drag a box (shift-drag) or a lasso (ctrl-drag) on the map first".into());
@@ -691,7 +769,15 @@ impl EmbedmapApp {
                 DialogResult::Open(Some(p)) => self.commands.push(Command::OpenPath(p)),
                 DialogResult::Export(Some(p)) => self.commands.push(Command::ExportTo(p)),
                 DialogResult::ExportSelection(Some(p)) => self.commands.push(Command::ExportSelectionTo(p)),
-                DialogResult::Open(None) | DialogResult::Export(None) | DialogResult::ExportSelection(None) => {
+                DialogResult::SaveSession(Some(p)) => self.commands.push(Command::SaveSessionTo(p)),
+                DialogResult::OpenSession(Some(p)) => self.commands.push(Command::OpenSession(p)),
+                DialogResult::ExportPng(Some(p)) => self.commands.push(Command::ExportPngTo(p)),
+                DialogResult::Open(None)
+                | DialogResult::Export(None)
+                | DialogResult::ExportSelection(None)
+                | DialogResult::SaveSession(None)
+                | DialogResult::OpenSession(None)
+                | DialogResult::ExportPng(None) => {
                     self.notice = Some("no file chosen (if no dialog appeared, type the path in the Dataset panel)".into());
                 }
             }

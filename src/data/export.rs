@@ -188,7 +188,8 @@ fn bracketed<T: std::fmt::Display>(values: impl Iterator<Item = Option<T>>) -> S
 }
 
 /// Writes through `write` into a temporary file beside `path`, syncs it and renames it over `path`.
-fn write_atomically(path: &Path, write: impl FnOnce(&mut std::fs::File) -> Result<(), String>) -> Result<(), ExportError> {
+/// Writes `path` through a temporary file beside it, renamed into place once complete.
+pub fn write_atomically(path: &Path, write: impl FnOnce(&mut std::fs::File) -> Result<(), String>) -> Result<(), ExportError> {
     let werr = |message: String| ExportError::Write { message, path: path.to_path_buf() };
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

@@ -1,0 +1,152 @@
+//! Sessions, recent files and the map as a PNG: what the File menu saves and reopens.
+
+use std::path::{Path, PathBuf};
+
+use super::raster::{Frame, View, rasterize};
+use super::{AlgoKind, EmbedmapApp};
+use crate::data::LoadOptions;
+use crate::engine::noise::NoisePolicy;
+use crate::session::{Algorithm, ClusterRequest, SESSION_VERSION, SessionFile};
+use crate::worker::LoadSource;
+
+/// Recent files kept in the File menu.
+pub(crate) const RECENT: usize = 8;
+
+/// Remembers `path` as the most recent file.
+pub(crate) fn remember(app: &mut EmbedmapApp, path: &Path) {
+    let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    app.settings.recent.retain(|p| p != &path);
+    app.settings.recent.insert(0, path);
+    app.settings.recent.truncate(RECENT);
+}
+
+/// Writes the session on screen to `path`.
+pub(crate) fn save_session(app: &mut EmbedmapApp, path: &Path) {
+    let (Some(ds), Some(o)) = (&app.dataset, &app.outcome) else {
+        app.error = Some("nothing to save yet: open a file and wait for the clustering".into());
+        return;
+    };
+    if ds.path.iter().chain(ds.sidecar.iter()).any(|p| p.canonicalize().ok() == path.canonicalize().ok()) {
+        app.error = Some(format!("refusing to overwrite the data file with the session; choose another name: {}", path.display()));
+        return;
+    }
+    let names = app.table.names.iter().enumerate().filter(|(_, n)| !n.trim().is_empty()).map(|(c, n)| (c, n.trim().to_string())).collect();
+    let s = SessionFile {
+        embedmap_session: SESSION_VERSION,
+        file: ds.path.as_ref().map(|p| p.canonicalize().unwrap_or_else(|_| p.clone())),
+        embedding_columns: app.load_options.embedding_columns.clone(),
+        drop_nonfinite: app.load_options.drop_nonfinite,
+        request: o.request.clone(),
+        cluster_names: names,
+        rows: Some(ds.n()),
+        sizes: Some(o.sizes.clone()),
+    };
+    match s.write(path) {
+        Ok(()) => {
+            app.notice = Some(format!("saved the session to {}", path.display()));
+            if let Some(dir) = path.parent() {
+                app.settings.last_dir = Some(dir.to_path_buf());
+            }
+        }
+        Err(e) => app.error = Some(format!("cannot save the session to {}: {e}", path.display())),
+    }
+}
+
+/// Reads a session and starts loading its file; the clustering follows once it is loaded.
+pub(crate) fn open_session(app: &mut EmbedmapApp, path: &Path) {
+    match SessionFile::read(path) {
+        Err(e) => app.error = Some(e),
+        Ok(s) => {
+            if let Some(f) = &s.file
+                && !f.exists()
+            {
+                app.error = Some(format!("the session's data file is missing: {} (named in {})", f.display(), path.display()));
+                return;
+            }
+            app.load_options = LoadOptions { embedding_columns: s.embedding_columns.clone(), drop_nonfinite: s.drop_nonfinite };
+            let source = s.file.clone().map_or(LoadSource::Demo, LoadSource::File);
+            app.pending_session = Some(s);
+            app.start_load(source);
+        }
+    }
+}
+
+/// Sets the controls to `r` (after its data loaded), so the next clustering is exactly `r`.
+pub(crate) fn apply_request(app: &mut EmbedmapApp, r: &ClusterRequest) {
+    let st = &mut app.settings;
+    st.metric = r.algorithm.metric();
+    match &r.algorithm {
+        Algorithm::Kmeans(p) => {
+            st.algorithm = AlgoKind::Kmeans;
+            (st.k, st.seed, st.n_init) = (p.k, p.seed, p.n_init);
+        }
+        Algorithm::MinibatchKmeans(p) => {
+            st.algorithm = AlgoKind::MinibatchKmeans;
+            (st.k, st.seed, st.n_init, st.batch_size) = (p.k, p.seed, p.n_init, p.batch_size);
+        }
+        Algorithm::Dbscan(p) => {
+            st.algorithm = AlgoKind::Dbscan;
+            st.min_samples = p.min_samples;
+            app.eps = Some(p.eps);
+        }
+        Algorithm::Hierarchical(p) => {
+            st.algorithm = AlgoKind::Hierarchical;
+            (st.k, st.linkage) = (p.k, p.linkage);
+        }
+        Algorithm::Hdbscan(p) => {
+            st.algorithm = AlgoKind::Hdbscan;
+            (st.min_cluster_size, st.hdbscan_min_samples, st.selection) = (p.min_cluster_size, p.min_samples, p.selection);
+        }
+    }
+    st.noise = if matches!(r.algorithm, Algorithm::Dbscan(_) | Algorithm::Hdbscan(_)) { r.noise } else { NoisePolicy::Keep };
+}
+
+/// Writes the map as it is on screen (view, colours, hidden clusters) to a PNG at twice the
+/// screen resolution.
+pub(crate) fn export_png(app: &mut EmbedmapApp, path: &Path) {
+    let (Some(pca), Some((rect, view))) = (&app.pca, app.map.shown) else {
+        app.error = Some("nothing to export yet: the map has not been drawn".into());
+        return;
+    };
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let (w, h) = ((rect.width() * 2.0).round() as usize, (rect.height() * 2.0).round() as usize);
+    let pixels = rasterize(&Frame {
+        xy: &pca.projection,
+        colors: &app.map.colors,
+        order: &app.map.order,
+        stride: 1,
+        view: View { scale: view.scale * 2.0, ..view },
+        width: w,
+        height: h,
+        radius: app.settings.point_radius * 2.0,
+        opacity: app.settings.point_opacity,
+        background: app.map.background,
+    });
+    let rgba: Vec<u8> = pixels.iter().flat_map(|c| c.to_array()).collect();
+    let written = crate::data::write_atomically(path, |f| {
+        #[allow(clippy::cast_possible_truncation)]
+        let mut enc = png::Encoder::new(std::io::BufWriter::new(f), w as u32, h as u32);
+        enc.set_color(png::ColorType::Rgba);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut writer = enc.write_header().map_err(|e| e.to_string())?;
+        writer.write_image_data(&rgba).map_err(|e| e.to_string())?;
+        writer.finish().map_err(|e| e.to_string())
+    });
+    match written {
+        Ok(()) => app.notice = Some(format!("saved the map ({w}×{h} pixels) to {}", path.display())),
+        Err(e) => app.error = Some(format!("cannot save the map: {e}")),
+    }
+}
+
+/// A file name for saving beside the data: `<stem>_<suffix>`.
+pub(crate) fn suggested_name(app: &EmbedmapApp, suffix: &str) -> String {
+    let stem = app.dataset.as_ref().map_or("embedmap".to_string(), |d| {
+        d.name.rsplit_once('.').map_or(d.name.clone(), |(s, _)| s.to_string()).replace([' ', ':'], "_")
+    });
+    format!("{stem}_{suffix}")
+}
+
+/// The recent files that still exist.
+pub(crate) fn recent(app: &EmbedmapApp) -> Vec<PathBuf> {
+    app.settings.recent.iter().filter(|p| p.exists()).cloned().collect()
+}
