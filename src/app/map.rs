@@ -113,9 +113,13 @@ impl MapCache {
     /// The visible row under screen position `p` in the last frame, if any.
     pub(crate) fn hover_row(&self, app: &EmbedmapApp, p: Pos2) -> Option<usize> {
         let (rect, view) = self.shown?;
-        let xy = &app.pca.as_ref()?.projection;
-        let reach = f64::from(app.settings.point_radius + HOVER_SLACK) / view.scale;
-        let [x, y] = to_data(&view, rect, p);
+        self.row_at(&app.pca.as_ref()?.projection, &view, rect, p, app.settings.point_radius)
+    }
+
+    /// The visible row within reach of a marker of `radius` at screen position `p`.
+    fn row_at(&self, xy: &[[f32; 2]], view: &View, rect: Rect, p: Pos2, radius: f32) -> Option<usize> {
+        let reach = f64::from(radius + HOVER_SLACK) / view.scale;
+        let [x, y] = to_data(view, rect, p);
         self.grid.as_ref().and_then(|(_, g)| g.nearest(xy, x, y, reach, |i| visible(self, i)))
     }
 
@@ -623,12 +627,8 @@ fn canvas_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, xy: &[[f32; 2]]) {
     }
     let refit = resp.double_clicked();
     // The point under the pointer.
-    let reach = f64::from(app.settings.point_radius + HOVER_SLACK) / view.scale;
-    let hovered = resp.hover_pos().filter(|_| app.map.drag.is_none()).and_then(|p| {
-        let [x, y] = to_data(&view, rect, p);
-        let map = &app.map;
-        map.grid.as_ref().and_then(|(_, g)| g.nearest(xy, x, y, reach, |i| visible(map, i)))
-    });
+    let hovered =
+        resp.hover_pos().filter(|_| app.map.drag.is_none()).and_then(|p| app.map.row_at(xy, &view, rect, p, app.settings.point_radius));
     if resp.clicked() && !resp.double_clicked() {
         match hovered {
             Some(row) if app.map.pinned.as_ref().is_none_or(|p| p.row != row) => pin(app, ui.ctx(), row),
@@ -741,7 +741,9 @@ fn pinned_ui(app: &mut EmbedmapApp, ui: &egui::Ui) {
     let header = row_text(app, row);
     let neighbours = p.neighbours.clone();
     let metric = p.metric;
-    egui::Window::new(format!("Row {}", row + 1)).id(egui::Id::unique("pinned")).open(&mut open).default_width(360.0).show(
+    // Over the controls at the left, clear of the map where the neighbours are marked.
+    let at = egui::pos2(8.0, 40.0);
+    egui::Window::new(format!("Row {}", row + 1)).id(egui::Id::unique("pinned")).open(&mut open).default_width(360.0).default_pos(at).show(
         ui.ctx(),
         |ui| {
             ui.label(header);
