@@ -19,22 +19,25 @@ pub struct View {
     pub scale: f64,
 }
 
+/// The finite points' bounding box (x0, x1, y0, y1); `None` when there is none.
+fn bounds(xy: &[[f32; 2]]) -> Option<(f64, f64, f64, f64)> {
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+    for p in xy {
+        let (x, y) = (f64::from(p[0]), f64::from(p[1]));
+        if x.is_finite() && y.is_finite() {
+            x0 = x0.min(x);
+            x1 = x1.max(x);
+            y0 = y0.min(y);
+            y1 = y1.max(y);
+        }
+    }
+    (x0 <= x1).then_some((x0, x1, y0, y1))
+}
+
 impl View {
     /// The view that shows every point of `xy` in a `w`×`h` image with a margin.
     pub fn fit(xy: &[[f32; 2]], w: f32, h: f32) -> Self {
-        let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
-        for p in xy {
-            let (x, y) = (f64::from(p[0]), f64::from(p[1]));
-            if x.is_finite() && y.is_finite() {
-                x0 = x0.min(x);
-                x1 = x1.max(x);
-                y0 = y0.min(y);
-                y1 = y1.max(y);
-            }
-        }
-        if x0 > x1 {
-            return Self { cx: 0.0, cy: 0.0, scale: 1.0 };
-        }
+        let Some((x0, x1, y0, y1)) = bounds(xy) else { return Self { cx: 0.0, cy: 0.0, scale: 1.0 } };
         let span_x = (x1 - x0).max(1e-9);
         let span_y = (y1 - y0).max(1e-9);
         let scale = (f64::from(w) / span_x).min(f64::from(h) / span_y) * 0.92;
@@ -243,19 +246,7 @@ impl Grid {
     /// Builds the grid with about four points per cell (counting sort, O(n)).
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
     pub fn build(xy: &[[f32; 2]]) -> Self {
-        let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
-        for p in xy {
-            let (x, y) = (f64::from(p[0]), f64::from(p[1]));
-            if x.is_finite() && y.is_finite() {
-                x0 = x0.min(x);
-                x1 = x1.max(x);
-                y0 = y0.min(y);
-                y1 = y1.max(y);
-            }
-        }
-        if x0 > x1 || xy.len() > u32::MAX as usize {
-            return Self::default();
-        }
+        let Some((x0, x1, y0, y1)) = bounds(xy).filter(|_| xy.len() <= u32::MAX as usize) else { return Self::default() };
         let (sx, sy) = ((x1 - x0).max(1e-12), (y1 - y0).max(1e-12));
         let cells = (xy.len() / 4).clamp(1, 1 << 22) as f64;
         let cell = (sx * sy / cells).sqrt().max(sx.max(sy) / 4096.0);
