@@ -205,7 +205,7 @@ impl ClusterArgs {
                 metric,
             }),
         };
-        Ok(ClusterRequest { algorithm, silhouette: self.silhouette.into(), noise: self.noise, interactive: false })
+        Ok(ClusterRequest { algorithm, silhouette: self.silhouette.into(), noise: self.noise, manual: Vec::new(), interactive: false })
     }
 }
 

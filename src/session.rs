@@ -107,6 +107,10 @@ pub struct ClusterRequest {
     /// What happens to noise points.
     #[serde(default)]
     pub noise: NoisePolicy,
+    /// Clusters made by hand after the algorithm ran: each entry's rows become a new cluster, in
+    /// order (clusters left empty disappear and the rest are renumbered in order).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub manual: Vec<Vec<u32>>,
     /// Set by the window, where the next request is usually a nearby setting: reusable
     /// structures are built with spare reach (DBSCAN's graph covers 25% beyond eps) so that it
     /// comes back at once. A one-off run builds exactly what it needs.
@@ -253,6 +257,46 @@ pub fn run_sweep(
         rows.push(row);
     }
     Ok(rows)
+}
+
+/// `labels` with each group of rows in `manual` made a new cluster (rows out of range are
+/// ignored); clusters left empty disappear and the others keep their order, numbered from 0.
+#[must_use]
+pub fn apply_manual(labels: &[i32], manual: &[Vec<u32>]) -> Vec<i32> {
+    let mut out = labels.to_vec();
+    let mut next = out.iter().copied().max().unwrap_or(-1).max(-1) + 1;
+    for group in manual {
+        let mut used = false;
+        for &r in group {
+            if let Some(l) = out.get_mut(r as usize) {
+                *l = next;
+                used = true;
+            }
+        }
+        next += i32::from(used);
+    }
+    // Compact: ids in order of their first appearance in the old numbering.
+    let top = usize::try_from(next).unwrap_or(0);
+    let mut present = vec![false; top];
+    for &l in &out {
+        if let Ok(c) = usize::try_from(l) {
+            present[c] = true;
+        }
+    }
+    let mut map = vec![-1i32; top];
+    let mut id = 0;
+    for (c, &p) in present.iter().enumerate() {
+        if p {
+            map[c] = id;
+            id += 1;
+        }
+    }
+    for l in &mut out {
+        if let Ok(c) = usize::try_from(*l) {
+            *l = map[c];
+        }
+    }
+    out
 }
 
 /// Milliseconds since `t`.
@@ -416,7 +460,15 @@ pub fn run_cluster(emb: &Embeddings, req: &ClusterRequest, ctl: &Control) -> Res
     }
     let metric = req.algorithm.metric();
     let t = Instant::now();
-    let raw = run_algorithm(emb, &req.algorithm, req.interactive, ctl)?;
+    let mut raw = run_algorithm(emb, &req.algorithm, req.interactive, ctl)?;
+    if !req.manual.is_empty() {
+        let moved: usize = req.manual.iter().map(Vec::len).sum();
+        raw.labels = apply_manual(&raw.labels, &req.manual);
+        raw.notes.push(format!("{} cluster(s) made by hand from {moved} selected rows", req.manual.len()));
+        // The tree's cuts no longer describe these labels.
+        raw.dendrogram = None;
+        raw.probabilities = None;
+    }
     let cluster_ms = elapsed_ms(t);
     let own = raw.labels;
     let n_noise = own.iter().filter(|&&l| l < 0).count();
@@ -603,5 +655,17 @@ mod tests {
         std::fs::write(&path, "{\"embedmap_session\": 1}").unwrap();
         assert!(SessionFile::read(&path).unwrap_err().contains("damaged"));
         assert!(SessionFile::read(&dir.path().join("missing.json")).unwrap_err().contains("cannot read"));
+    }
+
+    #[test]
+    fn hand_made_clusters_take_their_rows_and_empty_clusters_disappear() {
+        let labels = [0, 0, 1, 1, 2, -1, 2];
+        // Rows 2 and 3 (all of cluster 1) and the noise row 5 become a new cluster.
+        let out = apply_manual(&labels, &[vec![2, 3, 5, 99]]);
+        assert_eq!(out, vec![0, 0, 2, 2, 1, 2, 1]);
+        // Two groups, the second taking a row of the first.
+        let out = apply_manual(&labels, &[vec![0], vec![0, 1]]);
+        assert_eq!(out, vec![2, 2, 0, 0, 1, -1, 1]);
+        assert_eq!(apply_manual(&labels, &[]), labels.to_vec());
     }
 }

@@ -292,16 +292,7 @@ fn a_box_on_the_map_selects_the_points_inside_and_exports_them() {
     xs.sort_by(f32::total_cmp);
     ys.sort_by(f32::total_cmp);
     let (a, b) = (egui::pos2(xs[n / 4], ys[n / 4]), egui::pos2(xs[3 * n / 4], ys[3 * n / 4]));
-    h.hover_at(a);
-    h.step();
-    h.drag_at(a);
-    h.step();
-    for t in 1..=4 {
-        h.hover_at(a + (b - a) * (t as f32 / 4.0));
-        h.step();
-    }
-    h.drop_at(b);
-    h.run_steps(3);
+    drag(&mut h, a, b);
     let want: Vec<usize> = (0..n).filter(|&r| pos[r].x > a.x && pos[r].x < b.x && pos[r].y > a.y && pos[r].y < b.y).collect();
     let got = h.state().selection().to_vec();
     assert!(!want.is_empty());
@@ -595,4 +586,75 @@ fn the_map_exports_as_a_png_of_what_is_on_screen() {
     assert!(info.width > 200 && info.height > 200);
     let pixels: std::collections::HashSet<[u8; 3]> = buf.chunks_exact(4).map(|p| [p[0], p[1], p[2]]).collect();
     assert!(pixels.len() > 12, "the image has the clusters' colours, not one flat fill");
+}
+
+/// A primary-button drag from `a` to `b` in a few steps.
+fn drag(h: &mut Harness<'_, EmbedmapApp>, a: egui::Pos2, b: egui::Pos2) {
+    h.hover_at(a);
+    h.step();
+    h.drag_at(a);
+    h.step();
+    for t in 1..=4 {
+        h.hover_at(a + (b - a) * (t as f32 / 4.0));
+        h.step();
+    }
+    h.drop_at(b);
+    h.run_steps(3);
+}
+
+/// Drags a box over the middle half of the drawn points with the Box tool; returns the selection.
+fn select_middle(h: &mut Harness<'_, EmbedmapApp>) -> Vec<usize> {
+    h.get_by_label("Box").click();
+    h.run_steps(2);
+    let n = h.state().dataset().unwrap().n();
+    let pos: Vec<egui::Pos2> = (0..n).map(|r| h.state().map_position(r).unwrap()).collect();
+    let mut xs: Vec<f32> = pos.iter().map(|p| p.x).collect();
+    let mut ys: Vec<f32> = pos.iter().map(|p| p.y).collect();
+    xs.sort_by(f32::total_cmp);
+    ys.sort_by(f32::total_cmp);
+    let (a, b) = (egui::pos2(xs[n / 3], ys[n / 3]), egui::pos2(xs[2 * n / 3], ys[2 * n / 3]));
+    drag(h, a, b);
+    h.state().selection().to_vec()
+}
+
+#[test]
+fn a_selection_becomes_a_cluster_of_its_own_and_the_session_keeps_it() {
+    let mut h = app_on(LoadSource::File(fixture("debian400.parquet")));
+    wait_idle(&mut h);
+    h.get_by_role_and_label(Role::Slider, "k").set_value_accesskit(4.0);
+    wait_idle(&mut h);
+    let sel = select_middle(&mut h);
+    assert!(!sel.is_empty());
+    h.get_by_label("Create cluster from selection").click();
+    wait_idle(&mut h);
+    let o = h.state().outcome().unwrap().clone();
+    let id = o.labels[sel[0]];
+    assert!(sel.iter().all(|&r| o.labels[r] == id), "every selected row is in the new cluster");
+    assert_eq!(o.labels.iter().filter(|&&l| l == id).count(), sel.len(), "and nothing else is");
+    assert!(o.n_clusters == 5 || o.n_clusters == 4, "{}", o.n_clusters);
+    assert_eq!(legend_entries(&h).len(), o.n_clusters);
+    assert!(o.notes.iter().any(|n| n.contains("made by hand")), "{:?}", o.notes);
+    assert!(o.silhouette.is_ok());
+    // The session keeps the hand-made cluster; the command line reproduces it.
+    let dir = tempfile::tempdir().unwrap();
+    let session = dir.path().join("s.json");
+    h.state_mut().push(embedmap::app::Command::SaveSessionTo(session.clone()));
+    h.run_steps(2);
+    let out = dir.path().join("out.csv");
+    let st = std::process::Command::new(env!("CARGO_BIN_EXE_embedmap"))
+        .args(["cluster", "--session"])
+        .arg(&session)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    let back = embedmap::data::load(&out, &LoadOptions::default(), &|_, _| {}).unwrap();
+    for (row, l) in o.labels.iter().enumerate() {
+        assert_eq!(back.cell_text(row, "cluster"), l.to_string());
+    }
+    // Another k starts from the algorithm's clusters again.
+    h.get_by_role_and_label(Role::Slider, "k").set_value_accesskit(3.0);
+    wait_idle(&mut h);
+    assert_eq!(h.state().outcome().unwrap().n_clusters, 3);
 }

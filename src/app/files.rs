@@ -99,6 +99,8 @@ pub(crate) fn apply_request(app: &mut EmbedmapApp, r: &ClusterRequest) {
         }
     }
     st.noise = if matches!(r.algorithm, Algorithm::Dbscan(_) | Algorithm::Hdbscan(_)) { r.noise } else { NoisePolicy::Keep };
+    app.manual = r.manual.clone();
+    app.manual_for = Some((r.algorithm.clone(), st.noise));
 }
 
 /// Writes the map as it is on screen (view, colours, hidden clusters) to a PNG at twice the

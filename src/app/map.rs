@@ -477,6 +477,13 @@ fn selection_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
         if ui.button("Export selection…").clicked() {
             app.push(super::Command::ExportSelectionDialog);
         }
+        if ui
+            .button("Create cluster from selection")
+            .on_hover_text("The selected rows become a cluster of their own; the quality figures are recomputed")
+            .clicked()
+        {
+            app.push(super::Command::CreateClusterFromSelection);
+        }
         if ui.button("Clear selection").clicked() {
             app.map.selection.clear();
             app.map.dirty = true;

@@ -158,6 +158,8 @@ pub enum Command {
     ExportSelectionDialog,
     /// Export the selected rows to a path.
     ExportSelectionTo(PathBuf),
+    /// Make the selected rows a cluster of their own.
+    CreateClusterFromSelection,
     /// Show the dialog to save the session.
     SaveSessionDialog,
     /// Save the session to a path.
@@ -233,6 +235,9 @@ pub struct EmbedmapApp {
     pub(crate) pending_session: Option<crate::session::SessionFile>,
     /// The reopened session's algorithm and cluster sizes, checked against the clustering it gives.
     session_check: Option<(Algorithm, Vec<usize>)>,
+    /// Clusters made by hand from selections, and the clustering they were made on.
+    manual: Vec<Vec<u32>>,
+    manual_for: Option<(Algorithm, NoisePolicy)>,
 }
 
 /// Load and projection times of the current dataset.
@@ -291,6 +296,8 @@ impl EmbedmapApp {
             dendrogram_transform: None,
             pending_session: None,
             session_check: None,
+            manual: Vec::new(),
+            manual_for: None,
         };
         app.start_load(source);
         app
@@ -416,7 +423,9 @@ impl EmbedmapApp {
             }),
         };
         let noise = if matches!(st.algorithm, AlgoKind::Dbscan | AlgoKind::Hdbscan) { st.noise } else { NoisePolicy::Keep };
-        Some(ClusterRequest { algorithm, noise, interactive: true, ..ClusterRequest::default() })
+        // Hand-made clusters belong to the clustering they were made on.
+        let manual = if self.manual_for.as_ref() == Some(&(algorithm.clone(), noise)) { self.manual.clone() } else { Vec::new() };
+        Some(ClusterRequest { algorithm, noise, manual, interactive: true, ..ClusterRequest::default() })
     }
 
     /// Asks for the k-distance curve DBSCAN's eps slider is scaled to, unless it is there.
@@ -663,6 +672,21 @@ impl EmbedmapApp {
                     };
                     DialogResult::OpenSession(d.pick_file())
                 });
+            }
+            Command::CreateClusterFromSelection => {
+                let Some(o) = &self.outcome else { return };
+                if self.map.selection.is_empty() {
+                    return;
+                }
+                let key = (o.request.algorithm.clone(), o.request.noise);
+                if self.manual_for.as_ref() != Some(&key) {
+                    self.manual = o.request.manual.clone();
+                    self.manual_for = Some(key);
+                }
+                #[allow(clippy::cast_possible_truncation)]
+                self.manual.push(self.map.selection.iter().map(|&r| r as u32).collect());
+                self.map.selection.clear();
+                self.recluster();
             }
             Command::SaveSessionTo(path) => files::save_session(self, &path),
             Command::OpenSession(path) => files::open_session(self, &path),
