@@ -291,9 +291,11 @@ fn stderr_progress() -> Control {
         Arc::default(),
         Some(Arc::new(move |stage: &str, fraction: f32| {
             let mut l = last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if l.0 != stage || l.1.elapsed().as_secs_f32() > 1.0 {
+            // A new line per stage, not per step within it ("… · iteration 7"), at most once a second.
+            let base = stage.split(" · ").next().unwrap_or(stage);
+            if l.0 != base || l.1.elapsed().as_secs_f32() > 1.0 {
                 eprintln!("  {stage}: {:.0}%", fraction * 100.0);
-                *l = (stage.to_string(), Instant::now());
+                *l = (base.to_string(), Instant::now());
             }
         })),
     )

@@ -452,7 +452,7 @@ pub(crate) fn lloyd(
     for it in 0..max_iter {
         ctl.check()?;
         #[allow(clippy::cast_precision_loss)]
-        ctl.progress(stage, it as f32 / max_iter as f32);
+        ctl.progress(&format!("{stage} · iteration {}", it + 1), it as f32 / max_iter as f32);
         let mut step = assign_step(points, &centers, k, spherical, &mut labels, &mut dists, true);
         n_iter = it + 1;
         relocate_empty(points, &mut step, &labels, &dists);
