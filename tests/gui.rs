@@ -271,6 +271,14 @@ fn every_algorithm_runs_from_the_window_with_its_own_controls() {
     assert_eq!(p.min_cluster_size, 15);
     assert_eq!(o.n_clusters, 5, "density.npy has five blobs");
     assert!(o.probabilities.is_some());
+    // HDBSCAN's chart: core distances, with cluster_selection_epsilon as its line.
+    h.get_by_label_contains("have their core distance below cluster_selection_epsilon");
+    h.get_by_role_and_label(Role::SpinButton, "cluster_selection_epsilon").set_value_accesskit(1e6);
+    wait_idle(&mut h);
+    let o = h.state().outcome().unwrap().clone();
+    let Algorithm::Hdbscan(p) = &o.request.algorithm else { panic!("{:?}", o.request) };
+    assert!(p.cluster_selection_epsilon > 1e5, "{}", p.cluster_selection_epsilon);
+    assert!(o.n_clusters < 5, "an epsilon above every merge keeps the top of the tree: {} clusters", o.n_clusters);
     assert!(h.state().error().is_none(), "{:?}", h.state().error());
 }
 

@@ -96,6 +96,7 @@ pub(crate) fn apply_request(app: &mut EmbedmapApp, r: &ClusterRequest) {
         Algorithm::Hdbscan(p) => {
             st.algorithm = AlgoKind::Hdbscan;
             (st.min_cluster_size, st.hdbscan_min_samples, st.selection) = (p.min_cluster_size, p.min_samples, p.selection);
+            st.selection_epsilon = p.cluster_selection_epsilon;
         }
     }
     st.noise = if matches!(r.algorithm, Algorithm::Dbscan(_) | Algorithm::Hdbscan(_)) { r.noise } else { NoisePolicy::Keep };

@@ -1,5 +1,6 @@
-//! The k-distance chart for DBSCAN: every point's distance to its min_samples-th neighbour,
-//! sorted, with the current eps as a horizontal line that a click or a drag moves.
+//! The k-distance chart for DBSCAN and HDBSCAN: every point's distance to its min_samples-th
+//! neighbour, sorted, with DBSCAN's eps (or HDBSCAN's cluster_selection_epsilon) as a horizontal
+//! line that a click or a drag moves.
 
 use eframe::egui;
 use egui_plot::{HLine, Line, Plot, PlotPoints};
@@ -9,12 +10,13 @@ use super::{EmbedmapApp, palette};
 /// Most points drawn of the curve (it is monotone, so a thinned copy looks the same).
 const MAX_DRAWN: usize = 600;
 
-/// Draws the chart; returns whether the user moved eps.
-pub(super) fn kdist_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) -> bool {
-    let (Some(k), Some(eps)) = (app.kdist.clone(), app.eps) else { return false };
+/// Draws the chart with `eps` (DBSCAN's eps, or HDBSCAN's cluster_selection_epsilon, named
+/// `what`); returns the value the user moved it to.
+pub(super) fn kdist_ui(app: &EmbedmapApp, ui: &mut egui::Ui, eps: f32, what: &str) -> Option<f32> {
+    let k = app.kdist.clone()?;
     let curve = &k.curve;
     if curve.len() < 2 {
-        return false;
+        return None;
     }
     let step = curve.len().div_ceil(MAX_DRAWN);
     #[allow(clippy::cast_precision_loss)]
@@ -42,7 +44,7 @@ pub(super) fn kdist_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) -> bool {
         .include_y(hi)
         .show(ui, |plot_ui| {
             plot_ui.line(Line::new("k-distance", PlotPoints::new(pts)).color(palette::cluster(0)));
-            plot_ui.hline(HLine::new("eps", f64::from(eps)).color(palette::WARNING).width(1.5));
+            plot_ui.hline(HLine::new(what, f64::from(eps)).color(palette::WARNING).width(1.5));
             let r = plot_ui.response();
             if (r.clicked() || r.dragged())
                 && let Some(p) = plot_ui.pointer_coordinate()
@@ -51,16 +53,21 @@ pub(super) fn kdist_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) -> bool {
             }
         })
         .response
-        .on_hover_text("click or drag to set eps");
+        .on_hover_text(format!("click or drag to set {what}"));
     let core = curve.partition_point(|&v| v <= eps);
     #[allow(clippy::cast_precision_loss)]
-    ui.label(egui::RichText::new(format!("{:.0}% of the points are core at this eps", 100.0 * core as f64 / curve.len() as f64)).small());
+    let share = 100.0 * core as f64 / curve.len() as f64;
+    ui.label(
+        egui::RichText::new(if what == "eps" {
+            format!("{share:.0}% of the points are core at this eps")
+        } else {
+            format!("{share:.0}% of the points have their core distance below {what}")
+        })
+        .small(),
+    );
     match moved {
         #[allow(clippy::cast_possible_truncation)]
-        Some(y) if y > 0.0 && (y as f32 - eps).abs() > f32::EPSILON * eps.abs() => {
-            app.eps = Some(y as f32);
-            true
-        }
-        _ => false,
+        Some(y) if y > 0.0 && (y as f32 - eps).abs() > f32::EPSILON * eps.abs().max(f32::EPSILON) => Some(y as f32),
+        _ => None,
     }
 }

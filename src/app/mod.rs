@@ -72,6 +72,8 @@ pub struct Settings {
     pub noise: NoisePolicy,
     /// Recently opened files, newest first.
     pub recent: Vec<PathBuf>,
+    /// HDBSCAN's cluster_selection_epsilon.
+    pub selection_epsilon: f64,
 }
 
 impl Default for Settings {
@@ -94,6 +96,7 @@ impl Default for Settings {
             selection: Selection::Eom,
             noise: NoisePolicy::Keep,
             recent: Vec::new(),
+            selection_epsilon: 0.0,
         }
     }
 }
@@ -418,8 +421,8 @@ impl EmbedmapApp {
                 min_cluster_size: st.min_cluster_size,
                 min_samples: st.hdbscan_min_samples,
                 selection: st.selection,
+                cluster_selection_epsilon: st.selection_epsilon,
                 metric,
-                ..Default::default()
             }),
         };
         let noise = if matches!(st.algorithm, AlgoKind::Dbscan | AlgoKind::Hdbscan) { st.noise } else { NoisePolicy::Keep };
@@ -428,10 +431,16 @@ impl EmbedmapApp {
         Some(ClusterRequest { algorithm, noise, manual, interactive: true, ..ClusterRequest::default() })
     }
 
-    /// Asks for the k-distance curve DBSCAN's eps slider is scaled to, unless it is there.
+    /// The neighbour rank of the k-distance chart: DBSCAN's min_samples, HDBSCAN's core-distance rank.
+    pub(crate) fn kdist_rank(&self) -> usize {
+        let st = &self.settings;
+        if st.algorithm == AlgoKind::Hdbscan { st.hdbscan_min_samples.unwrap_or(st.min_cluster_size).max(2) } else { st.min_samples.max(2) }
+    }
+
+    /// Asks for the k-distance curve DBSCAN's eps slider (and HDBSCAN's chart) is scaled to, unless it is there.
     fn ensure_kdistance(&mut self) {
         let Some(ds) = &self.dataset else { return };
-        let (metric, ms) = (self.settings.metric, self.settings.min_samples.max(2));
+        let (metric, ms) = (self.settings.metric, self.kdist_rank());
         if self.kdist.as_ref().is_some_and(|k| k.metric == metric && k.min_samples == ms) {
             return;
         }
@@ -448,7 +457,7 @@ impl EmbedmapApp {
         let Some(ds) = &self.dataset else { return };
         let n = ds.n();
         self.settings.k = self.settings.k.clamp(2, n.saturating_sub(1).max(2));
-        if self.settings.algorithm == AlgoKind::Dbscan {
+        if matches!(self.settings.algorithm, AlgoKind::Dbscan | AlgoKind::Hdbscan) {
             self.ensure_kdistance();
         }
         let Some(req) = self.request() else {

@@ -199,7 +199,12 @@ fn controls_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             }
             changed |= ui.add(egui::Slider::new(&mut app.settings.min_samples, 1..=100).text("min_samples")).changed();
             changed |= noise_ui(app, ui);
-            changed |= super::kdist::kdist_ui(app, ui);
+            if let Some(eps) = app.eps
+                && let Some(new) = super::kdist::kdist_ui(app, ui, eps, "eps")
+            {
+                app.eps = Some(new);
+                changed = true;
+            }
         }
         AlgoKind::Hierarchical => {
             egui::ComboBox::from_label("Linkage").selected_text(app.settings.linkage.name()).show_ui(ui, |ui| {
@@ -237,6 +242,23 @@ fn controls_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
                     changed |= ui.selectable_value(&mut app.settings.selection, Selection::Leaf, "leaf").changed();
                 });
             changed |= noise_ui(app, ui);
+            ui.horizontal(|ui| {
+                let l = ui.label("cluster_selection_epsilon");
+                let mut e = app.settings.selection_epsilon;
+                if ui.add(egui::DragValue::new(&mut e).range(0.0..=f64::MAX).speed(0.01).max_decimals(4)).labelled_by(l.id).changed() {
+                    app.settings.selection_epsilon = e.max(0.0);
+                    changed = true;
+                }
+                if app.settings.selection_epsilon > 0.0 && ui.small_button("off").on_hover_text("back to 0").clicked() {
+                    app.settings.selection_epsilon = 0.0;
+                    changed = true;
+                }
+            });
+            #[allow(clippy::cast_possible_truncation)]
+            if let Some(new) = super::kdist::kdist_ui(app, ui, app.settings.selection_epsilon as f32, "cluster_selection_epsilon") {
+                app.settings.selection_epsilon = f64::from(new);
+                changed = true;
+            }
         }
     }
     if changed {
