@@ -74,6 +74,8 @@ pub(crate) struct MapCache {
     texture: Option<egui::TextureHandle>,
     drawn: Option<DrawKey>,
     grid: Option<(usize, Grid)>,
+    /// The points' bounding box, found once per projection (the view fits it).
+    bounds: Option<(f64, f64, f64, f64)>,
     /// Colour of every row (transparent: hidden).
     pub(crate) colors: Vec<Color32>,
     /// Rows in drawing order: faded rows first, emphasised rows last.
@@ -567,10 +569,11 @@ fn canvas_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, xy: &[[f32; 2]]) {
     let key_ptr = xy.as_ptr() as usize;
     if app.map.grid.as_ref().is_none_or(|(p, _)| *p != key_ptr) {
         app.map.grid = Some((key_ptr, Grid::build(xy)));
+        app.map.bounds = super::raster::bounds(xy);
         app.map.view = None;
     }
     // Until the user zooms or pans, the view follows the panel's size.
-    let mut view = app.map.view.unwrap_or_else(|| View::fit(xy, w, h));
+    let mut view = app.map.view.unwrap_or_else(|| View::fit_bounds(app.map.bounds, w, h));
     let before = view;
     let local = |p: Pos2| (p.x - rect.min.x, p.y - rect.min.y);
     // Zoom at the pointer.
@@ -648,7 +651,7 @@ fn canvas_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, xy: &[[f32; 2]]) {
     }
     if refit {
         app.map.view = None;
-        view = View::fit(xy, w, h);
+        view = View::fit_bounds(app.map.bounds, w, h);
     }
     app.map.shown = Some((rect, view));
 

@@ -20,7 +20,8 @@ pub struct View {
 }
 
 /// The finite points' bounding box (x0, x1, y0, y1); `None` when there is none.
-fn bounds(xy: &[[f32; 2]]) -> Option<(f64, f64, f64, f64)> {
+#[must_use]
+pub fn bounds(xy: &[[f32; 2]]) -> Option<(f64, f64, f64, f64)> {
     let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
     for p in xy {
         let (x, y) = (f64::from(p[0]), f64::from(p[1]));
@@ -37,7 +38,12 @@ fn bounds(xy: &[[f32; 2]]) -> Option<(f64, f64, f64, f64)> {
 impl View {
     /// The view that shows every point of `xy` in a `w`×`h` image with a margin.
     pub fn fit(xy: &[[f32; 2]], w: f32, h: f32) -> Self {
-        let Some((x0, x1, y0, y1)) = bounds(xy) else { return Self { cx: 0.0, cy: 0.0, scale: 1.0 } };
+        Self::fit_bounds(bounds(xy), w, h)
+    }
+
+    /// The view that shows the box (x0, x1, y0, y1) in a `w`×`h` image with a margin.
+    pub fn fit_bounds(b: Option<(f64, f64, f64, f64)>, w: f32, h: f32) -> Self {
+        let Some((x0, x1, y0, y1)) = b else { return Self { cx: 0.0, cy: 0.0, scale: 1.0 } };
         let span_x = (x1 - x0).max(1e-9);
         let span_y = (y1 - y0).max(1e-9);
         let scale = (f64::from(w) / span_x).min(f64::from(h) / span_y) * 0.92;
@@ -312,16 +318,49 @@ impl Grid {
         }
     }
 
-    /// The accepted row nearest (x, y) within data distance `r`.
+    /// The accepted row nearest (x, y) within data distance `r` (ties: the higher row, the one
+    /// drawn on top). Cells are visited in rings around the pointer's cell, and the search stops
+    /// once no cell of the next ring can hold anything closer, so a dense spot costs one or two
+    /// cells, not every point within reach.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
     pub fn nearest(&self, xy: &[[f32; 2]], x: f64, y: f64, r: f64, accept: impl Fn(usize) -> bool) -> Option<usize> {
+        if self.nx == 0 || !(x.is_finite() && y.is_finite() && r.is_finite()) {
+            return None;
+        }
+        let (gx, gy) = (((x - self.x0) / self.cell).floor(), ((y - self.y0) / self.cell).floor());
+        let (nx, ny) = (self.nx as f64, self.ny as f64);
+        let max_ring = (r / self.cell).ceil() + 1.0;
+        // Rings that cannot reach the grid at all are skipped.
+        let first_ring = (0.0f64).max(-gx - 1.0).max(gx - nx).max(-gy - 1.0).max(gy - ny).max(0.0);
         let mut best: Option<(f64, usize)> = None;
-        self.candidates(x - r, y - r, x + r, y + r, |row| {
-            let p = xy[row];
-            let d2 = (f64::from(p[0]) - x).powi(2) + (f64::from(p[1]) - y).powi(2);
-            if d2 <= r * r && best.is_none_or(|(bd, br)| d2 < bd || (d2 == bd && row > br)) && accept(row) {
-                best = Some((d2, row));
+        let mut ring = first_ring;
+        while ring <= max_ring {
+            // Every point of ring ρ is at least (ρ − 1)·cell away.
+            let near = ((ring - 1.0) * self.cell).max(0.0);
+            if near > r || best.is_some_and(|(bd, _)| bd < near * near) {
+                break;
             }
-        });
+            let (lo_x, hi_x, lo_y, hi_y) = (gx - ring, gx + ring, gy - ring, gy + ring);
+            for cy in (lo_y.max(0.0) as i64)..=(hi_y.min(ny - 1.0) as i64) {
+                let edge_row = cy as f64 == lo_y || cy as f64 == hi_y;
+                let mut cx = lo_x.max(0.0) as i64;
+                let end = hi_x.min(nx - 1.0) as i64;
+                while cx <= end {
+                    let c = cy as usize * self.nx + cx as usize;
+                    for &row in &self.items[self.starts[c] as usize..self.starts[c + 1] as usize] {
+                        let row = row as usize;
+                        let p = xy[row];
+                        let d2 = (f64::from(p[0]) - x).powi(2) + (f64::from(p[1]) - y).powi(2);
+                        if d2 <= r * r && best.is_none_or(|(bd, br)| d2 < bd || (d2 == bd && row > br)) && accept(row) {
+                            best = Some((d2, row));
+                        }
+                    }
+                    // Inside the ring only its two edge columns belong to it.
+                    cx = if edge_row || cx as f64 == hi_x || ring == 0.0 { cx + 1 } else { (hi_x as i64).max(cx + 1) };
+                }
+            }
+            ring += 1.0;
+        }
         best.map(|(_, row)| row)
     }
 
