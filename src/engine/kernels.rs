@@ -195,9 +195,27 @@ pub fn sq_dist_f64(a: &[f32], b: &[f32]) -> f64 {
 }
 
 /// Squared euclidean distance: the f32 differences squared into eight independent f32 lanes
-/// (vectorised), the lanes summed in f64.
+/// (vectorised; with AVX2 where the CPU has it), the lanes summed in f64.
 #[must_use]
 pub fn sq_dist(a: &[f32], b: &[f32]) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if direct_available() {
+            // SAFETY: the CPU has AVX2 and FMA (checked).
+            return unsafe { sq_dist_avx2(a, b) };
+        }
+    }
+    sq_dist_lanes(a, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn sq_dist_avx2(a: &[f32], b: &[f32]) -> f64 {
+    sq_dist_lanes(a, b)
+}
+
+#[inline(always)]
+fn sq_dist_lanes(a: &[f32], b: &[f32]) -> f64 {
     let mut acc = [0.0f32; 8];
     let (ca, ta) = a.as_chunks::<8>();
     let (cb, tb) = b.as_chunks::<8>();
@@ -208,6 +226,32 @@ pub fn sq_dist(a: &[f32], b: &[f32]) -> f64 {
         }
     }
     acc.iter().map(|&v| f64::from(v)).sum::<f64>() + sq_dist_f64(ta, tb)
+}
+
+/// `dst[i] += x[i]` (vectorised; with AVX2 where the CPU has it).
+pub fn add_assign(dst: &mut [f32], x: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if direct_available() {
+            // SAFETY: the CPU has AVX2 and FMA (checked).
+            unsafe { add_assign_avx2(dst, x) };
+            return;
+        }
+    }
+    add_assign_lanes(dst, x);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn add_assign_avx2(dst: &mut [f32], x: &[f32]) {
+    add_assign_lanes(dst, x);
+}
+
+#[inline(always)]
+fn add_assign_lanes(dst: &mut [f32], x: &[f32]) {
+    for (a, &v) in dst.iter_mut().zip(x) {
+        *a += v;
+    }
 }
 
 /// Splits `0..n` into `parts` contiguous ranges of near-equal size (fewer when n is small).

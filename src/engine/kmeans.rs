@@ -8,7 +8,7 @@
 use rayon::prelude::*;
 
 use super::control::{Cancelled, Control};
-use super::kernels::{ROW_BLOCK, dot_nt, fixed_ranges, row_norms_sq, sq_dist};
+use super::kernels::{ROW_BLOCK, add_assign, dot_nt, fixed_ranges, row_norms_sq, sq_dist};
 use super::matrix::Matrix;
 use super::metric::{Embeddings, Metric};
 use super::rng::Rng;
@@ -399,9 +399,7 @@ pub(crate) fn assign_step(
                     counts[best] += 1;
                     if accumulate {
                         touched[best] = true;
-                        for (a, &v) in block_sums[best * d..(best + 1) * d].iter_mut().zip(x) {
-                            *a += v;
-                        }
+                        add_assign(&mut block_sums[best * d..(best + 1) * d], x);
                     }
                 }
                 if accumulate {
