@@ -290,17 +290,9 @@ fn press(h: &mut Harness<'_, EmbedmapApp>, pos: egui::Pos2, pressed: bool) {
 fn a_box_on_the_map_selects_the_points_inside_and_exports_them() {
     let mut h = app_on(LoadSource::File(fixture("debian400.parquet")));
     wait_idle(&mut h);
-    h.get_by_label("Box").click();
-    h.run_steps(2);
     // A box around the middle of the points, from their drawn positions.
-    let n = h.state().dataset().unwrap().n();
-    let pos: Vec<egui::Pos2> = (0..n).map(|r| h.state().map_position(r).unwrap()).collect();
-    let mut xs: Vec<f32> = pos.iter().map(|p| p.x).collect();
-    let mut ys: Vec<f32> = pos.iter().map(|p| p.y).collect();
-    xs.sort_by(f32::total_cmp);
-    ys.sort_by(f32::total_cmp);
-    let (a, b) = (egui::pos2(xs[n / 4], ys[n / 4]), egui::pos2(xs[3 * n / 4], ys[3 * n / 4]));
-    drag(&mut h, a, b);
+    let (pos, a, b) = box_over(&mut h, 0.25, 0.75);
+    let n = pos.len();
     let want: Vec<usize> = (0..n).filter(|&r| pos[r].x > a.x && pos[r].x < b.x && pos[r].y > a.y && pos[r].y < b.y).collect();
     let got = h.state().selection().to_vec();
     assert!(!want.is_empty());
@@ -513,6 +505,24 @@ fn dragging_the_dendrogram_cut_changes_k_without_rebuilding_the_tree() {
     assert_eq!(legend_entries(&h).len(), 5);
 }
 
+/// `embedmap cluster --session SESSION --out …` writes `labels`.
+fn assert_command_line_reproduces(session: &std::path::Path, labels: &[i32]) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.csv");
+    let st = std::process::Command::new(env!("CARGO_BIN_EXE_embedmap"))
+        .args(["cluster", "--session"])
+        .arg(session)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    let back = embedmap::data::load(&out, &LoadOptions::default(), &|_, _| {}).unwrap();
+    for (row, l) in labels.iter().enumerate() {
+        assert_eq!(back.cell_text(row, "cluster"), l.to_string());
+    }
+}
+
 fn rename(h: &mut Harness<'_, EmbedmapApp>, c: usize, name: &str) {
     wait_described(h);
     let current = h.state().cluster_name(c);
@@ -556,19 +566,7 @@ fn a_saved_session_reopens_with_the_same_labels_and_names_in_the_window_and_the_
     assert_eq!(h2.state().outcome().unwrap().labels, labels);
     assert_eq!(h2.state().cluster_name(0), "first group");
     // And headless.
-    let out = dir.path().join("out.csv");
-    let st = std::process::Command::new(env!("CARGO_BIN_EXE_embedmap"))
-        .args(["cluster", "--session"])
-        .arg(&session)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
-    let back = embedmap::data::load(&out, &LoadOptions::default(), &|_, _| {}).unwrap();
-    for (row, l) in labels.iter().enumerate() {
-        assert_eq!(back.cell_text(row, "cluster"), l.to_string());
-    }
+    assert_command_line_reproduces(&session, &labels);
     // A damaged session gives a message naming the file, and the window keeps its data.
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, "{\"hello\": 1}").unwrap();
@@ -610,8 +608,9 @@ fn drag(h: &mut Harness<'_, EmbedmapApp>, a: egui::Pos2, b: egui::Pos2) {
     h.run_steps(3);
 }
 
-/// Drags a box over the middle half of the drawn points with the Box tool; returns the selection.
-fn select_middle(h: &mut Harness<'_, EmbedmapApp>) -> Vec<usize> {
+/// With the Box tool, drags a box between the `lo` and `hi` quantiles of the drawn points' x and
+/// y; returns every row's drawn position and the box's corners.
+fn box_over(h: &mut Harness<'_, EmbedmapApp>, lo: f32, hi: f32) -> (Vec<egui::Pos2>, egui::Pos2, egui::Pos2) {
     h.get_by_label("Box").click();
     h.run_steps(2);
     let n = h.state().dataset().unwrap().n();
@@ -620,9 +619,11 @@ fn select_middle(h: &mut Harness<'_, EmbedmapApp>) -> Vec<usize> {
     let mut ys: Vec<f32> = pos.iter().map(|p| p.y).collect();
     xs.sort_by(f32::total_cmp);
     ys.sort_by(f32::total_cmp);
-    let (a, b) = (egui::pos2(xs[n / 3], ys[n / 3]), egui::pos2(xs[2 * n / 3], ys[2 * n / 3]));
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    let q = |v: &[f32], f: f32| v[((n - 1) as f32 * f) as usize];
+    let (a, b) = (egui::pos2(q(&xs, lo), q(&ys, lo)), egui::pos2(q(&xs, hi), q(&ys, hi)));
     drag(h, a, b);
-    h.state().selection().to_vec()
+    (pos, a, b)
 }
 
 #[test]
@@ -631,7 +632,8 @@ fn a_selection_becomes_a_cluster_of_its_own_and_the_session_keeps_it() {
     wait_idle(&mut h);
     h.get_by_role_and_label(Role::Slider, "k").set_value_accesskit(4.0);
     wait_idle(&mut h);
-    let sel = select_middle(&mut h);
+    box_over(&mut h, 1.0 / 3.0, 2.0 / 3.0);
+    let sel = h.state().selection().to_vec();
     assert!(!sel.is_empty());
     h.get_by_label("Create cluster from selection").click();
     wait_idle(&mut h);
@@ -648,19 +650,7 @@ fn a_selection_becomes_a_cluster_of_its_own_and_the_session_keeps_it() {
     let session = dir.path().join("s.json");
     h.state_mut().push(embedmap::app::Command::SaveSessionTo(session.clone()));
     h.run_steps(2);
-    let out = dir.path().join("out.csv");
-    let st = std::process::Command::new(env!("CARGO_BIN_EXE_embedmap"))
-        .args(["cluster", "--session"])
-        .arg(&session)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
-    let back = embedmap::data::load(&out, &LoadOptions::default(), &|_, _| {}).unwrap();
-    for (row, l) in o.labels.iter().enumerate() {
-        assert_eq!(back.cell_text(row, "cluster"), l.to_string());
-    }
+    assert_command_line_reproduces(&session, &o.labels);
     // Another k starts from the algorithm's clusters again.
     h.get_by_role_and_label(Role::Slider, "k").set_value_accesskit(3.0);
     wait_idle(&mut h);
