@@ -656,3 +656,52 @@ fn a_selection_becomes_a_cluster_of_its_own_and_the_session_keeps_it() {
     wait_idle(&mut h);
     assert_eq!(h.state().outcome().unwrap().n_clusters, 3);
 }
+
+#[test]
+fn a_lasso_selects_the_points_inside_the_drawn_shape() {
+    let mut h = app_on(LoadSource::File(fixture("debian400.parquet")));
+    wait_idle(&mut h);
+    h.get_by_label("Lasso").click();
+    h.run_steps(2);
+    let n = h.state().dataset().unwrap().n();
+    let pos: Vec<egui::Pos2> = (0..n).map(|r| h.state().map_position(r).unwrap()).collect();
+    let (mut x0, mut x1, mut y0, mut y1) = (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
+    for p in &pos {
+        (x0, x1, y0, y1) = (x0.min(p.x), x1.max(p.x), y0.min(p.y), y1.max(p.y));
+    }
+    // A triangle over the points: top-left, top-right, bottom-middle.
+    let corners = [egui::pos2(x0, y0), egui::pos2(x1, y0), egui::pos2((x0 + x1) / 2.0, y1)];
+    let mut path = Vec::new();
+    for i in 0..3 {
+        let (a, b) = (corners[i], corners[(i + 1) % 3]);
+        for t in 0..8 {
+            path.push(a + (b - a) * (t as f32 / 8.0));
+        }
+    }
+    h.hover_at(path[0]);
+    h.step();
+    h.drag_at(path[0]);
+    for &p in &path[1..] {
+        h.hover_at(p);
+        h.step();
+    }
+    h.drop_at(corners[0]);
+    h.run_steps(3);
+    let got = h.state().selection().to_vec();
+    // Inside the triangle: below its top edge and between its two slanted edges.
+    let side = |a: egui::Pos2, b: egui::Pos2, p: egui::Pos2| (b.x - a.x) * (p.y - a.y) - (b.y - a.y) * (p.x - a.x);
+    let inside = |p: egui::Pos2| {
+        let s = [side(corners[0], corners[1], p), side(corners[1], corners[2], p), side(corners[2], corners[0], p)];
+        s.iter().all(|&v| v > 0.0) || s.iter().all(|&v| v < 0.0)
+    };
+    let near_edge = |p: egui::Pos2| {
+        (0..3).any(|i| {
+            let (a, b) = (corners[i], corners[(i + 1) % 3]);
+            side(a, b, p).abs() / (b - a).length() < 1.5
+        })
+    };
+    let want: Vec<usize> = (0..n).filter(|&r| inside(pos[r])).collect();
+    assert!(want.len() > 20 && want.len() < n, "{} of {n}", want.len());
+    let differ: Vec<usize> = (0..n).filter(|r| want.contains(r) != got.contains(r)).collect();
+    assert!(differ.iter().all(|&r| near_edge(pos[r])), "lasso selection differs away from its edge: {differ:?}");
+}
