@@ -218,19 +218,18 @@ fn recolor(app: &mut EmbedmapApp) {
         }
         ColorBy::Silhouette => {
             let sil = o.as_ref().and_then(|o| o.silhouette.as_ref().ok());
-            for v in [-1.0f32, -0.5, 0.0, 0.5, 1.0] {
-                map.legend.push(Swatch { label: format!("silhouette {v:+.1}"), color: palette::diverging(v) });
+            let value = |i: usize| sil.and_then(|s| s.values.get(i).copied()).filter(|v| v.is_finite() && labels[i].is_some());
+            // A scale symmetric around 0 that spans the bulk of the values (2nd–98th percentile),
+            // so that typical silhouettes of 0.1–0.3 are not all one pale shade.
+            let mut vals: Vec<f32> = (0..n).filter_map(value).collect();
+            vals.sort_by(f32::total_cmp);
+            let q = |p: f32| vals.get(((vals.len() as f32 - 1.0) * p).round() as usize).copied().unwrap_or(0.0);
+            let lim = q(0.02).abs().max(q(0.98).abs()).clamp(0.05, 1.0);
+            for t in [-1.0f32, -0.5, 0.0, 0.5, 1.0] {
+                map.legend.push(Swatch { label: format!("silhouette {:+.2}", t * lim), color: palette::diverging(t) });
             }
             map.legend.push(Swatch { label: "not scored (noise, unsampled)".into(), color: palette::NOISE });
-            (0..n)
-                .map(|i| {
-                    let v = sil.and_then(|s| s.values.get(i).copied()).filter(|v| v.is_finite());
-                    match (v, labels[i]) {
-                        (Some(v), Some(_)) => palette::diverging(v),
-                        _ => palette::NOISE,
-                    }
-                })
-                .collect()
+            (0..n).map(|i| value(i).map_or(palette::NOISE, |v| palette::diverging(v / lim))).collect()
         }
         ColorBy::Column(col) => {
             if let Some(nums) = ds.column_numbers(col) {
