@@ -705,3 +705,22 @@ fn a_lasso_selects_the_points_inside_the_drawn_shape() {
     let differ: Vec<usize> = (0..n).filter(|r| want.contains(r) != got.contains(r)).collect();
     assert!(differ.iter().all(|&r| near_edge(pos[r])), "lasso selection differs away from its edge: {differ:?}");
 }
+
+#[test]
+fn searching_a_column_highlights_the_rows_that_contain_the_text() {
+    let mut h = app_on(LoadSource::File(fixture("debian400.parquet")));
+    wait_idle(&mut h);
+    let n = h.state().dataset().unwrap().n();
+    let field =
+        h.query_all_by_role(Role::TextInput).find(|t| t.accesskit_node().placeholder() == Some("search text…")).expect("the search field");
+    field.focus();
+    h.step();
+    h.query_all_by_role(Role::TextInput).find(|t| t.accesskit_node().placeholder() == Some("search text…")).unwrap().type_text("Library");
+    h.run_steps(3);
+    let ds = h.state().dataset().unwrap().clone();
+    let want = (0..n).filter(|&r| ds.cell_text(r, "text").to_lowercase().contains("library")).count();
+    assert!(want > 0 && want < n);
+    h.get_by_label(&format!("{want} matches"));
+    // The matches are drawn over the faded rest: every row is still drawn.
+    assert_eq!(h.state().drawn_rows(), n);
+}
