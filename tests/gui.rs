@@ -724,3 +724,27 @@ fn searching_a_column_highlights_the_rows_that_contain_the_text() {
     // The matches are drawn over the faded rest: every row is still drawn.
     assert_eq!(h.state().drawn_rows(), n);
 }
+
+#[test]
+fn comparing_with_a_label_column_shows_ari_nmi_and_v_measure_and_how_they_moved() {
+    let mut h = app_on(LoadSource::File(fixture("debian400.parquet")));
+    wait_idle(&mut h);
+    h.get_by_label("Compare with").click();
+    h.run_steps(2);
+    // The open list is in the side panel, left of the cluster table's "category" header.
+    h.get_all_by_label("category").min_by(|a, b| a.rect().left().total_cmp(&b.rect().left())).unwrap().click();
+    h.run_steps(3);
+    let ds = h.state().dataset().unwrap().clone();
+    let truth: Vec<String> = (0..ds.n()).map(|r| ds.cell_text(r, "category")).collect();
+    let e = embedmap::session::external_indices(&truth, &h.state().outcome().unwrap().labels);
+    h.get_by_label(&format!("ARI {:.4}", e.ari));
+    h.get_by_label(&format!("NMI {:.4}", e.nmi));
+    h.get_by_label(&format!("V-measure {:.4}", e.v_measure));
+    // Another k: the figures follow, with their change since the previous setting.
+    h.get_by_role_and_label(Role::Slider, "k").set_value_accesskit(6.0);
+    wait_idle(&mut h);
+    let e2 = embedmap::session::external_indices(&truth, &h.state().outcome().unwrap().labels);
+    h.get_by_label(&format!("ARI {:.4}", e2.ari));
+    let arrow = if e2.ari > e.ari { "↑" } else { "↓" };
+    h.get_by_label(&format!("{arrow} {:+.4}", e2.ari - e.ari));
+}

@@ -27,7 +27,8 @@ const NEAREST: usize = 3;
 /// What describes the clusters of one outcome.
 #[derive(Debug)]
 pub(crate) struct Profiles {
-    outcome: usize,
+    /// The outcome described (held, so that no other outcome can take its place in memory).
+    outcome: Option<Arc<ClusterOutcome>>,
     value_column: Option<String>,
     /// The column the terms and nearest texts come from.
     pub(crate) text_column: Option<String>,
@@ -51,14 +52,14 @@ pub(crate) enum SortBy {
 #[derive(Default)]
 pub(crate) struct TableState {
     pub(crate) profiles: Option<Arc<Profiles>>,
-    pending: Option<(usize, Option<String>, Receiver<Profiles>)>,
+    pending: Option<(Arc<ClusterOutcome>, Option<String>, Receiver<Profiles>)>,
     pub(crate) sort: SortBy,
     pub(crate) descending: bool,
     /// The metadata column whose frequent values are listed.
     pub(crate) value_column: Option<String>,
     /// Names the user gave, per cluster of the outcome on screen (empty: automatic).
     pub(crate) names: Vec<String>,
-    names_for: usize,
+    names_for: Option<Arc<ClusterOutcome>>,
     editing: Option<(usize, String)>,
     value_chosen: bool,
     /// Names from a reopened session, for the clustering it asks for.
@@ -78,8 +79,8 @@ impl std::fmt::Debug for TableState {
     }
 }
 
-fn outcome_key(o: &Arc<ClusterOutcome>) -> usize {
-    Arc::as_ptr(o) as usize
+fn same(a: Option<&Arc<ClusterOutcome>>, b: &Arc<ClusterOutcome>) -> bool {
+    a.is_some_and(|a| Arc::ptr_eq(a, b))
 }
 
 /// The text column of a dataset: the first hover column that holds text.
@@ -107,13 +108,12 @@ fn compute(ds: &Dataset, o: &ClusterOutcome, value_column: Option<&str>) -> Prof
     let raw = ds.embeddings.raw();
     let nearest =
         describe::nearest_to_centroid(raw.as_slice(), raw.d(), &o.labels, k, o.request.algorithm.metric() == Metric::Cosine, NEAREST);
-    Profiles { outcome: 0, value_column: value_column.map(str::to_string), text_column: text_col, terms, values, nearest }
+    Profiles { outcome: None, value_column: value_column.map(str::to_string), text_column: text_col, terms, values, nearest }
 }
 
 /// Starts describing the outcome on screen when it or the chosen column changed.
 fn refresh(app: &mut EmbedmapApp, ctx: &egui::Context) {
     let (Some(ds), Some(o)) = (app.dataset.clone(), app.outcome.clone()) else { return };
-    let key = outcome_key(&o);
     let t = &mut app.table;
     if !t.value_chosen {
         // A label-like column (theme, category, class…) is the natural first choice.
@@ -123,9 +123,9 @@ fn refresh(app: &mut EmbedmapApp, ctx: &egui::Context) {
         });
         t.value_chosen = true;
     }
-    if t.names_for != key {
+    if !same(t.names_for.as_ref(), &o) {
         t.names = vec![String::new(); o.sizes.len()];
-        t.names_for = key;
+        t.names_for = Some(Arc::clone(&o));
         t.editing = None;
         if let Some((algo, names)) = t.pending_names.take() {
             if algo == o.request.algorithm {
@@ -140,15 +140,15 @@ fn refresh(app: &mut EmbedmapApp, ctx: &egui::Context) {
         }
     }
     let want = t.value_column.clone();
-    if t.profiles.as_ref().is_some_and(|p| p.outcome == key && p.value_column == want) {
+    if t.profiles.as_ref().is_some_and(|p| same(p.outcome.as_ref(), &o) && p.value_column == want) {
         return;
     }
     if let Some((k, col, rx)) = &t.pending
-        && *k == key
+        && Arc::ptr_eq(k, &o)
         && *col == want
     {
         if let Ok(mut p) = rx.try_recv() {
-            p.outcome = key;
+            p.outcome = Some(Arc::clone(&o));
             t.profiles = Some(Arc::new(p));
             t.pending = None;
         }
@@ -157,12 +157,13 @@ fn refresh(app: &mut EmbedmapApp, ctx: &egui::Context) {
     let (tx, rx) = channel();
     let ctx = ctx.clone();
     let col = want.clone();
+    let job = Arc::clone(&o);
     let spawned = std::thread::Builder::new().name("embedmap-describe".into()).spawn(move || {
-        let _ = tx.send(compute(&ds, &o, col.as_deref()));
+        let _ = tx.send(compute(&ds, &job, col.as_deref()));
         ctx.request_repaint();
     });
     if spawned.is_ok() {
-        t.pending = Some((key, want, rx));
+        t.pending = Some((o, want, rx));
     }
 }
 
@@ -298,7 +299,7 @@ pub(super) fn cluster_table_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
                         let m = fig(c, |x| x.mean_membership);
                         ui.label(if m.is_finite() { format!("{m:.2}") } else { "—".into() });
                     }
-                    let p = app.table.profiles.as_ref().filter(|p| p.outcome == outcome_key(&o));
+                    let p = app.table.profiles.as_ref().filter(|p| same(p.outcome.as_ref(), &o));
                     let values = p.and_then(|p| p.values.get(c)).map_or(String::new(), |v| {
                         v.iter().map(|(val, _, share)| format!("{} {:.0}%", clip(val, 24), share * 100.0)).collect::<Vec<_>>().join(" · ")
                     });

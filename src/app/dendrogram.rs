@@ -97,9 +97,8 @@ pub(super) fn dendrogram_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
         ))
         .small(),
     );
-    let key = (std::sync::Arc::as_ptr(&o) as usize, k);
-    if app.dendrogram.as_ref().is_none_or(|(kk, _)| *kk != key) {
-        app.dendrogram = Some((key, drawing(&tree, &o.labels, k)));
+    if app.dendrogram.as_ref().is_none_or(|((held, kk), _)| !std::sync::Arc::ptr_eq(held, &o) || *kk != k) {
+        app.dendrogram = Some(((std::sync::Arc::clone(&o), k), drawing(&tree, &o.labels, k)));
     }
     let Some((_, d)) = &app.dendrogram else { return };
     let (below, above) = tree.cut_height(k).unwrap_or((0.0, 0.0));

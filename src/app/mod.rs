@@ -232,7 +232,7 @@ pub struct EmbedmapApp {
     bench: Option<bench::Bench>,
     pub(crate) table: cluster_table::TableState,
     pub(crate) sweep: sweep::SweepState,
-    pub(crate) dendrogram: Option<((usize, usize), dendrogram::Drawing)>,
+    pub(crate) dendrogram: Option<((Arc<ClusterOutcome>, usize), dendrogram::Drawing)>,
     pub(crate) dendrogram_transform: Option<egui_plot::PlotTransform>,
     /// A session being reopened: applied once its file has loaded.
     pub(crate) pending_session: Option<crate::session::SessionFile>,
@@ -241,7 +241,13 @@ pub struct EmbedmapApp {
     /// Clusters made by hand from selections, and the clustering they were made on.
     manual: Vec<Vec<u32>>,
     manual_for: Option<(Algorithm, NoisePolicy)>,
+    /// The label column the clusters are compared with, and the figures already computed.
+    pub(crate) reference: Option<String>,
+    external_cache: Vec<ExternalEntry>,
 }
+
+/// Agreement figures of one outcome with one label column.
+type ExternalEntry = ((Arc<ClusterOutcome>, String), Arc<crate::engine::quality::External>);
 
 /// Load and projection times of the current dataset.
 #[derive(Debug, Default, Clone, Copy)]
@@ -301,6 +307,8 @@ impl EmbedmapApp {
             session_check: None,
             manual: Vec::new(),
             manual_for: None,
+            reference: None,
+            external_cache: Vec::new(),
         };
         app.start_load(source);
         app
@@ -392,6 +400,21 @@ impl EmbedmapApp {
         let t = self.dendrogram_transform.as_ref()?;
         let b = t.bounds();
         Some(t.position_from_point(&egui_plot::PlotPoint::new((b.min()[0] + b.max()[0]) / 2.0, y)))
+    }
+
+    /// ARI, NMI and V-measure of `o` against the metadata column `col` (computed once per pair).
+    pub(crate) fn external_for(&mut self, o: &Arc<ClusterOutcome>, col: &str) -> Arc<crate::engine::quality::External> {
+        if let Some((_, e)) = self.external_cache.iter().find(|((held, c), _)| Arc::ptr_eq(held, o) && c == col) {
+            return Arc::clone(e);
+        }
+        let truth: Vec<String> =
+            self.dataset.as_ref().map_or_else(Vec::new, |ds| ds.column_texts(col).into_iter().map(Option::unwrap_or_default).collect());
+        let e = Arc::new(crate::session::external_indices(&truth, &o.labels));
+        if self.external_cache.len() >= 8 {
+            self.external_cache.remove(0);
+        }
+        self.external_cache.push(((Arc::clone(o), col.to_string()), Arc::clone(&e)));
+        e
     }
 
     /// Queues a command, as a click would.
@@ -533,6 +556,7 @@ impl EmbedmapApp {
                     self.cache.clear();
                     self.map.reset();
                     self.table = cluster_table::TableState::default();
+                    self.external_cache.clear();
                     self.eps = None;
                     self.kdist = None;
                     self.kdist_pending = None;

@@ -309,6 +309,48 @@ fn delta_ui(ui: &mut egui::Ui, now: f64, before: Option<f64>, higher_is_better: 
         .on_hover_text(format!("previous setting: {b:.4}"));
 }
 
+/// Agreement with a chosen label column: ARI, NMI, V-measure (homogeneity, completeness), each
+/// with how it moved since the previous setting. Noise (−1) counts as one more cluster.
+fn reference_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, o: &std::sync::Arc<crate::session::ClusterOutcome>) {
+    let Some(ds) = app.dataset.clone() else { return };
+    let cols = ds.metadata_columns();
+    if cols.is_empty() {
+        return;
+    }
+    if app.reference.as_ref().is_some_and(|c| !cols.contains(c)) {
+        app.reference = None;
+    }
+    egui::ComboBox::from_label("Compare with")
+        .selected_text(app.reference.clone().unwrap_or_else(|| "(no label column)".into()))
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut app.reference, None, "(no label column)");
+            for c in cols {
+                ui.selectable_value(&mut app.reference, Some(c.clone()), c);
+            }
+        })
+        .response
+        .on_hover_text("A column of known labels: how well the clusters agree with it");
+    let Some(col) = app.reference.clone() else { return };
+    let now = app.external_for(o, &col);
+    let before = app.previous.clone().map(|p| app.external_for(&p, &col));
+    let row = |ui: &mut egui::Ui, name: &str, v: f64, b: Option<f64>| {
+        ui.horizontal(|ui| {
+            ui.label(format!("{name} {v:.4}"));
+            delta_ui(ui, v, b, true);
+        });
+    };
+    row(ui, "ARI", now.ari, before.as_ref().map(|e| e.ari));
+    row(ui, "NMI", now.nmi, before.as_ref().map(|e| e.nmi));
+    row(ui, "V-measure", now.v_measure, before.as_ref().map(|e| e.v_measure));
+    ui.label(
+        egui::RichText::new(format!(
+            "homogeneity {:.3} · completeness {:.3} · {} classes in '{col}'",
+            now.homogeneity, now.completeness, now.contingency.n_true
+        ))
+        .small(),
+    );
+}
+
 fn readout_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     ui.heading("Quality");
     let Some(o) = app.outcome.clone() else {
@@ -363,6 +405,7 @@ fn readout_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             delta_ui(ui, *v, before, true);
         });
     }
+    reference_ui(app, ui, &o);
     let iterations = match (o.n_iter, o.converged) {
         (Some(it), Some(true)) => format!(" · {it} iterations"),
         (Some(it), _) => format!(" · {it} iterations (not converged)"),

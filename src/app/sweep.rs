@@ -29,7 +29,8 @@ pub(crate) struct Sweep {
     pub(crate) error: Option<String>,
     rx: Option<Receiver<Msg>>,
     cancel: Arc<AtomicBool>,
-    dataset: usize,
+    /// The data swept (held, so that no other dataset can take its place in memory).
+    dataset: Arc<crate::data::Dataset>,
     total: usize,
 }
 
@@ -101,7 +102,7 @@ pub(crate) fn start(app: &mut EmbedmapApp, ctx: &egui::Context) {
                 error: None,
                 rx: Some(rx),
                 cancel,
-                dataset: Arc::as_ptr(ds) as usize,
+                dataset: Arc::clone(ds),
                 total,
             });
         }
@@ -111,9 +112,8 @@ pub(crate) fn start(app: &mut EmbedmapApp, ctx: &egui::Context) {
 
 /// Collects the rows that arrived.
 fn poll(app: &mut EmbedmapApp) {
-    let current = app.dataset.as_ref().map(|d| Arc::as_ptr(d) as usize);
     let Some(s) = &mut app.sweep.sweep else { return };
-    if Some(s.dataset) != current {
+    if !app.dataset.as_ref().is_some_and(|d| Arc::ptr_eq(d, &s.dataset)) {
         app.sweep.cancel();
         app.sweep.sweep = None;
         return;
