@@ -99,6 +99,7 @@ pub(crate) struct MapCache {
     /// Rows matching the search.
     pub(crate) matches: usize,
     texts: Option<(String, Arc<Vec<String>>)>,
+    base: Option<Arc<BaseColors>>,
     drag: Option<Vec<Pos2>>,
     pub(crate) background: Color32,
     /// Time of the last full rasterisation, in ms.
@@ -197,6 +198,92 @@ fn cluster_of(app: &EmbedmapApp, i: usize) -> Option<usize> {
     usize::try_from(*o.labels.get(i)?).ok().filter(|&c| c < o.sizes.len())
 }
 
+/// Colours of every row under one colouring, with its legend.
+struct BaseColors {
+    color_by: ColorBy,
+    outcome: Option<Arc<crate::session::ClusterOutcome>>,
+    colors: Vec<Color32>,
+    legend: Vec<Swatch>,
+}
+
+fn same_outcome(a: Option<&Arc<crate::session::ClusterOutcome>>, b: Option<&Arc<crate::session::ClusterOutcome>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// Every row's colour under `color_by`, and the legend that explains it.
+#[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss, clippy::cast_sign_loss)]
+fn base_colors(
+    ds: &crate::data::Dataset,
+    o: Option<&Arc<crate::session::ClusterOutcome>>,
+    labels: &[Option<usize>],
+    color_by: &ColorBy,
+) -> (Vec<Color32>, Vec<Swatch>) {
+    let n = labels.len();
+    let mut legend = Vec::new();
+    let colors = match color_by {
+        ColorBy::Cluster => {
+            labels.iter().map(|l| l.map_or(if o.is_some() { palette::NOISE } else { Color32::GRAY }, palette::cluster)).collect()
+        }
+        ColorBy::Silhouette => {
+            let sil = o.as_ref().and_then(|o| o.silhouette.as_ref().ok());
+            let value = |i: usize| sil.and_then(|s| s.values.get(i).copied()).filter(|v| v.is_finite() && labels[i].is_some());
+            // A scale symmetric around 0 that spans the bulk of the values (2nd–98th percentile),
+            // so that typical silhouettes of 0.1–0.3 are not all one pale shade.
+            let mut vals: Vec<f32> = (0..n).filter_map(value).collect();
+            vals.sort_by(f32::total_cmp);
+            let q = |p: f32| vals.get(((vals.len() as f32 - 1.0) * p).round() as usize).copied().unwrap_or(0.0);
+            let lim = q(0.02).abs().max(q(0.98).abs()).clamp(0.05, 1.0);
+            for t in [-1.0f32, -0.5, 0.0, 0.5, 1.0] {
+                legend.push(Swatch { label: format!("silhouette {:+.2}", t * lim), color: palette::diverging(t) });
+            }
+            legend.push(Swatch { label: "not scored (noise, unsampled)".into(), color: palette::NOISE });
+            (0..n).map(|i| value(i).map_or(palette::NOISE, |v| palette::diverging(v / lim))).collect()
+        }
+        ColorBy::Column(col) => {
+            if let Some(nums) = ds.column_numbers(col) {
+                let mut finite: Vec<f64> = nums.iter().copied().filter(|v| v.is_finite()).collect();
+                finite.sort_by(f64::total_cmp);
+                let q = |p: f64| finite.get(((finite.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0);
+                let (lo, hi) = (q(0.02), q(0.98));
+                let span = if hi > lo { hi - lo } else { 1.0 };
+                for t in [0.0, 0.25, 0.5, 0.75, 1.0] {
+                    legend.push(Swatch { label: format!("{col} {:.4}", lo + t * span), color: palette::ramp(t as f32) });
+                }
+                legend.push(Swatch { label: "missing".into(), color: palette::NOISE });
+                nums.iter().map(|&v| if v.is_finite() { palette::ramp(((v - lo) / span) as f32) } else { palette::NOISE }).collect()
+            } else {
+                let texts = ds.column_texts(col);
+                let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+                for t in texts.iter().flatten() {
+                    *counts.entry(t.as_str()).or_default() += 1;
+                }
+                let mut ranked: Vec<(&str, usize)> = counts.into_iter().collect();
+                ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+                let rank: std::collections::HashMap<&str, usize> = ranked.iter().enumerate().map(|(i, (v, _))| (*v, i)).collect();
+                for (i, (v, c)) in ranked.iter().take(palette::CATEGORIES).enumerate() {
+                    legend.push(Swatch { label: format!("{} ({c})", truncated(v)), color: palette::category(i) });
+                }
+                if ranked.len() > palette::CATEGORIES {
+                    let rest: usize = ranked[palette::CATEGORIES..].iter().map(|(_, c)| c).sum();
+                    legend.push(Swatch {
+                        label: format!("{} other values ({rest})", ranked.len() - palette::CATEGORIES),
+                        color: palette::OTHER,
+                    });
+                }
+                if texts.iter().any(Option::is_none) {
+                    legend.push(Swatch { label: "missing".into(), color: palette::NOISE });
+                }
+                texts.iter().map(|t| t.as_deref().map_or(palette::NOISE, |t| palette::category(rank[t]))).collect()
+            }
+        }
+    };
+    (colors, legend)
+}
+
 /// Recomputes every row's colour, the drawing order and the legend.
 #[allow(clippy::too_many_lines, clippy::cast_possible_truncation, clippy::cast_precision_loss)]
 fn recolor(app: &mut EmbedmapApp) {
@@ -211,64 +298,20 @@ fn recolor(app: &mut EmbedmapApp) {
     map.highlight = map.highlight.filter(|&c| c < k);
     let labels: Vec<Option<usize>> =
         (0..n).map(|i| o.as_ref().and_then(|o| usize::try_from(o.labels[i]).ok().filter(|&c| c < k))).collect();
-    map.legend.clear();
-    let mut colors: Vec<Color32> = match &map.color_by {
-        ColorBy::Cluster => {
-            labels.iter().map(|l| l.map_or(if o.is_some() { palette::NOISE } else { Color32::GRAY }, palette::cluster)).collect()
-        }
-        ColorBy::Silhouette => {
-            let sil = o.as_ref().and_then(|o| o.silhouette.as_ref().ok());
-            let value = |i: usize| sil.and_then(|s| s.values.get(i).copied()).filter(|v| v.is_finite() && labels[i].is_some());
-            // A scale symmetric around 0 that spans the bulk of the values (2nd–98th percentile),
-            // so that typical silhouettes of 0.1–0.3 are not all one pale shade.
-            let mut vals: Vec<f32> = (0..n).filter_map(value).collect();
-            vals.sort_by(f32::total_cmp);
-            let q = |p: f32| vals.get(((vals.len() as f32 - 1.0) * p).round() as usize).copied().unwrap_or(0.0);
-            let lim = q(0.02).abs().max(q(0.98).abs()).clamp(0.05, 1.0);
-            for t in [-1.0f32, -0.5, 0.0, 0.5, 1.0] {
-                map.legend.push(Swatch { label: format!("silhouette {:+.2}", t * lim), color: palette::diverging(t) });
-            }
-            map.legend.push(Swatch { label: "not scored (noise, unsampled)".into(), color: palette::NOISE });
-            (0..n).map(|i| value(i).map_or(palette::NOISE, |v| palette::diverging(v / lim))).collect()
-        }
-        ColorBy::Column(col) => {
-            if let Some(nums) = ds.column_numbers(col) {
-                let mut finite: Vec<f64> = nums.iter().copied().filter(|v| v.is_finite()).collect();
-                finite.sort_by(f64::total_cmp);
-                let q = |p: f64| finite.get(((finite.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0);
-                let (lo, hi) = (q(0.02), q(0.98));
-                let span = if hi > lo { hi - lo } else { 1.0 };
-                for t in [0.0, 0.25, 0.5, 0.75, 1.0] {
-                    map.legend.push(Swatch { label: format!("{col} {:.4}", lo + t * span), color: palette::ramp(t as f32) });
-                }
-                map.legend.push(Swatch { label: "missing".into(), color: palette::NOISE });
-                nums.iter().map(|&v| if v.is_finite() { palette::ramp(((v - lo) / span) as f32) } else { palette::NOISE }).collect()
-            } else {
-                let texts = ds.column_texts(col);
-                let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-                for t in texts.iter().flatten() {
-                    *counts.entry(t.as_str()).or_default() += 1;
-                }
-                let mut ranked: Vec<(&str, usize)> = counts.into_iter().collect();
-                ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-                let rank: std::collections::HashMap<&str, usize> = ranked.iter().enumerate().map(|(i, (v, _))| (*v, i)).collect();
-                for (i, (v, c)) in ranked.iter().take(palette::CATEGORIES).enumerate() {
-                    map.legend.push(Swatch { label: format!("{} ({c})", truncated(v)), color: palette::category(i) });
-                }
-                if ranked.len() > palette::CATEGORIES {
-                    let rest: usize = ranked[palette::CATEGORIES..].iter().map(|(_, c)| c).sum();
-                    map.legend.push(Swatch {
-                        label: format!("{} other values ({rest})", ranked.len() - palette::CATEGORIES),
-                        color: palette::OTHER,
-                    });
-                }
-                if texts.iter().any(Option::is_none) {
-                    map.legend.push(Swatch { label: "missing".into(), color: palette::NOISE });
-                }
-                texts.iter().map(|t| t.as_deref().map_or(palette::NOISE, |t| palette::category(rank[t]))).collect()
-            }
+    // The colours of the chosen colouring, computed once per (colouring, outcome); hiding,
+    // highlighting, selecting and searching only change what is drawn over them.
+    let cached = map.base.as_ref().filter(|b| b.color_by == map.color_by && same_outcome(b.outcome.as_ref(), o.as_ref()));
+    let base = match cached {
+        Some(b) => Arc::clone(b),
+        None => {
+            let (colors, legend) = base_colors(&ds, o.as_ref(), &labels, &map.color_by);
+            let b = Arc::new(BaseColors { color_by: map.color_by.clone(), outcome: o.clone(), colors, legend });
+            map.base = Some(Arc::clone(&b));
+            b
         }
     };
+    map.legend.clone_from(&base.legend);
+    let mut colors = base.colors.clone();
     // Emphasis: the highlighted cluster, the selection and the search matches; the rest fades.
     let mut emphasised = vec![false; n];
     let mut any = false;
