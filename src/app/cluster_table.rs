@@ -305,14 +305,11 @@ pub(super) fn cluster_table_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
                     });
                     ui.label(values);
                     let nearest = p.and_then(|p| p.nearest.get(c)).cloned().unwrap_or_default();
-                    let texts: Vec<String> = nearest
-                        .iter()
-                        .map(|&r| text_col.as_ref().map_or_else(|| format!("row {}", r + 1), |col| clip(&ds.cell_text(r, col), 60)))
-                        .collect();
                     let full: Vec<String> = nearest
                         .iter()
                         .map(|&r| text_col.as_ref().map_or_else(|| format!("row {}", r + 1), |col| ds.cell_text(r, col)))
                         .collect();
+                    let texts: Vec<String> = full.iter().map(|t| clip(t, 60)).collect();
                     ui.label(texts.join(" | ")).on_hover_text(full.join("\n\n"));
                     ui.end_row();
                 }

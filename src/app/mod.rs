@@ -464,7 +464,10 @@ impl EmbedmapApp {
     fn ensure_kdistance(&mut self) {
         let Some(ds) = &self.dataset else { return };
         let (metric, ms) = (self.settings.metric, self.kdist_rank());
-        if self.kdist.as_ref().is_some_and(|k| k.metric == metric && k.min_samples == ms) {
+        // HDBSCAN keeps the curve it has (labelled with its rank) while min_cluster_size moves: a
+        // new curve would queue ahead of the re-selection, which the kept tree makes instant.
+        let hdbscan = self.settings.algorithm == AlgoKind::Hdbscan;
+        if self.kdist.as_ref().is_some_and(|k| k.metric == metric && (k.min_samples == ms || hdbscan)) {
             return;
         }
         self.kdist_pending = Some(self.worker.k_distance(Arc::clone(&ds.embeddings), metric, ms));
