@@ -194,6 +194,22 @@ pub fn sq_dist_f64(a: &[f32], b: &[f32]) -> f64 {
         .sum()
 }
 
+/// Squared euclidean distance in f64 with eight independent accumulators (vectorisable): exact
+/// differences, rounding only in the f64 sums.
+#[must_use]
+pub fn sq_dist_exact(a: &[f32], b: &[f32]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let (ca, ta) = a.as_chunks::<8>();
+    let (cb, tb) = b.as_chunks::<8>();
+    for (x, y) in ca.iter().zip(cb) {
+        for l in 0..8 {
+            let t = f64::from(x[l]) - f64::from(y[l]);
+            acc[l] += t * t;
+        }
+    }
+    acc.iter().sum::<f64>() + sq_dist_f64(ta, tb)
+}
+
 /// Squared euclidean distance: the f32 differences squared into eight independent f32 lanes
 /// (vectorised; with AVX2 where the CPU has it), the lanes summed in f64.
 #[must_use]
@@ -251,6 +267,32 @@ fn add_assign_avx2(dst: &mut [f32], x: &[f32]) {
 fn add_assign_lanes(dst: &mut [f32], x: &[f32]) {
     for (a, &v) in dst.iter_mut().zip(x) {
         *a += v;
+    }
+}
+
+/// `dst[i] += x[i] - o[i]` (vectorised; with AVX2 where the CPU has it).
+pub fn add_diff(dst: &mut [f32], x: &[f32], o: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if direct_available() {
+            // SAFETY: the CPU has AVX2 and FMA (checked).
+            unsafe { add_diff_avx2(dst, x, o) };
+            return;
+        }
+    }
+    add_diff_lanes(dst, x, o);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn add_diff_avx2(dst: &mut [f32], x: &[f32], o: &[f32]) {
+    add_diff_lanes(dst, x, o);
+}
+
+#[inline(always)]
+fn add_diff_lanes(dst: &mut [f32], x: &[f32], o: &[f32]) {
+    for ((a, &v), &w) in dst.iter_mut().zip(x).zip(o) {
+        *a += v - w;
     }
 }
 

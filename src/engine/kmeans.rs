@@ -1,5 +1,6 @@
 //! K-means: greedy k-means++ initialisation and Lloyd iterations whose assignment step is a
-//! blocked f32 GEMM; spherical K-means (unit centroids) under the cosine metric.
+//! blocked f32 GEMM, with Hamerly's bounds skipping the rows whose label provably stays
+//! (`lloyd.rs`); spherical K-means (unit centroids) under the cosine metric.
 //!
 //! Follows scikit-learn's `KMeans(algorithm="lloyd")`: the same initialisation scheme, the same
 //! tolerance (relative to the mean per-feature variance), the same empty-cluster relocation and
@@ -9,6 +10,7 @@ use rayon::prelude::*;
 
 use super::control::{Cancelled, Control};
 use super::kernels::{ROW_BLOCK, add_assign, dot_nt, fixed_ranges, row_norms_sq, sq_dist};
+use super::lloyd::lloyd;
 use super::matrix::Matrix;
 use super::metric::{Embeddings, Metric};
 use super::rng::Rng;
@@ -113,13 +115,12 @@ pub fn kmeans(emb: &Embeddings, config: &KMeansConfig, ctl: &Control) -> Result<
     let p = config.params();
     let points = emb.points(p.metric);
     let spherical = p.metric == Metric::Cosine;
-    let tol = p.tol * mean_variance(points);
     let mut best: Option<KMeansResult> = None;
     for init in 0..p.n_init {
         let mut rng = Rng::derive(p.seed, init as u64);
         let stage = format!("k-means restart {}/{}", init + 1, p.n_init);
-        let centers = init_centers(points, p.k, &mut rng, (p.max_iter, tol), spherical, ctl)?;
-        let run = lloyd(points, centers, p.max_iter, tol, spherical, ctl, &stage)?;
+        let centers = init_centers(points, p.k, &mut rng, (p.max_iter, p.tol), spherical, ctl)?;
+        let run = lloyd(points, centers, p.max_iter, p.tol, spherical, ctl, &stage)?;
         let run = KMeansResult { best_init: init, ..run };
         if best.as_ref().is_none_or(|b| run.inertia < b.inertia) {
             best = Some(run);
@@ -158,51 +159,6 @@ fn init_centers(
     let centers = kmeans_plus_plus(&sample, &row_norms_sq(sample.as_slice(), sample.d()), k, rng, ctl)?;
     let r = lloyd(&sample, centers, max_iter, tol, spherical, ctl, "k-means on a sample")?;
     Ok(r.centroids)
-}
-
-/// Mean over features of the per-feature variance.
-fn mean_variance(points: &Matrix) -> f64 {
-    let (n, d) = (points.n(), points.d());
-    if n == 0 || d == 0 {
-        return 0.0;
-    }
-    // One parallel pass of per-feature sums and sums of squares of the rows shifted by the first
-    // row (which keeps E[x²] − E[x]² from cancelling when the mean is large), added up in f32 over
-    // groups of 64 rows and in f64 across groups; fixed ranges keep the result deterministic.
-    let shift = points.row(0);
-    const GROUP: usize = 64;
-    let parts: Vec<(Vec<f64>, Vec<f64>)> = fixed_ranges(n, n.div_ceil(4096).min(32))
-        .into_par_iter()
-        .map(|r| {
-            let (mut s, mut q) = (vec![0.0f64; d], vec![0.0f64; d]);
-            let (mut gs, mut gq) = (vec![0.0f32; d], vec![0.0f32; d]);
-            let mut start = r.start;
-            while start < r.end {
-                let end = (start + GROUP).min(r.end);
-                gs.fill(0.0);
-                gq.fill(0.0);
-                for i in start..end {
-                    for (((a, b), &v), &o) in gs.iter_mut().zip(gq.iter_mut()).zip(points.row(i)).zip(shift) {
-                        let v = v - o;
-                        *a += v;
-                        *b += v * v;
-                    }
-                }
-                s.iter_mut().zip(&gs).for_each(|(a, &b)| *a += f64::from(b));
-                q.iter_mut().zip(&gq).for_each(|(a, &b)| *a += f64::from(b));
-                start = end;
-            }
-            (s, q)
-        })
-        .collect();
-    let (mut s, mut q) = (vec![0.0f64; d], vec![0.0f64; d]);
-    for (ps, pq) in parts {
-        s.iter_mut().zip(ps).for_each(|(a, b)| *a += b);
-        q.iter_mut().zip(pq).for_each(|(a, b)| *a += b);
-    }
-    #[allow(clippy::cast_precision_loss)]
-    let (nf, df) = (n as f64, d as f64);
-    s.iter().zip(&q).map(|(&sj, &qj)| (qj / nf - (sj / nf) * (sj / nf)).max(0.0)).sum::<f64>() / df
 }
 
 /// Squared euclidean distances from every row to each of `cands` (c×d), as c×n f32, computed by
@@ -428,109 +384,6 @@ pub(crate) fn assign_step(
         total.changed += p.changed;
     }
     total
-}
-
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn lloyd(
-    points: &Matrix,
-    mut centers: Vec<f32>,
-    max_iter: usize,
-    tol: f64,
-    spherical: bool,
-    ctl: &Control,
-    stage: &str,
-) -> Result<KMeansResult, Cancelled> {
-    let (n, d) = (points.n(), points.d());
-    let k = centers.len() / d.max(1);
-    let mut labels = vec![u32::MAX; n];
-    let mut dists = vec![0.0f64; n];
-    let mut n_iter = 0;
-    let mut strict = false;
-    let mut converged = false;
-    for it in 0..max_iter {
-        ctl.check()?;
-        #[allow(clippy::cast_precision_loss)]
-        ctl.progress(&format!("{stage} · iteration {}", it + 1), it as f32 / max_iter as f32);
-        let mut step = assign_step(points, &centers, k, spherical, &mut labels, &mut dists, true);
-        n_iter = it + 1;
-        relocate_empty(points, &mut step, &labels, &dists);
-        let mut new_centers = vec![0.0f32; k * d];
-        for j in 0..k {
-            let s = &step.sums[j * d..(j + 1) * d];
-            let dst = &mut new_centers[j * d..(j + 1) * d];
-            if spherical {
-                let norm = s.iter().map(|v| v * v).sum::<f64>().sqrt();
-                if norm > 0.0 {
-                    #[allow(clippy::cast_possible_truncation)]
-                    dst.iter_mut().zip(s).for_each(|(o, &v)| *o = (v / norm) as f32);
-                } else {
-                    dst.copy_from_slice(&centers[j * d..(j + 1) * d]);
-                }
-            } else if step.counts[j] > 0 {
-                #[allow(clippy::cast_precision_loss)]
-                let c = step.counts[j] as f64;
-                #[allow(clippy::cast_possible_truncation)]
-                dst.iter_mut().zip(s).for_each(|(o, &v)| *o = (v / c) as f32);
-            } else {
-                dst.copy_from_slice(&centers[j * d..(j + 1) * d]);
-            }
-        }
-        let shift: f64 = centers
-            .iter()
-            .zip(&new_centers)
-            .map(|(&a, &b)| {
-                let t = f64::from(a) - f64::from(b);
-                t * t
-            })
-            .sum();
-        let same = new_centers == centers;
-        centers = new_centers;
-        // The first pass starts from no labels, so it can never count as "no label changed".
-        // Unchanged labels give unchanged centres (unless an empty cluster was refilled), and
-        // then this pass's labels and distances already describe the returned centres.
-        if it > 0 && step.changed == 0 {
-            strict = same;
-            converged = true;
-            break;
-        }
-        if shift <= tol {
-            converged = true;
-            break;
-        }
-    }
-    if !strict {
-        // Labels must describe the returned centres.
-        assign_step(points, &centers, k, spherical, &mut labels, &mut dists, false);
-    }
-    let inertia = dists.iter().sum();
-    Ok(KMeansResult { labels, centroids: centers, inertia, n_iter, converged, best_init: 0 })
-}
-
-/// Gives every empty cluster the point farthest from its centre (as scikit-learn does), moving
-/// that point's contribution out of its old cluster's sums.
-fn relocate_empty(points: &Matrix, step: &mut Step, labels: &[u32], dists: &[f64]) {
-    let d = points.d();
-    let empty: Vec<usize> = (0..step.counts.len()).filter(|&j| step.counts[j] == 0).collect();
-    if empty.is_empty() {
-        return;
-    }
-    let mut order: Vec<usize> = (0..labels.len()).collect();
-    order.sort_by(|&a, &b| dists[b].total_cmp(&dists[a]).then(a.cmp(&b)));
-    let mut far = order.into_iter();
-    for j in empty {
-        // Only take a point whose cluster keeps at least one other member.
-        let Some(p) = far.by_ref().find(|&p| step.counts[labels[p] as usize] > 1) else { return };
-        let old = labels[p] as usize;
-        let x = points.row(p);
-        for (a, &v) in step.sums[old * d..(old + 1) * d].iter_mut().zip(x) {
-            *a -= f64::from(v);
-        }
-        step.counts[old] -= 1;
-        for (a, &v) in step.sums[j * d..(j + 1) * d].iter_mut().zip(x) {
-            *a = f64::from(v);
-        }
-        step.counts[j] = 1;
-    }
 }
 
 #[cfg(test)]

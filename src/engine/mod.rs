@@ -9,6 +9,7 @@ pub mod hdbscan;
 pub mod hierarchical;
 pub mod kernels;
 pub mod kmeans;
+mod lloyd;
 pub mod matrix;
 pub mod metric;
 pub mod minibatch;

@@ -1,0 +1,692 @@
+//! Lloyd iterations with Hamerly's bounds: the same fixed point as plain Lloyd, with most of the
+//! distance work skipped once the centres settle.
+//!
+//! Every row keeps an upper bound `u` on its distance to its own centre and a lower bound `l` on
+//! its distance to every other centre. When the centres move, `u` grows by its centre's drift and
+//! `l` shrinks by the largest drift of the others; a row whose `u` stays below `max(l, s)` (`s`:
+//! half the distance from its centre to the nearest other centre) provably keeps its label and
+//! is not touched. The rest are gathered into blocks and go through the same blocked GEMM as a
+//! full pass. Cluster sums are kept up to date from the rows that change cluster, so a pass that
+//! changes few labels reads few rows, and the inertia comes from the sums instead of one more
+//! pass over the data.
+//!
+//! Bounds are true (not squared) euclidean distances; under the cosine metric they are distances
+//! between unit vectors, which order the centres as the cosine does. The GEMM estimates
+//! ‖x − o‖² + ‖c − o‖² − 2(x·(c − o) − o·(c − o)) about a fixed point o near the data (the median
+//! of the starting centres), so data far from the origin keeps its precision; their rounding error,
+//! at most `2d·2⁻²⁴·‖x‖·‖c − o‖`, is subtracted from every lower bound taken from them, so a
+//! skipped row is one whose label the exact distances confirm.
+
+use rayon::prelude::*;
+
+use super::control::{Cancelled, Control};
+use super::kernels::{ROW_BLOCK, add_diff, dot_nt, fixed_ranges, row_norms_sq, sq_dist, sq_dist_exact};
+use super::kmeans::KMeansResult;
+use super::matrix::Matrix;
+
+/// Relative rounding allowance of an f32 dot product over `d` terms.
+fn dot_eps(d: usize) -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    let d = d.max(1) as f64;
+    d * f64::from(f32::EPSILON)
+}
+
+/// An upper bound on the euclidean distance between `x` and `c`: [`sq_dist`] rounds each
+/// difference and square and adds up `d/8` f32 squares per lane, a relative error below
+/// `(d/8 + 3)·2⁻²⁴`.
+fn upper_dist(x: &[f32], c: &[f32]) -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    let rel = (x.len() / 8 + 3) as f64 * f64::from(f32::EPSILON);
+    (sq_dist(x, c) * (1.0 + rel)).sqrt()
+}
+
+/// What one pass over the rows produced.
+struct PassOut {
+    /// Full pass: per-cluster sums of x − o. Bounded pass: their change.
+    sums: Vec<f64>,
+    /// Full pass: cluster sizes. Bounded pass: their change.
+    counts: Vec<i64>,
+    /// Rows whose label changed.
+    changed: usize,
+    /// Full pass: Σ‖x − o‖² over its rows. Bounded pass: 0.
+    spread: f64,
+}
+
+impl PassOut {
+    fn zero(k: usize, d: usize) -> Self {
+        Self { sums: vec![0.0; k * d], counts: vec![0; k], changed: 0, spread: 0.0 }
+    }
+
+    fn add(&mut self, o: &Self) {
+        self.sums.iter_mut().zip(&o.sums).for_each(|(a, b)| *a += b);
+        self.counts.iter_mut().zip(&o.counts).for_each(|(a, b)| *a += b);
+        self.changed += o.changed;
+        self.spread += o.spread;
+    }
+}
+
+/// The centres as the passes read them: rows, the rows less o with their squared norms, the
+/// largest of those norms and the products o·(c − o), half the distance to the nearest other
+/// centre.
+struct Centres<'a> {
+    c: &'a [f32],
+    shifted: Vec<f32>,
+    norms: Vec<f64>,
+    max_norm: f64,
+    origin_dot: Vec<f64>,
+    origin_norm: f64,
+    half_sep: Vec<f64>,
+}
+
+impl<'a> Centres<'a> {
+    fn new(c: &'a [f32], o: &[f32], k: usize, d: usize) -> Self {
+        let shifted: Vec<f32> = c.chunks_exact(d.max(1)).flat_map(|row| row.iter().zip(o).map(|(&a, &b)| a - b)).collect();
+        let norms = row_norms_sq(&shifted, d);
+        let max_norm = norms.iter().copied().fold(0.0, f64::max);
+        let origin_dot = shifted.chunks_exact(d.max(1)).map(|row| super::kernels::dot_f64(row, o)).collect();
+        let origin_norm = super::kernels::sum_sq(o).sqrt();
+        let mut half_sep = vec![f64::INFINITY; k];
+        for a in 0..k {
+            for b in a + 1..k {
+                let s = 0.5 * sq_dist(&c[a * d..(a + 1) * d], &c[b * d..(b + 1) * d]).sqrt() * (1.0 - 1e-6);
+                half_sep[a] = half_sep[a].min(s);
+                half_sep[b] = half_sep[b].min(s);
+            }
+        }
+        Self { c, shifted, norms, max_norm, origin_dot, origin_norm, half_sep }
+    }
+}
+
+/// For each of the `m` rows of `block` (with squared distances `xn` to o): the nearest centre
+/// by the GEMM estimate, and a lower bound on the distance to every other centre.
+#[allow(clippy::too_many_arguments)]
+fn nearest_two(block: &[f32], xn: &[f64], m: usize, cs: &Centres, k: usize, d: usize, buf: &mut [f32], out: &mut Vec<(usize, f64)>) {
+    dot_nt(block, m, &cs.shifted, k, d, buf, k);
+    out.clear();
+    let eps = 2.0 * dot_eps(d) * cs.max_norm.sqrt();
+    for i in 0..m {
+        let row = &buf[i * k..(i + 1) * k];
+        let (mut best, mut bv, mut second) = (0, f64::INFINITY, f64::INFINITY);
+        for (j, ((&g, &cn), &od)) in row.iter().zip(&cs.norms).zip(&cs.origin_dot).enumerate() {
+            let v = cn - 2.0 * (f64::from(g) - od);
+            if v < bv {
+                second = bv;
+                bv = v;
+                best = j;
+            } else if v < second {
+                second = v;
+            }
+        }
+        // ‖x‖ ≤ ‖x − o‖ + ‖o‖ bounds the GEMM's rounding; c − o is rounded relative to itself.
+        let err = eps * (xn[i].sqrt() + cs.origin_norm);
+        let low = (second + xn[i] - err).max(0.0).sqrt() - 2.0 * f64::from(f32::EPSILON) * cs.max_norm.sqrt();
+        let low = low.max(0.0);
+        out.push((best, low));
+    }
+}
+
+/// Splits `v` into consecutive chunks of the ranges' lengths.
+fn split_by<'v, T>(mut v: &'v mut [T], ranges: &[std::ops::Range<usize>]) -> Vec<&'v mut [T]> {
+    let mut out = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        let (a, b) = v.split_at_mut(r.len());
+        out.push(a);
+        v = b;
+    }
+    out
+}
+
+/// The per-row state of the bounded iterations.
+struct Rows {
+    labels: Vec<u32>,
+    upper: Vec<f64>,
+    lower: Vec<f64>,
+    /// ‖x − o‖².
+    norms: Vec<f64>,
+}
+
+fn ranges_for(n: usize) -> Vec<std::ops::Range<usize>> {
+    fixed_ranges(n, n.div_ceil(1024).min(64))
+}
+
+/// Assigns every row from scratch: labels, exact upper bounds, lower bounds, row norms, and the
+/// per-cluster sums and sizes.
+fn full_pass(points: &Matrix, cs: &Centres, o: &[f32], k: usize, rows: &mut Rows) -> PassOut {
+    let (n, d) = (points.n(), points.d());
+    let ranges = ranges_for(n);
+    let parts: Vec<PassOut> = ranges
+        .par_iter()
+        .zip(split_by(&mut rows.labels, &ranges))
+        .zip(split_by(&mut rows.upper, &ranges))
+        .zip(split_by(&mut rows.lower, &ranges))
+        .zip(split_by(&mut rows.norms, &ranges))
+        .map(|((((r, lab), up), lo), nr)| {
+            let mut out = PassOut::zero(k, d);
+            // Each block's rows are summed per cluster in f32 (vectorised, at most ROW_BLOCK
+            // terms) while still in cache, then added to the f64 sums.
+            let mut block_sums = vec![0.0f32; k * d];
+            let mut touched = vec![false; k];
+            let mut buf = vec![0.0f32; ROW_BLOCK * k];
+            let mut near = Vec::with_capacity(ROW_BLOCK);
+            let mut start = r.start;
+            while start < r.end {
+                let end = (start + ROW_BLOCK).min(r.end);
+                let m = end - start;
+                let off = start - r.start;
+                for i in 0..m {
+                    nr[off + i] = sq_dist_exact(points.row(start + i), o);
+                }
+                nearest_two(&points.as_slice()[start * d..end * d], &nr[off..off + m], m, cs, k, d, &mut buf, &mut near);
+                for (i, &(best, low)) in near.iter().enumerate() {
+                    let x = points.row(start + i);
+                    let li = off + i;
+                    #[allow(clippy::cast_possible_truncation)]
+                    let best_u = best as u32;
+                    if lab[li] != best_u {
+                        out.changed += 1;
+                        lab[li] = best_u;
+                    }
+                    up[li] = upper_dist(x, &cs.c[best * d..(best + 1) * d]);
+                    lo[li] = low;
+                    out.spread += nr[li];
+                    out.counts[best] += 1;
+                    touched[best] = true;
+                    add_diff(&mut block_sums[best * d..(best + 1) * d], x, o);
+                }
+                for j in 0..k {
+                    if std::mem::take(&mut touched[j]) {
+                        let bs = &mut block_sums[j * d..(j + 1) * d];
+                        for (a, b) in out.sums[j * d..(j + 1) * d].iter_mut().zip(bs.iter_mut()) {
+                            *a += f64::from(std::mem::take(b));
+                        }
+                    }
+                }
+                start = end;
+            }
+            out
+        })
+        .collect();
+    let mut total = PassOut::zero(k, d);
+    for p in &parts {
+        total.add(p);
+    }
+    total
+}
+
+/// One bounded pass after the centres moved by `drift`: rows the bounds clear keep their label;
+/// the others are re-assigned through the GEMM. Returns the change of the sums and sizes.
+fn bounded_pass(points: &Matrix, cs: &Centres, o: &[f32], drift: &[f64], k: usize, rows: &mut Rows) -> PassOut {
+    let (n, d) = (points.n(), points.d());
+    // The largest drift, and the largest among the other centres for the centre that has it.
+    let (mut top, mut top_j, mut second) = (0.0f64, usize::MAX, 0.0f64);
+    for (j, &v) in drift.iter().enumerate() {
+        if v > top {
+            second = top;
+            top = v;
+            top_j = j;
+        } else if v > second {
+            second = v;
+        }
+    }
+    let ranges = ranges_for(n);
+    let norms = &rows.norms;
+    let parts: Vec<PassOut> = ranges
+        .par_iter()
+        .zip(split_by(&mut rows.labels, &ranges))
+        .zip(split_by(&mut rows.upper, &ranges))
+        .zip(split_by(&mut rows.lower, &ranges))
+        .map(|(((r, lab), up), lo)| {
+            let mut out = PassOut::zero(k, d);
+            let mut block = Vec::with_capacity(ROW_BLOCK * d);
+            let mut block_norms = Vec::with_capacity(ROW_BLOCK);
+            let mut idx: Vec<usize> = Vec::with_capacity(ROW_BLOCK);
+            let mut buf = vec![0.0f32; ROW_BLOCK * k];
+            let mut near = Vec::with_capacity(ROW_BLOCK);
+            let mut flush = |idx: &mut Vec<usize>,
+                             block: &mut Vec<f32>,
+                             block_norms: &mut Vec<f64>,
+                             out: &mut PassOut,
+                             lab: &mut [u32],
+                             up: &mut [f64],
+                             lo: &mut [f64]| {
+                if idx.is_empty() {
+                    return;
+                }
+                nearest_two(block, block_norms, idx.len(), cs, k, d, &mut buf, &mut near);
+                for (&li, &(best, low)) in idx.iter().zip(&near) {
+                    let x = points.row(r.start + li);
+                    let old = lab[li] as usize;
+                    if best != old {
+                        out.changed += 1;
+                        #[allow(clippy::cast_possible_truncation)]
+                        {
+                            lab[li] = best as u32;
+                        }
+                        out.counts[old] -= 1;
+                        out.counts[best] += 1;
+                        let (so, sb) = (old * d, best * d);
+                        for (t, (&v, &w)) in x.iter().zip(o).enumerate() {
+                            let v = f64::from(v) - f64::from(w);
+                            out.sums[so + t] -= v;
+                            out.sums[sb + t] += v;
+                        }
+                    }
+                    up[li] = upper_dist(x, &cs.c[best * d..(best + 1) * d]);
+                    lo[li] = low;
+                }
+                idx.clear();
+                block.clear();
+                block_norms.clear();
+            };
+            for li in 0..r.len() {
+                let a = lab[li] as usize;
+                let u = up[li] + drift[a];
+                let l = lo[li] - if a == top_j { second } else { top };
+                let bound = l.max(cs.half_sep[a]);
+                up[li] = u;
+                lo[li] = l;
+                if u <= bound {
+                    continue;
+                }
+                let u = upper_dist(points.row(r.start + li), &cs.c[a * d..(a + 1) * d]);
+                up[li] = u;
+                if u <= bound {
+                    continue;
+                }
+                idx.push(li);
+                block.extend_from_slice(points.row(r.start + li));
+                block_norms.push(norms[r.start + li]);
+                if idx.len() == ROW_BLOCK {
+                    flush(&mut idx, &mut block, &mut block_norms, &mut out, lab, up, lo);
+                }
+            }
+            flush(&mut idx, &mut block, &mut block_norms, &mut out, lab, up, lo);
+            out
+        })
+        .collect();
+    let mut total = PassOut::zero(k, d);
+    for p in &parts {
+        total.add(p);
+    }
+    total
+}
+
+/// Lloyd iterations from `centers` until no label changes, the centres move less than
+/// `tol_rel` times the mean per-feature variance of the rows (squared, summed, as scikit-learn's
+/// `tol`), or `max_iter` passes; spherical (unit centres) under cosine. The variance comes from
+/// the first pass's sums, so it costs no pass of its own.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn lloyd(
+    points: &Matrix,
+    mut centers: Vec<f32>,
+    max_iter: usize,
+    tol_rel: f64,
+    spherical: bool,
+    ctl: &Control,
+    stage: &str,
+) -> Result<KMeansResult, Cancelled> {
+    let (n, d) = (points.n(), points.d());
+    let k = centers.len() / d.max(1);
+    let mut rows = Rows { labels: vec![u32::MAX; n], upper: vec![0.0; n], lower: vec![0.0; n], norms: vec![0.0; n] };
+    let mut sums = vec![0.0f64; k * d];
+    let mut counts = vec![0i64; k];
+    let mut spread = 0.0;
+    let mut drift: Option<Vec<f64>> = None;
+    let mut n_iter = 0;
+    let mut converged = false;
+    let mut final_pass_done = false;
+    let mut tol = 0.0;
+    let o = centroid(&centers, k, d);
+    for it in 0..max_iter {
+        ctl.check()?;
+        #[allow(clippy::cast_precision_loss)]
+        ctl.progress(&format!("{stage} · iteration {}", it + 1), it as f32 / max_iter as f32);
+        let cs = Centres::new(&centers, &o, k, d);
+        let changed = pass(points, &cs, &o, drift.as_deref(), k, &mut rows, &mut sums, &mut counts, &mut spread);
+        if it == 0 {
+            tol = tol_rel * mean_variance(points, &sums, spread);
+        }
+        n_iter = it + 1;
+        let relocated = relocate_empty(points, &cs, &o, k, &mut rows, &mut sums, &mut counts, &mut spread);
+        let new_centers = means(&sums, &counts, &o, &centers, spherical);
+        // The first pass starts from no labels, so it can never count as "no label changed".
+        // Unchanged labels give unchanged sums and so unchanged centres: this pass's labels
+        // already describe the returned centres.
+        if it > 0 && changed == 0 && !relocated {
+            converged = true;
+            final_pass_done = true;
+            break;
+        }
+        let moved: Vec<f64> =
+            (0..k).map(|j| sq_dist(&centers[j * d..(j + 1) * d], &new_centers[j * d..(j + 1) * d]).sqrt() * (1.0 + 1e-6)).collect();
+        let shift: f64 = (0..k).map(|j| super::kernels::sq_dist_f64(&centers[j * d..(j + 1) * d], &new_centers[j * d..(j + 1) * d])).sum();
+        centers = new_centers;
+        // After a relocation the sums no longer follow the labels: start the next pass afresh.
+        drift = if relocated { None } else { Some(moved) };
+        if shift <= tol {
+            converged = true;
+            break;
+        }
+    }
+    if !final_pass_done {
+        // Labels must describe the returned centres.
+        let cs = Centres::new(&centers, &o, k, d);
+        pass(points, &cs, &o, drift.as_deref(), k, &mut rows, &mut sums, &mut counts, &mut spread);
+    }
+    let inertia = inertia_from_sums(points, &o, &centers, &sums, &counts, spread, spherical);
+    Ok(KMeansResult { labels: rows.labels, centroids: centers, inertia, n_iter, converged, best_init: 0 })
+}
+
+/// A full pass when there is no drift to apply (the first one, or after a relocation), else a
+/// bounded one; updates the sums and sizes, returns how many labels changed.
+#[allow(clippy::too_many_arguments)]
+fn pass(
+    points: &Matrix,
+    cs: &Centres,
+    o: &[f32],
+    drift: Option<&[f64]>,
+    k: usize,
+    rows: &mut Rows,
+    sums: &mut [f64],
+    counts: &mut [i64],
+    spread: &mut f64,
+) -> usize {
+    match drift {
+        None => {
+            let out = full_pass(points, cs, o, k, rows);
+            sums.copy_from_slice(&out.sums);
+            counts.copy_from_slice(&out.counts);
+            *spread = out.spread;
+            out.changed
+        }
+        Some(drift) => {
+            let out = bounded_pass(points, cs, o, drift, k, rows);
+            sums.iter_mut().zip(&out.sums).for_each(|(a, b)| *a += b);
+            counts.iter_mut().zip(&out.counts).for_each(|(a, b)| *a += b);
+            out.changed
+        }
+    }
+}
+
+/// The coordinate-wise median of the `k` rows of `c`: a point near the data that a few far
+/// starting centres do not pull away.
+fn centroid(c: &[f32], k: usize, d: usize) -> Vec<f32> {
+    let mut col = Vec::with_capacity(k);
+    (0..d)
+        .map(|t| {
+            col.clear();
+            col.extend(c.iter().skip(t).step_by(d.max(1)).copied());
+            col.sort_by(f32::total_cmp);
+            col.get(col.len() / 2).copied().unwrap_or(0.0)
+        })
+        .collect()
+}
+
+/// Mean over features of the per-feature variance, from a full pass's cluster sums of x − o and
+/// its Σ‖x − o‖²: Σ_f var_f = Σ‖x − o‖²/n − ‖x̄ − o‖².
+fn mean_variance(points: &Matrix, sums: &[f64], spread: f64) -> f64 {
+    let (n, d) = (points.n(), points.d());
+    if n == 0 || d == 0 {
+        return 0.0;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let (nf, df) = (n as f64, d as f64);
+    let mut off = 0.0;
+    for t in 0..d {
+        let m = sums.iter().skip(t).step_by(d).sum::<f64>() / nf;
+        off += m * m;
+    }
+    (spread / nf - off).max(0.0) / df
+}
+
+/// New centres from the sums of x − o: the means (normalised to unit length under spherical
+/// K-means); a cluster without rows keeps its centre.
+fn means(sums: &[f64], counts: &[i64], o: &[f32], old: &[f32], spherical: bool) -> Vec<f32> {
+    let (k, d) = (counts.len(), o.len());
+    let mut out = vec![0.0f32; k * d];
+    for j in 0..k {
+        let s = &sums[j * d..(j + 1) * d];
+        let dst = &mut out[j * d..(j + 1) * d];
+        if counts[j] == 0 {
+            dst.copy_from_slice(&old[j * d..(j + 1) * d]);
+            continue;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let c = counts[j] as f64;
+        if spherical {
+            let full: Vec<f64> = s.iter().zip(o).map(|(&v, &w)| v + c * f64::from(w)).collect();
+            let norm = full.iter().map(|v| v * v).sum::<f64>().sqrt();
+            if norm > 0.0 {
+                #[allow(clippy::cast_possible_truncation)]
+                dst.iter_mut().zip(&full).for_each(|(out, &v)| *out = (v / norm) as f32);
+            } else {
+                dst.copy_from_slice(&old[j * d..(j + 1) * d]);
+            }
+        } else {
+            #[allow(clippy::cast_possible_truncation)]
+            dst.iter_mut().zip(s).zip(o).for_each(|((out, &v), &w)| *out = (f64::from(w) + v / c) as f32);
+        }
+    }
+    out
+}
+
+/// Σ over rows of the squared distance to the own centre (euclidean), or of the cosine distance
+/// to the unit centre (spherical), from the per-cluster sums S_j of x − o: Σ‖x−c‖² = Σ‖x−o‖² −
+/// 2Σ_j (c_j−o)·S_j + Σ_j n_j‖c_j−o‖², so data far from the origin loses no precision; under
+/// spherical, n − Σ_j c_j·(S_j + n_j o).
+fn inertia_from_sums(points: &Matrix, o: &[f32], centers: &[f32], sums: &[f64], counts: &[i64], spread: f64, spherical: bool) -> f64 {
+    let (n, d) = (points.n(), points.d());
+    let k = counts.len();
+    let mut total = if spherical { 0.0 } else { spread };
+    for j in 0..k {
+        #[allow(clippy::cast_precision_loss)]
+        let nj = counts[j] as f64;
+        let (mut cross, mut cc) = (0.0, 0.0);
+        for t in 0..d {
+            let (ot, ct) = (f64::from(o[t]), f64::from(centers[j * d + t]));
+            if spherical {
+                cross += ct * (sums[j * d + t] + nj * ot);
+            } else {
+                let c = ct - ot;
+                cross += c * sums[j * d + t];
+                cc += c * c;
+            }
+        }
+        total += if spherical { -cross } else { nj * cc - 2.0 * cross };
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let total = if spherical { n as f64 + total } else { total };
+    total.max(0.0)
+}
+
+/// Gives every empty cluster the row farthest from its centre (as scikit-learn does), moving that
+/// row's contribution out of its old cluster's sums. Returns whether it moved any row; the sums
+/// then no longer follow the labels, and the next pass must be a full one.
+#[allow(clippy::too_many_arguments)]
+fn relocate_empty(
+    points: &Matrix,
+    cs: &Centres,
+    o: &[f32],
+    k: usize,
+    rows: &mut Rows,
+    sums: &mut [f64],
+    counts: &mut [i64],
+    spread: &mut f64,
+) -> bool {
+    let d = points.d();
+    let empty: Vec<usize> = (0..k).filter(|&j| counts[j] == 0).collect();
+    if empty.is_empty() {
+        return false;
+    }
+    // Exact distances to the own centre for every row: a full pass with the same centres.
+    let out = full_pass(points, cs, o, k, rows);
+    sums.copy_from_slice(&out.sums);
+    counts.copy_from_slice(&out.counts);
+    *spread = out.spread;
+    let mut order: Vec<usize> = (0..points.n()).collect();
+    order.sort_by(|&a, &b| rows.upper[b].total_cmp(&rows.upper[a]).then(a.cmp(&b)));
+    let mut far = order.into_iter();
+    let mut moved = false;
+    for j in empty {
+        if counts[j] > 0 {
+            continue;
+        }
+        // Only take a row whose cluster keeps at least one other member.
+        let Some(p) = far.by_ref().find(|&p| counts[rows.labels[p] as usize] > 1) else { break };
+        let old = rows.labels[p] as usize;
+        let x = points.row(p);
+        for ((a, &v), &w) in sums[old * d..(old + 1) * d].iter_mut().zip(x).zip(o) {
+            *a -= f64::from(v) - f64::from(w);
+        }
+        counts[old] -= 1;
+        for ((a, &v), &w) in sums[j * d..(j + 1) * d].iter_mut().zip(x).zip(o) {
+            *a = f64::from(v) - f64::from(w);
+        }
+        counts[j] = 1;
+        moved = true;
+    }
+    moved
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::kernels::sq_dist_f64;
+    use crate::engine::rng::Rng;
+
+    /// Gaussian blobs around `centres` random centres in `d` dimensions, shifted by `offset`.
+    fn blobs(n: usize, d: usize, centres: usize, spread: f64, offset: f32, seed: u64) -> Matrix {
+        let mut rng = Rng::new(seed);
+        let mut gauss = move || {
+            let (u, v) = (rng.next_f64().max(1e-300), rng.next_f64());
+            (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+        };
+        let mids: Vec<f64> = (0..centres * d).map(|_| 4.0 * gauss()).collect();
+        let mut data = Vec::with_capacity(n * d);
+        for i in 0..n {
+            let c = i % centres;
+            for t in 0..d {
+                #[allow(clippy::cast_possible_truncation)]
+                data.push((mids[c * d + t] + spread * gauss()) as f32 + offset);
+            }
+        }
+        Matrix::new(data, n, d).unwrap()
+    }
+
+    /// Plain Lloyd in f64 with every distance computed: the reference the bounds must reproduce.
+    #[allow(clippy::needless_range_loop)]
+    fn plain_lloyd(points: &Matrix, mut centers: Vec<f32>, max_iter: usize, spherical: bool) -> (Vec<u32>, Vec<f32>, usize) {
+        let (n, d) = (points.n(), points.d());
+        let k = centers.len() / d;
+        let mut labels = vec![u32::MAX; n];
+        let mut n_iter = 0;
+        for it in 0..max_iter {
+            let mut changed = 0;
+            for i in 0..n {
+                let x = points.row(i);
+                let best = (0..k)
+                    .min_by(|&a, &b| sq_dist_f64(x, &centers[a * d..(a + 1) * d]).total_cmp(&sq_dist_f64(x, &centers[b * d..(b + 1) * d])))
+                    .unwrap();
+                if labels[i] != best as u32 {
+                    changed += 1;
+                    labels[i] = best as u32;
+                }
+            }
+            n_iter = it + 1;
+            if it > 0 && changed == 0 {
+                return (labels, centers, n_iter);
+            }
+            let mut sums = vec![0.0f64; k * d];
+            let mut counts = vec![0i64; k];
+            for i in 0..n {
+                let j = labels[i] as usize;
+                counts[j] += 1;
+                for (s, &v) in sums[j * d..(j + 1) * d].iter_mut().zip(points.row(i)) {
+                    *s += f64::from(v);
+                }
+            }
+            centers = means(&sums, &counts, &vec![0.0; d], &centers, spherical);
+        }
+        (labels, centers, n_iter)
+    }
+
+    fn direct_inertia(points: &Matrix, labels: &[u32], centers: &[f32], spherical: bool) -> f64 {
+        let d = points.d();
+        (0..points.n())
+            .map(|i| {
+                let j = labels[i] as usize;
+                let s = sq_dist_f64(points.row(i), &centers[j * d..(j + 1) * d]);
+                if spherical { s / 2.0 } else { s }
+            })
+            .sum()
+    }
+
+    fn first_rows(points: &Matrix, k: usize) -> Vec<f32> {
+        // Every start in one of the first three blobs (row i is in blob i mod 9 or fewer), so
+        // the run takes many iterations.
+        (0..k).flat_map(|j| points.row(9 * j + j % 3).to_vec()).collect()
+    }
+
+    #[test]
+    fn bounded_passes_reproduce_plain_lloyd() {
+        for &(spherical, offset) in &[(false, 0.0f32), (false, 1000.0), (true, 0.0)] {
+            let raw = blobs(3000, 16, 9, 1.5, offset, 3);
+            let points = if spherical { raw.normalized().0 } else { raw };
+            let start = first_rows(&points, 9);
+            let (want_labels, want_centers, want_iter) = plain_lloyd(&points, start.clone(), 100, spherical);
+            assert!(want_iter > 3, "the reference run should take several iterations, took {want_iter}");
+            let got = lloyd(&points, start, 100, 0.0, spherical, &Control::default(), "t").unwrap();
+            assert!(got.converged);
+            let direct = direct_inertia(&points, &got.labels, &got.centroids, spherical);
+            assert!((got.inertia - direct).abs() <= 1e-6 * direct, "inertia {} vs {direct}", got.inertia);
+            if offset == 0.0 {
+                assert_eq!(got.labels, want_labels, "spherical {spherical}");
+                assert_eq!(got.n_iter, want_iter);
+                for (a, b) in got.centroids.iter().zip(&want_centers) {
+                    assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{a} vs {b}");
+                }
+            } else {
+                // Far from the origin, f32 resolves near-ties (two centres splitting a blob) less
+                // finely than f64 distances: the same optimum, up to those rows.
+                let want = direct_inertia(&points, &want_labels, &want_centers, spherical);
+                assert!((got.inertia - want).abs() <= 1e-4 * want, "inertia {} vs {want}", got.inertia);
+                let same = got.labels.iter().zip(&want_labels).filter(|(a, b)| a == b).count();
+                assert!(same >= points.n() - 3, "{same} of {} labels agree", points.n());
+            }
+        }
+    }
+
+    #[test]
+    fn stopping_on_tolerance_or_max_iter_still_labels_by_the_returned_centres() {
+        let points = blobs(2000, 12, 6, 2.5, 0.0, 5);
+        for (max_iter, tol) in [(2, 0.0), (100, 1e-2)] {
+            let r = lloyd(&points, first_rows(&points, 6), max_iter, tol, false, &Control::default(), "t").unwrap();
+            let d = points.d();
+            for i in 0..points.n() {
+                let x = points.row(i);
+                let own = sq_dist_f64(x, &r.centroids[r.labels[i] as usize * d..(r.labels[i] as usize + 1) * d]);
+                for j in 0..6 {
+                    assert!(own <= sq_dist_f64(x, &r.centroids[j * d..(j + 1) * d]) * (1.0 + 1e-5), "row {i}");
+                }
+            }
+            let direct = direct_inertia(&points, &r.labels, &r.centroids, false);
+            assert!((r.inertia - direct).abs() <= 1e-6 * direct);
+        }
+    }
+
+    #[test]
+    fn an_empty_cluster_takes_the_farthest_row() {
+        let points = blobs(600, 4, 3, 1.0, 0.0, 9);
+        let mut start = first_rows(&points, 3);
+        // A fourth centre far from every row: no row picks it in the first pass.
+        start.extend_from_slice(&[1e4, 1e4, 1e4, 1e4]);
+        let r = lloyd(&points, start, 50, 0.0, false, &Control::default(), "t").unwrap();
+        let mut sizes = [0usize; 4];
+        for &l in &r.labels {
+            sizes[l as usize] += 1;
+        }
+        assert!(sizes.iter().all(|&s| s > 0), "sizes {sizes:?}");
+        let direct = direct_inertia(&points, &r.labels, &r.centroids, false);
+        assert!((r.inertia - direct).abs() <= 1e-6 * direct, "inertia {} vs {direct}", r.inertia);
+    }
+}
