@@ -198,6 +198,24 @@ pub fn sq_dist_f64(a: &[f32], b: &[f32]) -> f64 {
 /// differences, rounding only in the f64 sums.
 #[must_use]
 pub fn sq_dist_exact(a: &[f32], b: &[f32]) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if direct_available() {
+            // SAFETY: the CPU has AVX2 and FMA (checked).
+            return unsafe { sq_dist_exact_avx2(a, b) };
+        }
+    }
+    sq_dist_exact_lanes(a, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn sq_dist_exact_avx2(a: &[f32], b: &[f32]) -> f64 {
+    sq_dist_exact_lanes(a, b)
+}
+
+#[inline(always)]
+fn sq_dist_exact_lanes(a: &[f32], b: &[f32]) -> f64 {
     let mut acc = [0.0f64; 8];
     let (ca, ta) = a.as_chunks::<8>();
     let (cb, tb) = b.as_chunks::<8>();

@@ -48,13 +48,15 @@ struct PassOut {
     counts: Vec<i64>,
     /// Rows whose label changed.
     changed: usize,
-    /// Full pass: Σ‖x − o‖² over its rows. Bounded pass: 0.
+    /// The first full pass: Σ‖x − o‖² over its rows. Later passes: 0.
     spread: f64,
+    /// Rows re-assigned through the GEMM.
+    gathered: usize,
 }
 
 impl PassOut {
     fn zero(k: usize, d: usize) -> Self {
-        Self { sums: vec![0.0; k * d], counts: vec![0; k], changed: 0, spread: 0.0 }
+        Self { sums: vec![0.0; k * d], counts: vec![0; k], changed: 0, spread: 0.0, gathered: 0 }
     }
 
     fn add(&mut self, o: &Self) {
@@ -62,6 +64,7 @@ impl PassOut {
         self.counts.iter_mut().zip(&o.counts).for_each(|(a, b)| *a += b);
         self.changed += o.changed;
         self.spread += o.spread;
+        self.gathered += o.gathered;
     }
 }
 
@@ -98,9 +101,10 @@ impl<'a> Centres<'a> {
 }
 
 /// For each of the `m` rows of `block` (with squared distances `xn` to o): the nearest centre
-/// by the GEMM estimate, and a lower bound on the distance to every other centre.
+/// by the GEMM estimate, a lower bound on the distance to every other centre and an upper bound
+/// on the distance to that one.
 #[allow(clippy::too_many_arguments)]
-fn nearest_two(block: &[f32], xn: &[f64], m: usize, cs: &Centres, k: usize, d: usize, buf: &mut [f32], out: &mut Vec<(usize, f64)>) {
+fn nearest_two(block: &[f32], xn: &[f64], m: usize, cs: &Centres, k: usize, d: usize, buf: &mut [f32], out: &mut Vec<(usize, f64, f64)>) {
     dot_nt(block, m, &cs.shifted, k, d, buf, k);
     out.clear();
     let eps = 2.0 * dot_eps(d) * cs.max_norm.sqrt();
@@ -121,7 +125,8 @@ fn nearest_two(block: &[f32], xn: &[f64], m: usize, cs: &Centres, k: usize, d: u
         let err = eps * (xn[i].sqrt() + cs.origin_norm);
         let low = (second + xn[i] - err).max(0.0).sqrt() - 2.0 * f64::from(f32::EPSILON) * cs.max_norm.sqrt();
         let low = low.max(0.0);
-        out.push((best, low));
+        let high = (bv + xn[i] + err).max(0.0).sqrt() + 2.0 * f64::from(f32::EPSILON) * cs.max_norm.sqrt();
+        out.push((best, low, high));
     }
 }
 
@@ -141,19 +146,21 @@ struct Rows {
     labels: Vec<u32>,
     upper: Vec<f64>,
     lower: Vec<f64>,
-    /// ‖x − o‖².
+    /// ‖x − o‖², once the first full pass has computed them.
     norms: Vec<f64>,
+    norms_ready: bool,
 }
 
 fn ranges_for(n: usize) -> Vec<std::ops::Range<usize>> {
     fixed_ranges(n, n.div_ceil(1024).min(64))
 }
 
-/// Assigns every row from scratch: labels, exact upper bounds, lower bounds, row norms, and the
-/// per-cluster sums and sizes.
+/// Assigns every row from scratch: labels, exact upper bounds, lower bounds, the per-cluster
+/// sums and sizes, and the first time the rows' squared distances to o and their sum.
 fn full_pass(points: &Matrix, cs: &Centres, o: &[f32], k: usize, rows: &mut Rows) -> PassOut {
     let (n, d) = (points.n(), points.d());
     let ranges = ranges_for(n);
+    let first = !std::mem::replace(&mut rows.norms_ready, true);
     let parts: Vec<PassOut> = ranges
         .par_iter()
         .zip(split_by(&mut rows.labels, &ranges))
@@ -173,11 +180,14 @@ fn full_pass(points: &Matrix, cs: &Centres, o: &[f32], k: usize, rows: &mut Rows
                 let end = (start + ROW_BLOCK).min(r.end);
                 let m = end - start;
                 let off = start - r.start;
-                for i in 0..m {
-                    nr[off + i] = sq_dist_exact(points.row(start + i), o);
+                if first {
+                    for i in 0..m {
+                        nr[off + i] = sq_dist_exact(points.row(start + i), o);
+                        out.spread += nr[off + i];
+                    }
                 }
                 nearest_two(&points.as_slice()[start * d..end * d], &nr[off..off + m], m, cs, k, d, &mut buf, &mut near);
-                for (i, &(best, low)) in near.iter().enumerate() {
+                for (i, &(best, low, high)) in near.iter().enumerate() {
                     let x = points.row(start + i);
                     let li = off + i;
                     #[allow(clippy::cast_possible_truncation)]
@@ -186,9 +196,8 @@ fn full_pass(points: &Matrix, cs: &Centres, o: &[f32], k: usize, rows: &mut Rows
                         out.changed += 1;
                         lab[li] = best_u;
                     }
-                    up[li] = upper_dist(x, &cs.c[best * d..(best + 1) * d]);
+                    up[li] = high;
                     lo[li] = low;
-                    out.spread += nr[li];
                     out.counts[best] += 1;
                     touched[best] = true;
                     add_diff(&mut block_sums[best * d..(best + 1) * d], x, o);
@@ -253,7 +262,7 @@ fn bounded_pass(points: &Matrix, cs: &Centres, o: &[f32], drift: &[f64], k: usiz
                     return;
                 }
                 nearest_two(block, block_norms, idx.len(), cs, k, d, &mut buf, &mut near);
-                for (&li, &(best, low)) in idx.iter().zip(&near) {
+                for (&li, &(best, low, high)) in idx.iter().zip(&near) {
                     let x = points.row(r.start + li);
                     let old = lab[li] as usize;
                     if best != old {
@@ -271,9 +280,10 @@ fn bounded_pass(points: &Matrix, cs: &Centres, o: &[f32], drift: &[f64], k: usiz
                             out.sums[sb + t] += v;
                         }
                     }
-                    up[li] = upper_dist(x, &cs.c[best * d..(best + 1) * d]);
+                    up[li] = high;
                     lo[li] = low;
                 }
+                out.gathered += idx.len();
                 idx.clear();
                 block.clear();
                 block_norms.clear();
@@ -327,7 +337,7 @@ pub(crate) fn lloyd(
 ) -> Result<KMeansResult, Cancelled> {
     let (n, d) = (points.n(), points.d());
     let k = centers.len() / d.max(1);
-    let mut rows = Rows { labels: vec![u32::MAX; n], upper: vec![0.0; n], lower: vec![0.0; n], norms: vec![0.0; n] };
+    let mut rows = Rows { labels: vec![u32::MAX; n], upper: vec![0.0; n], lower: vec![0.0; n], norms: vec![0.0; n], norms_ready: false };
     let mut sums = vec![0.0f64; k * d];
     let mut counts = vec![0i64; k];
     let mut spread = 0.0;
@@ -336,18 +346,24 @@ pub(crate) fn lloyd(
     let mut converged = false;
     let mut final_pass_done = false;
     let mut tol = 0.0;
+    let mut full_passes = 0usize;
     let o = centroid(&centers, k, d);
     for it in 0..max_iter {
         ctl.check()?;
         #[allow(clippy::cast_precision_loss)]
         ctl.progress(&format!("{stage} · iteration {}", it + 1), it as f32 / max_iter as f32);
         let cs = Centres::new(&centers, &o, k, d);
-        let changed = pass(points, &cs, &o, drift.as_deref(), k, &mut rows, &mut sums, &mut counts, &mut spread);
+        let (changed, gathered) = pass(points, &cs, &o, drift.as_deref(), k, &mut rows, &mut sums, &mut counts, &mut spread);
+        // When the bounds clear too few rows (centres still moving a lot, or data without
+        // structure), a bounded pass costs more than a full one: take full passes for a while.
+        if gathered != usize::MAX && gathered > n / 2 {
+            full_passes = 3;
+        }
         if it == 0 {
             tol = tol_rel * mean_variance(points, &sums, spread);
         }
         n_iter = it + 1;
-        let relocated = relocate_empty(points, &cs, &o, k, &mut rows, &mut sums, &mut counts, &mut spread);
+        let relocated = relocate_empty(points, &cs, &o, k, &mut rows, &mut sums, &mut counts);
         let new_centers = means(&sums, &counts, &o, &centers, spherical);
         // The first pass starts from no labels, so it can never count as "no label changed".
         // Unchanged labels give unchanged sums and so unchanged centres: this pass's labels
@@ -362,7 +378,8 @@ pub(crate) fn lloyd(
         let shift: f64 = (0..k).map(|j| super::kernels::sq_dist_f64(&centers[j * d..(j + 1) * d], &new_centers[j * d..(j + 1) * d])).sum();
         centers = new_centers;
         // After a relocation the sums no longer follow the labels: start the next pass afresh.
-        drift = if relocated { None } else { Some(moved) };
+        drift = if relocated || full_passes > 0 { None } else { Some(moved) };
+        full_passes = full_passes.saturating_sub(1);
         if shift <= tol {
             converged = true;
             break;
@@ -377,8 +394,8 @@ pub(crate) fn lloyd(
     Ok(KMeansResult { labels: rows.labels, centroids: centers, inertia, n_iter, converged, best_init: 0 })
 }
 
-/// A full pass when there is no drift to apply (the first one, or after a relocation), else a
-/// bounded one; updates the sums and sizes, returns how many labels changed.
+/// A full pass when there is no drift to apply, else a bounded one; updates the sums and sizes,
+/// returns how many labels changed and how many rows the bounded pass re-assigned.
 #[allow(clippy::too_many_arguments)]
 fn pass(
     points: &Matrix,
@@ -390,20 +407,23 @@ fn pass(
     sums: &mut [f64],
     counts: &mut [i64],
     spread: &mut f64,
-) -> usize {
+) -> (usize, usize) {
     match drift {
         None => {
+            let first = !rows.norms_ready;
             let out = full_pass(points, cs, o, k, rows);
             sums.copy_from_slice(&out.sums);
             counts.copy_from_slice(&out.counts);
-            *spread = out.spread;
-            out.changed
+            if first {
+                *spread = out.spread;
+            }
+            (out.changed, usize::MAX)
         }
         Some(drift) => {
             let out = bounded_pass(points, cs, o, drift, k, rows);
             sums.iter_mut().zip(&out.sums).for_each(|(a, b)| *a += b);
             counts.iter_mut().zip(&out.counts).for_each(|(a, b)| *a += b);
-            out.changed
+            (out.changed, out.gathered)
         }
     }
 }
@@ -503,16 +523,7 @@ fn inertia_from_sums(points: &Matrix, o: &[f32], centers: &[f32], sums: &[f64], 
 /// row's contribution out of its old cluster's sums. Returns whether it moved any row; the sums
 /// then no longer follow the labels, and the next pass must be a full one.
 #[allow(clippy::too_many_arguments)]
-fn relocate_empty(
-    points: &Matrix,
-    cs: &Centres,
-    o: &[f32],
-    k: usize,
-    rows: &mut Rows,
-    sums: &mut [f64],
-    counts: &mut [i64],
-    spread: &mut f64,
-) -> bool {
+fn relocate_empty(points: &Matrix, cs: &Centres, o: &[f32], k: usize, rows: &mut Rows, sums: &mut [f64], counts: &mut [i64]) -> bool {
     let d = points.d();
     let empty: Vec<usize> = (0..k).filter(|&j| counts[j] == 0).collect();
     if empty.is_empty() {
@@ -522,7 +533,6 @@ fn relocate_empty(
     let out = full_pass(points, cs, o, k, rows);
     sums.copy_from_slice(&out.sums);
     counts.copy_from_slice(&out.counts);
-    *spread = out.spread;
     let mut order: Vec<usize> = (0..points.n()).collect();
     order.sort_by(|&a, &b| rows.upper[b].total_cmp(&rows.upper[a]).then(a.cmp(&b)));
     let mut far = order.into_iter();
