@@ -76,6 +76,14 @@ pub enum Event {
         /// Sorted distances.
         curve: Arc<Vec<f32>>,
     },
+    /// The labels a running clustering has so far (K-means after a pass), at most a few a
+    /// second and only once the job has run for a moment.
+    ClusterStep {
+        /// Job generation.
+        generation: u64,
+        /// One label per row.
+        labels: Arc<Vec<u32>>,
+    },
     /// A clustering was refused or failed.
     ClusterFailed {
         /// Job generation.
@@ -84,6 +92,9 @@ pub enum Event {
         error: String,
     },
 }
+
+/// How often a running clustering shows its labels so far (and how long it runs before the first).
+const STEP_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 enum Job {
     Load { source: LoadSource, options: LoadOptions },
@@ -269,7 +280,23 @@ fn run(shared: &Shared, tx: &Sender<Event>, notify: &Notify) {
                 progress_notify();
             }
         });
-        let ctl = Control::new(Arc::clone(&cancel), Some(Arc::clone(&progress)));
+        let mut ctl = Control::new(Arc::clone(&cancel), Some(Arc::clone(&progress)));
+        if matches!(job, Job::Cluster { .. }) {
+            let step_tx = tx.clone();
+            let step_notify = Arc::clone(notify);
+            let started = Instant::now();
+            let last = Mutex::new(None::<Instant>);
+            ctl = ctl.with_steps(Arc::new(move |labels: &[u32]| {
+                // Quick jobs show only their result; longer ones a step every STEP_EVERY.
+                let mut l = lock(&last);
+                let due = l.map_or(started.elapsed() >= STEP_EVERY, |t| t.elapsed() >= STEP_EVERY);
+                if due {
+                    *l = Some(Instant::now());
+                    let _ = step_tx.send(Event::ClusterStep { generation, labels: Arc::new(labels.to_vec()) });
+                    step_notify();
+                }
+            }));
+        }
         // A panic inside a job (a reader meeting a file it cannot handle, say) must not take the
         // worker down and leave the window waiting forever: it becomes an error event.
         let failure = match &job {

@@ -83,6 +83,8 @@ pub(crate) struct MapCache {
     version: u64,
     /// Set when anything the colours depend on changed.
     pub(crate) dirty: bool,
+    /// The running clustering's labels so far that the colours show (by address), if any.
+    interim: Option<usize>,
     /// Hidden clusters (index k: noise).
     pub(crate) hidden: Vec<bool>,
     /// The cluster shown over the others, the rest faded.
@@ -284,11 +286,28 @@ fn base_colors(
     (colors, legend)
 }
 
+/// The labels so far of a running clustering, while the map is coloured by cluster.
+fn interim_labels(app: &EmbedmapApp) -> Option<Arc<Vec<u32>>> {
+    let labels = app.clustering.as_ref()?.interim.clone()?;
+    let n = app.pca.as_ref()?.projection.len();
+    (app.map.color_by == ColorBy::Cluster && labels.len() == n).then_some(labels)
+}
+
 /// Recomputes every row's colour, the drawing order and the legend.
 #[allow(clippy::too_many_lines, clippy::cast_possible_truncation, clippy::cast_precision_loss)]
 fn recolor(app: &mut EmbedmapApp) {
     let (Some(ds), Some(pca)) = (app.dataset.clone(), app.pca.clone()) else { return };
     let n = pca.projection.len();
+    if let Some(labels) = interim_labels(app) {
+        // A long K-means shows its labels after each pass until the result arrives: plain
+        // cluster colours, nothing hidden or emphasised (those name the clusters of a result).
+        let map = &mut app.map;
+        map.dirty = false;
+        map.version += 1;
+        map.colors = labels.iter().map(|&l| palette::cluster(l as usize)).collect();
+        map.order = (0..n as u32).collect();
+        return;
+    }
     let o = app.outcome.clone();
     let k = o.as_ref().map_or(0, |o| o.sizes.len());
     let map = &mut app.map;
@@ -425,6 +444,11 @@ pub(super) fn map_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
         let bg = ui.visuals().extreme_bg_color;
         if app.map.background != bg {
             app.map.background = bg;
+            app.map.dirty = true;
+        }
+        let interim = interim_labels(app).map(|l| Arc::as_ptr(&l) as usize);
+        if app.map.interim != interim {
+            app.map.interim = interim;
             app.map.dirty = true;
         }
         if app.map.dirty || app.map.colors.len() != pca.projection.len() {

@@ -192,6 +192,8 @@ pub(crate) struct Running {
     pub(crate) started: Instant,
     pub(crate) stage: String,
     pub(crate) fraction: f32,
+    /// A clustering's labels so far (K-means after a pass), shown on the map until it ends.
+    pub(crate) interim: Option<Arc<Vec<u32>>>,
 }
 
 /// A failed load the user can retry by dropping the rows with NaN/inf.
@@ -475,7 +477,8 @@ impl EmbedmapApp {
 
     fn start_load(&mut self, source: LoadSource) {
         let generation = self.worker.load(source.clone(), self.load_options.clone());
-        self.loading = Some((Running { generation, started: Instant::now(), stage: "reading".into(), fraction: 0.0 }, source));
+        self.loading =
+            Some((Running { generation, started: Instant::now(), stage: "reading".into(), fraction: 0.0, interim: None }, source));
         self.load_failure = None;
     }
 
@@ -501,7 +504,7 @@ impl EmbedmapApp {
             return;
         }
         let generation = self.worker.cluster(Arc::clone(&ds.embeddings), req);
-        self.clustering = Some(Running { generation, started: Instant::now(), stage: "clustering".into(), fraction: 0.0 });
+        self.clustering = Some(Running { generation, started: Instant::now(), stage: "clustering".into(), fraction: 0.0, interim: None });
     }
 
     fn set_outcome(&mut self, o: Arc<ClusterOutcome>) {
@@ -610,6 +613,13 @@ impl EmbedmapApp {
                     if fresh && self.eps.is_some() {
                         self.recluster();
                     }
+                }
+            }
+            Event::ClusterStep { generation, labels } => {
+                if let Some(r) = &mut self.clustering
+                    && r.generation == generation
+                {
+                    r.interim = Some(labels);
                 }
             }
             Event::ClusterFailed { generation, error } => {

@@ -14,11 +14,16 @@ pub struct Cancelled;
 /// Progress callback: a stage name and the fraction of it done, in `[0, 1]`.
 pub type ProgressFn = dyn Fn(&str, f32) + Send + Sync;
 
-/// Handed to every engine routine: tells it whether to stop and where to report progress.
+/// Intermediate labels of an iterative algorithm (K-means after each pass), one per row.
+pub type StepFn = dyn Fn(&[u32]) + Send + Sync;
+
+/// Handed to every engine routine: tells it whether to stop and where to report progress and
+/// intermediate labels.
 #[derive(Clone, Default)]
 pub struct Control {
     cancel: Arc<AtomicBool>,
     progress: Option<Arc<ProgressFn>>,
+    steps: Option<Arc<StepFn>>,
 }
 
 impl std::fmt::Debug for Control {
@@ -31,7 +36,34 @@ impl Control {
     /// A control that reports progress to `progress` and stops once `cancel` is set.
     #[must_use]
     pub fn new(cancel: Arc<AtomicBool>, progress: Option<Arc<ProgressFn>>) -> Self {
-        Self { cancel, progress }
+        Self { cancel, progress, steps: None }
+    }
+
+    /// The same control, also handing intermediate labels to `steps`.
+    #[must_use]
+    pub fn with_steps(mut self, steps: Arc<StepFn>) -> Self {
+        self.steps = Some(steps);
+        self
+    }
+
+    /// The same control without the intermediate labels: for inner runs whose labels are not
+    /// the caller's (a start on a sample, micro-clusters).
+    #[must_use]
+    pub fn without_steps(&self) -> Self {
+        Self { steps: None, ..self.clone() }
+    }
+
+    /// Whether anyone listens to intermediate labels.
+    #[must_use]
+    pub fn wants_steps(&self) -> bool {
+        self.steps.is_some()
+    }
+
+    /// Hands over the labels every row has at this step.
+    pub fn step(&self, labels: &[u32]) {
+        if let Some(s) = &self.steps {
+            s(labels);
+        }
     }
 
     /// Whether the computation should stop.

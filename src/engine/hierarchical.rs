@@ -240,7 +240,7 @@ pub fn micro_dendrogram(
     let m = m.min(n);
     let mut rng = super::rng::Rng::new(seed);
     let centers = points.select_rows(&rng.sample_indices(n, m)).as_slice().to_vec();
-    let km = super::lloyd::lloyd(points, centers, 8, 0.0, metric == Metric::Cosine, ctl, "micro-clusters")?;
+    let km = super::lloyd::lloyd(points, centers, 8, 0.0, metric == Metric::Cosine, &ctl.without_steps(), "micro-clusters")?;
     // Means and sizes of the non-empty groups, in f64 over the raw rows' metric space.
     let mut sums = vec![0.0f64; m * d];
     let mut count = vec![0u32; m];

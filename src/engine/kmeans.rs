@@ -157,7 +157,7 @@ fn init_centers(
     idx.sort_unstable();
     let sample = points.select_rows(&idx);
     let centers = kmeans_plus_plus(&sample, &row_norms_sq(sample.as_slice(), sample.d()), k, rng, ctl)?;
-    let r = lloyd(&sample, centers, max_iter, tol, spherical, ctl, "k-means on a sample")?;
+    let r = lloyd(&sample, centers, max_iter, tol, spherical, &ctl.without_steps(), "k-means on a sample")?;
     Ok(r.centroids)
 }
 
@@ -422,6 +422,21 @@ mod tests {
         let b = kmeans(&emb, &cfg, &Control::default()).unwrap();
         assert_eq!(a.labels, b.labels);
         assert_eq!(a.inertia.to_bits(), b.inertia.to_bits());
+    }
+
+    #[test]
+    fn kmeans_hands_over_the_labels_of_every_pass() {
+        let emb = two_blobs();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Vec<u32>>::new()));
+        let sink = std::sync::Arc::clone(&seen);
+        let ctl = Control::default().with_steps(std::sync::Arc::new(move |l: &[u32]| sink.lock().unwrap().push(l.to_vec())));
+        let cfg = KMeansParams { k: 3, n_init: 2, ..KMeansParams::default() }.check(200).unwrap();
+        let r = kmeans(&emb, &cfg, &ctl).unwrap();
+        let seen = seen.lock().unwrap();
+        // At least one pass per restart, every one over all rows.
+        assert!(seen.len() >= 2);
+        assert!(seen.iter().all(|l| l.len() == 200 && l.iter().all(|&c| c < 3)));
+        assert!(seen.contains(&r.labels));
     }
 
     #[test]

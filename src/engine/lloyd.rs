@@ -362,6 +362,7 @@ pub(crate) fn lloyd(
         if it == 0 {
             tol = tol_rel * mean_variance(points, &sums, spread);
         }
+        ctl.step(&rows.labels);
         n_iter = it + 1;
         let relocated = relocate_empty(points, &cs, &o, k, &mut rows, &mut sums, &mut counts);
         let new_centers = means(&sums, &counts, &o, &centers, spherical);
