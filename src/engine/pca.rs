@@ -31,48 +31,41 @@ const COV_BLOCK: usize = 1024;
 /// Signs follow scikit-learn: each axis is flipped so that its largest-magnitude entry is positive.
 pub fn pca_2d(data: &Matrix, ctl: &Control) -> Result<Pca, Cancelled> {
     let (n, d) = (data.n(), data.d());
-    // Column sums over fixed row ranges in parallel, added in range order (deterministic).
-    let mut mean = vec![0.0f64; d];
-    let sums: Vec<Vec<f64>> = fixed_ranges(n, n.div_ceil(8192).min(32))
-        .into_par_iter()
-        .map(|r| {
-            let mut s = vec![0.0f64; d];
-            for i in r {
-                for (m, &v) in s.iter_mut().zip(data.row(i)) {
-                    *m += f64::from(v);
-                }
-            }
-            s
-        })
-        .collect();
-    for s in sums {
-        mean.iter_mut().zip(s).for_each(|(m, v)| *m += v);
+    // One pass: rows are centred on o, the mean of the first rows (close to the mean, so the
+    // correction below is small and nothing cancels), and each range adds up Σ(x − o) and the
+    // upper triangle of Σ(x − o)ᵀ(x − o) by f32 GEMM per block, in f64 across blocks; then
+    // Σ(x − μ)ᵀ(x − μ) = Σ(x − o)ᵀ(x − o) − n·(μ − o)(μ − o)ᵀ. Fixed ranges, added in order,
+    // keep it deterministic.
+    let head = n.min(4096);
+    let mut o = vec![0.0f64; d];
+    for i in 0..head {
+        o.iter_mut().zip(data.row(i)).for_each(|(a, &v)| *a += f64::from(v));
     }
     #[allow(clippy::cast_precision_loss)]
-    let nf = n as f64;
-    if n > 0 {
-        mean.iter_mut().for_each(|m| *m /= nf);
-    }
+    o.iter_mut().for_each(|a| *a /= head.max(1) as f64);
     #[allow(clippy::cast_possible_truncation)]
-    let mean32: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
-    // Covariance: per fixed range, Σ (x − μ)ᵀ(x − μ) over blocks in f32 GEMM, summed in f64.
+    let o32: Vec<f32> = o.iter().map(|&m| m as f32).collect();
     let ranges = fixed_ranges(n, n.div_ceil(COV_BLOCK * 2).min(16));
-    let partial: Vec<Result<Vec<f64>, Cancelled>> = ranges
+    // Per range: the upper triangle of Σ(x − o)ᵀ(x − o), and Σ(x − o).
+    type Sums = (Vec<f64>, Vec<f64>);
+    let partial: Vec<Result<Sums, Cancelled>> = ranges
         .par_iter()
         .map(|r| {
             let mut acc = vec![0.0f64; d * d];
+            let mut sum = vec![0.0f64; d];
             let mut block = vec![0.0f32; COV_BLOCK * d];
+            let mut block_sum = vec![0.0f32; d];
             let mut out = vec![0.0f32; d * d];
             let mut start = r.start;
             while start < r.end {
                 ctl.check()?;
                 let end = (start + COV_BLOCK).min(r.end);
                 let m = end - start;
+                block_sum.fill(0.0);
                 for (i, dst) in block.chunks_exact_mut(d).take(m).enumerate() {
-                    for ((o, &v), &mu) in dst.iter_mut().zip(data.row(start + i)).zip(&mean32) {
-                        *o = v - mu;
-                    }
+                    centre_row(dst, data.row(start + i), &o32, &mut block_sum);
                 }
+                sum.iter_mut().zip(&block_sum).for_each(|(a, &b)| *a += f64::from(b));
                 // (block)ᵀ · block: d×m times m×d.
                 gemm_tn(&block[..m * d], m, d, &mut out);
                 for i in 0..d {
@@ -82,15 +75,28 @@ pub fn pca_2d(data: &Matrix, ctl: &Control) -> Result<Pca, Cancelled> {
                 }
                 start = end;
             }
-            Ok(acc)
+            Ok((acc, sum))
         })
         .collect();
     let mut cov = vec![0.0f64; d * d];
+    let mut shift = vec![0.0f64; d];
     for p in partial {
-        for (a, b) in cov.iter_mut().zip(p?) {
-            *a += b;
+        let (acc, sum) = p?;
+        cov.iter_mut().zip(acc).for_each(|(a, b)| *a += b);
+        shift.iter_mut().zip(sum).for_each(|(a, b)| *a += b);
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let nf = n as f64;
+    // shift = μ − o.
+    if n > 0 {
+        shift.iter_mut().for_each(|v| *v /= nf);
+    }
+    for i in 0..d {
+        for j in i..d {
+            cov[i * d + j] -= nf * shift[i] * shift[j];
         }
     }
+    let mean: Vec<f64> = o.iter().zip(&shift).map(|(a, b)| a + b).collect();
     let denom = (nf - 1.0).max(1.0);
     cov.iter_mut().for_each(|c| *c /= denom);
     // Only the upper triangle was accumulated; mirror it.
@@ -119,20 +125,83 @@ pub fn pca_2d(data: &Matrix, ctl: &Control) -> Result<Pca, Cancelled> {
     let (l0, c0) = pick(0);
     let (l1, c1) = pick(1);
     let ratio = |l: f64| if total > 0.0 { l / total } else { 0.0 };
-    let projection = (0..n)
+    let projection = project(data, &mean, &c0, &c1);
+    Ok(Pca { mean, components: [c0, c1], explained_variance: [l0, l1], explained_variance_ratio: [ratio(l0), ratio(l1)], projection })
+}
+
+/// `dst = x − o` in f32, and `sum += dst` (vectorised; AVX2 where the CPU has it).
+fn centre_row(dst: &mut [f32], x: &[f32], o: &[f32], sum: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if super::kernels::direct_available() {
+            // SAFETY: the CPU has AVX2 and FMA (checked).
+            unsafe { centre_row_avx2(dst, x, o, sum) };
+            return;
+        }
+    }
+    centre_row_lanes(dst, x, o, sum);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn centre_row_avx2(dst: &mut [f32], x: &[f32], o: &[f32], sum: &mut [f32]) {
+    centre_row_lanes(dst, x, o, sum);
+}
+
+#[inline(always)]
+fn centre_row_lanes(dst: &mut [f32], x: &[f32], o: &[f32], sum: &mut [f32]) {
+    for (((t, &v), &m), s) in dst.iter_mut().zip(x).zip(o).zip(sum.iter_mut()) {
+        *t = v - m;
+        *s += *t;
+    }
+}
+
+/// Every row's coordinates on the two axes, (x − μ)·c in f64 (eight lanes per axis, vectorised;
+/// AVX2 where the CPU has it).
+fn project(data: &Matrix, mean: &[f64], c0: &[f64], c1: &[f64]) -> Vec<[f32; 2]> {
+    #[inline(always)]
+    fn one(x: &[f32], mean: &[f64], c0: &[f64], c1: &[f64]) -> [f32; 2] {
+        let (mut a, mut b) = ([0.0f64; 8], [0.0f64; 8]);
+        let (xs, xt) = x.as_chunks::<8>();
+        let (ms, mt) = mean.as_chunks::<8>();
+        let (ps, pt) = c0.as_chunks::<8>();
+        let (qs, qt) = c1.as_chunks::<8>();
+        for (((x, m), p), q) in xs.iter().zip(ms).zip(ps).zip(qs) {
+            for l in 0..8 {
+                let t = f64::from(x[l]) - m[l];
+                a[l] += t * p[l];
+                b[l] += t * q[l];
+            }
+        }
+        let (mut u, mut v) = (a.iter().sum::<f64>(), b.iter().sum::<f64>());
+        for (((&x, &m), &p), &q) in xt.iter().zip(mt).zip(pt).zip(qt) {
+            let t = f64::from(x) - m;
+            u += t * p;
+            v += t * q;
+        }
+        #[allow(clippy::cast_possible_truncation)]
+        [u as f32, v as f32]
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn one_avx2(x: &[f32], mean: &[f64], c0: &[f64], c1: &[f64]) -> [f32; 2] {
+        one(x, mean, c0, c1)
+    }
+    let fast = super::kernels::direct_available();
+    (0..data.n())
         .into_par_iter()
         .map(|i| {
-            let (mut x, mut y) = (0.0f64, 0.0f64);
-            for ((&v, &m), (&a, &b)) in data.row(i).iter().zip(&mean).zip(c0.iter().zip(&c1)) {
-                let t = f64::from(v) - m;
-                x += t * a;
-                y += t * b;
+            #[cfg(target_arch = "x86_64")]
+            {
+                if fast {
+                    // SAFETY: the CPU has AVX2 and FMA (checked).
+                    return unsafe { one_avx2(data.row(i), mean, c0, c1) };
+                }
             }
-            #[allow(clippy::cast_possible_truncation)]
-            [x as f32, y as f32]
+            let _ = fast;
+            one(data.row(i), mean, c0, c1)
         })
-        .collect();
-    Ok(Pca { mean, components: [c0, c1], explained_variance: [l0, l1], explained_variance_ratio: [ratio(l0), ratio(l1)], projection })
+        .collect()
 }
 
 /// Below this dimension the full eigendecomposition is cheaper than iterating.
@@ -249,39 +318,39 @@ fn gemm_f64(a: &[f64], m: usize, k: usize, b: &[f64], n: usize, out: &mut [f64])
 const COV_TILE: usize = 64;
 
 /// The upper triangle (diagonal included) of `out = aᵀ · a` for `a` m×d row-major; `out` is d×d
-/// row-major. Only tiles on or above the diagonal are multiplied: about half the work of the
-/// full product. The lower triangle is left as it was.
+/// row-major. Only strips on and right of the diagonal are multiplied: about half the work of
+/// the full product. Below the diagonal `out` holds whatever the strips wrote there or before.
 fn gemm_tn(a: &[f32], m: usize, d: usize, out: &mut [f32]) {
     assert!(a.len() >= m * d && out.len() >= d * d);
     #[allow(clippy::cast_possible_wrap)]
     let d_s = d as isize;
+    // One product per strip of COV_TILE rows of the result, from its diagonal to the right
+    // edge: each strip of a is packed once (tile by tile it would be packed once per tile).
     for bi in (0..d).step_by(COV_TILE) {
         let wi = COV_TILE.min(d - bi);
-        for bj in (bi..d).step_by(COV_TILE) {
-            let wj = COV_TILE.min(d - bj);
-            // SAFETY: columns bi..bi+wi of a (an m×wi matrix with row stride d starting at
-            // offset bi) are read as their transpose (wi×m: row stride 1, column stride d); columns
-            // bj..bj+wj as m×wj (row stride d); the wi×wj result goes to rows bi.., columns bj.. of
-            // out (row stride d). bi + wi ≤ d and bj + wj ≤ d keep every index inside the slices
-            // checked by the assert, and out does not alias a.
-            unsafe {
-                matrixmultiply::sgemm(
-                    wi,
-                    m,
-                    wj,
-                    1.0,
-                    a.as_ptr().add(bi),
-                    1,
-                    d_s,
-                    a.as_ptr().add(bj),
-                    d_s,
-                    1,
-                    0.0,
-                    out.as_mut_ptr().add(bi * d + bj),
-                    d_s,
-                    1,
-                );
-            }
+        let wj = d - bi;
+        // SAFETY: columns bi..bi+wi of a (an m×wi matrix with row stride d starting at offset
+        // bi) are read as their transpose (wi×m: row stride 1, column stride d); columns bi..d
+        // as m×wj (row stride d); the wi×wj result goes to rows bi.., columns bi.. of out (row
+        // stride d). bi + wi ≤ d and bi + wj = d keep every index inside the slices checked by
+        // the assert, and out does not alias a.
+        unsafe {
+            matrixmultiply::sgemm(
+                wi,
+                m,
+                wj,
+                1.0,
+                a.as_ptr().add(bi),
+                1,
+                d_s,
+                a.as_ptr().add(bi),
+                d_s,
+                1,
+                0.0,
+                out.as_mut_ptr().add(bi * d + bi),
+                d_s,
+                1,
+            );
         }
     }
 }
@@ -289,6 +358,24 @@ fn gemm_tn(a: &[f32], m: usize, d: usize, out: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn data_far_from_the_origin_keeps_its_variances() {
+        // 5,000 rows (more than the rows the centre is taken from) in 70 dimensions, then the
+        // same rows shifted by 10,000 in every coordinate: the covariance must not change.
+        let (n, d) = (5000, 70);
+        let mut rng = crate::engine::rng::Rng::new(4);
+        let near: Vec<f32> = (0..n * d).map(|i| (rng.next_f64() as f32 - 0.5) * (1.0 + (i % d) as f32 * 0.1)).collect();
+        let far: Vec<f32> = near.iter().map(|&v| v + 10_000.0).collect();
+        let a = pca_2d(&Matrix::new(near, n, d).unwrap(), &Control::default()).unwrap();
+        let b = pca_2d(&Matrix::new(far, n, d).unwrap(), &Control::default()).unwrap();
+        for r in 0..2 {
+            let (x, y) = (a.explained_variance[r], b.explained_variance[r]);
+            assert!((x - y).abs() <= 1e-4 * x, "axis {r}: {x} vs {y}");
+        }
+        let dot: f64 = a.components[0].iter().zip(&b.components[0]).map(|(p, q)| p * q).sum();
+        assert!(dot.abs() > 0.999, "first axes differ: |cos| = {}", dot.abs());
+    }
 
     #[test]
     fn pca_finds_the_dominant_axis() {
