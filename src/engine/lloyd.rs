@@ -79,6 +79,9 @@ struct Centres<'a> {
     origin_dot: Vec<f64>,
     origin_norm: f64,
     half_sep: Vec<f64>,
+    /// ‖c − o‖² + 2·o·(c − o) in f32, the constant part of the search key, and its largest size.
+    w: Vec<f32>,
+    w_abs_max: f64,
 }
 
 impl<'a> Centres<'a> {
@@ -96,7 +99,10 @@ impl<'a> Centres<'a> {
                 half_sep[b] = half_sep[b].min(s);
             }
         }
-        Self { c, shifted, norms, max_norm, origin_dot, origin_norm, half_sep }
+        #[allow(clippy::cast_possible_truncation)]
+        let w: Vec<f32> = norms.iter().zip(&origin_dot).map(|(&cn, &od)| (cn + 2.0 * od) as f32).collect();
+        let w_abs_max = w.iter().map(|v| f64::from(v.abs())).fold(0.0, f64::max);
+        Self { c, shifted, norms, max_norm, origin_dot, origin_norm, half_sep, w, w_abs_max }
     }
 }
 
@@ -108,19 +114,26 @@ fn nearest_two(block: &[f32], xn: &[f64], m: usize, cs: &Centres, k: usize, d: u
     dot_nt(block, m, &cs.shifted, k, d, buf, k);
     out.clear();
     let eps = 2.0 * dot_eps(d) * cs.max_norm.sqrt();
+    // The search runs in f32 on w_j = (‖c_j − o‖² + 2·o·(c_j − o)) − 2g_j, each term rounded
+    // once: |w_j − v_j| ≤ 2⁻²³·(max|cw| + |w_j|) against the f64 value v_j, which the lower
+    // bound subtracts; the chosen centre's upper bound is taken from its f64 value.
+    let slack = f64::from(f32::EPSILON) * cs.w_abs_max;
     for i in 0..m {
         let row = &buf[i * k..(i + 1) * k];
-        let (mut best, mut bv, mut second) = (0, f64::INFINITY, f64::INFINITY);
-        for (j, ((&g, &cn), &od)) in row.iter().zip(&cs.norms).zip(&cs.origin_dot).enumerate() {
-            let v = cn - 2.0 * (f64::from(g) - od);
-            if v < bv {
-                second = bv;
-                bv = v;
+        let (mut best, mut bw, mut second) = (0, f32::INFINITY, f32::INFINITY);
+        for (j, (&g, &cw)) in row.iter().zip(&cs.w).enumerate() {
+            let w = cw - 2.0 * g;
+            if w < bw {
+                second = bw;
+                bw = w;
                 best = j;
-            } else if v < second {
-                second = v;
+            } else if w < second {
+                second = w;
             }
         }
+        let bv = cs.norms[best] - 2.0 * (f64::from(row[best]) - cs.origin_dot[best]);
+        let second = f64::from(second);
+        let second = second - slack - f64::from(f32::EPSILON) * second.abs();
         // ‖x‖ ≤ ‖x − o‖ + ‖o‖ bounds the GEMM's rounding; c − o is rounded relative to itself.
         let err = eps * (xn[i].sqrt() + cs.origin_norm);
         let low = (second + xn[i] - err).max(0.0).sqrt() - 2.0 * f64::from(f32::EPSILON) * cs.max_norm.sqrt();
