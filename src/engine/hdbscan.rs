@@ -286,56 +286,95 @@ fn core_distances(dist: &Square, min_samples: usize) -> Vec<f32> {
 }
 
 /// Prim's algorithm on the dense mutual-reachability graph, from point 0. Edges `(from, to, w)`.
-/// The points outside the tree are kept in a shrinking list, scanned in parallel halves.
+///
+/// Every step sweeps whole arrays indexed by point — the new tree point's row of distances, the
+/// core distances, each point's best distance to the tree and that edge's tree end — in order,
+/// eight points at a time, instead of chasing a shrinking list: twice the elements of the list
+/// version, a fraction of its time. A point that joins the tree gets an infinite core distance,
+/// so its mutual reachability is infinite from then on and it is never picked again. Ties go to
+/// the lowest point index.
 fn prim(dist: &Square, core: &[f32], ctl: &Control) -> Result<Vec<(usize, usize, f64)>, Cancelled> {
     let n = dist.n;
     let mut edges = Vec::with_capacity(n.saturating_sub(1));
     if n < 2 {
         return Ok(edges);
     }
-    // Outside the tree: (point, best distance to the tree, tree end of that edge).
-    let mut rest: Vec<(u32, f32, u32)> = (1..n).map(|j| (u32::try_from(j).unwrap_or(u32::MAX), f32::INFINITY, 0)).collect();
+    let mut best = vec![f32::INFINITY; n];
+    let mut from = vec![0u32; n];
+    let mut core_x = core.to_vec();
+    let mut in_tree = vec![false; n];
+    core_x[0] = f32::INFINITY;
+    in_tree[0] = true;
     let mut current = 0usize;
-    while !rest.is_empty() {
+    while edges.len() + 1 < n {
         if edges.len() % 1024 == 0 {
             ctl.check()?;
             #[allow(clippy::cast_precision_loss)]
             ctl.progress("spanning tree", edges.len() as f32 / n as f32);
         }
-        let row = dist.row(current);
-        let cc = core[current];
         #[allow(clippy::cast_possible_truncation)]
-        let cur32 = current as u32;
-        let scan = |part: &mut [(u32, f32, u32)], offset: usize| -> (usize, f32) {
-            let (mut best, mut best_d) = (usize::MAX, f32::INFINITY);
-            for (t, e) in part.iter_mut().enumerate() {
-                let j = e.0 as usize;
-                let mr = row[j].max(cc).max(core[j]);
-                if mr < e.1 {
-                    e.1 = mr;
-                    e.2 = cur32;
-                }
-                if e.1 < best_d || best == usize::MAX {
-                    best_d = e.1;
-                    best = offset + t;
-                }
-            }
-            (best, best_d)
-        };
-        let (pos, _) = if rest.len() >= 4096 {
-            let mid = rest.len() / 2;
-            let (a, b) = rest.split_at_mut(mid);
-            let (ra, rb) = rayon::join(|| scan(a, 0), || scan(b, mid));
-            // Ties go to the earlier position, as a sequential scan would.
-            if rb.1 < ra.1 { rb } else { ra }
-        } else {
-            scan(&mut rest, 0)
-        };
-        let (j, d, from) = rest.swap_remove(pos);
-        edges.push((from as usize, j as usize, f64::from(d)));
-        current = j as usize;
+        let cur = current as u32;
+        let (mut pick, d) = prim_step(dist.row(current), core[current], &core_x, &mut best, &mut from, cur);
+        if !d.is_finite() || in_tree[pick] {
+            // Only infinite distances left (cannot happen with finite data): the lowest point
+            // outside the tree, at infinity.
+            pick = in_tree.iter().position(|&t| !t).unwrap_or(pick);
+        }
+        edges.push((from[pick] as usize, pick, f64::from(best[pick])));
+        best[pick] = f32::INFINITY;
+        core_x[pick] = f32::INFINITY;
+        in_tree[pick] = true;
+        current = pick;
     }
     Ok(edges)
+}
+
+/// One sweep of [`prim`]: relaxes every point's best distance to the tree through the point
+/// whose row is `row` (core distance `cc`), and returns the point with the smallest best
+/// distance (the lowest index among equals) and that distance.
+fn prim_step(row: &[f32], cc: f32, core_x: &[f32], best: &mut [f32], from: &mut [u32], cur: u32) -> (usize, f32) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if super::kernels::direct_available() {
+            // SAFETY: the CPU has AVX2 and FMA (checked).
+            return unsafe { prim_step_avx2(row, cc, core_x, best, from, cur) };
+        }
+    }
+    prim_step_lanes(row, cc, core_x, best, from, cur)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn prim_step_avx2(row: &[f32], cc: f32, core_x: &[f32], best: &mut [f32], from: &mut [u32], cur: u32) -> (usize, f32) {
+    prim_step_lanes(row, cc, core_x, best, from, cur)
+}
+
+#[inline(always)]
+fn prim_step_lanes(row: &[f32], cc: f32, core_x: &[f32], best: &mut [f32], from: &mut [u32], cur: u32) -> (usize, f32) {
+    const L: usize = 8;
+    // Three straight passes, each of which the compiler turns into vector code: relax, the
+    // smallest value (eight running minima), the first point that has it.
+    for (((b, f), &r), &c) in best.iter_mut().zip(from.iter_mut()).zip(row).zip(core_x) {
+        // max of three as compare-and-select (a NaN-free form that vectorises).
+        let a = if r > c { r } else { c };
+        let mr = if a > cc { a } else { cc };
+        let upd = mr < *b;
+        *b = if upd { mr } else { *b };
+        *f = if upd { cur } else { *f };
+    }
+    let mut lanes = [f32::INFINITY; L];
+    let (chunks, tail) = best.as_chunks::<L>();
+    for ch in chunks {
+        for l in 0..L {
+            lanes[l] = if ch[l] < lanes[l] { ch[l] } else { lanes[l] };
+        }
+    }
+    let mut pv = f32::INFINITY;
+    for &v in lanes.iter().chain(tail) {
+        pv = if v < pv { v } else { pv };
+    }
+    let pick = best.iter().position(|&v| v == pv).unwrap_or(0);
+    (pick, pv)
 }
 
 /// The single-linkage tree of a spanning tree: edges by increasing weight (stable), each
@@ -599,6 +638,41 @@ mod tests {
     use super::*;
     use crate::engine::Matrix;
     use crate::engine::rng::Rng;
+
+    #[test]
+    fn prim_finds_a_minimum_spanning_tree_of_mutual_reachability() {
+        // 203 points (not a multiple of the sweep's width) in 5 dimensions: the tree's weight
+        // must equal Kruskal's over every pair, and it must span every point.
+        let (n, d) = (203, 5);
+        let mut rng = Rng::new(11);
+        #[allow(clippy::cast_possible_truncation)]
+        let pts: Vec<f32> = (0..n * d).map(|_| (rng.next_f64() * 10.0) as f32).collect();
+        let emb = Embeddings::new(Matrix::new(pts, n, d).unwrap());
+        let dist = Square::build(&emb, Metric::Euclidean, &Control::default()).unwrap();
+        let core = core_distances(&dist, 4);
+        let mst = prim(&dist, &core, &Control::default()).unwrap();
+        assert_eq!(mst.len(), n - 1);
+        let mr = |i: usize, j: usize| f64::from(dist.row(i)[j].max(core[i]).max(core[j]));
+        let mut all: Vec<(f64, usize, usize)> =
+            (0..n).flat_map(|i| (i + 1..n).map(move |j| (i, j))).map(|(i, j)| (mr(i, j), i, j)).collect();
+        all.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut uf = crate::engine::unionfind::UnionFind::new(n);
+        let mut kruskal = 0.0;
+        for (w, i, j) in all {
+            if uf.union(i, j).is_some() {
+                kruskal += w;
+            }
+        }
+        let prim_weight: f64 = mst.iter().map(|e| e.2).sum();
+        assert!((prim_weight - kruskal).abs() <= 1e-9 * kruskal, "{prim_weight} vs {kruskal}");
+        for &(a, b, w) in &mst {
+            assert!((w - mr(a, b)).abs() <= 1e-6 * w.max(1.0), "edge ({a}, {b}) carries {w}");
+        }
+        let mut uf = crate::engine::unionfind::UnionFind::new(n);
+        for &(a, b, _) in &mst {
+            assert!(uf.union(a, b).is_some(), "edge ({a}, {b}) closes a cycle");
+        }
+    }
 
     #[test]
     fn two_blobs_and_scattered_noise() {
