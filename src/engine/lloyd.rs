@@ -59,6 +59,15 @@ impl PassOut {
         Self { sums: vec![0.0; k * d], counts: vec![0; k], changed: 0, spread: 0.0, gathered: 0 }
     }
 
+    /// The parts of a pass added up in order.
+    fn total(parts: &[Self], k: usize, d: usize) -> Self {
+        let mut t = Self::zero(k, d);
+        for p in parts {
+            t.add(p);
+        }
+        t
+    }
+
     fn add(&mut self, o: &Self) {
         self.sums.iter_mut().zip(&o.sums).for_each(|(a, b)| *a += b);
         self.counts.iter_mut().zip(&o.counts).for_each(|(a, b)| *a += b);
@@ -174,7 +183,7 @@ fn full_pass(points: &Matrix, cs: &Centres, o: &[f32], k: usize, rows: &mut Rows
     let (n, d) = (points.n(), points.d());
     let ranges = ranges_for(n);
     let first = !std::mem::replace(&mut rows.norms_ready, true);
-    let parts: Vec<PassOut> = ranges
+    let parts = ranges
         .par_iter()
         .zip(split_by(&mut rows.labels, &ranges))
         .zip(split_by(&mut rows.upper, &ranges))
@@ -227,12 +236,8 @@ fn full_pass(points: &Matrix, cs: &Centres, o: &[f32], k: usize, rows: &mut Rows
             }
             out
         })
-        .collect();
-    let mut total = PassOut::zero(k, d);
-    for p in &parts {
-        total.add(p);
-    }
-    total
+        .collect::<Vec<PassOut>>();
+    PassOut::total(&parts, k, d)
 }
 
 /// One bounded pass after the centres moved by `drift`: rows the bounds clear keep their label;
@@ -252,7 +257,7 @@ fn bounded_pass(points: &Matrix, cs: &Centres, o: &[f32], drift: &[f64], k: usiz
     }
     let ranges = ranges_for(n);
     let norms = &rows.norms;
-    let parts: Vec<PassOut> = ranges
+    let parts = ranges
         .par_iter()
         .zip(split_by(&mut rows.labels, &ranges))
         .zip(split_by(&mut rows.upper, &ranges))
@@ -326,12 +331,8 @@ fn bounded_pass(points: &Matrix, cs: &Centres, o: &[f32], drift: &[f64], k: usiz
             flush(&mut idx, &mut block, &mut block_norms, &mut out, lab, up, lo);
             out
         })
-        .collect();
-    let mut total = PassOut::zero(k, d);
-    for p in &parts {
-        total.add(p);
-    }
-    total
+        .collect::<Vec<PassOut>>();
+    PassOut::total(&parts, k, d)
 }
 
 /// Lloyd iterations from `centers` until no label changes, the centres move less than
