@@ -748,3 +748,41 @@ fn comparing_with_a_label_column_shows_ari_nmi_and_v_measure_and_how_they_moved(
     let arrow = if e2.ari > e.ari { "↑" } else { "↓" };
     h.get_by_label(&format!("{arrow} {:+.4}", e2.ari - e.ari));
 }
+
+#[test]
+fn agreement_with_a_label_column_of_a_large_file_arrives_from_a_helper_thread() {
+    // 60,000 rows (above the size computed on the window's thread): three groups in 8 dims.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("large.csv");
+    let mut csv = String::from("truth");
+    for t in 0..8 {
+        csv.push_str(&format!(",emb_{t}"));
+    }
+    csv.push('\n');
+    let mut state = 12345u64;
+    for r in 0..60_000usize {
+        let g = r % 3;
+        csv.push_str(["north", "east", "west"][g]);
+        for t in 0..8 {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let noise = (state >> 40) as f64 / (1u64 << 24) as f64 - 0.5;
+            let centre = if t == g { 6.0 } else { 0.0 };
+            csv.push_str(&format!(",{:.4}", centre + noise));
+        }
+        csv.push('\n');
+    }
+    std::fs::write(&path, csv).unwrap();
+    let mut h = app_on(LoadSource::File(path));
+    wait_idle(&mut h);
+    assert!(h.state().error().is_none(), "{:?}", h.state().error());
+    assert_eq!(h.state().dataset().unwrap().n(), 60_000);
+    h.get_by_label("Compare with").click();
+    h.run_steps(2);
+    h.get_all_by_label("truth").min_by(|a, b| a.rect().left().total_cmp(&b.rect().left())).unwrap().click();
+    wait_idle(&mut h);
+    let ds = h.state().dataset().unwrap().clone();
+    let truth: Vec<String> = (0..ds.n()).map(|r| ds.cell_text(r, "truth")).collect();
+    let e = embedmap::session::external_indices(&truth, &h.state().outcome().unwrap().labels);
+    h.get_by_label(&format!("ARI {:.4}", e.ari));
+    h.get_by_label(&format!("NMI {:.4}", e.nmi));
+}

@@ -246,6 +246,21 @@ pub struct EmbedmapApp {
     /// The label column the clusters are compared with, and the figures already computed.
     pub(crate) reference: Option<String>,
     external_cache: Vec<ExternalEntry>,
+    /// Agreement figures being computed off the window's thread (large data).
+    external_pending: Vec<PendingExternal>,
+}
+
+/// Agreement figures of one outcome with one label column, on their way from a helper thread.
+type PendingExternal = ((Arc<ClusterOutcome>, String), Receiver<crate::engine::quality::External>);
+
+/// Up to this many rows the agreement figures are computed at once (a few milliseconds);
+/// above, on a helper thread while the readout says so.
+const EXTERNAL_INLINE_MAX: usize = 50_000;
+
+/// ARI, NMI and V-measure of `o`'s labels against the values of the column `col` of `ds`.
+fn compute_external(ds: &Dataset, o: &ClusterOutcome, col: &str) -> crate::engine::quality::External {
+    let truth: Vec<String> = ds.column_texts(col).into_iter().map(Option::unwrap_or_default).collect();
+    crate::session::external_indices(&truth, &o.labels)
 }
 
 /// Agreement figures of one outcome with one label column.
@@ -311,6 +326,7 @@ impl EmbedmapApp {
             manual_for: None,
             reference: None,
             external_cache: Vec::new(),
+            external_pending: Vec::new(),
         };
         app.start_load(source);
         app
@@ -319,7 +335,11 @@ impl EmbedmapApp {
     /// Whether a load or a clustering is still running (for tests and scripted use).
     #[must_use]
     pub fn is_busy(&self) -> bool {
-        self.loading.is_some() || self.clustering.is_some() || self.export.is_some() || self.kdist_pending.is_some()
+        self.loading.is_some()
+            || self.clustering.is_some()
+            || self.export.is_some()
+            || self.kdist_pending.is_some()
+            || !self.external_pending.is_empty()
     }
 
     /// The loaded dataset.
@@ -404,19 +424,60 @@ impl EmbedmapApp {
         Some(t.position_from_point(&egui_plot::PlotPoint::new((b.min()[0] + b.max()[0]) / 2.0, y)))
     }
 
-    /// ARI, NMI and V-measure of `o` against the metadata column `col` (computed once per pair).
-    pub(crate) fn external_for(&mut self, o: &Arc<ClusterOutcome>, col: &str) -> Arc<crate::engine::quality::External> {
+    /// ARI, NMI and V-measure of `o` against the metadata column `col`, computed once per pair;
+    /// `None` while a helper thread computes them for a large dataset.
+    pub(crate) fn external_for(
+        &mut self,
+        ctx: &egui::Context,
+        o: &Arc<ClusterOutcome>,
+        col: &str,
+    ) -> Option<Arc<crate::engine::quality::External>> {
         if let Some((_, e)) = self.external_cache.iter().find(|((held, c), _)| Arc::ptr_eq(held, o) && c == col) {
-            return Arc::clone(e);
+            return Some(Arc::clone(e));
         }
-        let truth: Vec<String> =
-            self.dataset.as_ref().map_or_else(Vec::new, |ds| ds.column_texts(col).into_iter().map(Option::unwrap_or_default).collect());
-        let e = Arc::new(crate::session::external_indices(&truth, &o.labels));
+        let ds = Arc::clone(self.dataset.as_ref()?);
+        if ds.n() <= EXTERNAL_INLINE_MAX {
+            let e = Arc::new(compute_external(&ds, o, col));
+            self.remember_external(o, col, Arc::clone(&e));
+            return Some(e);
+        }
+        if !self.external_pending.iter().any(|((held, c), _)| Arc::ptr_eq(held, o) && c == col) {
+            let (tx, rx) = channel();
+            let (outcome, column, ctx) = (Arc::clone(o), col.to_string(), ctx.clone());
+            let spawned = std::thread::Builder::new().name("embedmap-agreement".into()).spawn(move || {
+                let _ = tx.send(compute_external(&ds, &outcome, &column));
+                ctx.request_repaint();
+            });
+            match spawned {
+                Ok(_) => self.external_pending.push(((Arc::clone(o), col.to_string()), rx)),
+                Err(e) => self.error = Some(format!("cannot start the agreement figures: {e}")),
+            }
+        }
+        None
+    }
+
+    fn remember_external(&mut self, o: &Arc<ClusterOutcome>, col: &str, e: Arc<crate::engine::quality::External>) {
         if self.external_cache.len() >= 8 {
             self.external_cache.remove(0);
         }
-        self.external_cache.push(((Arc::clone(o), col.to_string()), Arc::clone(&e)));
-        e
+        self.external_cache.push(((Arc::clone(o), col.to_string()), e));
+    }
+
+    /// Moves finished agreement figures into the cache.
+    fn poll_external(&mut self) {
+        let mut i = 0;
+        while i < self.external_pending.len() {
+            match self.external_pending[i].1.try_recv() {
+                Ok(e) => {
+                    let ((o, col), _) = self.external_pending.swap_remove(i);
+                    self.remember_external(&o, &col, Arc::new(e));
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => i += 1,
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    self.external_pending.swap_remove(i);
+                }
+            }
+        }
     }
 
     /// Queues a command, as a click would.
@@ -563,6 +624,7 @@ impl EmbedmapApp {
                     self.map.reset();
                     self.table = cluster_table::TableState::default();
                     self.external_cache.clear();
+                    self.external_pending.clear();
                     self.eps = None;
                     self.kdist = None;
                     self.kdist_pending = None;
@@ -824,6 +886,7 @@ impl EmbedmapApp {
     }
 
     fn poll(&mut self, ctx: &egui::Context) {
+        self.poll_external();
         for e in self.worker.poll() {
             let loaded = matches!(e, Event::Loaded { .. });
             self.handle(e);

@@ -331,8 +331,15 @@ fn reference_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, o: &std::sync::Arc<cra
         .response
         .on_hover_text("A column of known labels: how well the clusters agree with it");
     let Some(col) = app.reference.clone() else { return };
-    let now = app.external_for(o, &col);
-    let before = app.previous.clone().map(|p| app.external_for(&p, &col));
+    let ctx = ui.ctx().clone();
+    let Some(now) = app.external_for(&ctx, o, &col) else {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label(format!("comparing with '{col}'…"));
+        });
+        return;
+    };
+    let before = app.previous.clone().and_then(|p| app.external_for(&ctx, &p, &col));
     let row = |ui: &mut egui::Ui, name: &str, v: f64, b: Option<f64>| {
         ui.horizontal(|ui| {
             ui.label(format!("{name} {v:.4}"));
