@@ -122,24 +122,42 @@ impl<'a> Centres<'a> {
 fn nearest_two(block: &[f32], xn: &[f64], m: usize, cs: &Centres, k: usize, d: usize, buf: &mut [f32], out: &mut Vec<(usize, f64, f64)>) {
     dot_nt(block, m, &cs.shifted, k, d, buf, k);
     out.clear();
+    #[cfg(target_arch = "x86_64")]
+    {
+        if super::kernels::direct_available() {
+            // SAFETY: the CPU has AVX2 and FMA (checked).
+            unsafe { search_avx2(xn, m, cs, k, d, buf, out) };
+            return;
+        }
+    }
+    search(xn, m, cs, k, d, buf, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn search_avx2(xn: &[f64], m: usize, cs: &Centres, k: usize, d: usize, buf: &[f32], out: &mut Vec<(usize, f64, f64)>) {
+    search(xn, m, cs, k, d, buf, out);
+}
+
+/// The search of [`nearest_two`] over the GEMM's products `buf` (m×k).
+#[inline(always)]
+fn search(xn: &[f64], m: usize, cs: &Centres, k: usize, d: usize, buf: &[f32], out: &mut Vec<(usize, f64, f64)>) {
     let eps = 2.0 * dot_eps(d) * cs.max_norm.sqrt();
     // The search runs in f32 on w_j = (‖c_j − o‖² + 2·o·(c_j − o)) − 2g_j, each term rounded
     // once: |w_j − v_j| ≤ 2⁻²³·(max|cw| + |w_j|) against the f64 value v_j, which the lower
-    // bound subtracts; the chosen centre's upper bound is taken from its f64 value.
+    // bound subtracts; the chosen centre's upper bound is taken from its f64 value. Straight
+    // passes (keys, smallest, its first index, the smallest of the rest) vectorise.
     let slack = f64::from(f32::EPSILON) * cs.w_abs_max;
+    let mut w = vec![0.0f32; k];
     for i in 0..m {
         let row = &buf[i * k..(i + 1) * k];
-        let (mut best, mut bw, mut second) = (0, f32::INFINITY, f32::INFINITY);
-        for (j, (&g, &cw)) in row.iter().zip(&cs.w).enumerate() {
-            let w = cw - 2.0 * g;
-            if w < bw {
-                second = bw;
-                bw = w;
-                best = j;
-            } else if w < second {
-                second = w;
-            }
+        for ((o, &g), &cw) in w.iter_mut().zip(row).zip(&cs.w) {
+            *o = cw - 2.0 * g;
         }
+        let bw = min_f32(&w);
+        let best = w.iter().position(|&v| v == bw).unwrap_or(0);
+        w[best] = f32::INFINITY;
+        let second = min_f32(&w);
         let bv = cs.norms[best] - 2.0 * (f64::from(row[best]) - cs.origin_dot[best]);
         let second = f64::from(second);
         let second = second - slack - f64::from(f32::EPSILON) * second.abs();
@@ -150,6 +168,23 @@ fn nearest_two(block: &[f32], xn: &[f64], m: usize, cs: &Centres, k: usize, d: u
         let high = (bv + xn[i] + err).max(0.0).sqrt() + 2.0 * f64::from(f32::EPSILON) * cs.max_norm.sqrt();
         out.push((best, low, high));
     }
+}
+
+/// The smallest value (+∞ for none), with eight running minima so that it vectorises.
+#[inline(always)]
+fn min_f32(v: &[f32]) -> f32 {
+    let mut lanes = [f32::INFINITY; 8];
+    let (chunks, tail) = v.as_chunks::<8>();
+    for c in chunks {
+        for l in 0..8 {
+            lanes[l] = if c[l] < lanes[l] { c[l] } else { lanes[l] };
+        }
+    }
+    let mut m = f32::INFINITY;
+    for &x in lanes.iter().chain(tail) {
+        m = if x < m { x } else { m };
+    }
+    m
 }
 
 /// Splits `v` into consecutive chunks of the ranges' lengths.
