@@ -68,6 +68,11 @@ impl PassOut {
         t
     }
 
+    /// A bounded pass's part before any row moved: no sums yet (most parts never need them).
+    fn empty(k: usize) -> Self {
+        Self { sums: Vec::new(), counts: vec![0; k], changed: 0, spread: 0.0, gathered: 0 }
+    }
+
     fn add(&mut self, o: &Self) {
         self.sums.iter_mut().zip(&o.sums).for_each(|(a, b)| *a += b);
         self.counts.iter_mut().zip(&o.counts).for_each(|(a, b)| *a += b);
@@ -208,8 +213,10 @@ struct Rows {
     norms_ready: bool,
 }
 
+/// The fixed row ranges of a pass: enough for two threads to share the work evenly, few enough
+/// that each range's own cluster sums (k·d values) stay a small allocation in total.
 fn ranges_for(n: usize) -> Vec<std::ops::Range<usize>> {
-    fixed_ranges(n, n.div_ceil(1024).min(64))
+    fixed_ranges(n, n.div_ceil(2048).min(16))
 }
 
 /// Assigns every row from scratch: labels, exact upper bounds, lower bounds, the per-cluster
@@ -298,11 +305,12 @@ fn bounded_pass(points: &Matrix, cs: &Centres, o: &[f32], drift: &[f64], k: usiz
         .zip(split_by(&mut rows.upper, &ranges))
         .zip(split_by(&mut rows.lower, &ranges))
         .map(|(((r, lab), up), lo)| {
-            let mut out = PassOut::zero(k, d);
-            let mut block = Vec::with_capacity(ROW_BLOCK * d);
-            let mut block_norms = Vec::with_capacity(ROW_BLOCK);
-            let mut idx: Vec<usize> = Vec::with_capacity(ROW_BLOCK);
-            let mut buf = vec![0.0f32; ROW_BLOCK * k];
+            // Buffers are made on first use: most ranges of a late pass re-assign no row.
+            let mut out = PassOut::empty(k);
+            let mut block = Vec::new();
+            let mut block_norms = Vec::new();
+            let mut idx: Vec<usize> = Vec::new();
+            let mut buf = Vec::new();
             let mut near = Vec::with_capacity(ROW_BLOCK);
             let mut flush = |idx: &mut Vec<usize>,
                              block: &mut Vec<f32>,
@@ -313,6 +321,9 @@ fn bounded_pass(points: &Matrix, cs: &Centres, o: &[f32], drift: &[f64], k: usiz
                              lo: &mut [f64]| {
                 if idx.is_empty() {
                     return;
+                }
+                if buf.is_empty() {
+                    buf.resize(ROW_BLOCK * k, 0.0);
                 }
                 nearest_two(block, block_norms, idx.len(), cs, k, d, &mut buf, &mut near);
                 for (&li, &(best, low, high)) in idx.iter().zip(&near) {
@@ -326,6 +337,9 @@ fn bounded_pass(points: &Matrix, cs: &Centres, o: &[f32], drift: &[f64], k: usiz
                         }
                         out.counts[old] -= 1;
                         out.counts[best] += 1;
+                        if out.sums.is_empty() {
+                            out.sums = vec![0.0; k * d];
+                        }
                         let (so, sb) = (old * d, best * d);
                         for (t, (&v, &w)) in x.iter().zip(o).enumerate() {
                             let v = f64::from(v) - f64::from(w);
