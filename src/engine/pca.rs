@@ -45,7 +45,7 @@ pub fn pca_2d(data: &Matrix, ctl: &Control) -> Result<Pca, Cancelled> {
     o.iter_mut().for_each(|a| *a /= head.max(1) as f64);
     #[allow(clippy::cast_possible_truncation)]
     let o32: Vec<f32> = o.iter().map(|&m| m as f32).collect();
-    let ranges = fixed_ranges(n, n.div_ceil(COV_BLOCK * 2).min(16));
+    let ranges = fixed_ranges(n, n.div_ceil(COV_BLOCK * 2).min(4));
     // Per range: the upper triangle of Σ(x − o)ᵀ(x − o), and Σ(x − o).
     type Sums = (Vec<f64>, Vec<f64>);
     let partial: Vec<Result<Sums, Cancelled>> = ranges
