@@ -410,6 +410,7 @@ pub(crate) fn lloyd(
     let mut final_pass_done = false;
     let mut tol = 0.0;
     let mut full_passes = 0usize;
+    let mut backoff = 0usize;
     let o = centroid(&centers, k, d);
     for it in 0..max_iter {
         ctl.check()?;
@@ -418,9 +419,15 @@ pub(crate) fn lloyd(
         let cs = Centres::new(&centers, &o, k, d);
         let (changed, gathered) = pass(points, &cs, &o, drift.as_deref(), k, &mut rows, &mut sums, &mut counts, &mut spread);
         // When the bounds clear too few rows (centres still moving a lot, or data without
-        // structure), a bounded pass costs more than a full one: take full passes for a while.
-        if gathered != usize::MAX && gathered > n / 2 {
-            full_passes = 3;
+        // structure), a bounded pass reads nearly every row anyway and costs more than a full
+        // one: take full passes for a while, longer each time the bounds fail again.
+        if gathered != usize::MAX {
+            if gathered > n / 4 {
+                backoff = (backoff * 2).clamp(3, 24);
+                full_passes = backoff;
+            } else {
+                backoff = 0;
+            }
         }
         if it == 0 {
             tol = tol_rel * mean_variance(points, &sums, spread);
