@@ -329,109 +329,127 @@ fn nn_chain_split(
     let mut raw: Vec<(usize, usize, f64)> = Vec::with_capacity(n - 1);
     let data = &mut dist.data;
     let at = |i: usize, j: usize| if i < j { index(n, i, j) } else { index(n, j, i) };
-    while active.len() > 1 {
-        if raw.len().is_multiple_of(256) {
-            ctl.check()?;
-            #[allow(clippy::cast_precision_loss)]
-            ctl.progress("dendrogram", raw.len() as f32 / (n - 1) as f32);
-        }
-        if chain.is_empty() {
-            chain.push(active[0]);
-        }
-        let (a, b, d_ab) = loop {
-            let a = *chain.last().unwrap_or(&active[0]);
-            let prev = if chain.len() >= 2 { Some(chain[chain.len() - 2]) } else { None };
-            // Nearest active neighbour of a; the previous chain element wins ties.
-            let (mut best, mut bd) = match prev {
-                Some(p) => (p, data[at(a, p)]),
-                None => (usize::MAX, f32::INFINITY),
-            };
-            let scan = |part: &[usize]| -> (usize, f32) {
-                let (mut best, mut bd) = (usize::MAX, f32::INFINITY);
-                for (t, &j) in part.iter().enumerate() {
-                    // Half of a condensed row is strided (one cache line per entry): fetch ahead.
-                    if let Some(&f) = part.get(t + PREFETCH).filter(|&&f| f != a) {
-                        prefetch(data, at(a, f));
+    // Large scans and updates run in two halves on a pair of threads: each is tens of
+    // microseconds of memory-bound work, too short to hand to a pool every time.
+    let mut run = |pair: Option<&super::pair::Pair<'_>>| -> Result<(), Cancelled> {
+        while active.len() > 1 {
+            if raw.len().is_multiple_of(256) {
+                ctl.check()?;
+                #[allow(clippy::cast_precision_loss)]
+                ctl.progress("dendrogram", raw.len() as f32 / (n - 1) as f32);
+            }
+            if chain.is_empty() {
+                chain.push(active[0]);
+            }
+            let (a, b, d_ab) = loop {
+                let a = *chain.last().unwrap_or(&active[0]);
+                let prev = if chain.len() >= 2 { Some(chain[chain.len() - 2]) } else { None };
+                // Nearest active neighbour of a; the previous chain element wins ties.
+                let (mut best, mut bd) = match prev {
+                    Some(p) => (p, data[at(a, p)]),
+                    None => (usize::MAX, f32::INFINITY),
+                };
+                let scan = |part: &[usize]| -> (usize, f32) {
+                    let (mut best, mut bd) = (usize::MAX, f32::INFINITY);
+                    for (t, &j) in part.iter().enumerate() {
+                        // Half of a condensed row is strided (one cache line per entry): fetch ahead.
+                        if let Some(&f) = part.get(t + PREFETCH).filter(|&&f| f != a) {
+                            prefetch(data, at(a, f));
+                        }
+                        if j == a {
+                            continue;
+                        }
+                        let v = data[at(a, j)];
+                        if v < bd || best == usize::MAX {
+                            bd = v;
+                            best = j;
+                        }
                     }
-                    if j == a {
+                    (best, bd)
+                };
+                // Large scans in two halves at once: they wait on memory, not arithmetic.
+                let (found, fd) = if active.len() >= parallel_from {
+                    let (l, r) = active.split_at(active.len() / 2);
+                    let (x, y) = pair.map_or_else(|| (scan(l), scan(r)), |p| p.join(|| scan(l), || scan(r)));
+                    if y.1 < x.1 || x.0 == usize::MAX { y } else { x }
+                } else {
+                    scan(&active)
+                };
+                if found != usize::MAX && (fd < bd || best == usize::MAX) {
+                    best = found;
+                    bd = fd;
+                }
+                if Some(best) == prev {
+                    chain.pop();
+                    chain.pop();
+                    break (a, best, f64::from(bd));
+                }
+                chain.push(best);
+            };
+            // Merge a and b into the lower slot; the higher one leaves.
+            let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+            let (sa, sb) = (f64::from(size[lo]), f64::from(size[hi]));
+            let d2 = d_ab * d_ab;
+            let sizes_now = &size;
+            let cells = Cells(data.as_mut_ptr(), data.len());
+            let update = |part: &[usize]| {
+                for (t, &k) in part.iter().enumerate() {
+                    if let Some(&f) = part.get(t + PREFETCH).filter(|&&f| f != lo && f != hi) {
+                        cells.prefetch(at(f, lo));
+                        cells.prefetch(at(f, hi));
+                    }
+                    if k == lo || k == hi {
                         continue;
                     }
-                    let v = data[at(a, j)];
-                    if v < bd || best == usize::MAX {
-                        bd = v;
-                        best = j;
+                    let (ka, kb) = (at(k, lo), at(k, hi));
+                    // SAFETY: ka and kb are in bounds (pairs of distinct active slots), and each k
+                    // reads and writes only its own two cells, so the halves never touch one cell.
+                    let (da, db) = unsafe { (f64::from(cells.get(ka)), f64::from(cells.get(kb))) };
+                    let nv = match linkage {
+                        Linkage::Single => da.min(db),
+                        Linkage::Complete => da.max(db),
+                        Linkage::Average => (sa * da + sb * db) / (sa + sb),
+                        Linkage::Ward => {
+                            let sk = f64::from(sizes_now[k]);
+                            (((sa + sk) * da * da + (sb + sk) * db * db - sk * d2) / (sa + sb + sk)).max(0.0).sqrt()
+                        }
+                    };
+                    // SAFETY: as above.
+                    #[allow(clippy::cast_possible_truncation)]
+                    unsafe {
+                        cells.set(ka, nv as f32);
                     }
                 }
-                (best, bd)
             };
-            // Large scans in two halves at once: they wait on memory, not arithmetic.
-            let (found, fd) = if active.len() >= parallel_from {
+            if active.len() >= parallel_from {
                 let (l, r) = active.split_at(active.len() / 2);
-                let (x, y) = rayon::join(|| scan(l), || scan(r));
-                if y.1 < x.1 || x.0 == usize::MAX { y } else { x }
-            } else {
-                scan(&active)
-            };
-            if found != usize::MAX && (fd < bd || best == usize::MAX) {
-                best = found;
-                bd = fd;
-            }
-            if Some(best) == prev {
-                chain.pop();
-                chain.pop();
-                break (a, best, f64::from(bd));
-            }
-            chain.push(best);
-        };
-        // Merge a and b into the lower slot; the higher one leaves.
-        let (lo, hi) = if a < b { (a, b) } else { (b, a) };
-        let (sa, sb) = (f64::from(size[lo]), f64::from(size[hi]));
-        let d2 = d_ab * d_ab;
-        let sizes_now = &size;
-        let cells = Cells(data.as_mut_ptr(), data.len());
-        let update = |part: &[usize]| {
-            for (t, &k) in part.iter().enumerate() {
-                if let Some(&f) = part.get(t + PREFETCH).filter(|&&f| f != lo && f != hi) {
-                    cells.prefetch(at(f, lo));
-                    cells.prefetch(at(f, hi));
-                }
-                if k == lo || k == hi {
-                    continue;
-                }
-                let (ka, kb) = (at(k, lo), at(k, hi));
-                // SAFETY: ka and kb are in bounds (pairs of distinct active slots), and each k
-                // reads and writes only its own two cells, so the halves never touch one cell.
-                let (da, db) = unsafe { (f64::from(cells.get(ka)), f64::from(cells.get(kb))) };
-                let nv = match linkage {
-                    Linkage::Single => da.min(db),
-                    Linkage::Complete => da.max(db),
-                    Linkage::Average => (sa * da + sb * db) / (sa + sb),
-                    Linkage::Ward => {
-                        let sk = f64::from(sizes_now[k]);
-                        (((sa + sk) * da * da + (sb + sk) * db * db - sk * d2) / (sa + sb + sk)).max(0.0).sqrt()
+                match pair {
+                    Some(p) => {
+                        p.join(|| update(l), || update(r));
                     }
-                };
-                // SAFETY: as above.
-                #[allow(clippy::cast_possible_truncation)]
-                unsafe {
-                    cells.set(ka, nv as f32);
+                    None => {
+                        update(l);
+                        update(r);
+                    }
                 }
+            } else {
+                update(&active);
             }
-        };
-        if active.len() >= parallel_from {
-            let (l, r) = active.split_at(active.len() / 2);
-            rayon::join(|| update(l), || update(r));
-        } else {
-            update(&active);
+            size[lo] += size[hi];
+            let p = pos[hi];
+            active.remove(p);
+            for &j in &active[p..] {
+                pos[j] -= 1;
+            }
+            pos[hi] = usize::MAX;
+            raw.push((a, b, d_ab));
         }
-        size[lo] += size[hi];
-        let p = pos[hi];
-        active.remove(p);
-        for &j in &active[p..] {
-            pos[j] -= 1;
-        }
-        pos[hi] = usize::MAX;
-        raw.push((a, b, d_ab));
+        Ok(())
+    };
+    if n >= parallel_from {
+        super::pair::with_pair(|p| run(Some(p)))?;
+    } else {
+        run(None)?;
     }
     Ok(Dendrogram { n, merges: to_scipy(n, sizes, &raw), linkage, metric, leaf_of: None })
 }
@@ -439,7 +457,7 @@ fn nn_chain_split(
 /// The condensed matrix shared by the two halves of a Lance-Williams update, which write
 /// disjoint cells.
 struct Cells(*mut f32, usize);
-// SAFETY: only used inside `rayon::join` for writes to disjoint cells (see the update loop).
+// SAFETY: only used by the two halves of an update, which write disjoint cells (see the update loop).
 unsafe impl Sync for Cells {}
 impl Cells {
     /// # Safety

@@ -15,6 +15,7 @@ pub mod metric;
 pub mod minibatch;
 pub mod neighbors;
 pub mod noise;
+mod pair;
 pub mod pca;
 pub mod quality;
 pub mod rng;
