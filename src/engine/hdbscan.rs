@@ -182,7 +182,12 @@ impl HdbscanTree {
         ctl.check()?;
         let core = core_distances(&dist, min_samples);
         ctl.check()?;
-        let mst = prim(&dist, &core, ctl)?;
+        // Prim's sweeps split between two threads from a few thousand points on.
+        let mst = if n >= PRIM_PAIR_FROM {
+            super::pair::with_pair(|p| prim(&dist, &core, Some(p), ctl))?
+        } else {
+            prim(&dist, &core, None, ctl)?
+        };
         drop(dist);
         let links = single_linkage(n, mst);
         Ok(Self { n, min_samples, metric, core, links, from_graph: None })
@@ -285,6 +290,9 @@ fn core_distances(dist: &Square, min_samples: usize) -> Vec<f32> {
         .collect()
 }
 
+/// Points from which Prim's sweeps run in two halves at once.
+const PRIM_PAIR_FROM: usize = 4096;
+
 /// Prim's algorithm on the dense mutual-reachability graph, from point 0. Edges `(from, to, w)`.
 ///
 /// Every step sweeps whole arrays indexed by point — the new tree point's row of distances, the
@@ -293,7 +301,7 @@ fn core_distances(dist: &Square, min_samples: usize) -> Vec<f32> {
 /// version, a fraction of its time. A point that joins the tree gets an infinite core distance,
 /// so its mutual reachability is infinite from then on and it is never picked again. Ties go to
 /// the lowest point index.
-fn prim(dist: &Square, core: &[f32], ctl: &Control) -> Result<Vec<(usize, usize, f64)>, Cancelled> {
+fn prim(dist: &Square, core: &[f32], pair: Option<&super::pair::Pair<'_>>, ctl: &Control) -> Result<Vec<(usize, usize, f64)>, Cancelled> {
     let n = dist.n;
     let mut edges = Vec::with_capacity(n.saturating_sub(1));
     if n < 2 {
@@ -314,7 +322,22 @@ fn prim(dist: &Square, core: &[f32], ctl: &Control) -> Result<Vec<(usize, usize,
         }
         #[allow(clippy::cast_possible_truncation)]
         let cur = current as u32;
-        let (mut pick, d) = prim_step(dist.row(current), core[current], &core_x, &mut best, &mut from, cur);
+        let row = dist.row(current);
+        let cc = core[current];
+        let (mut pick, d) = match pair {
+            Some(p) => {
+                // Two halves at once; the first half wins ties (the lower index).
+                let mid = n / 2;
+                let (bl, br) = best.split_at_mut(mid);
+                let (fl, fr) = from.split_at_mut(mid);
+                let ((pl, dl), (pr, dr)) = p.join(
+                    || prim_step(&row[..mid], cc, &core_x[..mid], bl, fl, cur),
+                    || prim_step(&row[mid..], cc, &core_x[mid..], br, fr, cur),
+                );
+                if dr < dl { (mid + pr, dr) } else { (pl, dl) }
+            }
+            None => prim_step(row, cc, &core_x, &mut best, &mut from, cur),
+        };
         if !d.is_finite() || in_tree[pick] {
             // Only infinite distances left (cannot happen with finite data): the lowest point
             // outside the tree, at infinity.
@@ -650,7 +673,9 @@ mod tests {
         let emb = Embeddings::new(Matrix::new(pts, n, d).unwrap());
         let dist = Square::build(&emb, Metric::Euclidean, &Control::default()).unwrap();
         let core = core_distances(&dist, 4);
-        let mst = prim(&dist, &core, &Control::default()).unwrap();
+        let mst = prim(&dist, &core, None, &Control::default()).unwrap();
+        let halves = super::super::pair::with_pair(|p| prim(&dist, &core, Some(p), &Control::default())).unwrap();
+        assert_eq!(mst, halves);
         assert_eq!(mst.len(), n - 1);
         let mr = |i: usize, j: usize| f64::from(dist.row(i)[j].max(core[i]).max(core[j]));
         let mut all: Vec<(f64, usize, usize)> =
