@@ -53,12 +53,6 @@ impl Control {
         Self { steps: None, ..self.clone() }
     }
 
-    /// Whether anyone listens to intermediate labels.
-    #[must_use]
-    pub fn wants_steps(&self) -> bool {
-        self.steps.is_some()
-    }
-
     /// Hands over the labels every row has at this step.
     pub fn step(&self, labels: &[u32]) {
         if let Some(s) = &self.steps {

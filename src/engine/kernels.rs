@@ -314,6 +314,18 @@ fn add_diff_lanes(dst: &mut [f32], x: &[f32], o: &[f32]) {
     }
 }
 
+/// Splits `v` into consecutive chunks of the ranges' lengths (ranges from [`fixed_ranges`]), one
+/// per parallel task.
+pub(crate) fn split_by_ranges<'v, T>(mut v: &'v mut [T], ranges: &[std::ops::Range<usize>]) -> Vec<&'v mut [T]> {
+    let mut out = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        let (a, b) = v.split_at_mut(r.len());
+        out.push(a);
+        v = b;
+    }
+    out
+}
+
 /// Splits `0..n` into `parts` contiguous ranges of near-equal size (fewer when n is small).
 /// A fixed partition keeps parallel reductions deterministic whatever the thread count.
 #[must_use]

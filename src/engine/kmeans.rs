@@ -9,7 +9,7 @@
 use rayon::prelude::*;
 
 use super::control::{Cancelled, Control};
-use super::kernels::{ROW_BLOCK, add_assign, dot_nt, fixed_ranges, row_norms_sq, sq_dist};
+use super::kernels::{ROW_BLOCK, add_assign, dot_nt, fixed_ranges, row_norms_sq, split_by_ranges, sq_dist};
 use super::lloyd::lloyd;
 use super::matrix::Matrix;
 use super::metric::{Embeddings, Metric};
@@ -291,19 +291,8 @@ pub(crate) fn assign_step(
     let (n, d) = (points.n(), points.d());
     let cnorms = row_norms_sq(centers, d);
     let ranges = fixed_ranges(n, n.div_ceil(1024).min(64));
-    let mut label_chunks: Vec<&mut [u32]> = Vec::with_capacity(ranges.len());
-    let mut dist_chunks: Vec<&mut [f64]> = Vec::with_capacity(ranges.len());
-    {
-        let (mut l, mut ds) = (labels, dists);
-        for r in &ranges {
-            let (a, b) = l.split_at_mut(r.len());
-            label_chunks.push(a);
-            l = b;
-            let (a2, b2) = ds.split_at_mut(r.len());
-            dist_chunks.push(a2);
-            ds = b2;
-        }
-    }
+    let label_chunks = split_by_ranges(labels, &ranges);
+    let dist_chunks = split_by_ranges(dists, &ranges);
     let parts: Vec<Step> = ranges
         .par_iter()
         .zip(label_chunks.into_par_iter().zip(dist_chunks.into_par_iter()))

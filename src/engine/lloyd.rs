@@ -20,7 +20,7 @@
 use rayon::prelude::*;
 
 use super::control::{Cancelled, Control};
-use super::kernels::{ROW_BLOCK, add_diff, dot_nt, fixed_ranges, row_norms_sq, sq_dist, sq_dist_exact};
+use super::kernels::{ROW_BLOCK, add_diff, dot_nt, fixed_ranges, row_norms_sq, split_by_ranges, sq_dist, sq_dist_exact};
 use super::kmeans::KMeansResult;
 use super::matrix::Matrix;
 
@@ -48,7 +48,7 @@ struct PassOut {
     counts: Vec<i64>,
     /// Rows whose label changed.
     changed: usize,
-    /// The first full pass: Σ‖x − o‖² over its rows. Later passes: 0.
+    /// The first full pass: Σ‖x − o‖² over its rows (kept in [`Rows`]). Later passes: 0.
     spread: f64,
     /// Rows re-assigned through the GEMM.
     gathered: usize,
@@ -192,25 +192,15 @@ fn min_f32(v: &[f32]) -> f32 {
     m
 }
 
-/// Splits `v` into consecutive chunks of the ranges' lengths.
-fn split_by<'v, T>(mut v: &'v mut [T], ranges: &[std::ops::Range<usize>]) -> Vec<&'v mut [T]> {
-    let mut out = Vec::with_capacity(ranges.len());
-    for r in ranges {
-        let (a, b) = v.split_at_mut(r.len());
-        out.push(a);
-        v = b;
-    }
-    out
-}
-
 /// The per-row state of the bounded iterations.
 struct Rows {
     labels: Vec<u32>,
     upper: Vec<f64>,
     lower: Vec<f64>,
-    /// ‖x − o‖², once the first full pass has computed them.
+    /// ‖x − o‖², once the first full pass has computed them, and their sum.
     norms: Vec<f64>,
     norms_ready: bool,
+    spread: f64,
 }
 
 /// The fixed row ranges of a pass: enough for two threads to share the work evenly, few enough
@@ -227,10 +217,10 @@ fn full_pass(points: &Matrix, cs: &Centres, o: &[f32], k: usize, rows: &mut Rows
     let first = !std::mem::replace(&mut rows.norms_ready, true);
     let parts = ranges
         .par_iter()
-        .zip(split_by(&mut rows.labels, &ranges))
-        .zip(split_by(&mut rows.upper, &ranges))
-        .zip(split_by(&mut rows.lower, &ranges))
-        .zip(split_by(&mut rows.norms, &ranges))
+        .zip(split_by_ranges(&mut rows.labels, &ranges))
+        .zip(split_by_ranges(&mut rows.upper, &ranges))
+        .zip(split_by_ranges(&mut rows.lower, &ranges))
+        .zip(split_by_ranges(&mut rows.norms, &ranges))
         .map(|((((r, lab), up), lo), nr)| {
             let mut out = PassOut::zero(k, d);
             // Each block's rows are summed per cluster in f32 (vectorised, at most ROW_BLOCK
@@ -279,7 +269,34 @@ fn full_pass(points: &Matrix, cs: &Centres, o: &[f32], k: usize, rows: &mut Rows
             out
         })
         .collect::<Vec<PassOut>>();
-    PassOut::total(&parts, k, d)
+    let total = PassOut::total(&parts, k, d);
+    if first {
+        rows.spread = total.spread;
+    }
+    total
+}
+
+/// Rows of one range waiting for the GEMM: their offsets in the range, the rows themselves and
+/// their squared distances to o.
+#[derive(Default)]
+struct Gathered {
+    idx: Vec<usize>,
+    block: Vec<f32>,
+    norms: Vec<f64>,
+}
+
+impl Gathered {
+    fn push(&mut self, li: usize, row: &[f32], norm: f64) {
+        self.idx.push(li);
+        self.block.extend_from_slice(row);
+        self.norms.push(norm);
+    }
+
+    fn clear(&mut self) {
+        self.idx.clear();
+        self.block.clear();
+        self.norms.clear();
+    }
 }
 
 /// One bounded pass after the centres moved by `drift`: rows the bounds clear keep their label;
@@ -301,32 +318,24 @@ fn bounded_pass(points: &Matrix, cs: &Centres, o: &[f32], drift: &[f64], k: usiz
     let norms = &rows.norms;
     let parts = ranges
         .par_iter()
-        .zip(split_by(&mut rows.labels, &ranges))
-        .zip(split_by(&mut rows.upper, &ranges))
-        .zip(split_by(&mut rows.lower, &ranges))
+        .zip(split_by_ranges(&mut rows.labels, &ranges))
+        .zip(split_by_ranges(&mut rows.upper, &ranges))
+        .zip(split_by_ranges(&mut rows.lower, &ranges))
         .map(|(((r, lab), up), lo)| {
             // Buffers are made on first use: most ranges of a late pass re-assign no row.
             let mut out = PassOut::empty(k);
-            let mut block = Vec::new();
-            let mut block_norms = Vec::new();
-            let mut idx: Vec<usize> = Vec::new();
+            let mut g = Gathered::default();
             let mut buf = Vec::new();
             let mut near = Vec::with_capacity(ROW_BLOCK);
-            let mut flush = |idx: &mut Vec<usize>,
-                             block: &mut Vec<f32>,
-                             block_norms: &mut Vec<f64>,
-                             out: &mut PassOut,
-                             lab: &mut [u32],
-                             up: &mut [f64],
-                             lo: &mut [f64]| {
-                if idx.is_empty() {
+            let mut flush = |g: &mut Gathered, out: &mut PassOut, lab: &mut [u32], up: &mut [f64], lo: &mut [f64]| {
+                if g.idx.is_empty() {
                     return;
                 }
                 if buf.is_empty() {
                     buf.resize(ROW_BLOCK * k, 0.0);
                 }
-                nearest_two(block, block_norms, idx.len(), cs, k, d, &mut buf, &mut near);
-                for (&li, &(best, low, high)) in idx.iter().zip(&near) {
+                nearest_two(&g.block, &g.norms, g.idx.len(), cs, k, d, &mut buf, &mut near);
+                for (&li, &(best, low, high)) in g.idx.iter().zip(&near) {
                     let x = points.row(r.start + li);
                     let old = lab[li] as usize;
                     if best != old {
@@ -350,10 +359,8 @@ fn bounded_pass(points: &Matrix, cs: &Centres, o: &[f32], drift: &[f64], k: usiz
                     up[li] = high;
                     lo[li] = low;
                 }
-                out.gathered += idx.len();
-                idx.clear();
-                block.clear();
-                block_norms.clear();
+                out.gathered += g.idx.len();
+                g.clear();
             };
             for li in 0..r.len() {
                 let a = lab[li] as usize;
@@ -370,14 +377,12 @@ fn bounded_pass(points: &Matrix, cs: &Centres, o: &[f32], drift: &[f64], k: usiz
                 if u <= bound {
                     continue;
                 }
-                idx.push(li);
-                block.extend_from_slice(points.row(r.start + li));
-                block_norms.push(norms[r.start + li]);
-                if idx.len() == ROW_BLOCK {
-                    flush(&mut idx, &mut block, &mut block_norms, &mut out, lab, up, lo);
+                g.push(li, points.row(r.start + li), norms[r.start + li]);
+                if g.idx.len() == ROW_BLOCK {
+                    flush(&mut g, &mut out, lab, up, lo);
                 }
             }
-            flush(&mut idx, &mut block, &mut block_norms, &mut out, lab, up, lo);
+            flush(&mut g, &mut out, lab, up, lo);
             out
         })
         .collect::<Vec<PassOut>>();
@@ -400,10 +405,10 @@ pub(crate) fn lloyd(
 ) -> Result<KMeansResult, Cancelled> {
     let (n, d) = (points.n(), points.d());
     let k = centers.len() / d.max(1);
-    let mut rows = Rows { labels: vec![u32::MAX; n], upper: vec![0.0; n], lower: vec![0.0; n], norms: vec![0.0; n], norms_ready: false };
+    let mut rows =
+        Rows { labels: vec![u32::MAX; n], upper: vec![0.0; n], lower: vec![0.0; n], norms: vec![0.0; n], norms_ready: false, spread: 0.0 };
     let mut sums = vec![0.0f64; k * d];
     let mut counts = vec![0i64; k];
-    let mut spread = 0.0;
     let mut drift: Option<Vec<f64>> = None;
     let mut n_iter = 0;
     let mut converged = false;
@@ -417,7 +422,7 @@ pub(crate) fn lloyd(
         #[allow(clippy::cast_precision_loss)]
         ctl.progress(&format!("{stage} · iteration {}", it + 1), it as f32 / max_iter as f32);
         let cs = Centres::new(&centers, &o, k, d);
-        let (changed, gathered) = pass(points, &cs, &o, drift.as_deref(), k, &mut rows, &mut sums, &mut counts, &mut spread);
+        let (changed, gathered) = pass(points, &cs, &o, drift.as_deref(), k, &mut rows, &mut sums, &mut counts);
         // When the bounds clear too few rows (centres still moving a lot, or data without
         // structure), a bounded pass reads nearly every row anyway and costs more than a full
         // one: take full passes for a while, longer each time the bounds fail again.
@@ -430,7 +435,7 @@ pub(crate) fn lloyd(
             }
         }
         if it == 0 {
-            tol = tol_rel * mean_variance(points, &sums, spread);
+            tol = tol_rel * mean_variance(points, &sums, rows.spread);
         }
         ctl.step(&rows.labels);
         n_iter = it + 1;
@@ -459,9 +464,9 @@ pub(crate) fn lloyd(
     if !final_pass_done {
         // Labels must describe the returned centres.
         let cs = Centres::new(&centers, &o, k, d);
-        pass(points, &cs, &o, drift.as_deref(), k, &mut rows, &mut sums, &mut counts, &mut spread);
+        pass(points, &cs, &o, drift.as_deref(), k, &mut rows, &mut sums, &mut counts);
     }
-    let inertia = inertia_from_sums(points, &o, &centers, &sums, &counts, spread, spherical);
+    let inertia = inertia_from_sums(points, &o, &centers, &sums, &counts, rows.spread, spherical);
     Ok(KMeansResult { labels: rows.labels, centroids: centers, inertia, n_iter, converged, best_init: 0 })
 }
 
@@ -477,17 +482,12 @@ fn pass(
     rows: &mut Rows,
     sums: &mut [f64],
     counts: &mut [i64],
-    spread: &mut f64,
 ) -> (usize, usize) {
     match drift {
         None => {
-            let first = !rows.norms_ready;
             let out = full_pass(points, cs, o, k, rows);
             sums.copy_from_slice(&out.sums);
             counts.copy_from_slice(&out.counts);
-            if first {
-                *spread = out.spread;
-            }
             (out.changed, usize::MAX)
         }
         Some(drift) => {

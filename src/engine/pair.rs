@@ -8,6 +8,9 @@
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+/// Spins before a waiting thread starts yielding its core.
+const SPINS: u32 = 4096;
+
 /// The job the helper runs next: the caller's closure, its lifetime erased (the caller waits
 /// for it before the closure goes away).
 type Job = *mut (dyn FnMut() + Send + 'static);
@@ -65,7 +68,7 @@ fn serve(shared: &Shared) {
                 break s;
             }
             spins = spins.saturating_add(1);
-            if spins < 4096 {
+            if spins < SPINS {
                 std::hint::spin_loop();
             } else {
                 std::thread::yield_now();
@@ -98,8 +101,15 @@ struct Wait<'a>(&'a Shared, u64);
 
 impl Drop for Wait<'_> {
     fn drop(&mut self) {
+        let mut spins = 0u32;
         while self.0.done.load(Ordering::Acquire) != self.1 {
-            std::hint::spin_loop();
+            // Let the helper have the core if it is waiting for one (more threads than cores).
+            spins = spins.saturating_add(1);
+            if spins < SPINS {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
         }
     }
 }
