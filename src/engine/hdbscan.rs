@@ -178,9 +178,8 @@ impl HdbscanTree {
     pub fn build(emb: &Embeddings, metric: Metric, min_samples: usize, ctl: &Control) -> Result<Self, Cancelled> {
         let n = emb.raw().n();
         assert!(min_samples >= 1 && min_samples <= n.max(1));
-        let dist = Square::build(emb, metric, ctl)?;
-        ctl.check()?;
-        let core = core_distances(&dist, min_samples);
+        // The core distance is the distance to the (min_samples − 1)-th other point.
+        let (dist, core) = Square::build_with_nearest(emb, metric, min_samples - 1, ctl)?;
         ctl.check()?;
         // Prim's sweeps split between two threads from a few thousand points on.
         let mst = if n >= PRIM_PAIR_FROM {
@@ -264,30 +263,6 @@ impl HdbscanTree {
         let n_noise = labels.iter().filter(|&&l| l < 0).count();
         HdbscanResult { labels, probabilities, n_clusters: selected.len(), n_noise, condensed }
     }
-}
-
-/// Distance to the `min_samples`-th nearest point, the point itself counted first.
-fn core_distances(dist: &Square, min_samples: usize) -> Vec<f32> {
-    use rayon::prelude::*;
-    let n = dist.n;
-    let kk = min_samples - 1; // other points needed
-    if kk == 0 {
-        return vec![0.0; n];
-    }
-    (0..n)
-        .into_par_iter()
-        .map_init(Vec::new, |top: &mut Vec<f32>, i| {
-            // The kk smallest distances to other points, ascending; most values fail the first test.
-            top.clear();
-            top.resize(kk, f32::INFINITY);
-            for (j, &v) in dist.row(i).iter().enumerate() {
-                if v < top[kk - 1] && j != i {
-                    super::neighbors::keep_smallest(top, v);
-                }
-            }
-            top[kk - 1]
-        })
-        .collect()
 }
 
 /// Points from which Prim's sweeps run in two halves at once.
@@ -671,8 +646,7 @@ mod tests {
         #[allow(clippy::cast_possible_truncation)]
         let pts: Vec<f32> = (0..n * d).map(|_| (rng.next_f64() * 10.0) as f32).collect();
         let emb = Embeddings::new(Matrix::new(pts, n, d).unwrap());
-        let dist = Square::build(&emb, Metric::Euclidean, &Control::default()).unwrap();
-        let core = core_distances(&dist, 4);
+        let (dist, core) = Square::build_with_nearest(&emb, Metric::Euclidean, 3, &Control::default()).unwrap();
         let mst = prim(&dist, &core, None, &Control::default()).unwrap();
         let halves = super::super::pair::with_pair(|p| prim(&dist, &core, Some(p), &Control::default())).unwrap();
         assert_eq!(mst, halves);
