@@ -217,9 +217,14 @@ pub fn dendrogram(emb: &Embeddings, linkage: Linkage, metric: Metric, ctl: &Cont
     if emb.raw().n() > DENSE_MAX {
         return micro_dendrogram(emb, linkage, metric, MICRO_CLUSTERS, 0, ctl);
     }
-    let dist = Condensed::build(emb, metric, ctl)?;
+    let dist = chain_matrix(emb, linkage, metric, ctl)?;
     let sizes = vec![1u32; dist.n];
     nn_chain(dist, &sizes, linkage, metric, ctl)
+}
+
+/// The matrix [`nn_chain`] starts from: distances, or squared ones for ward.
+fn chain_matrix(emb: &Embeddings, linkage: Linkage, metric: Metric, ctl: &Control) -> Result<Condensed, Cancelled> {
+    if linkage == Linkage::Ward { Condensed::build_squared(emb, ctl) } else { Condensed::build(emb, metric, ctl) }
 }
 
 /// The dendrogram over `m` micro-clusters: K-means (random rows as seeds, 8 Lloyd
@@ -279,8 +284,9 @@ pub fn micro_dendrogram(
                     let v = match (linkage, metric) {
                         (_, Metric::Cosine) => (1.0 - a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>()).clamp(0.0, 2.0),
                         (Linkage::Ward, _) => {
+                            // Squared, as the chain keeps ward's distances.
                             let (sa, sb) = (f64::from(sizes[i]), f64::from(sizes[j]));
-                            (2.0 * sa * sb / (sa + sb) * a.iter().zip(b).map(|(p, q)| (p - q) * (p - q)).sum::<f64>()).sqrt()
+                            2.0 * sa * sb / (sa + sb) * a.iter().zip(b).map(|(p, q)| (p - q) * (p - q)).sum::<f64>()
                         }
                         _ => a.iter().zip(b).map(|(p, q)| (p - q) * (p - q)).sum::<f64>().sqrt(),
                     };
@@ -300,6 +306,9 @@ pub fn micro_dendrogram(
 
 /// The nearest-neighbour chain over `dist`, whose entries are clusters of `sizes` points
 /// (all 1 for raw points; larger for micro-clusters, with ward's distances already weighted).
+/// For ward the entries are squared distances: its Lance-Williams update is a weighted sum of
+/// squares, so keeping the squares saves a square root per updated cell, and the order of the
+/// entries (all the chain compares) is the same. The merge heights are distances.
 pub fn nn_chain(dist: Condensed, sizes: &[u32], linkage: Linkage, metric: Metric, ctl: &Control) -> Result<Dendrogram, Cancelled> {
     nn_chain_split(dist, sizes, linkage, metric, PARALLEL_FROM, ctl)
 }
@@ -389,7 +398,6 @@ fn nn_chain_split(
             // Merge a and b into the lower slot; the higher one leaves.
             let (lo, hi) = if a < b { (a, b) } else { (b, a) };
             let (sa, sb) = (f64::from(size[lo]), f64::from(size[hi]));
-            let d2 = d_ab * d_ab;
             let sizes_now = &size;
             let cells = Cells(data.as_mut_ptr(), data.len());
             let update = |part: &[usize]| {
@@ -410,8 +418,9 @@ fn nn_chain_split(
                         Linkage::Complete => da.max(db),
                         Linkage::Average => (sa * da + sb * db) / (sa + sb),
                         Linkage::Ward => {
+                            // Squared distances in and out.
                             let sk = f64::from(sizes_now[k]);
-                            (((sa + sk) * da * da + (sb + sk) * db * db - sk * d2) / (sa + sb + sk)).max(0.0).sqrt()
+                            (((sa + sk) * da + (sb + sk) * db - sk * d_ab) / (sa + sb + sk)).max(0.0)
                         }
                     };
                     // SAFETY: as above.
@@ -442,7 +451,7 @@ fn nn_chain_split(
                 pos[j] -= 1;
             }
             pos[hi] = usize::MAX;
-            raw.push((a, b, d_ab));
+            raw.push((a, b, if linkage == Linkage::Ward { d_ab.sqrt() } else { d_ab }));
         }
         Ok(())
     };
@@ -577,7 +586,7 @@ mod tests {
         let data: Vec<f32> = (0..n * d).map(|_| rng.next_f64() as f32).collect();
         let emb = Embeddings::new(Matrix::new(data, n, d).unwrap());
         for linkage in Linkage::ALL {
-            let c = || Condensed::build(&emb, Metric::Euclidean, &Control::default()).unwrap();
+            let c = || chain_matrix(&emb, linkage, Metric::Euclidean, &Control::default()).unwrap();
             let one = nn_chain_split(c(), &vec![1; n], linkage, Metric::Euclidean, usize::MAX, &Control::default()).unwrap();
             let two = nn_chain_split(c(), &vec![1; n], linkage, Metric::Euclidean, 64, &Control::default()).unwrap();
             assert_eq!(one, two, "{linkage}");

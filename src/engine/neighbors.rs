@@ -28,6 +28,7 @@ pub struct Pairwise<'a> {
     n: usize,
     d: usize,
     metric: Metric,
+    squared: bool,
 }
 
 impl<'a> Pairwise<'a> {
@@ -38,7 +39,7 @@ impl<'a> Pairwise<'a> {
         let m = emb.points(metric);
         let (n, d) = (m.n(), m.d());
         match metric {
-            Metric::Cosine => Self { pts: Cow::Borrowed(m.as_slice()), norms: Vec::new(), n, d, metric },
+            Metric::Cosine => Self { pts: Cow::Borrowed(m.as_slice()), norms: Vec::new(), n, d, metric, squared: false },
             Metric::Euclidean => {
                 let mut mean = vec![0.0f64; d];
                 for i in 0..n {
@@ -57,9 +58,22 @@ impl<'a> Pairwise<'a> {
                 }
                 #[allow(clippy::cast_possible_truncation)]
                 let norms = if d == 0 { vec![0.0; n] } else { pts.par_chunks(d).map(|r| sum_sq(r) as f32).collect() };
-                Self { pts: Cow::Owned(pts), norms, n, d, metric }
+                Self { pts: Cow::Owned(pts), norms, n, d, metric, squared: false }
             }
         }
+    }
+
+    /// Euclidean tiles give squared distances (no square root); cosine ones are unchanged.
+    #[must_use]
+    pub fn squared(self) -> Self {
+        Self { squared: true, ..self }
+    }
+
+    /// `‖a − b‖` (or its square) from the dot product and the two squared norms.
+    #[inline]
+    fn euclid(&self, ni: f32, nj: f32, dot: f32) -> f32 {
+        let sq = (ni + nj - 2.0 * dot).max(0.0);
+        if self.squared { sq } else { sq.sqrt() }
     }
 
     /// Number of points.
@@ -85,7 +99,7 @@ impl<'a> Pairwise<'a> {
                 for (r, row) in out.chunks_exact_mut(k).enumerate() {
                     let ni = self.norms[rows.start + r];
                     for (v, &nj) in row.iter_mut().zip(&self.norms[cols.clone()]) {
-                        *v = (ni + nj - 2.0 * *v).max(0.0).sqrt();
+                        *v = self.euclid(ni, nj, *v);
                     }
                 }
             }
@@ -107,7 +121,7 @@ impl<'a> Pairwise<'a> {
                 for (row, &r) in out.chunks_exact_mut(k).zip(rows) {
                     let ni = self.norms[r];
                     for (v, &nj) in row.iter_mut().zip(&self.norms[cols.clone()]) {
-                        *v = (ni + nj - 2.0 * *v).max(0.0).sqrt();
+                        *v = self.euclid(ni, nj, *v);
                     }
                 }
             }
@@ -623,7 +637,15 @@ impl Condensed {
 
     /// Computes every pairwise distance.
     pub fn build(emb: &Embeddings, metric: Metric, ctl: &Control) -> Result<Self, Cancelled> {
-        let pw = Pairwise::new(emb, metric);
+        Self::build_from(&Pairwise::new(emb, metric), ctl)
+    }
+
+    /// Computes every squared euclidean distance.
+    pub fn build_squared(emb: &Embeddings, ctl: &Control) -> Result<Self, Cancelled> {
+        Self::build_from(&Pairwise::new(emb, Metric::Euclidean).squared(), ctl)
+    }
+
+    fn build_from(pw: &Pairwise<'_>, ctl: &Control) -> Result<Self, Cancelled> {
         let n = pw.n;
         let mut data = big_zeroed(n * n.saturating_sub(1) / 2);
         let out = SharedOut(data.as_mut_ptr(), data.len());
