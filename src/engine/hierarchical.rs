@@ -338,6 +338,9 @@ fn nn_chain_split(
     let mut raw: Vec<(usize, usize, f64)> = Vec::with_capacity(n - 1);
     let data = &mut dist.data;
     let at = |i: usize, j: usize| if i < j { index(n, i, j) } else { index(n, j, i) };
+    // start[i] + j is the position of the pair i < j (wrapping: start[0] is −1).
+    let start: Vec<usize> = (0..n).map(|i| index(n, i, i + 1).wrapping_sub(i + 1)).collect();
+    let start = &start[..];
     // Large scans and updates run in two halves on a pair of threads: each is tens of
     // microseconds of memory-bound work, too short to hand to a pool every time.
     let mut run = |pair: Option<&super::pair::Pair<'_>>| -> Result<(), Cancelled> {
@@ -358,17 +361,24 @@ fn nn_chain_split(
                     Some(p) => (p, data[at(a, p)]),
                     None => (usize::MAX, f32::INFINITY),
                 };
+                // The entries below a are column a of their rows (one cache line each, fetched
+                // ahead); those above a are row a, in order. Active slots are kept sorted.
                 let scan = |part: &[usize]| -> (usize, f32) {
                     let (mut best, mut bd) = (usize::MAX, f32::INFINITY);
-                    for (t, &j) in part.iter().enumerate() {
-                        // Half of a condensed row is strided (one cache line per entry): fetch ahead.
-                        if let Some(&f) = part.get(t + PREFETCH).filter(|&&f| f != a) {
-                            prefetch(data, at(a, f));
+                    let (below, above) = part.split_at(part.partition_point(|&j| j < a));
+                    for (t, &j) in below.iter().enumerate() {
+                        if let Some(&f) = below.get(t + PREFETCH) {
+                            prefetch(data, start[f].wrapping_add(a));
                         }
-                        if j == a {
-                            continue;
+                        let v = data[start[j].wrapping_add(a)];
+                        if v < bd || best == usize::MAX {
+                            bd = v;
+                            best = j;
                         }
-                        let v = data[at(a, j)];
+                    }
+                    let row = start[a];
+                    for &j in above.iter().skip_while(|&&j| j == a) {
+                        let v = data[row.wrapping_add(j)];
                         if v < bd || best == usize::MAX {
                             bd = v;
                             best = j;
@@ -400,35 +410,19 @@ fn nn_chain_split(
             let (sa, sb) = (f64::from(size[lo]), f64::from(size[hi]));
             let sizes_now = &size;
             let cells = Cells(data.as_mut_ptr(), data.len());
+            let lw = LanceWilliams { linkage, sa, sb, d_ab };
+            // Three runs of k with their own cell positions: below lo both cells are column
+            // entries (fetched ahead), between lo and hi the first is in row lo, above hi both
+            // are in rows lo and hi.
             let update = |part: &[usize]| {
-                for (t, &k) in part.iter().enumerate() {
-                    if let Some(&f) = part.get(t + PREFETCH).filter(|&&f| f != lo && f != hi) {
-                        cells.prefetch(at(f, lo));
-                        cells.prefetch(at(f, hi));
-                    }
-                    if k == lo || k == hi {
-                        continue;
-                    }
-                    let (ka, kb) = (at(k, lo), at(k, hi));
-                    // SAFETY: ka and kb are in bounds (pairs of distinct active slots), and each k
-                    // reads and writes only its own two cells, so the halves never touch one cell.
-                    let (da, db) = unsafe { (f64::from(cells.get(ka)), f64::from(cells.get(kb))) };
-                    let nv = match linkage {
-                        Linkage::Single => da.min(db),
-                        Linkage::Complete => da.max(db),
-                        Linkage::Average => (sa * da + sb * db) / (sa + sb),
-                        Linkage::Ward => {
-                            // Squared distances in and out.
-                            let sk = f64::from(sizes_now[k]);
-                            (((sa + sk) * da + (sb + sk) * db - sk * d_ab) / (sa + sb + sk)).max(0.0)
-                        }
-                    };
-                    // SAFETY: as above.
-                    #[allow(clippy::cast_possible_truncation)]
-                    unsafe {
-                        cells.set(ka, nv as f32);
-                    }
-                }
+                let (below, rest) = part.split_at(part.partition_point(|&k| k < lo));
+                let (between, above) = rest.split_at(rest.partition_point(|&k| k < hi));
+                let (row_lo, row_hi) = (start[lo], start[hi]);
+                update_run(below, &cells, &lw, sizes_now, |k| start[k].wrapping_add(lo), |k| start[k].wrapping_add(hi), true);
+                let between = between.strip_prefix(&[lo]).unwrap_or(between);
+                update_run(between, &cells, &lw, sizes_now, |k| row_lo.wrapping_add(k), |k| start[k].wrapping_add(hi), true);
+                let above = above.strip_prefix(&[hi]).unwrap_or(above);
+                update_run(above, &cells, &lw, sizes_now, |k| row_lo.wrapping_add(k), |k| row_hi.wrapping_add(k), false);
             };
             if active.len() >= parallel_from {
                 let (l, r) = active.split_at(active.len() / 2);
@@ -488,6 +482,53 @@ impl Cells {
         if i < self.1 {
             // SAFETY: a prefetch never faults and has no architectural effect; the address is in bounds.
             unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(self.0.add(i).cast::<i8>()) };
+        }
+    }
+}
+
+/// One merge's Lance-Williams update: the merged clusters' sizes and distance.
+struct LanceWilliams {
+    linkage: Linkage,
+    sa: f64,
+    sb: f64,
+    /// Squared for ward.
+    d_ab: f64,
+}
+
+impl LanceWilliams {
+    /// The distance from a cluster of `sk` points at `da` and `db` from the two merged ones to
+    /// their union.
+    #[inline(always)]
+    fn apply(&self, sk: f64, da: f64, db: f64) -> f64 {
+        let (sa, sb) = (self.sa, self.sb);
+        match self.linkage {
+            Linkage::Single => da.min(db),
+            Linkage::Complete => da.max(db),
+            Linkage::Average => (sa * da + sb * db) / (sa + sb),
+            // Squared distances in and out.
+            Linkage::Ward => (((sa + sk) * da + (sb + sk) * db - sk * self.d_ab) / (sa + sb + sk)).max(0.0),
+        }
+    }
+}
+
+/// Updates cell `pos_a(k)` to the merged cluster's distance for every cluster `k` of `ks`,
+/// reading it and `pos_b(k)`; with `ahead`, both cells of a later `k` are fetched meanwhile.
+#[inline(always)]
+fn update_run(ks: &[usize], cells: &Cells, lw: &LanceWilliams, sizes: &[u32], pos_a: impl Fn(usize) -> usize, pos_b: impl Fn(usize) -> usize, ahead: bool) {
+    for (t, &k) in ks.iter().enumerate() {
+        if ahead && let Some(&f) = ks.get(t + PREFETCH) {
+            cells.prefetch(pos_a(f));
+            cells.prefetch(pos_b(f));
+        }
+        let (ka, kb) = (pos_a(k), pos_b(k));
+        // SAFETY: ka and kb are in bounds (pairs of distinct active slots), and each k reads and
+        // writes only its own two cells, so the two halves of an update never touch one cell.
+        let (da, db) = unsafe { (f64::from(cells.get(ka)), f64::from(cells.get(kb))) };
+        let nv = lw.apply(f64::from(sizes[k]), da, db);
+        // SAFETY: as above.
+        #[allow(clippy::cast_possible_truncation)]
+        unsafe {
+            cells.set(ka, nv as f32);
         }
     }
 }
