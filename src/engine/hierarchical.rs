@@ -364,22 +364,29 @@ fn nn_chain_split(
                 // The entries below a are column a of their rows (one cache line each, fetched
                 // ahead); those above a are row a, in order. Active slots are kept sorted.
                 let scan = |part: &[usize]| -> (usize, f32) {
-                    let (mut best, mut bd) = (usize::MAX, f32::INFINITY);
                     let (below, above) = part.split_at(part.partition_point(|&j| j < a));
+                    let above = above.strip_prefix(&[a]).unwrap_or(above);
+                    let row = start[a];
+                    // The first entry in order seeds the minimum; later ones replace it only
+                    // when smaller, so ties keep the lowest slot.
+                    let (mut best, mut bd) = match (below.first(), above.first()) {
+                        (Some(&j), _) => (j, data[start[j].wrapping_add(a)]),
+                        (None, Some(&j)) => (j, data[row.wrapping_add(j)]),
+                        (None, None) => return (usize::MAX, f32::INFINITY),
+                    };
                     for (t, &j) in below.iter().enumerate() {
                         if let Some(&f) = below.get(t + PREFETCH) {
                             prefetch(data, start[f].wrapping_add(a));
                         }
                         let v = data[start[j].wrapping_add(a)];
-                        if v < bd || best == usize::MAX {
+                        if v < bd {
                             bd = v;
                             best = j;
                         }
                     }
-                    let row = start[a];
-                    for &j in above.iter().skip_while(|&&j| j == a) {
+                    for &j in above {
                         let v = data[row.wrapping_add(j)];
-                        if v < bd || best == usize::MAX {
+                        if v < bd {
                             bd = v;
                             best = j;
                         }
@@ -514,7 +521,15 @@ impl LanceWilliams {
 /// Updates cell `pos_a(k)` to the merged cluster's distance for every cluster `k` of `ks`,
 /// reading it and `pos_b(k)`; with `ahead`, both cells of a later `k` are fetched meanwhile.
 #[inline(always)]
-fn update_run(ks: &[usize], cells: &Cells, lw: &LanceWilliams, sizes: &[u32], pos_a: impl Fn(usize) -> usize, pos_b: impl Fn(usize) -> usize, ahead: bool) {
+fn update_run(
+    ks: &[usize],
+    cells: &Cells,
+    lw: &LanceWilliams,
+    sizes: &[u32],
+    pos_a: impl Fn(usize) -> usize,
+    pos_b: impl Fn(usize) -> usize,
+    ahead: bool,
+) {
     for (t, &k) in ks.iter().enumerate() {
         if ahead && let Some(&f) = ks.get(t + PREFETCH) {
             cells.prefetch(pos_a(f));
