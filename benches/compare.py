@@ -705,10 +705,12 @@ def item_ward_20k(b):
     x, truth = b.load("B")
     ours = b.embedmap("B", ["--algo", "hierarchical", "--linkage", "ward", "--k", "20"])
     ours_ms, ours_pk = stage(ours, "cluster"), peak(ours)
-    refs = [("fastcluster linkage_vector(ward) + cut at 20", "fastcluster_ward_vector"),
-            ("fastcluster linkage(ward) + cut at 20", "fastcluster_ward"),
-            ("sklearn AgglomerativeClustering(20, linkage='ward')", "sklearn_ward")]
-    for name, lib in refs:
+    # The goal compares with the matrix-based references; fastcluster's low-memory variant
+    # (no matrix, about four times slower) is shown for information.
+    refs = [("fastcluster linkage_vector(ward) + cut at 20", "fastcluster_ward_vector", False),
+            ("fastcluster linkage(ward) + cut at 20", "fastcluster_ward", True),
+            ("sklearn AgglomerativeClustering(20, linkage='ward')", "sklearn_ward", True)]
+    for name, lib, goal in refs:
         if lib == "fastcluster_ward":
             free = mem_available_gb()
             if free < 6.0:
@@ -717,13 +719,14 @@ def item_ward_20k(b):
         ref = b.reference(lib, "B", {"k": 20}, repeat=1)  # about a minute or more each
         ref_ms = median(ref["times_ms"])
         mem_ratio = ours_pk / ref["peak_kb"] if ours_pk and ref["peak_kb"] else None
-        met = ours_ms / ref_ms <= 0.1 and mem_ratio is not None and mem_ratio <= 0.5
+        met = (ours_ms / ref_ms <= 0.1 and mem_ratio is not None and mem_ratio <= 0.5) if goal else None
         q = (f"ARI {ari(ours['labels'], ref['labels']):.4f}, clusters {n_clusters(ours['labels'])} vs "
              f"{n_clusters(ref['labels'])}, inertia {inertia(x, ours['labels']):.5g} vs {inertia(x, ref['labels']):.5g}")
         b.row("ward_20k", name, ref_ms, ours_ms, ref["peak_kb"], ours_pk, met, q,
               {"embedmap_times_ms": [r["timings_ms"]["cluster"] for r in ours["reports"]],
                "reference_times_ms": ref["times_ms"], "embedmap_ari_truth": ari(truth, ours["labels"]),
-               "reference_ari_truth": ari(truth, ref["labels"])})
+               "reference_ari_truth": ari(truth, ref["labels"])},
+              goal=None if goal else "(information)")
 
 
 def item_hdbscan_20k(b):
