@@ -42,9 +42,9 @@ fn upper_dist(x: &[f32], c: &[f32]) -> f64 {
 
 /// What one pass over the rows produced.
 struct PassOut {
-    /// Full pass: per-cluster sums of x − o. Bounded pass: their change.
+    /// Fresh full pass: per-cluster sums of x − o. Other passes: their change.
     sums: Vec<f64>,
-    /// Full pass: cluster sizes. Bounded pass: their change.
+    /// Fresh full pass: cluster sizes. Other passes: their change.
     counts: Vec<i64>,
     /// Rows whose label changed.
     changed: usize,
@@ -209,9 +209,12 @@ fn ranges_for(n: usize) -> Vec<std::ops::Range<usize>> {
     fixed_ranges(n, n.div_ceil(2048).min(16))
 }
 
-/// Assigns every row from scratch: labels, exact upper bounds, lower bounds, the per-cluster
-/// sums and sizes, and the first time the rows' squared distances to o and their sum.
-fn full_pass(points: &Matrix, cs: &Centres, o: &[f32], k: usize, rows: &mut Rows) -> PassOut {
+/// Assigns every row from scratch: labels, exact upper bounds, lower bounds, and the first time
+/// the rows' squared distances to o and their sum. With `fresh`, the per-cluster sums and sizes
+/// are summed over every row; without, the labels describe the current sums and only the rows
+/// whose label changes move their x − o from one sum to the other (a few percent of the rows
+/// once the centres settle, where every row used to be added again).
+fn full_pass(points: &Matrix, cs: &Centres, o: &[f32], k: usize, rows: &mut Rows, fresh: bool) -> PassOut {
     let (n, d) = (points.n(), points.d());
     let ranges = ranges_for(n);
     let first = !std::mem::replace(&mut rows.norms_ready, true);
@@ -246,15 +249,27 @@ fn full_pass(points: &Matrix, cs: &Centres, o: &[f32], k: usize, rows: &mut Rows
                     let li = off + i;
                     #[allow(clippy::cast_possible_truncation)]
                     let best_u = best as u32;
-                    if lab[li] != best_u {
+                    let old = lab[li];
+                    if old != best_u {
                         out.changed += 1;
                         lab[li] = best_u;
                     }
                     up[li] = high;
                     lo[li] = low;
-                    out.counts[best] += 1;
-                    touched[best] = true;
-                    add_diff(&mut block_sums[best * d..(best + 1) * d], x, o);
+                    if fresh {
+                        out.counts[best] += 1;
+                        touched[best] = true;
+                        add_diff(&mut block_sums[best * d..(best + 1) * d], x, o);
+                    } else if old != best_u {
+                        let old = old as usize;
+                        out.counts[best] += 1;
+                        out.counts[old] -= 1;
+                        touched[best] = true;
+                        touched[old] = true;
+                        add_diff(&mut block_sums[best * d..(best + 1) * d], x, o);
+                        // Adding o − x takes x − o away.
+                        add_diff(&mut block_sums[old * d..(old + 1) * d], o, x);
+                    }
                 }
                 for j in 0..k {
                     if std::mem::take(&mut touched[j]) {
@@ -410,6 +425,8 @@ pub(crate) fn lloyd(
     let mut sums = vec![0.0f64; k * d];
     let mut counts = vec![0i64; k];
     let mut drift: Option<Vec<f64>> = None;
+    // Whether the next pass must sum every row (the first one, and after a relocation).
+    let mut fresh = true;
     let mut n_iter = 0;
     let mut converged = false;
     let mut final_pass_done = false;
@@ -422,7 +439,7 @@ pub(crate) fn lloyd(
         #[allow(clippy::cast_precision_loss)]
         ctl.progress(&format!("{stage} · iteration {}", it + 1), it as f32 / max_iter as f32);
         let cs = Centres::new(&centers, &o, k, d);
-        let (changed, gathered) = pass(points, &cs, &o, drift.as_deref(), k, &mut rows, &mut sums, &mut counts);
+        let (changed, gathered) = pass(points, &cs, &o, drift.as_deref(), fresh, k, &mut rows, &mut sums, &mut counts);
         // When the bounds clear too few rows (centres still moving a lot, or data without
         // structure), a bounded pass reads nearly every row anyway and costs more than a full
         // one: take full passes for a while, longer each time the bounds fail again.
@@ -440,6 +457,8 @@ pub(crate) fn lloyd(
         ctl.step(&rows.labels);
         n_iter = it + 1;
         let relocated = relocate_empty(points, &cs, &o, k, &mut rows, &mut sums, &mut counts);
+        // After a relocation the sums no longer follow the labels: the next pass sums afresh.
+        fresh = relocated;
         let new_centers = means(&sums, &counts, &o, &centers, spherical);
         // The first pass starts from no labels, so it can never count as "no label changed".
         // Unchanged labels give unchanged sums and so unchanged centres: this pass's labels
@@ -464,13 +483,14 @@ pub(crate) fn lloyd(
     if !final_pass_done {
         // Labels must describe the returned centres.
         let cs = Centres::new(&centers, &o, k, d);
-        pass(points, &cs, &o, drift.as_deref(), k, &mut rows, &mut sums, &mut counts);
+        pass(points, &cs, &o, drift.as_deref(), fresh, k, &mut rows, &mut sums, &mut counts);
     }
     let inertia = inertia_from_sums(points, &o, &centers, &sums, &counts, rows.spread, spherical);
     Ok(KMeansResult { labels: rows.labels, centroids: centers, inertia, n_iter, converged, best_init: 0 })
 }
 
-/// A full pass when there is no drift to apply, else a bounded one; updates the sums and sizes,
+/// A full pass when there is no drift to apply (summing every row when `fresh`, else moving the
+/// rows whose label changes between sums), else a bounded one; updates the sums and sizes,
 /// returns how many labels changed and how many rows the bounded pass re-assigned.
 #[allow(clippy::too_many_arguments)]
 fn pass(
@@ -478,16 +498,23 @@ fn pass(
     cs: &Centres,
     o: &[f32],
     drift: Option<&[f64]>,
+    fresh: bool,
     k: usize,
     rows: &mut Rows,
     sums: &mut [f64],
     counts: &mut [i64],
 ) -> (usize, usize) {
     match drift {
-        None => {
-            let out = full_pass(points, cs, o, k, rows);
+        None if fresh => {
+            let out = full_pass(points, cs, o, k, rows, true);
             sums.copy_from_slice(&out.sums);
             counts.copy_from_slice(&out.counts);
+            (out.changed, usize::MAX)
+        }
+        None => {
+            let out = full_pass(points, cs, o, k, rows, false);
+            sums.iter_mut().zip(&out.sums).for_each(|(a, b)| *a += b);
+            counts.iter_mut().zip(&out.counts).for_each(|(a, b)| *a += b);
             (out.changed, usize::MAX)
         }
         Some(drift) => {
@@ -601,7 +628,7 @@ fn relocate_empty(points: &Matrix, cs: &Centres, o: &[f32], k: usize, rows: &mut
         return false;
     }
     // Exact distances to the own centre for every row: a full pass with the same centres.
-    let out = full_pass(points, cs, o, k, rows);
+    let out = full_pass(points, cs, o, k, rows, true);
     sums.copy_from_slice(&out.sums);
     counts.copy_from_slice(&out.counts);
     let mut order: Vec<usize> = (0..points.n()).collect();
@@ -735,6 +762,29 @@ mod tests {
                 assert!(same >= points.n() - 3, "{same} of {} labels agree", points.n());
             }
         }
+    }
+
+    #[test]
+    fn full_passes_that_move_only_changed_rows_reproduce_plain_lloyd() {
+        // Uniform data: no clusters, so the bounds fail often and the passes fall back to full
+        // ones, which move only the rows whose label changes between the sums.
+        let mut rng = crate::engine::rng::Rng::new(17);
+        let (n, d) = (2500, 6);
+        #[allow(clippy::cast_possible_truncation)]
+        let data: Vec<f32> = (0..n * d).map(|_| rng.next_f64() as f32).collect();
+        let points = Matrix::new(data, n, d).unwrap();
+        let start = first_rows(&points, 11);
+        let (want_labels, want_centers, want_iter) = plain_lloyd(&points, start.clone(), 300, false);
+        assert!(want_iter > 10, "the reference run should take many iterations, took {want_iter}");
+        let got = lloyd(&points, start, 300, 0.0, false, &Control::default(), "t").unwrap();
+        assert!(got.converged);
+        assert_eq!(got.n_iter, want_iter);
+        assert_eq!(got.labels, want_labels);
+        for (a, b) in got.centroids.iter().zip(&want_centers) {
+            assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{a} vs {b}");
+        }
+        let direct = direct_inertia(&points, &got.labels, &got.centroids, false);
+        assert!((got.inertia - direct).abs() <= 1e-6 * direct, "inertia {} vs {direct}", got.inertia);
     }
 
     #[test]
