@@ -99,12 +99,23 @@ unsafe fn direct_avx2(a: &[f32], m: usize, b: &[f32], k: usize, d: usize, out: &
     let mut i = 0;
     while i + 2 <= m {
         let (x0, x1) = (&a[i * d..(i + 1) * d], &a[(i + 1) * d..(i + 2) * d]);
+        // The next two rows, asked from memory while these two meet the first columns.
+        let ahead = a.get((i + 2) * d..(i + 4) * d);
         let mut j = 0;
         while j + 4 <= k {
             let cs = [&b[j * d..(j + 1) * d], &b[(j + 1) * d..(j + 2) * d], &b[(j + 2) * d..(j + 3) * d], &b[(j + 3) * d..(j + 4) * d]];
             let mut acc = [_mm256_setzero_ps(); 8];
             let mut t = 0;
             while t < d8 {
+                if j == 0
+                    && let Some(next) = ahead
+                {
+                    // One cache line (16 floats) of the next rows per 8 floats of these: the
+                    // 2d floats ahead are covered while t runs over d.
+                    let p = (2 * t).min(next.len() - 1);
+                    // SAFETY: p < next.len(); a prefetch has no architectural effect.
+                    unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(next.as_ptr().add(p).cast::<i8>()) };
+                }
                 // SAFETY: t + 8 ≤ d8 ≤ d, and x0, x1 and every cs[..] have d elements.
                 unsafe {
                     let (v0, v1) = (_mm256_loadu_ps(x0.as_ptr().add(t)), _mm256_loadu_ps(x1.as_ptr().add(t)));
