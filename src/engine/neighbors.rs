@@ -699,13 +699,17 @@ impl Square {
     /// computed; above it, the rows are read once more afterwards.
     pub const NEAREST_IN_PASS: usize = 128;
 
+    /// Most bytes the per-thread lists of [`Square::build_with_nearest`] may take together
+    /// (2·kth values per point and thread); beyond, the rows are read once more instead.
+    const NEAREST_LISTS_MAX_BYTES: usize = 256 << 20;
+
     /// [`Square::build`], and every point's distance to its `kth` nearest other point (0 when
     /// `kth` is 0; infinity when there are fewer than `kth` other points).
     ///
-    /// Up to [`Square::NEAREST_IN_PASS`], each thread keeps the `kth` smallest distances it has
-    /// seen for every point and offers each tile to them while it is still in cache, rows and
-    /// mirrored columns alike; the threads' lists are merged at the end. That saves a second
-    /// read of the n² matrix, which costs as much as a fifth of the build.
+    /// Up to [`Square::NEAREST_IN_PASS`] (and while the lists fit in 256 MiB), each thread keeps
+    /// the `kth` smallest distances it has seen for every point and offers each tile to them
+    /// while it is still in cache, rows and mirrored columns alike; the threads' lists are
+    /// merged at the end. That saves a second read of the n² matrix, about a tenth of the build.
     pub fn build_with_nearest(emb: &Embeddings, metric: Metric, kth: usize, ctl: &Control) -> Result<(Self, Vec<f32>), Cancelled> {
         use std::sync::{Mutex, PoisonError};
         let pw = Pairwise::new(emb, metric);
@@ -714,10 +718,12 @@ impl Square {
         // fragmented system their synchronous compaction costs more than it saves.
         let mut data = vec![0.0f32; n * n];
         let out = SharedOut(data.as_mut_ptr(), data.len());
-        let kk = if kth <= Self::NEAREST_IN_PASS { kth } else { 0 };
+        let threads = rayon::current_num_threads().max(1);
+        let lists_bytes = threads.saturating_mul(n).saturating_mul(2 * kth * std::mem::size_of::<f32>());
+        let kk = if kth <= Self::NEAREST_IN_PASS && lists_bytes <= Self::NEAREST_LISTS_MAX_BYTES { kth } else { 0 };
         // Per thread: the transposed tile and, when asked, the nearest-distance lists.
         let states: Vec<Mutex<(Vec<f32>, Option<KSmallest>)>> =
-            (0..rayon::current_num_threads().max(1)).map(|_| Mutex::new((Vec::new(), (kk > 0).then(|| KSmallest::new(n, kk))))).collect();
+            (0..threads).map(|_| Mutex::new((Vec::new(), (kk > 0).then(|| KSmallest::new(n, kk))))).collect();
         pw.for_upper_tiles("distances", ctl, |rows, cols, buf| {
             let (m, w) = (rows.len(), cols.len());
             let slot = rayon::current_thread_index().unwrap_or(0) % states.len();
