@@ -213,8 +213,29 @@ const FULL_EIGEN_MAX_D: usize = 64;
 /// Rayleigh–Ritz: each step costs one d×d by d×16 product instead of the O(d³) of a full
 /// decomposition, and it stops once both Ritz vectors have a residual ‖Cv − θv‖ ≤ 1e-10·θ₁.
 /// If that has not happened after a few hundred steps (a nearly flat spectrum), the full
-/// decomposition decides.
+/// decomposition decides — at once, when the rate at which the residual falls says the
+/// tolerance is out of reach within those steps.
 fn top_two(c: &[f64], d: usize) -> ([f64; 2], [Vec<f64>; 2]) {
+    top_two_how(c, d).0
+}
+
+/// Most subspace-iteration steps before the full decomposition decides.
+const MAX_STEPS: usize = 400;
+/// Steps over which the residual's rate of decrease is measured.
+const RATE_SPAN: usize = 10;
+
+/// How [`top_two`] found its pairs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Solved {
+    /// The full decomposition, for a small matrix.
+    Small,
+    /// Subspace iteration converged after this many steps.
+    Iterated(usize),
+    /// The full decomposition after this many steps of iteration.
+    Full(usize),
+}
+
+fn top_two_how(c: &[f64], d: usize) -> (([f64; 2], [Vec<f64>; 2]), Solved) {
     let full = || {
         let (vals, vecs) = symmetric_eigen(c, d);
         let col = |rank: usize| -> (f64, Vec<f64>) {
@@ -228,7 +249,7 @@ fn top_two(c: &[f64], d: usize) -> ([f64; 2], [Vec<f64>; 2]) {
         ([a, b], [va, vb])
     };
     if d <= FULL_EIGEN_MAX_D {
-        return full();
+        return (full(), Solved::Small);
     }
     let b = 16.min(d);
     let mut rng = super::rng::Rng::new(0x9CA);
@@ -236,7 +257,9 @@ fn top_two(c: &[f64], d: usize) -> ([f64; 2], [Vec<f64>; 2]) {
     let mut q: Vec<f64> = (0..b * d).map(|_| rng.next_f64() - 0.5).collect();
     orthonormalize(&mut q, b, d);
     let mut z = vec![0.0f64; b * d];
-    for _ in 0..400 {
+    // ln(residual / tolerance) after each step.
+    let mut excess: Vec<f64> = Vec::with_capacity(MAX_STEPS);
+    for step in 0..MAX_STEPS {
         // z_j = C q_j for every row j of q, as one GEMM: Z = Q·C (C is symmetric).
         gemm_f64(&q, b, d, c, d, &mut z);
         // Rayleigh–Ritz on span(q): T = Qᵀ C Q.
@@ -272,13 +295,28 @@ fn top_two(c: &[f64], d: usize) -> ([f64; 2], [Vec<f64>; 2]) {
         let (t1, v1, cv1) = ritz(1);
         let resid = |t: f64, v: &[f64], cv: &[f64]| cv.iter().zip(v).map(|(a, b)| (a - t * b).powi(2)).sum::<f64>().sqrt();
         let tol = 1e-10 * t0.abs().max(f64::MIN_POSITIVE);
-        if resid(t0, &v0, &cv0) <= tol && resid(t1, &v1, &cv1) <= tol {
-            return ([t0, t1], [v0, v1]);
+        let worst = resid(t0, &v0, &cv0).max(resid(t1, &v1, &cv1));
+        if worst <= tol {
+            return (([t0, t1], [v0, v1]), Solved::Iterated(step + 1));
+        }
+        // The residual falls by a steady factor per step (the spectrum's ratio past the block);
+        // when that factor, measured over the last steps, needs more steps than are left, the
+        // spectrum is too flat for iterating to pay.
+        let now = (worst / tol).ln();
+        excess.push(now);
+        if step >= 2 * RATE_SPAN {
+            #[allow(clippy::cast_precision_loss)]
+            let per_step = (excess[step - RATE_SPAN] - now) / RATE_SPAN as f64;
+            #[allow(clippy::cast_precision_loss)]
+            let left = (MAX_STEPS - step - 1) as f64;
+            if per_step <= 0.0 || now / per_step > left {
+                return (full(), Solved::Full(step + 1));
+            }
         }
         q.copy_from_slice(&z);
         orthonormalize(&mut q, b, d);
     }
-    full()
+    (full(), Solved::Full(MAX_STEPS))
 }
 
 /// Modified Gram–Schmidt on the rows of `q` (b×d); a row that vanishes becomes a fresh basis vector.
@@ -375,6 +413,50 @@ mod tests {
         }
         let dot: f64 = a.components[0].iter().zip(&b.components[0]).map(|(p, q)| p * q).sum();
         assert!(dot.abs() > 0.999, "first axes differ: |cos| = {}", dot.abs());
+    }
+
+    /// A covariance-like matrix with the given spectrum, in a random orthonormal basis.
+    fn with_spectrum(vals: &[f64], seed: u64) -> Vec<f64> {
+        let d = vals.len();
+        let mut rng = crate::engine::rng::Rng::new(seed);
+        let mut q: Vec<f64> = (0..d * d).map(|_| rng.next_f64() - 0.5).collect();
+        orthonormalize(&mut q, d, d);
+        let mut c = vec![0.0f64; d * d];
+        for (r, &l) in vals.iter().enumerate() {
+            let v = &q[r * d..(r + 1) * d];
+            for i in 0..d {
+                for j in 0..d {
+                    c[i * d + j] += l * v[i] * v[j];
+                }
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn a_flat_spectrum_goes_to_the_full_decomposition_early_and_a_steep_one_iterates() {
+        let d = 120;
+        // Nearly flat: 1.0, 0.9999, …; steep: 10, 5, then 1 and less.
+        #[allow(clippy::cast_precision_loss)]
+        let flat: Vec<f64> = (0..d).map(|i| 1.0 - 1e-4 * i as f64).collect();
+        #[allow(clippy::cast_precision_loss)]
+        let steep: Vec<f64> = (0..d).map(|i| if i < 2 { 10.0 / (1 + i) as f64 } else { 1.0 / (1 + i) as f64 }).collect();
+        for (vals, flat_case) in [(&flat, true), (&steep, false)] {
+            let c = with_spectrum(vals, 3);
+            let ((got, vecs), how) = top_two_how(&c, d);
+            match how {
+                Solved::Full(steps) => assert!(flat_case && steps <= 2 * RATE_SPAN + 1, "{how:?}"),
+                Solved::Iterated(steps) => assert!(!flat_case && steps < 50, "{how:?}"),
+                Solved::Small => panic!("d = {d} should iterate"),
+            }
+            for r in 0..2 {
+                assert!((got[r] - vals[r]).abs() <= 1e-9 * vals[0], "eigenvalue {r}: {} vs {}", got[r], vals[r]);
+                // C v = λ v.
+                let cv: Vec<f64> = (0..d).map(|i| (0..d).map(|j| c[i * d + j] * vecs[r][j]).sum()).collect();
+                let res: f64 = cv.iter().zip(&vecs[r]).map(|(a, b)| (a - got[r] * b).powi(2)).sum::<f64>().sqrt();
+                assert!(res <= 1e-8 * vals[0], "residual {res}");
+            }
+        }
     }
 
     #[test]
