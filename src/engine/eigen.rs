@@ -15,15 +15,32 @@ pub fn symmetric_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
     if n == 0 {
         return (d, v);
     }
+    // Both routines walk columns in their innermost loops (the reduction and the accumulation
+    // of its transformations, and each QL rotation, which combines two eigenvector columns).
+    // They run on the transpose instead, where those walks are contiguous rows: `a` is
+    // symmetric, so it is its own transpose, and the eigenvectors come out as rows. A strided
+    // walk per step was most of the time from d ≈ 300 on.
     tred2(&mut v, &mut d, &mut e, n);
     tql2(&mut v, &mut d, &mut e, n);
+    transpose(&mut v, n);
     (d, v)
 }
 
-/// Householder reduction to tridiagonal form (after the EISPACK routine of the same name).
+/// Transposes the row-major n×n matrix `v` in place.
+fn transpose(v: &mut [f64], n: usize) {
+    for i in 0..n {
+        for j in i + 1..n {
+            v.swap(i * n + j, j * n + i);
+        }
+    }
+}
+
+/// Householder reduction to tridiagonal form (after the EISPACK routine of the same name), with
+/// the matrix and the accumulated transformation addressed transposed (element (i, j) at
+/// `j·n + i`).
 #[allow(clippy::many_single_char_names)]
 fn tred2(v: &mut [f64], d: &mut [f64], e: &mut [f64], n: usize) {
-    let at = |i: usize, j: usize| i * n + j;
+    let at = |i: usize, j: usize| j * n + i;
     for j in 0..n {
         d[j] = v[at(n - 1, j)];
     }
@@ -118,9 +135,10 @@ fn tred2(v: &mut [f64], d: &mut [f64], e: &mut [f64], n: usize) {
     e[0] = 0.0;
 }
 
-/// Implicit QL iterations on the tridiagonal form, then a sort into ascending order.
+/// Implicit QL iterations on the tridiagonal form, then a sort into ascending order. `vt` holds
+/// the transformation transposed: eigenvector j ends up in row j.
 #[allow(clippy::many_single_char_names)]
-fn tql2(v: &mut [f64], d: &mut [f64], e: &mut [f64], n: usize) {
+fn tql2(vt: &mut [f64], d: &mut [f64], e: &mut [f64], n: usize) {
     let at = |i: usize, j: usize| i * n + j;
     for i in 1..n {
         e[i - 1] = e[i];
@@ -175,10 +193,11 @@ fn tql2(v: &mut [f64], d: &mut [f64], e: &mut [f64], n: usize) {
                     c = p / r;
                     p = c * d[i] - s * g;
                     d[i + 1] = h + s * (c * g + s * d[i]);
-                    for k in 0..n {
-                        h = v[at(k, i + 1)];
-                        v[at(k, i + 1)] = s * v[at(k, i)] + c * h;
-                        v[at(k, i)] = c * v[at(k, i)] - s * h;
+                    let (head, tail) = vt.split_at_mut((i + 1) * n);
+                    for (a, b) in head[i * n..].iter_mut().zip(&mut tail[..n]) {
+                        let t = *b;
+                        *b = s * *a + c * t;
+                        *a = c * *a - s * t;
                     }
                 }
                 p = -s * s2 * c3 * el1 * e[l] / dl1;
@@ -206,7 +225,7 @@ fn tql2(v: &mut [f64], d: &mut [f64], e: &mut [f64], n: usize) {
             d[k] = d[i];
             d[i] = p;
             for j in 0..n {
-                v.swap(at(j, i), at(j, k));
+                vt.swap(at(i, j), at(k, j));
             }
         }
     }
@@ -233,6 +252,34 @@ mod tests {
             for j in 0..n {
                 let r: f64 = (0..n).map(|k| vecs[i * n + k] * vals[k] * vecs[j * n + k]).sum();
                 assert!((r - a[i * n + j]).abs() < 1e-10);
+            }
+        }
+    }
+
+    #[test]
+    fn eigen_of_a_larger_random_matrix_gives_orthonormal_eigenvectors() {
+        let n = 97;
+        let mut rng = crate::engine::rng::Rng::new(5);
+        let mut a = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..=i {
+                let v = rng.next_f64() - 0.5;
+                a[i * n + j] = v;
+                a[j * n + i] = v;
+            }
+        }
+        let (vals, vecs) = symmetric_eigen(&a, n);
+        assert!(vals.windows(2).all(|w| w[0] <= w[1]));
+        for c in 0..n {
+            // A v = λ v for column c, and the columns are orthonormal.
+            for i in 0..n {
+                let av: f64 = (0..n).map(|k| a[i * n + k] * vecs[k * n + c]).sum();
+                assert!((av - vals[c] * vecs[i * n + c]).abs() < 1e-10, "column {c} row {i}");
+            }
+            for c2 in c..n {
+                let dot: f64 = (0..n).map(|k| vecs[k * n + c] * vecs[k * n + c2]).sum();
+                let want = if c == c2 { 1.0 } else { 0.0 };
+                assert!((dot - want).abs() < 1e-10, "columns {c} and {c2}: {dot}");
             }
         }
     }
