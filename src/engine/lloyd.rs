@@ -256,17 +256,15 @@ fn full_pass(points: &Matrix, cs: &Centres, o: &[f32], k: usize, rows: &mut Rows
                     }
                     up[li] = high;
                     lo[li] = low;
-                    if fresh {
+                    if fresh || old != best_u {
                         out.counts[best] += 1;
                         touched[best] = true;
                         add_diff(&mut block_sums[best * d..(best + 1) * d], x, o);
-                    } else if old != best_u {
+                    }
+                    if !fresh && old != best_u {
                         let old = old as usize;
-                        out.counts[best] += 1;
                         out.counts[old] -= 1;
-                        touched[best] = true;
                         touched[old] = true;
-                        add_diff(&mut block_sums[best * d..(best + 1) * d], x, o);
                         // Adding o − x takes x − o away.
                         add_diff(&mut block_sums[old * d..(old + 1) * d], o, x);
                     }

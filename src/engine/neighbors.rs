@@ -389,7 +389,7 @@ pub(crate) fn keep_smallest(top: &mut [f32], v: f32) {
 /// its threshold are appended, and a full list is cut back to its `k` smallest by a selection,
 /// whose largest becomes the new threshold (amortised O(1) per accepted value, where a sorted
 /// insertion shifts k/2 entries). Eight offered values at a time are tested against the
-/// threshold with a branch-free fold (one vector comparison).
+/// threshold with a branch-free fold, which vectorises.
 pub(crate) struct KSmallest {
     k: usize,
     vals: Vec<f32>,
@@ -440,6 +440,12 @@ impl KSmallest {
     /// The values list `i` holds: its `k` smallest among others that may be larger.
     pub(crate) fn held(&self, i: usize) -> &[f32] {
         &self.vals[i * 2 * self.k..i * 2 * self.k + self.lens[i] as usize]
+    }
+
+    /// The `k`-th smallest value list `i` was offered (infinity when it was offered fewer).
+    pub(crate) fn kth(&mut self, i: usize) -> f32 {
+        let (k, len) = (self.k, self.lens[i] as usize);
+        Self::kth_of(&mut self.vals[i * 2 * k..i * 2 * k + len], k)
     }
 
     /// The `k`-th smallest of `values` (infinity when there are fewer than `k`).
@@ -786,7 +792,7 @@ impl Square {
                 let row = self.row(i);
                 near.offer(0, &row[..i]);
                 near.offer(0, &row[i + 1..]);
-                KSmallest::kth_of(&mut near.held(0).to_vec(), kth)
+                near.kth(0)
             })
             .collect()
     }

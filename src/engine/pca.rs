@@ -212,9 +212,9 @@ const FULL_EIGEN_MAX_D: usize = 64;
 /// Small matrices get a full decomposition. Larger ones use block subspace iteration with
 /// Rayleigh–Ritz: each step costs one d×d by d×16 product instead of the O(d³) of a full
 /// decomposition, and it stops once both Ritz vectors have a residual ‖Cv − θv‖ ≤ 1e-10·θ₁.
-/// If that has not happened within about the full decomposition's cost (a nearly flat spectrum), the full
-/// decomposition decides — at once, when the rate at which the residual falls says the
-/// tolerance is out of reach within those steps.
+/// If that has not happened within about the full decomposition's cost (a nearly flat
+/// spectrum), the full decomposition decides — at once, when the rate at which the residual
+/// falls says the tolerance is out of reach within those steps.
 fn top_two(c: &[f64], d: usize) -> ([f64; 2], [Vec<f64>; 2]) {
     top_two_how(c, d).0
 }
@@ -260,8 +260,8 @@ fn top_two_how(c: &[f64], d: usize) -> (([f64; 2], [Vec<f64>; 2]), Solved) {
     let mut q: Vec<f64> = (0..b * d).map(|_| rng.next_f64() - 0.5).collect();
     orthonormalize(&mut q, b, d);
     let mut z = vec![0.0f64; b * d];
-    // ln(residual / tolerance) after each step.
     let max_steps = step_budget(d);
+    // ln(residual / tolerance) after each step.
     let mut excess: Vec<f64> = Vec::with_capacity(max_steps);
     for step in 0..max_steps {
         // z_j = C q_j for every row j of q, as one GEMM: Z = Q·C (C is symmetric).
