@@ -15,7 +15,9 @@ use crate::engine::hierarchical::{HierarchicalParams, Linkage};
 use crate::engine::kmeans::KMeansParams;
 use crate::engine::minibatch::{self, MiniBatchParams};
 use crate::engine::noise::NoisePolicy;
-use crate::engine::pca::pca_2d;
+use crate::engine::project::{ProjectError, Projected, ProjectionParams, project};
+use crate::engine::trust::{Trust, trust};
+use crate::engine::umap::UmapParams;
 use crate::engine::silhouette::SilhouetteMode;
 use crate::engine::{Control, Metric};
 use crate::session::{Algorithm, ClusterRequest, RunError, SessionFile, elapsed_ms, external_indices, run_cluster, run_sweep};
@@ -47,6 +49,75 @@ pub enum Command {
     Cluster(ClusterArgs),
     /// K-means for a range of k with silhouette, Davies-Bouldin, Calinski-Harabasz and inertia.
     Sweep(SweepArgs),
+    /// Project a file to 2-D (PCA or UMAP) and write only the layout, with its trust figures.
+    Project(ProjectArgs),
+}
+
+/// `--projection`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ProjectionArg {
+    /// The two leading principal axes.
+    Pca,
+    /// UMAP in the clustering's metric.
+    Umap,
+}
+
+/// Options of the 2-D map.
+#[derive(Debug, Args, Clone)]
+pub struct ProjectionArgs {
+    /// Projection for x, y.
+    #[arg(long, value_enum, default_value = "pca")]
+    pub projection: ProjectionArg,
+    /// UMAP: neighbourhood size, counting the row itself.
+    #[arg(long, default_value_t = UmapParams::default().n_neighbors)]
+    pub n_neighbors: usize,
+    /// UMAP: smallest distance between points on the map.
+    #[arg(long, default_value_t = UmapParams::default().min_dist)]
+    pub min_dist: f32,
+    /// UMAP: scale of the map.
+    #[arg(long, default_value_t = UmapParams::default().spread)]
+    pub spread: f32,
+    /// UMAP: optimisation epochs [default: 500 up to 10,000 rows, 200 above].
+    #[arg(long)]
+    pub n_epochs: Option<usize>,
+    /// Skip the trust figures (trustworthiness, kNN recall) of the map.
+    #[arg(long)]
+    pub no_trust: bool,
+}
+
+impl ProjectionArgs {
+    fn params(&self, metric: Metric, seed: u64) -> ProjectionParams {
+        match self.projection {
+            ProjectionArg::Pca => ProjectionParams::Pca,
+            ProjectionArg::Umap => ProjectionParams::Umap {
+                metric,
+                params: UmapParams { n_neighbors: self.n_neighbors, min_dist: self.min_dist, spread: self.spread, n_epochs: self.n_epochs, seed },
+            },
+        }
+    }
+}
+
+/// `embedmap project`.
+#[derive(Debug, Args)]
+pub struct ProjectArgs {
+    /// The file.
+    pub file: PathBuf,
+    /// Distance metric of UMAP's neighbour graph and of the trust figures.
+    #[arg(long, default_value = "euclidean")]
+    pub metric: Metric,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub projection: ProjectionArgs,
+    /// Output file: .csv, .tsv or .parquet (columns row, id when the input has one, x, y).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Write a JSON report of the projection, its parameters, timings and trust figures here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    #[command(flatten)]
+    load: LoadArgs,
 }
 
 /// Options shared by every command that loads a file.
@@ -165,6 +236,8 @@ pub struct ClusterArgs {
     #[arg(long)]
     pub report: Option<PathBuf>,
     #[command(flatten)]
+    pub projection: ProjectionArgs,
+    #[command(flatten)]
     load: LoadArgs,
 }
 
@@ -282,6 +355,7 @@ pub fn run(cmd: Command) -> anyhow::Result<()> {
         Command::Info(a) => info(&a),
         Command::Cluster(a) => cluster(&a),
         Command::Sweep(a) => sweep(&a),
+        Command::Project(a) => project_cmd(&a),
     }
 }
 
@@ -415,15 +489,16 @@ fn cluster(a: &ClusterArgs) -> anyhow::Result<()> {
         Err(RunError::Params(m)) => bail!("{m}"),
         Err(RunError::Cancelled) => bail!("cancelled"),
     };
-    let t = Instant::now();
-    let pca = pca_2d(ds.embeddings.raw(), &ctl).map_err(|_| anyhow::anyhow!("cancelled"))?;
-    let project_ms = elapsed_ms(t);
+    let proj_seed = if session.is_some() { request.algorithm.seed() } else { a.seed };
+    let proj_params = a.projection.params(request.algorithm.metric(), proj_seed);
+    let (projected, trust_fig) = run_projection(&ds, &proj_params, request.algorithm.metric(), !a.projection.no_trust, &ctl)?;
+    let project_ms = projected.ms;
     let sil_values = match &outcome.silhouette {
         Ok(s) => s.values.clone(),
         Err(_) => vec![f32::NAN; ds.n()],
     };
     let t = Instant::now();
-    let summary = data::export_labelled(&ds, outcome.export_columns(&sil_values, &pca.projection), &a.out)?;
+    let summary = data::export_labelled(&ds, outcome.export_columns(&sil_values, &projected.coords), &a.out)?;
     let export_ms = elapsed_ms(t);
     #[allow(clippy::cast_precision_loss)]
     let noise_share = outcome.n_noise as f64 / ds.n().max(1) as f64;
@@ -502,7 +577,7 @@ fn cluster(a: &ClusterArgs) -> anyhow::Result<()> {
             "calinski_harabasz": opt_json(&outcome.calinski_harabasz),
             "external": external,
             "notes": outcome.notes,
-            "pca_explained_variance_ratio": pca.explained_variance_ratio,
+            "projection": projection_json(&projected, trust_fig.as_ref()),
             "warnings": ds.warnings,
             "timings_ms": {
                 "load": load_ms,
@@ -512,6 +587,63 @@ fn cluster(a: &ClusterArgs) -> anyhow::Result<()> {
                 "project": project_ms,
                 "export": export_ms,
             },
+        });
+        let text = serde_json::to_string_pretty(&report)?;
+        std::fs::write(report_path, text).with_context(|| format!("cannot write the report: {}", report_path.display()))?;
+        eprintln!("wrote the report to {}", report_path.display());
+    }
+    Ok(())
+}
+
+/// Runs a projection and (unless told not to) its trust figures, reporting both on stderr.
+fn run_projection(ds: &Dataset, params: &ProjectionParams, metric: Metric, with_trust: bool, ctl: &Control) -> anyhow::Result<(Projected, Option<Trust>)> {
+    eprintln!("projecting with {}", params.name());
+    let projected = match project(&ds.embeddings, params, ctl, None) {
+        Ok(p) => p,
+        Err(ProjectError::Invalid(e)) => bail!("{}: {e}", params.name()),
+        Err(ProjectError::Cancelled(_)) => bail!("cancelled"),
+    };
+    let trust_fig = if with_trust {
+        let t = Instant::now();
+        let fig = trust(&ds.embeddings, metric, &projected.coords, 15, 0, ctl).map_err(|_| anyhow::anyhow!("cancelled"))?;
+        if let Some(f) = &fig {
+            eprintln!("map ({}, {metric}): {} in {:.0} ms", params.name(), f.describe(), elapsed_ms(t));
+        }
+        fig
+    } else {
+        None
+    };
+    Ok((projected, trust_fig))
+}
+
+fn projection_json(p: &Projected, trust_fig: Option<&Trust>) -> serde_json::Value {
+    serde_json::json!({
+        "params": p.params,
+        "detail": p.detail,
+        "ms": p.ms,
+        "trust": trust_fig,
+    })
+}
+
+fn project_cmd(a: &ProjectArgs) -> anyhow::Result<()> {
+    let (ds, load_ms) = load(&a.file, &a.load)?;
+    let ctl = stderr_progress();
+    let params = a.projection.params(a.metric, a.seed);
+    let (projected, trust_fig) = run_projection(&ds, &params, a.metric, !a.projection.no_trust, &ctl)?;
+    let t = Instant::now();
+    let summary = data::export_coords(&ds, &projected.coords, &a.out)?;
+    let export_ms = elapsed_ms(t);
+    eprintln!("wrote {} rows to {} ({})", summary.rows, summary.path.display(), summary.added_columns.join(", "));
+    if let Some(report_path) = &a.report {
+        let report = serde_json::json!({
+            "embedmap_version": env!("CARGO_PKG_VERSION"),
+            "input": ds.display_path(),
+            "output": a.out.display().to_string(),
+            "n": ds.n(),
+            "dim": ds.dim(),
+            "metric": a.metric,
+            "projection": projection_json(&projected, trust_fig.as_ref()),
+            "timings_ms": { "load": load_ms, "project": projected.ms, "export": export_ms },
         });
         let text = serde_json::to_string_pretty(&report)?;
         std::fs::write(report_path, text).with_context(|| format!("cannot write the report: {}", report_path.display()))?;

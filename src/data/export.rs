@@ -132,6 +132,45 @@ fn export_impl(ds: &Dataset, cols: ExportColumns<'_>, rows: Option<&[usize]>, pa
     Ok(ExportSummary { path: path.to_path_buf(), rows: written, added_columns: added })
 }
 
+/// Writes only a layout: `row` (the row's position in the input, from 0), `x`, `y`, plus an
+/// `id` column copied from the input when it has one. CSV, TSV or Parquet by extension.
+pub fn export_coords(ds: &Dataset, xy: &[[f32; 2]], path: &Path) -> Result<ExportSummary, ExportError> {
+    let werr = |message: String| ExportError::Write { message, path: path.to_path_buf() };
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let target = match ext.as_str() {
+        "csv" => Target::Csv(b','),
+        "tsv" | "tab" => Target::Csv(b'\t'),
+        "parquet" | "pq" => Target::Parquet,
+        _ => return Err(ExportError::UnsupportedFormat { ext, path: path.to_path_buf() }),
+    };
+    for input in ds.path.iter().chain(ds.sidecar.iter()) {
+        if same_file(input, path) {
+            return Err(ExportError::WouldOverwriteInput { path: path.to_path_buf() });
+        }
+    }
+    if xy.len() != ds.n() {
+        return Err(ExportError::LengthMismatch { got: xy.len(), expected: ds.n() });
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    let rows: Vec<u64> = (0..xy.len() as u64).collect();
+    let mut columns = vec![Series::new("row".into(), rows).into_column()];
+    if let Ok(id) = ds.frame.column("id") {
+        columns.push(id.clone());
+    }
+    columns.push(Series::new("x".into(), xy.iter().map(|p| p[0]).collect::<Vec<f32>>()).into_column());
+    columns.push(Series::new("y".into(), xy.iter().map(|p| p[1]).collect::<Vec<f32>>()).into_column());
+    let mut frame = DataFrame::new(xy.len(), columns).map_err(|e| werr(e.to_string()))?;
+    if let Target::Csv(_) = target {
+        frame = lists_to_text(frame).map_err(werr)?;
+    }
+    let added = frame.get_column_names().iter().map(|c| c.to_string()).collect();
+    write_atomically(path, |file| match target {
+        Target::Csv(sep) => CsvWriter::new(file).include_header(true).with_separator(sep).finish(&mut frame).map_err(|e| e.to_string()),
+        Target::Parquet => ParquetWriter::new(file).finish(&mut frame).map(|_| ()).map_err(|e| e.to_string()),
+    })?;
+    Ok(ExportSummary { path: path.to_path_buf(), rows: xy.len(), added_columns: added })
+}
+
 /// CSV has no list type: list and array columns become `[a, b, …]` text, which embedmap reads back.
 fn lists_to_text(frame: DataFrame) -> Result<DataFrame, String> {
     let mut out = Vec::with_capacity(frame.width());

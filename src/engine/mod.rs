@@ -17,9 +17,13 @@ pub mod neighbors;
 pub mod noise;
 mod pair;
 pub mod pca;
+pub mod project;
 pub mod quality;
 pub mod rng;
 pub mod silhouette;
+pub mod spectral;
+pub mod trust;
+pub mod umap;
 pub mod unionfind;
 
 pub use control::{Cancelled, Control};

@@ -1,0 +1,392 @@
+//! How far to trust a 2-D map: trustworthiness (as `sklearn.manifold.trustworthiness`) and kNN
+//! recall (the share of each row's k nearest rows in the full space that are also among its k
+//! nearest on the map), exact up to [`EXACT_MAX`] rows and on a seeded sample with a 95%
+//! confidence interval above; and every row's own recall, for colouring the map by it.
+
+use rayon::prelude::*;
+
+use super::control::{Cancelled, Control};
+use super::kernels::{ROW_BLOCK, fixed_ranges};
+use super::neighbors::{Pairwise, TILE};
+use super::rng::Rng;
+use super::{Embeddings, Metric};
+
+/// Rows up to which the figures are exact (every row's full distance row is ranked).
+pub const EXACT_MAX: usize = 10_000;
+/// Rows measured above [`EXACT_MAX`].
+pub const SAMPLE_ROWS: usize = 2_000;
+
+/// The trust figures of a map.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Trust {
+    /// Neighbourhood size.
+    pub k: usize,
+    /// Trustworthiness in [0, 1] (1: every map neighbour is a true neighbour).
+    pub trustworthiness: f64,
+    /// Mean kNN recall in [0, 1].
+    pub knn_recall: f64,
+    /// Rows measured (all of them when exact).
+    pub rows_measured: usize,
+    /// Half-widths of the 95% confidence intervals when sampled: (trustworthiness, recall).
+    pub ci95: Option<(f64, f64)>,
+}
+
+impl Trust {
+    /// "trust 0.912 · kNN kept 31%" (with ± when sampled).
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self.ci95 {
+            None => format!("trustworthiness {:.3} · kNN recall@{} {:.1}%", self.trustworthiness, self.k, self.knn_recall * 100.0),
+            Some((ct, cr)) => format!(
+                "trustworthiness {:.3} ± {:.3} · kNN recall@{} {:.1}% ± {:.1} (sample of {})",
+                self.trustworthiness,
+                ct,
+                self.k,
+                self.knn_recall * 100.0,
+                cr * 100.0,
+                self.rows_measured
+            ),
+        }
+    }
+}
+
+/// The `k` nearest other rows of every point on the map, exactly (squared distances in f64,
+/// ties to the lower index), through a uniform grid.
+#[must_use]
+pub fn map_knn(coords: &[[f32; 2]], k: usize) -> Vec<u32> {
+    let n = coords.len();
+    let k = k.min(n.saturating_sub(1));
+    if k == 0 {
+        return Vec::new();
+    }
+    let grid = Grid::new(coords);
+    let mut out = vec![0u32; n * k];
+    out.par_chunks_mut(k).enumerate().for_each(|(i, row)| grid.nearest(coords, i, k, row));
+    out
+}
+
+struct Grid {
+    lo: [f64; 2],
+    cell: f64,
+    side: [usize; 2],
+    /// Row starts per cell, then the points of each cell.
+    start: Vec<u32>,
+    items: Vec<u32>,
+}
+
+impl Grid {
+    fn new(coords: &[[f32; 2]]) -> Self {
+        let n = coords.len();
+        let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+        for p in coords {
+            for a in 0..2 {
+                let v = f64::from(p[a]);
+                if v.is_finite() {
+                    lo[a] = lo[a].min(v);
+                    hi[a] = hi[a].max(v);
+                }
+            }
+        }
+        if !lo[0].is_finite() {
+            lo = [0.0; 2];
+            hi = [1.0; 2];
+        }
+        let span = [(hi[0] - lo[0]).max(1e-12), (hi[1] - lo[1]).max(1e-12)];
+        // About two points per cell.
+        #[allow(clippy::cast_precision_loss)]
+        let cell = ((span[0] * span[1]) / (n.max(1) as f64 / 2.0)).sqrt().max(span[0].max(span[1]) / 4096.0);
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let side = [((span[0] / cell) as usize + 1).min(4096), ((span[1] / cell) as usize + 1).min(4096)];
+        let mut g = Self { lo, cell, side, start: vec![0; side[0] * side[1] + 1], items: vec![0; n] };
+        let cells: Vec<usize> = coords.iter().map(|p| g.cell_of(p)).collect();
+        for &c in &cells {
+            g.start[c + 1] += 1;
+        }
+        for c in 0..side[0] * side[1] {
+            g.start[c + 1] += g.start[c];
+        }
+        let mut fill = g.start.clone();
+        for (i, &c) in cells.iter().enumerate() {
+            #[allow(clippy::cast_possible_truncation)]
+            {
+                g.items[fill[c] as usize] = i as u32;
+            }
+            fill[c] += 1;
+        }
+        g
+    }
+
+    fn coord(&self, v: f32, a: usize) -> usize {
+        let v = f64::from(v);
+        if !v.is_finite() {
+            return 0;
+        }
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let c = ((v - self.lo[a]) / self.cell).max(0.0) as usize;
+        c.min(self.side[a] - 1)
+    }
+
+    fn cell_of(&self, p: &[f32; 2]) -> usize {
+        self.coord(p[1], 1) * self.side[0] + self.coord(p[0], 0)
+    }
+
+    /// The `k` nearest of `i`, by rings of cells until the next ring is farther than the k-th.
+    fn nearest(&self, coords: &[[f32; 2]], i: usize, k: usize, out: &mut [u32]) {
+        let p = coords[i];
+        let (cx, cy) = (self.coord(p[0], 0), self.coord(p[1], 1));
+        let mut best: Vec<(f64, u32)> = Vec::with_capacity(k + 1);
+        let d2 = |j: usize| {
+            let q = coords[j];
+            let (dx, dy) = (f64::from(p[0]) - f64::from(q[0]), f64::from(p[1]) - f64::from(q[1]));
+            let v = dx * dx + dy * dy;
+            if v.is_nan() { f64::INFINITY } else { v }
+        };
+        let max_ring = self.side[0].max(self.side[1]);
+        for ring in 0..=max_ring {
+            if best.len() == k {
+                // Every point in ring r is at least (r − 1) cells away.
+                #[allow(clippy::cast_precision_loss)]
+                let reach = (ring as f64 - 1.0).max(0.0) * self.cell;
+                if reach * reach > best[k - 1].0 {
+                    break;
+                }
+            }
+            let (x0, x1) = (cx.saturating_sub(ring), (cx + ring).min(self.side[0] - 1));
+            let (y0, y1) = (cy.saturating_sub(ring), (cy + ring).min(self.side[1] - 1));
+            for y in y0..=y1 {
+                for x in x0..=x1 {
+                    if x.abs_diff(cx) != ring && y.abs_diff(cy) != ring {
+                        continue;
+                    }
+                    let c = y * self.side[0] + x;
+                    for &j in &self.items[self.start[c] as usize..self.start[c + 1] as usize] {
+                        if j as usize == i {
+                            continue;
+                        }
+                        let dv = d2(j as usize);
+                        if best.len() < k || (dv, j) < best[k - 1] {
+                            let pos = best.partition_point(|&e| e < (dv, j));
+                            best.insert(pos, (dv, j));
+                            best.truncate(k);
+                        }
+                    }
+                }
+            }
+        }
+        for (o, &(_, j)) in out.iter_mut().zip(&best) {
+            *o = j;
+        }
+    }
+}
+
+/// Trustworthiness and kNN recall of `coords` as a map of `emb` in `metric`, at `k`.
+/// Exact up to [`EXACT_MAX`] rows, else on [`SAMPLE_ROWS`] seeded rows.
+pub fn trust(emb: &Embeddings, metric: Metric, coords: &[[f32; 2]], k: usize, seed: u64, ctl: &Control) -> Result<Option<Trust>, Cancelled> {
+    let n = coords.len();
+    if n != emb.raw().n() || k == 0 || 2 * n < 3 * k + 2 {
+        // sklearn requires k < n / 2.
+        return Ok(None);
+    }
+    let rows: Vec<usize> = if n <= EXACT_MAX {
+        (0..n).collect()
+    } else {
+        let mut r = Rng::derive(seed, 0x7a57).sample_indices(n, SAMPLE_ROWS);
+        r.sort_unstable();
+        r
+    };
+    let map_nn = map_knn(coords, k);
+    // Euclidean tiles in squared distances (ranks are the same, and the error bound is simple).
+    let pw = match metric {
+        Metric::Euclidean => Pairwise::new(emb, metric).squared(),
+        Metric::Cosine => Pairwise::new(emb, metric),
+    };
+    let pts = emb.points(metric);
+    // f32 tiles are exact to a few ulps of the squared norms involved; pairs closer than that
+    // to a map neighbour's distance are decided by an exact f64 distance.
+    let (norm_sq, max_norm_sq) = match metric {
+        Metric::Cosine => (Vec::new(), 1.0),
+        Metric::Euclidean => {
+            let d = pts.d();
+            let mut mean = vec![0.0f64; d];
+            for i in 0..n {
+                mean.iter_mut().zip(pts.row(i)).for_each(|(m, &v)| *m += f64::from(v));
+            }
+            #[allow(clippy::cast_precision_loss)]
+            mean.iter_mut().for_each(|m| *m /= n as f64);
+            let ns: Vec<f64> = (0..n).map(|i| pts.row(i).iter().zip(&mean).map(|(&v, m)| (f64::from(v) - m).powi(2)).sum()).collect();
+            let mx = ns.iter().copied().fold(0.0f64, f64::max);
+            (ns, mx)
+        }
+    };
+    let exact = |i: usize, j: usize| -> f64 {
+        match metric {
+            Metric::Euclidean => super::kernels::sq_dist_f64(pts.row(i), pts.row(j)),
+            Metric::Cosine => 1.0 - super::kernels::dot_f64(pts.row(i), pts.row(j)),
+        }
+    };
+    let tolerance = |i: usize| -> f32 {
+        #[allow(clippy::cast_possible_truncation)]
+        match metric {
+            Metric::Cosine => 4e-6,
+            Metric::Euclidean => (4e-6 * (norm_sq[i] + max_norm_sq)) as f32,
+        }
+    };
+    // Per measured row: Σ max(0, rank − k) over its map neighbours, and its recall.
+    let per_row: Vec<(f64, f64)> = {
+        // Each chunk holds its rows' full distance rows: at most ~32 MB of them.
+        let per_chunk = (8_000_000 / n).clamp(1, ROW_BLOCK);
+        let chunks: Vec<&[usize]> = rows.chunks(per_chunk).collect();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let res: Result<Vec<Vec<(f64, f64)>>, Cancelled> = chunks
+            .par_iter()
+            .map(|chunk| {
+                let mut gathered = Vec::new();
+                let mut tile = vec![0.0f32; TILE];
+                let cb = TILE / chunk.len().max(1);
+                // Full distance rows of the chunk, one column block at a time.
+                let mut full = vec![0.0f32; chunk.len() * n];
+                let mut c0 = 0;
+                while c0 < n {
+                    ctl.check()?;
+                    let cols = c0..(c0 + cb).min(n);
+                    pw.tile_gathered(chunk, cols.clone(), &mut gathered, &mut tile);
+                    let w = cols.len();
+                    for r in 0..chunk.len() {
+                        full[r * n + cols.start..r * n + cols.end].copy_from_slice(&tile[r * w..(r + 1) * w]);
+                    }
+                    c0 = cols.end;
+                }
+                let out = chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(r, &i)| {
+                        let row = &mut full[r * n..(r + 1) * n];
+                        row[i] = f32::INFINITY;
+                        row_terms(row, i, &map_nn[i * k..(i + 1) * k], k, tolerance(i), &exact)
+                    })
+                    .collect();
+                let t = done.fetch_add(chunk.len(), std::sync::atomic::Ordering::Relaxed) + chunk.len();
+                #[allow(clippy::cast_precision_loss)]
+                ctl.progress("map trust", t as f32 / rows.len() as f32);
+                Ok(out)
+            })
+            .collect();
+        res?.into_iter().flatten().collect()
+    };
+    #[allow(clippy::cast_precision_loss)]
+    let (nf, kf, m) = (n as f64, k as f64, per_row.len() as f64);
+    let scale = 2.0 / (nf * kf * (2.0 * nf - 3.0 * kf - 1.0));
+    // Fixed-order sums (the rows are in order): deterministic.
+    let pen: Vec<f64> = per_row.iter().map(|p| p.0).collect();
+    let rec: Vec<f64> = per_row.iter().map(|p| p.1).collect();
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / m;
+    let (mp, mr) = (mean(&pen), mean(&rec));
+    let trustworthiness = 1.0 - scale * mp * nf;
+    let ci95 = if rows.len() < n {
+        let sd = |v: &[f64], mu: f64| (v.iter().map(|x| (x - mu) * (x - mu)).sum::<f64>() / (m - 1.0).max(1.0)).sqrt();
+        // Finite-population correction: the sample is drawn without replacement.
+        let fpc = ((nf - m) / (nf - 1.0)).max(0.0).sqrt();
+        let se = |s: f64| 1.96 * s / m.sqrt() * fpc;
+        Some((se(sd(&pen, mp)) * scale * nf, se(sd(&rec, mr))))
+    } else {
+        None
+    };
+    Ok(Some(Trust { k, trustworthiness, knn_recall: mr, rows_measured: rows.len(), ci95 }))
+}
+
+/// One row's trustworthiness penalty Σ max(0, rank(j) − k) over its map neighbours j (rank
+/// among the row's full-space distances, 1 = nearest, `row[i] = ∞` for the row itself) and
+/// its recall (share of map neighbours among the k nearest in full space). Values within `tol`
+/// of a neighbour's distance are compared by `exact` (f64); exact ties rank by index, as a
+/// stable sort would.
+fn row_terms(row: &[f32], i: usize, map_nn: &[u32], k: usize, tol: f32, exact: &dyn Fn(usize, usize) -> f64) -> (f64, f64) {
+    let targets: Vec<(f32, usize)> = map_nn.iter().map(|&j| (row[j as usize], j as usize)).collect();
+    let mut rank = vec![1usize; targets.len()];
+    let mut close: Vec<Vec<usize>> = vec![Vec::new(); targets.len()];
+    for (c, &v) in row.iter().enumerate() {
+        for (t, &(dv, _)) in targets.iter().enumerate() {
+            if v < dv - tol {
+                rank[t] += 1;
+            } else if v <= dv + tol && c != i {
+                close[t].push(c);
+            }
+        }
+    }
+    let mut pen = 0.0;
+    let mut kept = 0usize;
+    for (t, &(_, j)) in targets.iter().enumerate() {
+        let dj = exact(i, j);
+        for &c in &close[t] {
+            if c == j {
+                continue;
+            }
+            let dc = exact(i, c);
+            if dc < dj || (dc == dj && c < j) {
+                rank[t] += 1;
+            }
+        }
+        if rank[t] > k {
+            #[allow(clippy::cast_precision_loss)]
+            {
+                pen += (rank[t] - k) as f64;
+            }
+        } else {
+            kept += 1;
+        }
+    }
+    #[allow(clippy::cast_precision_loss)]
+    (pen, kept as f64 / k as f64)
+}
+
+/// Every row's kNN recall at `k` from its exact full-space neighbours (`full_nn`, `n × kf`
+/// indices nearest first with `kf ≥ k`) and its map neighbours: for colouring the map.
+#[must_use]
+pub fn per_row_recall(full_nn: &[u32], kf: usize, coords: &[[f32; 2]], k: usize) -> Vec<f32> {
+    let n = coords.len();
+    let k = k.min(kf);
+    if k == 0 || full_nn.len() < n * kf {
+        return vec![0.0; n];
+    }
+    let map_nn = map_knn(coords, k);
+    let parts = fixed_ranges(n, n.div_ceil(4096));
+    parts
+        .into_par_iter()
+        .flat_map_iter(|r| {
+            let map_nn = &map_nn;
+            r.map(move |i| {
+                let truth = &full_nn[i * kf..i * kf + k];
+                let kept = map_nn[i * k..(i + 1) * k].iter().filter(|j| truth.contains(j)).count();
+                #[allow(clippy::cast_precision_loss)]
+                let v = kept as f32 / k as f32;
+                v
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_knn_matches_brute_force() {
+        let mut rng = Rng::new(4);
+        #[allow(clippy::cast_possible_truncation)]
+        let coords: Vec<[f32; 2]> = (0..700).map(|_| [(rng.next_f64() * 3.0) as f32, (rng.next_f64() * rng.next_f64() * 50.0) as f32]).collect();
+        let k = 9;
+        let got = map_knn(&coords, k);
+        for i in 0..coords.len() {
+            let mut all: Vec<(f64, u32)> = (0..coords.len())
+                .filter(|&j| j != i)
+                .map(|j| {
+                    let dx = f64::from(coords[i][0]) - f64::from(coords[j][0]);
+                    let dy = f64::from(coords[i][1]) - f64::from(coords[j][1]);
+                    (dx * dx + dy * dy, u32::try_from(j).unwrap())
+                })
+                .collect();
+            all.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            let want: Vec<u32> = all[..k].iter().map(|e| e.1).collect();
+            assert_eq!(&got[i * k..(i + 1) * k], &want[..], "row {i}");
+        }
+    }
+}

@@ -1,0 +1,657 @@
+//! UMAP to two dimensions, after umap-learn 0.5: the exact k-nearest-neighbour graph, the fuzzy
+//! simplicial set (ρ and σ per row by binary search, fuzzy union), a spectral initialisation,
+//! and stochastic gradient descent with edge sampling by weight, negative sampling, gradient
+//! clipping and a linearly decaying learning rate.
+//!
+//! **Deterministic in parallel.** umap-learn's parallel optimisation lets threads overwrite each
+//! other's points (Hogwild), so a seed does not fix the layout. Here every epoch reads the
+//! positions as they stood at its start and each point gathers only its own moves: the
+//! attraction along each of its edges (twice, standing in for the move its neighbour's copy of
+//! the edge gives it in umap-learn) and the repulsion of its negative samples, drawn from a hash
+//! of (seed, epoch, edge, sample). Points are split into fixed blocks, each block written by
+//! one thread into the next epoch's positions, so the sums run in the same order whatever the
+//! thread count and the same seed gives the same layout bit for bit.
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::control::{Cancelled, Control};
+use super::kernels::{dot_nt, fixed_ranges};
+use super::matrix::Matrix;
+use super::neighbors::KnnGraph;
+use super::rng::Rng;
+use super::spectral::{InitKind, SparseGraph, spectral_layout};
+use super::{Embeddings, Metric};
+
+/// UMAP's parameters as the user gives them.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct UmapParams {
+    /// Neighbourhood size, counting the row itself (umap-learn's convention).
+    pub n_neighbors: usize,
+    /// Smallest distance between points on the map.
+    pub min_dist: f32,
+    /// Scale of the embedded points.
+    pub spread: f32,
+    /// Optimisation epochs; `None` chooses 500 up to 10,000 rows and 200 above.
+    pub n_epochs: Option<usize>,
+    /// Seed of the initialisation noise and the negative samples.
+    pub seed: u64,
+}
+
+impl Default for UmapParams {
+    fn default() -> Self {
+        Self { n_neighbors: 15, min_dist: 0.1, spread: 1.0, n_epochs: None, seed: 0 }
+    }
+}
+
+/// A rejected parameter or input.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum UmapError {
+    /// Too few rows to lay out.
+    #[error("UMAP needs at least 3 rows; this input has {0}")]
+    TooFewRows(usize),
+    /// A parameter out of range.
+    #[error("{0}")]
+    Param(String),
+}
+
+/// Checked UMAP parameters for a given number of rows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckedUmap {
+    /// Neighbourhood size counting the row itself, at most the number of rows.
+    pub n_neighbors: usize,
+    /// See [`UmapParams::min_dist`].
+    pub min_dist: f32,
+    /// See [`UmapParams::spread`].
+    pub spread: f32,
+    /// Epochs to run.
+    pub n_epochs: usize,
+    /// See [`UmapParams::seed`].
+    pub seed: u64,
+    /// The curve 1 / (1 + a·d^(2b)) fitted to min_dist and spread.
+    pub a: f64,
+    /// See `a`.
+    pub b: f64,
+}
+
+/// Epochs when not given: 500 up to this many rows, 200 above (umap-learn's rule).
+const SMALL_N: usize = 10_000;
+/// Negative samples per positive one.
+const NEGATIVE_RATE: f64 = 5.0;
+/// Points per block of the parallel epoch.
+const BLOCK: usize = 1024;
+
+impl UmapParams {
+    /// Checks the parameters for an input of `n` rows.
+    pub fn check(&self, n: usize) -> Result<CheckedUmap, UmapError> {
+        if n < 3 {
+            return Err(UmapError::TooFewRows(n));
+        }
+        if !(2..=200).contains(&self.n_neighbors) {
+            return Err(UmapError::Param(format!("n_neighbors must be between 2 and 200, not {}", self.n_neighbors)));
+        }
+        if !(self.spread.is_finite() && self.spread > 0.0 && self.spread <= 100.0) {
+            return Err(UmapError::Param(format!("spread must be above 0 and at most 100, not {}", self.spread)));
+        }
+        if !(self.min_dist.is_finite() && self.min_dist >= 0.0 && self.min_dist <= self.spread) {
+            return Err(UmapError::Param(format!("min_dist must be between 0 and spread ({}), not {}", self.spread, self.min_dist)));
+        }
+        let n_epochs = match self.n_epochs {
+            Some(e) if (1..=10_000).contains(&e) => e,
+            Some(e) => return Err(UmapError::Param(format!("n_epochs must be between 1 and 10000, not {e}"))),
+            None if n <= SMALL_N => 500,
+            None => 200,
+        };
+        let (a, b) = find_ab(f64::from(self.spread), f64::from(self.min_dist));
+        Ok(CheckedUmap { n_neighbors: self.n_neighbors.min(n), min_dist: self.min_dist, spread: self.spread, n_epochs, seed: self.seed, a, b })
+    }
+}
+
+/// Fits `1 / (1 + a·x^(2b))` to the target curve (1 below min_dist, exp(−(x − min_dist)/spread)
+/// above) on 300 points of [0, 3·spread] by least squares (Levenberg–Marquardt from (1, 1), as
+/// scipy's `curve_fit` in umap-learn's `find_ab_params`).
+#[must_use]
+pub fn find_ab(spread: f64, min_dist: f64) -> (f64, f64) {
+    let xs: Vec<f64> = (0..300).map(|i| f64::from(i) * 3.0 * spread / 299.0).collect();
+    let ys: Vec<f64> = xs.iter().map(|&x| if x < min_dist { 1.0 } else { (-(x - min_dist) / spread).exp() }).collect();
+    let cost = |a: f64, b: f64| -> f64 {
+        xs.iter()
+            .zip(&ys)
+            .map(|(&x, &y)| {
+                let r = 1.0 / (1.0 + a * x.powf(2.0 * b)) - y;
+                r * r
+            })
+            .sum()
+    };
+    let (mut a, mut b) = (1.0f64, 1.0f64);
+    let mut lambda = 1e-3;
+    let mut c = cost(a, b);
+    for _ in 0..500 {
+        // Normal equations of the Gauss–Newton step.
+        let (mut jtj, mut jtr) = ([[0.0f64; 2]; 2], [0.0f64; 2]);
+        for (&x, &y) in xs.iter().zip(&ys) {
+            if x <= 0.0 {
+                let r = 1.0 - y;
+                let _ = r;
+                continue;
+            }
+            let p = x.powf(2.0 * b);
+            let den = 1.0 + a * p;
+            let f = 1.0 / den;
+            let da = -p / (den * den);
+            let db = -a * p * 2.0 * x.ln() / (den * den);
+            let r = f - y;
+            jtj[0][0] += da * da;
+            jtj[0][1] += da * db;
+            jtj[1][1] += db * db;
+            jtr[0] += da * r;
+            jtr[1] += db * r;
+        }
+        let mut improved = false;
+        for _ in 0..30 {
+            let m00 = jtj[0][0] * (1.0 + lambda);
+            let m11 = jtj[1][1] * (1.0 + lambda);
+            let m01 = jtj[0][1];
+            let det = m00 * m11 - m01 * m01;
+            if det.abs() < 1e-300 {
+                lambda *= 10.0;
+                continue;
+            }
+            let sa = -(m11 * jtr[0] - m01 * jtr[1]) / det;
+            let sb = -(m00 * jtr[1] - m01 * jtr[0]) / det;
+            let (na, nb) = (a + sa, b + sb);
+            let nc = if na > 0.0 && nb > 0.0 { cost(na, nb) } else { f64::INFINITY };
+            if nc < c {
+                let rel = (c - nc) / c.max(1e-300);
+                a = na;
+                b = nb;
+                c = nc;
+                lambda = (lambda / 10.0).max(1e-12);
+                improved = rel > 1e-15;
+                break;
+            }
+            lambda *= 10.0;
+        }
+        if !improved {
+            break;
+        }
+    }
+    (a, b)
+}
+
+/// The fuzzy simplicial set of a dataset: the symmetric weighted neighbour graph UMAP lays out.
+#[derive(Clone, Debug)]
+pub struct FuzzyGraph {
+    /// The symmetric graph (fuzzy union of the directed memberships).
+    pub graph: SparseGraph,
+    /// Neighbourhood size it was built with, counting the row itself.
+    pub n_neighbors: usize,
+    /// Metric of the neighbour distances.
+    pub metric: Metric,
+    /// Every row's distance to its nearest neighbour (ρ).
+    pub rho: Vec<f32>,
+    /// Every row's bandwidth (σ).
+    pub sigma: Vec<f32>,
+}
+
+/// umap-learn's `smooth_knn_dist` for one row: ρ (the distance to the nearest row at a non-zero
+/// distance, `local_connectivity` = 1) and σ such that Σ exp(−(dⱼ − ρ)/σ) over the row's
+/// neighbours equals log2(k). `dists` are the neighbours' distances ascending, without the row
+/// itself; `mean_all` is the mean distance over all rows (the floor for rows with ρ = 0).
+#[must_use]
+pub fn smooth_knn_row(dists: &[f32], k: f64, mean_all: f64) -> (f32, f32) {
+    const TOLERANCE: f64 = 1e-5;
+    const MIN_SCALE: f64 = 1e-3;
+    let target = k.log2();
+    let rho = dists.iter().copied().find(|&d| d > 0.0).map_or_else(|| 0.0, f64::from);
+    // umap-learn's row includes the row itself first and skips it in the sum; the mean counts it.
+    let (mut lo, mut hi, mut mid) = (0.0f64, f64::INFINITY, 1.0f64);
+    for _ in 0..64 {
+        let psum: f64 = dists
+            .iter()
+            .map(|&d| {
+                let d = f64::from(d) - rho;
+                if d > 0.0 { (-(d / mid)).exp() } else { 1.0 }
+            })
+            .sum();
+        if (psum - target).abs() < TOLERANCE {
+            break;
+        }
+        if psum > target {
+            hi = mid;
+            mid = (lo + hi) / 2.0;
+        } else {
+            lo = mid;
+            mid = if hi.is_infinite() { mid * 2.0 } else { (lo + hi) / 2.0 };
+        }
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let mean_row = dists.iter().map(|&d| f64::from(d)).sum::<f64>() / (dists.len() + 1) as f64;
+    let floor = if rho > 0.0 { MIN_SCALE * mean_row } else { MIN_SCALE * mean_all };
+    #[allow(clippy::cast_possible_truncation)]
+    (rho as f32, mid.max(floor) as f32)
+}
+
+/// Membership strength of a neighbour at distance `d` for a row with (ρ, σ).
+fn membership(d: f32, rho: f32, sigma: f32) -> f32 {
+    if d - rho <= 0.0 || sigma == 0.0 { 1.0 } else { (-(f64::from(d - rho) / f64::from(sigma))).exp() as f32 }
+}
+
+impl FuzzyGraph {
+    /// Builds the fuzzy set from an exact neighbour graph (its first `n_neighbors − 1` columns).
+    #[must_use]
+    pub fn from_knn(knn: &KnnGraph, n_neighbors: usize) -> Self {
+        let n = knn.n();
+        let m = n_neighbors.saturating_sub(1).min(knn.k);
+        let cols = |i: usize| {
+            let (idx, d) = knn.neighbors(i);
+            (&idx[..m], &d[..m])
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let mean_all = (0..n).map(|i| cols(i).1.iter().map(|&d| f64::from(d)).sum::<f64>()).sum::<f64>() / ((n * (m + 1)).max(1) as f64);
+        #[allow(clippy::cast_precision_loss)]
+        let k = (m + 1) as f64;
+        let (rho, sigma): (Vec<f32>, Vec<f32>) = (0..n).into_par_iter().map(|i| smooth_knn_row(cols(i).1, k, mean_all)).unzip();
+        // Directed memberships, then the fuzzy union w = a + b − a·b over both directions.
+        let mut entries: Vec<(u32, u32, f32)> = Vec::with_capacity(n * m * 2);
+        for i in 0..n {
+            let (idx, d) = cols(i);
+            #[allow(clippy::cast_possible_truncation)]
+            let iu = i as u32;
+            for (&j, &dv) in idx.iter().zip(d) {
+                if j as usize == i || j == u32::MAX {
+                    continue;
+                }
+                let w = membership(dv, rho[i], sigma[i]);
+                if w > 0.0 {
+                    entries.push((iu, j, w));
+                    entries.push((j, iu, w));
+                }
+            }
+        }
+        entries.par_sort_unstable_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)).then(x.2.total_cmp(&y.2)));
+        let mut g = SparseGraph { indptr: vec![0; n + 1], indices: Vec::with_capacity(entries.len() / 2 + n), weights: Vec::new() };
+        let mut t = 0;
+        while t < entries.len() {
+            let (i, j, w) = entries[t];
+            // At most two entries per ordered pair: i's membership of j and j's of i.
+            let w = if t + 1 < entries.len() && entries[t + 1].0 == i && entries[t + 1].1 == j {
+                let v = entries[t + 1].2;
+                t += 2;
+                w + v - w * v
+            } else {
+                t += 1;
+                w
+            };
+            g.indices.push(j);
+            g.weights.push(w);
+            g.indptr[i as usize + 1] += 1;
+        }
+        for i in 0..n {
+            g.indptr[i + 1] += g.indptr[i];
+        }
+        Self { graph: g, n_neighbors: m + 1, metric: knn.metric, rho, sigma }
+    }
+}
+
+/// A finished layout and how it was made.
+#[derive(Clone, Debug)]
+pub struct UmapLayout {
+    /// Every row's position.
+    pub coords: Vec<[f32; 2]>,
+    /// The parameters used.
+    pub params: CheckedUmap,
+    /// How the positions started.
+    pub init: InitKind,
+    /// The fuzzy graph, kept so that a new min_dist or spread reruns only the optimisation.
+    pub graph: Arc<FuzzyGraph>,
+    /// Stage times in milliseconds: neighbours, fuzzy set, initialisation, optimisation.
+    pub timings_ms: UmapTimings,
+}
+
+/// Where a layout's time went.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct UmapTimings {
+    /// The neighbour graph (0 when reused).
+    pub knn_ms: f64,
+    /// The fuzzy simplicial set.
+    pub fuzzy_ms: f64,
+    /// The spectral initialisation.
+    pub init_ms: f64,
+    /// The optimisation.
+    pub optimize_ms: f64,
+}
+
+/// Positions handed out while the optimisation runs: epoch done, epochs in all, positions.
+pub type EpochFn<'a> = dyn Fn(usize, usize, &[[f32; 2]]) + Sync + 'a;
+
+fn ms(t: std::time::Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+/// Lays out `emb` in `metric`: the neighbour graph (from the dataset's cache when it has one
+/// large enough), the fuzzy set, a spectral start and the optimisation.
+pub fn umap(emb: &Embeddings, metric: Metric, params: &UmapParams, ctl: &Control, on_epoch: Option<&EpochFn<'_>>) -> Result<UmapLayout, UmapRunError> {
+    let n = emb.raw().n();
+    let checked = params.check(n)?;
+    let t = std::time::Instant::now();
+    let (knn, origin) = emb.knn_graph(metric, checked.n_neighbors - 1, ctl)?;
+    let knn_ms = if origin == super::cache::Origin::Cached { 0.0 } else { ms(t) };
+    ctl.progress("fuzzy graph", 0.0);
+    let t = std::time::Instant::now();
+    let graph = Arc::new(FuzzyGraph::from_knn(&knn, checked.n_neighbors));
+    let fuzzy_ms = ms(t);
+    let mut layout = layout_graph(graph, &checked, ctl, on_epoch)?;
+    layout.timings_ms.knn_ms = knn_ms;
+    layout.timings_ms.fuzzy_ms = fuzzy_ms;
+    Ok(layout)
+}
+
+/// Why a layout did not finish.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum UmapRunError {
+    /// Rejected parameters.
+    #[error(transparent)]
+    Invalid(#[from] UmapError),
+    /// Stopped by a newer job or the user.
+    #[error("cancelled")]
+    Cancelled(#[from] Cancelled),
+}
+
+/// Initialises and optimises a layout of a fuzzy graph already built (a new min_dist, spread,
+/// epoch count or seed reuses it).
+pub fn layout_graph(graph: Arc<FuzzyGraph>, params: &CheckedUmap, ctl: &Control, on_epoch: Option<&EpochFn<'_>>) -> Result<UmapLayout, UmapRunError> {
+    let t = std::time::Instant::now();
+    ctl.progress("spectral start", 0.0);
+    let (mut init, kind) = spectral_layout(&graph.graph, params.seed, ctl)?;
+    // umap-learn adds a little noise and then rescales each axis to [0, 10].
+    let mut rng = Rng::derive(params.seed, 0x0a15e);
+    for p in &mut init {
+        for v in p.iter_mut() {
+            #[allow(clippy::cast_possible_truncation)]
+            {
+                *v += (gaussian(&mut rng) * 1e-4) as f32;
+            }
+        }
+    }
+    rescale_box(&mut init, 10.0);
+    let init_ms = ms(t);
+    let t = std::time::Instant::now();
+    let coords = optimize(&graph.graph, init, None, params, 1.0, ctl, on_epoch)?;
+    let optimize_ms = ms(t);
+    Ok(UmapLayout { coords, params: params.clone(), init: kind, graph, timings_ms: UmapTimings { knn_ms: 0.0, fuzzy_ms: 0.0, init_ms, optimize_ms } })
+}
+
+fn gaussian(rng: &mut Rng) -> f64 {
+    let u = rng.next_f64().max(1e-300);
+    let v = rng.next_f64();
+    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+}
+
+/// Rescales each axis to [0, size].
+fn rescale_box(coords: &mut [[f32; 2]], size: f32) {
+    for axis in 0..2 {
+        let (lo, hi) = coords.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), p| (a.min(p[axis]), b.max(p[axis])));
+        let span = hi - lo;
+        for p in coords.iter_mut() {
+            p[axis] = if span > 0.0 { size * (p[axis] - lo) / span } else { size / 2.0 };
+        }
+    }
+}
+
+/// A 64-bit mix of the sample's coordinates: the negative sample drawn at (epoch, edge, slot).
+#[inline]
+fn sample_hash(seed: u64, epoch: usize, edge: usize, slot: usize) -> u64 {
+    let mut z = seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (edge as u64).wrapping_mul(0xD1B5_4A32_D192_ED03) ^ (slot as u64).wrapping_mul(0x8CB9_2BA7_2F3D_8DD7);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[inline]
+fn clip(v: f64) -> f64 {
+    v.clamp(-4.0, 4.0)
+}
+
+/// Runs the optimisation over `graph` from `init`. With `fixed = Some(tail)`, the rows of the
+/// graph are new points whose edges point into the fixed layout `tail` (transform): only the
+/// new points move, and negative samples are drawn from the fixed layout. `attract` scales the
+/// attraction (umap-learn moves both ends of a fitted edge, whose two copies give each end two
+/// moves; a new point has one).
+fn optimize(
+    graph: &SparseGraph,
+    mut head: Vec<[f32; 2]>,
+    fixed: Option<&[[f32; 2]]>,
+    params: &CheckedUmap,
+    initial_alpha: f64,
+    ctl: &Control,
+    on_epoch: Option<&EpochFn<'_>>,
+) -> Result<Vec<[f32; 2]>, Cancelled> {
+    let n = graph.n();
+    let n_epochs = params.n_epochs;
+    let (a, b) = (params.a, params.b);
+    let attract = if fixed.is_some() { 1.0 } else { 2.0 };
+    let tail_n = fixed.map_or(n, <[_]>::len);
+    // Edges lighter than max / n_epochs are never sampled (umap-learn drops them).
+    let wmax = graph.weights.iter().copied().fold(0.0f32, f32::max);
+    #[allow(clippy::cast_precision_loss)]
+    let floor = f64::from(wmax) / n_epochs as f64;
+    let epochs_per_sample: Vec<f64> =
+        graph.weights.iter().map(|&w| if f64::from(w) >= floor && w > 0.0 { f64::from(wmax) / f64::from(w) } else { -1.0 }).collect();
+    let mut next_sample = epochs_per_sample.clone();
+    let mut next_negative: Vec<f64> = epochs_per_sample.iter().map(|e| e / NEGATIVE_RATE).collect();
+    let blocks = fixed_ranges(n, n.div_ceil(BLOCK));
+    let mut next = head.clone();
+    for epoch in 0..n_epochs {
+        if epoch % 4 == 0 {
+            ctl.check()?;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let alpha = initial_alpha * (1.0 - epoch as f64 / n_epochs as f64);
+        #[allow(clippy::cast_precision_loss)]
+        let now = epoch as f64;
+        // Split the per-edge state and the next positions by block (disjoint slices).
+        let mut parts = Vec::with_capacity(blocks.len());
+        {
+            let (mut ns, mut nn, mut nx) = (&mut next_sample[..], &mut next_negative[..], &mut next[..]);
+            for r in &blocks {
+                let edges = graph.indptr[r.end] - graph.indptr[r.start];
+                let (s0, s1) = std::mem::take(&mut ns).split_at_mut(edges);
+                let (n0, n1) = std::mem::take(&mut nn).split_at_mut(edges);
+                let (x0, x1) = std::mem::take(&mut nx).split_at_mut(r.len());
+                parts.push((r.clone(), s0, n0, x0));
+                ns = s1;
+                nn = n1;
+                nx = x1;
+            }
+        }
+        let cur: &[[f32; 2]] = &head;
+        let tail: &[[f32; 2]] = fixed.unwrap_or(cur);
+        parts.into_par_iter().for_each(|(r, ns, nn, out)| {
+            let e0 = graph.indptr[r.start];
+            for (slot, i) in r.clone().enumerate() {
+                let yi = [f64::from(cur[i][0]), f64::from(cur[i][1])];
+                let mut delta = [0.0f64; 2];
+                for e in graph.indptr[i]..graph.indptr[i + 1] {
+                    let eps = epochs_per_sample[e];
+                    let le = e - e0;
+                    if eps <= 0.0 || ns[le] > now {
+                        continue;
+                    }
+                    let j = graph.indices[e] as usize;
+                    let yj = tail[j];
+                    let dx = [yi[0] - f64::from(yj[0]), yi[1] - f64::from(yj[1])];
+                    let d2 = dx[0] * dx[0] + dx[1] * dx[1];
+                    if d2 > 0.0 {
+                        let g = -2.0 * a * b * d2.powf(b - 1.0) / (a * d2.powf(b) + 1.0);
+                        delta[0] += attract * clip(g * dx[0]) * alpha;
+                        delta[1] += attract * clip(g * dx[1]) * alpha;
+                    }
+                    ns[le] += eps;
+                    let epn = eps / NEGATIVE_RATE;
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    let n_neg = ((now - nn[le]) / epn).max(0.0) as usize;
+                    for p in 0..n_neg {
+                        #[allow(clippy::cast_possible_truncation)]
+                        let k = (sample_hash(params.seed, epoch, e, p) % tail_n as u64) as usize;
+                        if fixed.is_none() && k == i {
+                            continue;
+                        }
+                        let yk = tail[k];
+                        let dx = [yi[0] - f64::from(yk[0]), yi[1] - f64::from(yk[1])];
+                        let d2 = dx[0] * dx[0] + dx[1] * dx[1];
+                        if d2 > 0.0 {
+                            let g = 2.0 * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0));
+                            delta[0] += clip(g * dx[0]) * alpha;
+                            delta[1] += clip(g * dx[1]) * alpha;
+                        }
+                    }
+                    #[allow(clippy::cast_precision_loss)]
+                    {
+                        nn[le] += n_neg as f64 * epn;
+                    }
+                }
+                #[allow(clippy::cast_possible_truncation)]
+                {
+                    out[slot] = [(yi[0] + delta[0]) as f32, (yi[1] + delta[1]) as f32];
+                }
+            }
+        });
+        std::mem::swap(&mut head, &mut next);
+        #[allow(clippy::cast_precision_loss)]
+        ctl.progress("layout", (epoch + 1) as f32 / n_epochs as f32);
+        if let Some(f) = on_epoch {
+            f(epoch + 1, n_epochs, &head);
+        }
+    }
+    Ok(head)
+}
+
+/// Places new rows on a fitted layout (umap-learn's `transform`): each row's neighbours among
+/// the fitted rows, memberships by the same smoothing, a start at the membership-weighted mean of
+/// its neighbours' positions, then a third of the fitted epochs with the fitted layout fixed.
+///
+/// `fitted` and `queries` are the rows in the metric's space (unit rows for cosine).
+pub fn transform(
+    fitted: &Matrix,
+    layout: &[[f32; 2]],
+    queries: &Matrix,
+    metric: Metric,
+    params: &CheckedUmap,
+    ctl: &Control,
+) -> Result<Vec<[f32; 2]>, Cancelled> {
+    let nq = queries.n();
+    if nq == 0 {
+        return Ok(Vec::new());
+    }
+    let k = params.n_neighbors.min(fitted.n());
+    let (idx, dist) = cross_knn(fitted, queries, metric, k, ctl)?;
+    #[allow(clippy::cast_precision_loss)]
+    let mean_all = dist.iter().map(|&d| f64::from(d)).sum::<f64>() / dist.len().max(1) as f64;
+    #[allow(clippy::cast_precision_loss)]
+    let kf = k as f64;
+    let mut g = SparseGraph { indptr: vec![0], indices: Vec::with_capacity(nq * k), weights: Vec::with_capacity(nq * k) };
+    let mut init = Vec::with_capacity(nq);
+    for q in 0..nq {
+        let (ri, rd) = (&idx[q * k..(q + 1) * k], &dist[q * k..(q + 1) * k]);
+        // umap-learn smooths new rows with local_connectivity 0: ρ = 0.
+        let (_, sigma) = smooth_knn_row(rd, kf, mean_all);
+        let mut sum = [0.0f64; 2];
+        let mut wsum = 0.0f64;
+        for (&j, &d) in ri.iter().zip(rd) {
+            let w = membership(d, 0.0, sigma);
+            g.indices.push(j);
+            g.weights.push(w);
+            let p = layout[j as usize];
+            sum[0] += f64::from(w) * f64::from(p[0]);
+            sum[1] += f64::from(w) * f64::from(p[1]);
+            wsum += f64::from(w);
+        }
+        g.indptr.push(g.indices.len());
+        #[allow(clippy::cast_possible_truncation)]
+        init.push(if wsum > 0.0 { [(sum[0] / wsum) as f32, (sum[1] / wsum) as f32] } else { layout[ri[0] as usize] });
+    }
+    let mut p = params.clone();
+    p.n_epochs = (params.n_epochs / 3).max(1);
+    // umap-learn starts a transform at a quarter of the fitted learning rate.
+    optimize(&g, init, Some(layout), &p, 0.25, ctl, None)
+}
+
+/// The `k` nearest fitted rows of every query, nearest first, by blocked GEMM.
+fn cross_knn(fitted: &Matrix, queries: &Matrix, metric: Metric, k: usize, ctl: &Control) -> Result<(Vec<u32>, Vec<f32>), Cancelled> {
+    let (nf, nq, d) = (fitted.n(), queries.n(), fitted.d());
+    let fnorm: Vec<f32> = (0..nf).map(|i| fitted.row(i).iter().map(|v| v * v).sum()).collect();
+    const QB: usize = 256;
+    const FB: usize = 2048;
+    let mut idx = vec![0u32; nq * k];
+    let mut dist = vec![0.0f32; nq * k];
+    idx.par_chunks_mut(QB * k).zip(dist.par_chunks_mut(QB * k)).enumerate().try_for_each(|(b, (bi, bd))| {
+        let rows = b * QB..((b + 1) * QB).min(nq);
+        let q = &queries.as_slice()[rows.start * d..rows.end * d];
+        let qn: Vec<f32> = (0..rows.len()).map(|r| q[r * d..(r + 1) * d].iter().map(|v| v * v).sum()).collect();
+        let mut best: Vec<Vec<(f32, u32)>> = vec![Vec::with_capacity(k + 1); rows.len()];
+        let mut tile = vec![0.0f32; QB * FB];
+        for c0 in (0..nf).step_by(FB) {
+            ctl.check()?;
+            let cols = c0..(c0 + FB).min(nf);
+            let w = cols.len();
+            dot_nt(q, rows.len(), &fitted.as_slice()[cols.start * d..cols.end * d], w, d, &mut tile, w);
+            for (r, list) in best.iter_mut().enumerate() {
+                for (c, &dot) in tile[r * w..(r + 1) * w].iter().enumerate() {
+                    let dv = match metric {
+                        Metric::Cosine => (1.0 - dot).clamp(0.0, 2.0),
+                        Metric::Euclidean => (qn[r] + fnorm[cols.start + c] - 2.0 * dot).max(0.0).sqrt(),
+                    };
+                    if list.len() < k || dv < list[k - 1].0 {
+                        #[allow(clippy::cast_possible_truncation)]
+                        let j = (cols.start + c) as u32;
+                        let pos = list.partition_point(|&(x, jj)| (x, jj) <= (dv, j));
+                        list.insert(pos, (dv, j));
+                        list.truncate(k);
+                    }
+                }
+            }
+        }
+        for (r, list) in best.iter().enumerate() {
+            for (t, &(dv, j)) in list.iter().enumerate() {
+                bi[r * k + t] = j;
+                bd[r * k + t] = dv;
+            }
+        }
+        Ok(())
+    })?;
+    Ok((idx, dist))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_ab_matches_umap_learn_defaults() {
+        // umap-learn 0.5: find_ab_params(1.0, 0.1) = (1.5769, 0.8951).
+        let (a, b) = find_ab(1.0, 0.1);
+        assert!((a - 1.576_943_5).abs() < 2e-3 && (b - 0.895_060_6).abs() < 2e-3, "a {a} b {b}");
+    }
+
+    #[test]
+    fn smooth_knn_row_hits_log2_k() {
+        let d = [0.5f32, 0.6, 0.7, 0.9, 1.2, 1.3, 1.5];
+        let (rho, sigma) = smooth_knn_row(&d, 8.0, 1.0);
+        assert_eq!(rho, 0.5);
+        let s: f64 = d.iter().map(|&x| (-(f64::from(x - rho)) / f64::from(sigma)).exp()).sum();
+        assert!((s - 3.0).abs() < 1e-4, "{s}");
+    }
+
+    #[test]
+    fn rejects_too_few_rows_and_bad_parameters() {
+        assert_eq!(UmapParams::default().check(2), Err(UmapError::TooFewRows(2)));
+        let p = UmapParams { min_dist: 2.0, ..UmapParams::default() };
+        assert!(matches!(p.check(100), Err(UmapError::Param(m)) if m.contains("min_dist")));
+        let p = UmapParams { n_neighbors: 1, ..UmapParams::default() };
+        assert!(matches!(p.check(100), Err(UmapError::Param(m)) if m.contains("n_neighbors")));
+        assert_eq!(UmapParams::default().check(10).unwrap().n_neighbors, 10);
+    }
+}
