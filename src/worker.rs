@@ -10,6 +10,8 @@ use std::time::Instant;
 
 use crate::data::{self, Dataset, LoadOptions};
 use crate::engine::pca::{Pca, pca_2d};
+use crate::engine::project::{ProjectError, Projected, ProjectionParams, project};
+use crate::engine::trust::{Trust, trust};
 use crate::engine::{Control, Embeddings, Metric};
 use crate::session::{ClusterOutcome, ClusterRequest, RunError, elapsed_ms, run_cluster};
 
@@ -91,7 +93,39 @@ pub enum Event {
         /// What to tell the user.
         error: String,
     },
+    /// A running layout's positions so far (UMAP between epochs), at most ten a second.
+    ProjectionStep {
+        /// Job generation.
+        generation: u64,
+        /// Every row's position.
+        coords: Arc<Vec<[f32; 2]>>,
+        /// Epochs done.
+        epoch: usize,
+        /// Epochs in all.
+        n_epochs: usize,
+    },
+    /// A projection finished, with its trust figures.
+    Projected {
+        /// Job generation.
+        generation: u64,
+        /// The embeddings it belongs to.
+        embeddings: Arc<Embeddings>,
+        /// The layout.
+        projected: Arc<Projected>,
+        /// Trustworthiness and kNN recall at 15 (`None` for inputs too small to measure).
+        trust: Option<Trust>,
+    },
+    /// A projection was refused or failed.
+    ProjectionFailed {
+        /// Job generation.
+        generation: u64,
+        /// What to tell the user.
+        error: String,
+    },
 }
+
+/// How often a running layout shows its positions.
+const LAYOUT_STEP_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// How often a running clustering shows its labels so far (and how long it runs before the first).
 const STEP_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
@@ -100,13 +134,22 @@ enum Job {
     Load { source: LoadSource, options: LoadOptions },
     Cluster { embeddings: Arc<Embeddings>, request: ClusterRequest },
     KDistance { embeddings: Arc<Embeddings>, metric: Metric, min_samples: usize },
+    Project { embeddings: Arc<Embeddings>, params: ProjectionParams, trust_metric: Metric },
 }
+
+/// Job kinds: their slot in the running list.
+const LOAD: usize = 0;
+const CLUSTER: usize = 1;
+const ANALYSIS: usize = 2;
+const PROJECTION: usize = 3;
 
 #[derive(Default)]
 struct Queue {
     load: Option<(u64, Arc<AtomicBool>, Job)>,
     cluster: Option<(u64, Arc<AtomicBool>, Job)>,
     analysis: Option<(u64, Arc<AtomicBool>, Job)>,
+    /// Served by its own thread, so a long layout never delays a clustering.
+    projection: Option<(u64, Arc<AtomicBool>, Job)>,
     shutdown: bool,
 }
 
@@ -114,8 +157,8 @@ struct Shared {
     queue: Mutex<Queue>,
     wake: Condvar,
     /// Cancel flags of the running and queued jobs, by kind (0 = load, 1 = cluster,
-    /// 2 = analysis such as the k-distance curve).
-    running: Mutex<[Option<Arc<AtomicBool>>; 3]>,
+    /// 2 = analysis such as the k-distance curve, 3 = projection).
+    running: Mutex<[Option<Arc<AtomicBool>>; 4]>,
 }
 
 /// Handle to the compute thread. Dropping it stops the thread after its current job.
@@ -124,6 +167,7 @@ pub struct Worker {
     generation: AtomicU64,
     events: Receiver<Event>,
     thread: Option<std::thread::JoinHandle<()>>,
+    projection_thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -143,15 +187,20 @@ impl Worker {
     #[must_use]
     pub fn spawn(notify: Notify) -> Self {
         let shared =
-            Arc::new(Shared { queue: Mutex::new(Queue::default()), wake: Condvar::new(), running: Mutex::new([None, None, None]) });
+            Arc::new(Shared { queue: Mutex::new(Queue::default()), wake: Condvar::new(), running: Mutex::new([None, None, None, None]) });
         let (tx, rx) = channel();
-        let s = Arc::clone(&shared);
+        let (s, tx2, notify2) = (Arc::clone(&shared), tx.clone(), Arc::clone(&notify));
         let thread = std::thread::Builder::new()
             .name("embedmap-worker".into())
-            .spawn(move || run(&s, &tx, &notify))
+            .spawn(move || run(&s, &tx, &notify, false))
             // Without a worker thread the application cannot do anything; this is fatal at startup.
             .expect("cannot start the worker thread");
-        Self { shared, generation: AtomicU64::new(0), events: rx, thread: Some(thread) }
+        let s = Arc::clone(&shared);
+        let projection_thread = std::thread::Builder::new()
+            .name("embedmap-projection".into())
+            .spawn(move || run(&s, &tx2, &notify2, true))
+            .expect("cannot start the projection thread");
+        Self { shared, generation: AtomicU64::new(0), events: rx, thread: Some(thread), projection_thread: Some(projection_thread) }
     }
 
     fn submit(&self, kind: usize, job: Job) -> u64 {
@@ -160,12 +209,11 @@ impl Worker {
         {
             let mut running = lock(&self.shared.running);
             // A new load makes every older job stale; other jobs only older ones of their kind.
-            let kinds: &[usize] = if kind == 0 {
-                &[0, 1, 2]
-            } else if kind == 1 {
-                &[1]
-            } else {
-                &[2]
+            let kinds: &[usize] = match kind {
+                LOAD => &[LOAD, CLUSTER, ANALYSIS, PROJECTION],
+                CLUSTER => &[CLUSTER],
+                PROJECTION => &[PROJECTION],
+                _ => &[ANALYSIS],
             };
             for &k in kinds {
                 if let Some(old) = running[k].take() {
@@ -176,37 +224,55 @@ impl Worker {
         }
         let mut q = lock(&self.shared.queue);
         match kind {
-            0 => {
+            LOAD => {
                 q.cluster = None;
                 q.analysis = None;
+                q.projection = None;
                 q.load = Some((generation, cancel, job));
             }
-            1 => q.cluster = Some((generation, cancel, job)),
+            CLUSTER => q.cluster = Some((generation, cancel, job)),
+            PROJECTION => q.projection = Some((generation, cancel, job)),
             _ => q.analysis = Some((generation, cancel, job)),
         }
         drop(q);
-        self.shared.wake.notify_one();
+        // Two threads wait on the queue, each for its own jobs.
+        self.shared.wake.notify_all();
         generation
     }
 
     /// Loads a dataset; returns the job's generation.
     pub fn load(&self, source: LoadSource, options: LoadOptions) -> u64 {
-        self.submit(0, Job::Load { source, options })
+        self.submit(LOAD, Job::Load { source, options })
     }
 
     /// Clusters `embeddings`; returns the job's generation.
     pub fn cluster(&self, embeddings: Arc<Embeddings>, request: ClusterRequest) -> u64 {
-        self.submit(1, Job::Cluster { embeddings, request })
+        self.submit(CLUSTER, Job::Cluster { embeddings, request })
     }
 
     /// Computes the k-distance curve of `embeddings`; returns the job's generation.
     pub fn k_distance(&self, embeddings: Arc<Embeddings>, metric: Metric, min_samples: usize) -> u64 {
-        self.submit(2, Job::KDistance { embeddings, metric, min_samples })
+        self.submit(ANALYSIS, Job::KDistance { embeddings, metric, min_samples })
+    }
+
+    /// Lays out `embeddings` as `params` says and measures the map's trust; returns the job's
+    /// generation. A newer projection replaces a running one.
+    /// The trust figures are measured in `trust_metric` (the clustering's).
+    pub fn project(&self, embeddings: Arc<Embeddings>, params: ProjectionParams, trust_metric: Metric) -> u64 {
+        self.submit(PROJECTION, Job::Project { embeddings, params, trust_metric })
+    }
+
+    /// Stops the running projection, if any.
+    pub fn cancel_projection(&self) {
+        if let Some(c) = lock(&self.shared.running)[PROJECTION].take() {
+            c.store(true, Ordering::Relaxed);
+        }
+        lock(&self.shared.queue).projection = None;
     }
 
     /// Stops the running clustering, if any.
     pub fn cancel_cluster(&self) {
-        if let Some(c) = lock(&self.shared.running)[1].take() {
+        if let Some(c) = lock(&self.shared.running)[CLUSTER].take() {
             c.store(true, Ordering::Relaxed);
         }
         lock(&self.shared.queue).cluster = None;
@@ -231,12 +297,13 @@ impl Drop for Worker {
             q.load = None;
             q.cluster = None;
             q.analysis = None;
+            q.projection = None;
         }
         for c in lock(&self.shared.running).iter().flatten() {
             c.store(true, Ordering::Relaxed);
         }
         self.shared.wake.notify_all();
-        if let Some(t) = self.thread.take() {
+        for t in [self.thread.take(), self.projection_thread.take()].into_iter().flatten() {
             // A panic on the worker has already been reported by the panic hook.
             let _ = t.join();
         }
@@ -249,7 +316,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn run(shared: &Shared, tx: &Sender<Event>, notify: &Notify) {
+/// One thread's loop: the compute thread serves loads, analyses and clusterings; the projection
+/// thread (`projections`) serves projections only.
+fn run(shared: &Shared, tx: &Sender<Event>, notify: &Notify, projections: bool) {
     loop {
         let (generation, cancel, job) = {
             let mut q = lock(&shared.queue);
@@ -257,7 +326,8 @@ fn run(shared: &Shared, tx: &Sender<Event>, notify: &Notify) {
                 if q.shutdown {
                     return;
                 }
-                if let Some(j) = q.load.take().or_else(|| q.analysis.take()).or_else(|| q.cluster.take()) {
+                let next = if projections { q.projection.take() } else { q.load.take().or_else(|| q.analysis.take()).or_else(|| q.cluster.take()) };
+                if let Some(j) = next {
                     break j;
                 }
                 q = shared.wake.wait(q).unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -301,8 +371,9 @@ fn run(shared: &Shared, tx: &Sender<Event>, notify: &Notify) {
         // worker down and leave the window waiting forever: it becomes an error event.
         let failure = match &job {
             Job::Load { source, .. } => Some(source.clone()),
-            Job::Cluster { .. } | Job::KDistance { .. } => None,
+            Job::Cluster { .. } | Job::KDistance { .. } | Job::Project { .. } => None,
         };
+        let is_projection = matches!(job, Job::Project { .. });
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_job(job, generation, &ctl, &progress, &send)));
         if let Err(panic) = ran {
             let what = panic
@@ -310,9 +381,17 @@ fn run(shared: &Shared, tx: &Sender<Event>, notify: &Notify) {
                 .map(|s| (*s).to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown cause".into());
-            let error = format!("internal error while {}: {what}", if failure.is_some() { "loading" } else { "clustering" });
+            let doing = if failure.is_some() {
+                "loading"
+            } else if is_projection {
+                "projecting"
+            } else {
+                "clustering"
+            };
+            let error = format!("internal error while {doing}: {what}");
             send(match failure {
                 Some(source) => Event::LoadFailed { generation, error, source },
+                None if is_projection => Event::ProjectionFailed { generation, error },
                 None => Event::ClusterFailed { generation, error },
             });
         }
@@ -325,7 +404,7 @@ fn run(shared: &Shared, tx: &Sender<Event>, notify: &Notify) {
     }
 }
 
-fn run_job(job: Job, generation: u64, ctl: &Control, progress: &Arc<crate::engine::control::ProgressFn>, send: &dyn Fn(Event)) {
+fn run_job(job: Job, generation: u64, ctl: &Control, progress: &Arc<crate::engine::control::ProgressFn>, send: &(dyn Fn(Event) + Sync)) {
     match job {
         Job::Load { source, options } => {
             let t = Instant::now();
@@ -354,6 +433,24 @@ fn run_job(job: Job, generation: u64, ctl: &Control, progress: &Arc<crate::engin
             // Cancelled when a newer request replaced it: nothing to report.
             if let Ok(curve) = crate::engine::neighbors::k_distance_curve(&embeddings, metric, min_samples, 0, ctl) {
                 send(Event::KDistance { generation, embeddings, metric, min_samples, curve: Arc::new(curve) });
+            }
+        }
+        Job::Project { embeddings, params, trust_metric } => {
+            let last = Mutex::new(Instant::now());
+            let on_epoch = |epoch: usize, n_epochs: usize, coords: &[[f32; 2]]| {
+                let mut l = lock(&last);
+                if l.elapsed() >= LAYOUT_STEP_EVERY && epoch < n_epochs {
+                    *l = Instant::now();
+                    send(Event::ProjectionStep { generation, coords: Arc::new(coords.to_vec()), epoch, n_epochs });
+                }
+            };
+            match project(&embeddings, &params, ctl, Some(&on_epoch)) {
+                Ok(p) => {
+                    let Ok(t) = trust(&embeddings, trust_metric, &p.coords, 15, 0, ctl) else { return };
+                    send(Event::Projected { generation, embeddings, projected: Arc::new(p), trust: t });
+                }
+                Err(ProjectError::Cancelled(_)) => {}
+                Err(ProjectError::Invalid(e)) => send(Event::ProjectionFailed { generation, error: format!("{}: {e}", params.name()) }),
             }
         }
     }

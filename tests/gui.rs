@@ -786,3 +786,37 @@ fn agreement_with_a_label_column_of_a_large_file_arrives_from_a_helper_thread() 
     h.get_by_label(&format!("ARI {:.4}", e.ari));
     h.get_by_label(&format!("NMI {:.4}", e.nmi));
 }
+
+#[test]
+fn switching_to_umap_moves_the_points_and_shows_the_trust_figures() {
+    let mut h = app_on(LoadSource::File(fixture("debian400.parquet")));
+    wait_idle(&mut h);
+    // PCA's own trust figures appear once measured on the projection thread.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while h.state().map_trust().is_none() {
+        assert!(Instant::now() < deadline, "PCA's trust figures did not appear");
+        std::thread::sleep(Duration::from_millis(20));
+        h.step();
+    }
+    let pca_trust = h.state().map_trust().unwrap();
+    let pca_xy = h.state().xy().unwrap();
+    h.get_by_label("UMAP").click();
+    h.run_steps(2);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while h.state().map_trust().is_none() {
+        assert!(Instant::now() < deadline, "the UMAP layout did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+        h.step();
+    }
+    let umap_xy = h.state().xy().unwrap();
+    assert_eq!(umap_xy.len(), 400);
+    assert_ne!(*umap_xy, *pca_xy, "the points did not move");
+    let umap_trust = h.state().map_trust().unwrap();
+    assert!(umap_trust.trustworthiness > pca_trust.trustworthiness + 0.05, "{umap_trust:?} vs {pca_trust:?}");
+    assert!(h.query_by_label_contains("trustworthiness 0.").is_some(), "the trust figures are not on the toolbar");
+    // Back to PCA is instant: the layout is kept.
+    h.get_by_label("PCA").click();
+    h.run_steps(2);
+    assert_eq!(*h.state().xy().unwrap(), *pca_xy);
+    assert!(!h.state().is_busy());
+}

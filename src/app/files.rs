@@ -107,14 +107,14 @@ pub(crate) fn apply_request(app: &mut EmbedmapApp, r: &ClusterRequest) {
 /// Writes the map as it is on screen (view, colours, hidden clusters) to a PNG at twice the
 /// screen resolution.
 pub(crate) fn export_png(app: &mut EmbedmapApp, path: &Path) {
-    let (Some(pca), Some((rect, view))) = (&app.pca, app.map.shown) else {
+    let (Some(xy), Some((rect, view))) = (app.xy(), app.map.shown) else {
         app.error = Some("nothing to export yet: the map has not been drawn".into());
         return;
     };
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let (w, h) = ((rect.width() * 2.0).round() as usize, (rect.height() * 2.0).round() as usize);
     let pixels = rasterize(&Frame {
-        xy: &pca.projection,
+        xy: &xy,
         colors: &app.map.colors,
         order: &app.map.order,
         stride: 1,

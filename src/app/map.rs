@@ -436,7 +436,8 @@ pub(super) fn map_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             p.neighbours = Some(nb);
             p.rx = None;
         }
-        toolbar_ui(app, ui, &ds, &pca);
+        let xy = app.xy().unwrap_or_else(|| Arc::new(pca.projection.clone()));
+        toolbar_ui(app, ui, &ds);
         if !app.map.selection.is_empty() {
             selection_ui(app, ui);
         }
@@ -454,20 +455,16 @@ pub(super) fn map_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
         if app.map.dirty || app.map.colors.len() != pca.projection.len() {
             recolor(app);
         }
-        canvas_ui(app, ui, &pca.projection);
+        canvas_ui(app, ui, &xy);
         pinned_ui(app, ui);
     });
 }
 
-fn toolbar_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, ds: &crate::data::Dataset, pca: &crate::engine::pca::Pca) {
+fn toolbar_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, ds: &crate::data::Dataset) {
     ui.horizontal_wrapped(|ui| {
-        ui.label(format!(
-            "PCA · axis 1 {:.1}% · axis 2 {:.1}%",
-            pca.explained_variance_ratio[0] * 100.0,
-            pca.explained_variance_ratio[1] * 100.0
-        ))
-        .on_hover_text("Share of the variance along each map axis. Clusters are computed in the full-dimensional space.");
-        ui.separator();
+        super::projection::projection_ui(app, ui);
+    });
+    ui.horizontal_wrapped(|ui| {
         let current = match &app.map.color_by {
             ColorBy::Cluster => "cluster".to_string(),
             ColorBy::Silhouette => "silhouette".to_string(),
@@ -794,7 +791,8 @@ fn canvas_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, xy: &[[f32; 2]]) {
             painter.add(egui::Shape::line(closed, stroke));
         }
     }
-    painter.text(rect.left_bottom() + Vec2::new(6.0, -6.0), egui::Align2::LEFT_BOTTOM, "PCA 1 →", egui::FontId::proportional(11.0), ink);
+    let axis = if app.settings.projection == super::projection::Choice::Umap && app.projection.pca_xy.as_ref().is_none_or(|p| p.as_ptr() != xy.as_ptr()) { "UMAP 1 →" } else { "PCA 1 →" };
+    painter.text(rect.left_bottom() + Vec2::new(6.0, -6.0), egui::Align2::LEFT_BOTTOM, axis, egui::FontId::proportional(11.0), ink);
     if let Some(row) = hovered {
         painter.circle_stroke(screen(row), r + 2.0, Stroke::new(1.5, ink));
         let text = row_text(app, row);

@@ -9,6 +9,7 @@ mod files;
 mod kdist;
 mod map;
 mod palette;
+mod projection;
 pub mod raster;
 mod side_panel;
 mod silhouette_plot;
@@ -74,6 +75,10 @@ pub struct Settings {
     pub recent: Vec<PathBuf>,
     /// HDBSCAN's cluster_selection_epsilon.
     pub selection_epsilon: f64,
+    /// The map's projection.
+    pub projection: projection::Choice,
+    /// UMAP's parameters (its metric is the clustering's).
+    pub umap: crate::engine::umap::UmapParams,
 }
 
 impl Default for Settings {
@@ -97,6 +102,8 @@ impl Default for Settings {
             noise: NoisePolicy::Keep,
             recent: Vec::new(),
             selection_epsilon: 0.0,
+            projection: projection::Choice::default(),
+            umap: crate::engine::umap::UmapParams::default(),
         }
     }
 }
@@ -179,6 +186,8 @@ pub enum Command {
     Recluster,
     /// Stop the running clustering.
     CancelCluster,
+    /// Stop the running layout (the map keeps PCA until the settings ask again).
+    CancelProjection,
     /// Dismiss the error banner.
     DismissError,
     /// Close the window.
@@ -248,6 +257,8 @@ pub struct EmbedmapApp {
     external_cache: Vec<ExternalEntry>,
     /// Agreement figures being computed off the window's thread (large data).
     external_pending: Vec<PendingExternal>,
+    /// The map's layouts.
+    pub(crate) projection: projection::ProjectionState,
 }
 
 /// Agreement figures of one outcome with one label column, on their way from a helper thread.
@@ -327,6 +338,7 @@ impl EmbedmapApp {
             reference: None,
             external_cache: Vec::new(),
             external_pending: Vec::new(),
+            projection: projection::ProjectionState::default(),
         };
         app.start_load(source);
         app
@@ -376,7 +388,7 @@ impl EmbedmapApp {
     /// Where `row` was drawn on screen in the last frame (points).
     #[must_use]
     pub fn map_position(&self, row: usize) -> Option<egui::Pos2> {
-        self.map.position(&self.pca.as_ref()?.projection, row)
+        self.map.position(&self.xy()?, row)
     }
 
     /// Rows the map draws (those not in a hidden cluster).
@@ -616,6 +628,7 @@ impl EmbedmapApp {
                     }
                     self.spec_edit = self.load_options.embedding_columns.clone().unwrap_or_default();
                     self.dataset = Some(dataset);
+                    self.projection.reset(Arc::new(pca.projection.clone()));
                     self.pca = Some(pca);
                     self.timings = Timings { load_ms, project_ms };
                     self.outcome = None;
@@ -688,6 +701,25 @@ impl EmbedmapApp {
                 if self.clustering.as_ref().is_some_and(|r| r.generation == generation) {
                     self.clustering = None;
                     self.error = Some(error);
+                }
+            }
+            Event::ProjectionStep { generation, coords, epoch, n_epochs } => {
+                if self.projection.running.as_ref().is_some_and(|r| r.0 == generation) {
+                    self.projection.live = Some((coords, epoch, n_epochs));
+                }
+            }
+            Event::Projected { generation, embeddings, projected, trust } => {
+                if self.dataset.as_ref().is_some_and(|d| Arc::ptr_eq(&d.embeddings, &embeddings)) {
+                    self.on_projected(generation, projected, trust);
+                }
+            }
+            Event::ProjectionFailed { generation, error } => {
+                if let Some((g, k, _)) = self.projection.running.clone()
+                    && g == generation
+                {
+                    self.projection.running = None;
+                    self.projection.live = None;
+                    self.projection.failed = Some((k, error));
                 }
             }
         }
@@ -808,6 +840,14 @@ impl EmbedmapApp {
                 }
             }
             Command::Recluster => self.recluster(),
+            Command::CancelProjection => {
+                self.worker.cancel_projection();
+                if let Some((_, k, _)) = self.projection.running.take() {
+                    self.projection.failed = Some((k, "layout cancelled; choose the projection again to restart it".into()));
+                }
+                self.projection.live = None;
+                self.map.dirty = true;
+            }
             Command::CancelCluster => {
                 self.worker.cancel_cluster();
                 self.clustering = None;
@@ -844,7 +884,8 @@ impl EmbedmapApp {
             self.error = Some("an export is already running; wait for it to finish".into());
             return;
         }
-        let (Some(ds), Some(o), Some(pca)) = (self.dataset.clone(), self.outcome.clone(), self.pca.clone()) else {
+        let projection = self.current_layout().map_or(crate::engine::project::ProjectionParams::Pca, |l| l.projected.params.clone());
+        let (Some(ds), Some(o), Some(xy)) = (self.dataset.clone(), self.outcome.clone(), self.xy()) else {
             self.error = Some("nothing to export yet: wait for the clustering to finish".into());
             return;
         };
@@ -855,7 +896,7 @@ impl EmbedmapApp {
         let ctx = ctx.clone();
         let spawned = std::thread::Builder::new().name("embedmap-export".into()).spawn(move || {
             let sil = o.silhouette.as_ref().map_or_else(|_| vec![f32::NAN; ds.n()], |s| s.values.clone());
-            let cols = o.export_columns(&sil, &pca.projection);
+            let cols = o.export_columns(&sil, &xy);
             let written = match &rows {
                 Some(rows) => crate::data::export_rows(&ds, cols, rows, &path),
                 None => crate::data::export_labelled(&ds, cols, &path),
@@ -868,6 +909,7 @@ impl EmbedmapApp {
                     "params": o.request,
                     "silhouette": o.silhouette.as_ref().ok().map(|s| s.mean),
                     "inertia": o.inertia,
+                    "projection": projection,
                     "export": summary.path.display().to_string(),
                 });
                 let side = path.with_extension("params.json");
@@ -951,6 +993,7 @@ fn install_fonts(ctx: &egui::Context) {
 impl eframe::App for EmbedmapApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.poll(ctx);
+        self.ensure_projection();
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

@@ -125,8 +125,8 @@ const TOL: f64 = 1e-4;
 /// Restarts of the Lanczos iteration before the best approximation is taken.
 const MAX_RESTARTS: usize = 40;
 /// Up to this many vertices the Krylov space is the whole space (exact in one pass; at most
-/// 1500² f64 = 18 MB of basis).
-const FULL_KRYLOV: usize = 1500;
+/// 300 vectors; above, the cost of full reorthogonalisation grows as m²·n).
+const FULL_KRYLOV: usize = 300;
 /// Components below this size are placed at random instead of solving an eigenproblem.
 const MIN_SPECTRAL: usize = 8;
 

@@ -5,10 +5,10 @@
 //!
 //! **Deterministic in parallel.** umap-learn's parallel optimisation lets threads overwrite each
 //! other's points (Hogwild), so a seed does not fix the layout. Here every epoch reads the
-//! positions as they stood at its start and each point gathers only its own moves: the
-//! attraction along each of its edges (twice, standing in for the move its neighbour's copy of
-//! the edge gives it in umap-learn) and the repulsion of its negative samples, drawn from a hash
-//! of (seed, epoch, edge, sample). Points are split into fixed blocks, each block written by
+//! positions of the other points as they stood at its start, and each point makes only its own
+//! moves, one after another: the attraction along each of its edges (twice, standing in for the
+//! move its neighbour's copy of the edge gives it in umap-learn) and the repulsion of its
+//! negative samples, drawn from a hash of (seed, epoch, edge, sample). Points are split into fixed blocks, each block written by
 //! one thread into the next epoch's positions, so the sums run in the same order whatever the
 //! thread count and the same seed gives the same layout bit for bit.
 
@@ -411,7 +411,7 @@ fn sample_hash(seed: u64, epoch: usize, edge: usize, slot: usize) -> u64 {
 }
 
 #[inline]
-fn clip(v: f64) -> f64 {
+fn clip(v: f32) -> f32 {
     v.clamp(-4.0, 4.0)
 }
 
@@ -432,7 +432,7 @@ fn optimize(
     let n = graph.n();
     let n_epochs = params.n_epochs;
     let (a, b) = (params.a, params.b);
-    let attract = if fixed.is_some() { 1.0 } else { 2.0 };
+    let attract: f32 = if fixed.is_some() { 1.0 } else { 2.0 };
     let tail_n = fixed.map_or(n, <[_]>::len);
     // Edges lighter than max / n_epochs are never sampled (umap-learn drops them).
     let wmax = graph.weights.iter().copied().fold(0.0f32, f32::max);
@@ -469,25 +469,29 @@ fn optimize(
         }
         let cur: &[[f32; 2]] = &head;
         let tail: &[[f32; 2]] = fixed.unwrap_or(cur);
+        #[allow(clippy::cast_possible_truncation)]
+        let (af, bf, alphaf) = (a as f32, b as f32, alpha as f32);
         parts.into_par_iter().for_each(|(r, ns, nn, out)| {
             let e0 = graph.indptr[r.start];
             for (slot, i) in r.clone().enumerate() {
-                let yi = [f64::from(cur[i][0]), f64::from(cur[i][1])];
-                let mut delta = [0.0f64; 2];
+                // The point moves after every sample (as in umap-learn), its neighbours stay as
+                // they stood at the epoch's start.
+                let mut yi = cur[i];
                 for e in graph.indptr[i]..graph.indptr[i + 1] {
                     let eps = epochs_per_sample[e];
                     let le = e - e0;
                     if eps <= 0.0 || ns[le] > now {
                         continue;
                     }
-                    let j = graph.indices[e] as usize;
-                    let yj = tail[j];
-                    let dx = [yi[0] - f64::from(yj[0]), yi[1] - f64::from(yj[1])];
+                    let yj = tail[graph.indices[e] as usize];
+                    let dx = [yi[0] - yj[0], yi[1] - yj[1]];
                     let d2 = dx[0] * dx[0] + dx[1] * dx[1];
                     if d2 > 0.0 {
-                        let g = -2.0 * a * b * d2.powf(b - 1.0) / (a * d2.powf(b) + 1.0);
-                        delta[0] += attract * clip(g * dx[0]) * alpha;
-                        delta[1] += attract * clip(g * dx[1]) * alpha;
+                        // d2^(b−1) = d2^b / d2: one power per sample.
+                        let pb = d2.powf(bf);
+                        let g = -2.0 * af * bf * (pb / d2) / (af * pb + 1.0);
+                        yi[0] += attract * clip(g * dx[0]) * alphaf;
+                        yi[1] += attract * clip(g * dx[1]) * alphaf;
                     }
                     ns[le] += eps;
                     let epn = eps / NEGATIVE_RATE;
@@ -500,12 +504,12 @@ fn optimize(
                             continue;
                         }
                         let yk = tail[k];
-                        let dx = [yi[0] - f64::from(yk[0]), yi[1] - f64::from(yk[1])];
+                        let dx = [yi[0] - yk[0], yi[1] - yk[1]];
                         let d2 = dx[0] * dx[0] + dx[1] * dx[1];
                         if d2 > 0.0 {
-                            let g = 2.0 * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0));
-                            delta[0] += clip(g * dx[0]) * alpha;
-                            delta[1] += clip(g * dx[1]) * alpha;
+                            let g = 2.0 * bf / ((0.001 + d2) * (af * d2.powf(bf) + 1.0));
+                            yi[0] += clip(g * dx[0]) * alphaf;
+                            yi[1] += clip(g * dx[1]) * alphaf;
                         }
                     }
                     #[allow(clippy::cast_precision_loss)]
@@ -513,10 +517,7 @@ fn optimize(
                         nn[le] += n_neg as f64 * epn;
                     }
                 }
-                #[allow(clippy::cast_possible_truncation)]
-                {
-                    out[slot] = [(yi[0] + delta[0]) as f32, (yi[1] + delta[1]) as f32];
-                }
+                out[slot] = yi;
             }
         });
         std::mem::swap(&mut head, &mut next);

@@ -1,0 +1,185 @@
+//! The map's projection: which one is shown, UMAP's parameters, and the layouts computed so
+//! far (one per set of parameters, so switching back and forth is instant). Layouts are worker
+//! jobs on the projection thread; a running UMAP hands its positions over as it goes, so the
+//! points move on the map while it optimises.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use eframe::egui;
+
+use super::{Command, EmbedmapApp};
+use crate::engine::Metric;
+use crate::engine::project::{ProjectionDetail, Projected, ProjectionParams};
+use crate::engine::trust::Trust;
+use crate::engine::umap::UmapParams;
+
+/// The projections the map offers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Choice {
+    /// Principal axes: at once, but on text embeddings the two axes carry a few percent.
+    #[default]
+    Pca,
+    /// UMAP in the clustering's metric.
+    Umap,
+}
+
+/// A finished layout with its trust figures.
+#[derive(Debug)]
+pub(crate) struct Layout {
+    pub(crate) xy: Arc<Vec<[f32; 2]>>,
+    pub(crate) projected: Arc<Projected>,
+    pub(crate) trust: Option<Trust>,
+}
+
+/// The projection thread's running job and the layouts it made.
+#[derive(Debug, Default)]
+pub(crate) struct ProjectionState {
+    /// PCA's positions, from the load.
+    pub(crate) pca_xy: Option<Arc<Vec<[f32; 2]>>>,
+    /// Finished layouts by [`key`].
+    pub(crate) layouts: HashMap<String, Arc<Layout>>,
+    /// The running job: its generation, key and start.
+    pub(crate) running: Option<(u64, String, Instant)>,
+    /// The running layout's positions so far, epoch done and epochs in all.
+    pub(crate) live: Option<(Arc<Vec<[f32; 2]>>, usize, usize)>,
+    /// The last refusal, by key.
+    pub(crate) failed: Option<(String, String)>,
+}
+
+impl ProjectionState {
+    /// Forgets everything (a new dataset).
+    pub(crate) fn reset(&mut self, pca_xy: Arc<Vec<[f32; 2]>>) {
+        *self = Self { pca_xy: Some(pca_xy), ..Self::default() };
+    }
+}
+
+/// The cache key of a projection measured in `metric`.
+pub(crate) fn key(params: &ProjectionParams, metric: Metric) -> String {
+    format!("{}|{metric}", serde_json::to_string(params).unwrap_or_default())
+}
+
+impl EmbedmapApp {
+    /// The projection the settings ask for (UMAP in the clustering's metric).
+    pub(crate) fn wanted_projection(&self) -> ProjectionParams {
+        match self.settings.projection {
+            Choice::Pca => ProjectionParams::Pca,
+            Choice::Umap => ProjectionParams::Umap { metric: self.settings.metric, params: self.settings.umap.clone() },
+        }
+    }
+
+    /// Starts the wanted layout when it is neither computed, running nor refused. Called once
+    /// per frame from the app's logic.
+    pub(crate) fn ensure_projection(&mut self) {
+        let Some(ds) = self.dataset.clone() else { return };
+        let params = self.wanted_projection();
+        let k = key(&params, self.settings.metric);
+        let st = &self.projection;
+        if st.layouts.contains_key(&k) || st.running.as_ref().is_some_and(|r| r.1 == k) || st.failed.as_ref().is_some_and(|f| f.0 == k) {
+            return;
+        }
+        let generation = self.worker.project(Arc::clone(&ds.embeddings), params, self.settings.metric);
+        self.projection.running = Some((generation, k, Instant::now()));
+        self.projection.live = None;
+    }
+
+    /// The finished layout the settings ask for, if there is one.
+    pub(crate) fn current_layout(&self) -> Option<Arc<Layout>> {
+        self.projection.layouts.get(&key(&self.wanted_projection(), self.settings.metric)).cloned()
+    }
+
+    /// The positions the map shows: the wanted layout, else its positions so far, else PCA's.
+    #[must_use]
+    pub fn xy(&self) -> Option<Arc<Vec<[f32; 2]>>> {
+        if let Some(l) = self.current_layout() {
+            return Some(Arc::clone(&l.xy));
+        }
+        let wanted = key(&self.wanted_projection(), self.settings.metric);
+        if self.projection.running.as_ref().is_some_and(|r| r.1 == wanted)
+            && let Some((xy, _, _)) = &self.projection.live
+        {
+            return Some(Arc::clone(xy));
+        }
+        self.projection.pca_xy.clone()
+    }
+
+    /// The trust figures of the map shown, once measured.
+    #[must_use]
+    pub fn map_trust(&self) -> Option<Trust> {
+        self.current_layout().and_then(|l| l.trust.clone())
+    }
+
+    /// A finished projection arrived.
+    pub(crate) fn on_projected(&mut self, generation: u64, projected: Arc<Projected>, trust: Option<Trust>) {
+        let Some((g, k, _)) = self.projection.running.clone() else { return };
+        if g != generation {
+            return;
+        }
+        let xy = Arc::new(projected.coords.clone());
+        self.projection.layouts.insert(k, Arc::new(Layout { xy, projected, trust }));
+        self.projection.running = None;
+        self.projection.live = None;
+    }
+}
+
+/// The projection's part of the map toolbar: the choice, UMAP's settings, progress and the
+/// trust figures.
+pub(super) fn projection_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
+    let before = (app.settings.projection, app.settings.umap.clone());
+    ui.selectable_value(&mut app.settings.projection, Choice::Pca, "PCA").on_hover_text("Principal axes: instant, but keeps little of each row's neighbourhood on text embeddings");
+    ui.selectable_value(&mut app.settings.projection, Choice::Umap, "UMAP").on_hover_text("UMAP in the clustering's metric: keeps far more of each row's neighbourhood");
+    if app.settings.projection == Choice::Umap {
+        ui.menu_button("UMAP settings", |ui| {
+            let u = &mut app.settings.umap;
+            ui.add(egui::Slider::new(&mut u.n_neighbors, 2..=100).text("n_neighbors"));
+            ui.add(egui::Slider::new(&mut u.min_dist, 0.0..=1.0).text("min_dist"));
+            ui.add(egui::Slider::new(&mut u.spread, 0.5..=3.0).text("spread"));
+            ui.add(egui::Slider::new(&mut u.seed, 0..=99).text("seed"));
+            if u.min_dist > u.spread {
+                u.min_dist = u.spread;
+            }
+            if ui.button("Defaults").clicked() {
+                *u = UmapParams { seed: u.seed, ..UmapParams::default() };
+            }
+        });
+    }
+    if (app.settings.projection, app.settings.umap.clone()) != before {
+        app.map.dirty = true;
+    }
+    let wanted = key(&app.wanted_projection(), app.settings.metric);
+    if let Some((_, k, started)) = &app.projection.running
+        && *k == wanted
+    {
+        let what = match &app.projection.live {
+            Some((_, epoch, n)) => format!("UMAP · epoch {epoch}/{n}"),
+            None => "UMAP · neighbours and start…".to_string(),
+        };
+        ui.add(egui::Spinner::new());
+        ui.label(format!("{what} · {:.1} s", started.elapsed().as_secs_f32()));
+        if ui.button("Cancel").clicked() {
+            app.commands.push(Command::CancelProjection);
+        }
+        return;
+    }
+    if let Some((k, err)) = &app.projection.failed
+        && *k == wanted
+    {
+        ui.colored_label(ui.visuals().error_fg_color, err.clone());
+        return;
+    }
+    let Some(layout) = app.current_layout() else {
+        return;
+    };
+    let what = match &layout.projected.detail {
+        ProjectionDetail::Pca { explained_variance_ratio: r } => format!("axis 1 {:.1}% · axis 2 {:.1}%", r[0] * 100.0, r[1] * 100.0),
+        ProjectionDetail::Umap { init, n_epochs, .. } => format!("{n_epochs} epochs · {init} start · {:.1} s", layout.projected.ms / 1e3),
+    };
+    ui.label(what);
+    if let Some(t) = &layout.trust {
+        ui.label(t.describe()).on_hover_text(
+            "How far to trust the map: trustworthiness (1 = every map neighbour is a true neighbour) and the share of each row's \
+             15 nearest rows in the full space that are also among its 15 nearest on the map. Clusters are computed in the full space.",
+        );
+    }
+}
