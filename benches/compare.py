@@ -5,12 +5,15 @@
     cargo build --release
     python3 benches/compare.py [--only kmeans_100k,ward_20k] [--repeat 3] [--large] [--slow]
                                [--json-out results.json] [--cache-dir DIR] [--binary PATH]
+    python3 benches/compare.py --only umap          # the UMAP items only (umap_debian, umap_20k, umap_100k)
 
 Data (made once, kept as float32 .npy in --cache-dir, default ~/.cache/embedmap-bench/):
   A  make_blobs(100_000, 384, centers=20, cluster_std=7.0, random_state=0)
   B  the 20,000-row subset of A at np.sort(default_rng(0).choice(100_000, 20_000, replace=False))
   U  default_rng(1).random((100_000, 384), float32), for the cost of one Lloyd iteration
   C  make_blobs(1_000_000, 128, centers=100, cluster_std=6.0, random_state=1), only with --large
+  D  the 9,506 Debian package descriptions of --debian (default ../shared/data/debian_pkgs.parquet
+     beside the repository), their 384-d `embedding` list column as float32
 
 embedmap runs through `embedmap cluster … --report`; its time for a work item is the stage time
 from the report (`timings_ms.cluster`, `.silhouette` or `.project`), so loading the file is left
@@ -27,6 +30,20 @@ The cost of one Lloyd iteration (lloyd_iter_100k) is (time with --max-iter 50 �
 --max-iter 1) / 49, on both sides, so that the initialisation drops out; it is quoted against
 numpy's float32 GEMM roof measured in the same run. The goals are printed beside the figures
 and marked met or not; the exit status is 1 when a work item failed to run.
+
+The UMAP items (umap_debian on D, umap_20k on B, umap_100k on A, cosine) run `embedmap project FILE
+--projection umap --metric cosine --seed 0 --report`; its time is `projection.ms` of the report
+(the whole projection: neighbour graph, fuzzy set, initialisation, optimisation) and its quality
+the report's `projection.trust`. The reference is umap-learn, UMAP(n_neighbors=15, min_dist=0.1,
+metric='cosine', random_state=None, n_jobs=-1) (unseeded, so parallel: its fastest), timed
+around fit_transform after an untimed small fit that compiles its numba code. The reference's
+trust figures are computed here, after the timing, with embedmap's definition: exact (sklearn's
+trustworthiness, k = 15) up to 10,000 rows, else on a seeded sample of 2,000 rows; kNN recall@15
+is the mean share of each row's 15 nearest in the full space that are among its 15 nearest on the
+map. embedmap's map is measured here too, on the same rows, as a check of its own figures.
+
+--rows N keeps only the first N rows of every data set: a quick check that the script runs; the
+goals are then not judged.
 """
 import argparse
 import json
@@ -51,7 +68,13 @@ ITEMS = [
     "dbscan_20k",
     "ward_20k",
     "hdbscan_20k",
+    "umap_debian",
+    "umap_20k",
+    "umap_100k",
 ]
+
+# Names that --only accepts for a set of items.
+GROUPS = {"umap": ["umap_debian", "umap_20k", "umap_100k"]}
 
 GOALS = {
     "kmeans_100k": "≤ 0.5× FAISS, inertia ≤ FAISS + 0.1%",
@@ -63,7 +86,18 @@ GOALS = {
     "dbscan_20k": "≤ 0.4× sklearn",
     "ward_20k": "≤ 0.1× time and ≤ 0.5× memory",
     "hdbscan_20k": "≤ 0.2× fast_hdbscan",
+    "umap_debian": "≤ 0.25× umap-learn, trustworthiness ≥ umap-learn − 0.01",
+    "umap_20k": "≤ 0.25× umap-learn, trustworthiness ≥ umap-learn − 0.01",
+    "umap_100k": "≤ 0.25× umap-learn, trustworthiness ≥ umap-learn − 0.01",
 }
+
+# Trust figures of a map, as embedmap computes them (src/engine/trust.rs).
+TRUST_K = 15
+TRUST_EXACT_MAX = 10_000  # rows up to which every row is measured
+TRUST_SAMPLE_ROWS = 2_000  # rows measured above that
+
+DEBIAN_DEFAULT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                               "shared", "data", "debian_pkgs.parquet"))
 
 THREAD_ENV = ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS", "RAYON_NUM_THREADS",
@@ -95,6 +129,7 @@ def worker(spec_path):
     labels_in = np.load(spec["labels"]) if spec.get("labels") else None
     versions = {"numpy": np.__version__}
     setup = None  # called once, untimed, before the timed runs
+    out = {}  # out["xy"]: a 2-D layout, saved for the driver (the last run's)
 
     if lib.startswith("faiss"):
         import faiss
@@ -140,7 +175,6 @@ def worker(spec_path):
         from sklearn.decomposition import PCA
 
         versions["sklearn"] = sklearn.__version__
-        out = {}
 
         def run():
             pca = PCA(2, svd_solver="covariance_eigh")
@@ -205,6 +239,37 @@ def worker(spec_path):
         def run():
             return HDBSCAN(min_cluster_size=p["min_cluster_size"], n_jobs=threads, **kw).fit(x).labels_, {}
 
+    elif lib == "umap_learn":
+        import warnings
+        from importlib.metadata import version
+
+        import numba
+        import umap
+
+        versions.update({"umap-learn": version("umap-learn"), "numba": numba.__version__,
+                         "pynndescent": version("pynndescent")})
+        warnings.filterwarnings("ignore", module="umap")  # e.g. about n_jobs, spectral init
+
+        def model():
+            # random_state=None: unseeded, so umap-learn runs in parallel (seeded, it is serial).
+            return umap.UMAP(n_neighbors=p["n_neighbors"], min_dist=p["min_dist"], metric=p["metric"],
+                             random_state=None, n_jobs=-1, **p.get("extra", {}))
+
+        def setup():
+            # Numba compiles on the first call: fit a small array first, untimed. Below 4,096 rows
+            # umap-learn finds neighbours by brute force; force NN-descent (what the timed fit
+            # uses on larger data) so that it compiles too.
+            small = np.random.default_rng(0).normal(size=(1000, x.shape[1])).astype(np.float32)
+            umap.UMAP(n_neighbors=p["n_neighbors"], min_dist=p["min_dist"], metric=p["metric"], random_state=None,
+                      n_jobs=-1, force_approximation_algorithm=x.shape[0] >= 4096).fit_transform(small)
+
+        def run():
+            m = model()
+            out["xy"] = np.asarray(m.fit_transform(x), dtype=np.float32)
+            return None, {"n_neighbors": p["n_neighbors"], "min_dist": p["min_dist"], "metric": p["metric"],
+                          "n_epochs": None if m.n_epochs is None else int(m.n_epochs),
+                          "graph_nnz": int(m.graph_.nnz)}
+
     elif lib == "numpy_gemm":
         rng = np.random.default_rng(0)
         a = rng.random((4096, 384), dtype=np.float32)
@@ -231,7 +296,7 @@ def worker(spec_path):
             break
     if labels is not None and spec.get("labels_out"):
         np.save(spec["labels_out"], labels.astype(np.int64))
-    if lib == "sklearn_pca" and spec.get("xy_out"):
+    if out.get("xy") is not None and spec.get("xy_out"):
         np.save(spec["xy_out"], out["xy"])
     with open(spec["result_out"], "w") as f:
         json.dump({"times_ms": times, "info": info, "versions": versions}, f)
@@ -263,16 +328,39 @@ class Bench:
     # -- data ------------------------------------------------------------------------------------
 
     def data(self, name):
-        """Path of data set `name` (A, B, U, C), made and cached on first use; also its labels."""
+        """Path of data set `name` (A, B, U, C, D), made and cached on first use; also its labels.
+        With --rows N, of its first N rows (cached beside it)."""
         import numpy as np
 
         if name in self._data:
             return self._data[name]
+        path, lpath = self._make(name)
+        n = self.a.rows
+        if n:
+            full = np.load(path, mmap_mode="r")
+            if n < full.shape[0]:
+                sub = path[:-len(".npy")] + f"_rows{n}.npy"
+                lsub = lpath[:-len(".npy")] + f"_rows{n}.npy" if lpath else None
+                if not os.path.exists(sub) or (lsub and not os.path.exists(lsub)):
+                    log(f"data set {name}: its first {n} rows -> {sub}")
+                    np.save(sub + ".part.npy", np.ascontiguousarray(full[:n]))
+                    os.replace(sub + ".part.npy", sub)
+                    if lsub:
+                        np.save(lsub, np.load(lpath)[:n])
+                path, lpath = sub, lsub
+            del full
+        self._data[name] = (path, lpath)
+        return self._data[name]
+
+    def _make(self, name):
+        import numpy as np
+
         files = {
             "A": ("blobs_100k_384.npy", "blobs_100k_384_labels.npy"),
             "B": ("blobs_20k_384.npy", "blobs_20k_384_labels.npy"),
             "U": ("uniform_100k_384.npy", None),
             "C": ("blobs_1m_128.npy", "blobs_1m_128_labels.npy"),
+            "D": ("debian_pkgs_384.npy", None),
         }[name]
         path = os.path.join(self.cache, files[0])
         lpath = os.path.join(self.cache, files[1]) if files[1] else None
@@ -280,7 +368,9 @@ class Bench:
             from sklearn.datasets import make_blobs
 
             log(f"making data set {name} -> {path}")
-            if name in ("A", "B"):
+            if name == "D":
+                x, y = load_embedding_column(self.a.debian, "embedding"), None
+            elif name in ("A", "B"):
                 xa, ya = make_blobs(n_samples=100_000, n_features=384, centers=20, cluster_std=7.0, random_state=0)
                 xa = xa.astype(np.float32)
                 idx = np.sort(np.random.default_rng(0).choice(100_000, 20_000, replace=False))
@@ -302,8 +392,7 @@ class Bench:
             if lpath:
                 np.save(lpath, y.astype(np.int64))
             del x
-        self._data[name] = (path, lpath)
-        return self._data[name]
+        return path, lpath
 
     def load(self, name):
         import numpy as np
@@ -317,9 +406,10 @@ class Bench:
 
     # -- embedmap --------------------------------------------------------------------------------
 
-    def embedmap(self, data_name, args, repeat=None):
-        """Runs `embedmap cluster` on a data set; returns reports, peak memory, labels, wall times."""
-        key = (data_name, tuple(args))
+    def embedmap(self, data_name, args, repeat=None, command="cluster"):
+        """Runs `embedmap cluster` (or `embedmap project`) on a data set; returns reports, peak
+        memory, labels (cluster only), x/y, wall times."""
+        key = (command, data_name, tuple(args))
         if key in self.embedmap_runs:
             return self.embedmap_runs[key]
         import numpy as np
@@ -330,23 +420,28 @@ class Bench:
         reports, peaks, walls, labels, xy = [], [], [], None, None
         for i in range(repeat):
             out, rep, mem = self.tmpfile("embedmap", "parquet"), self.tmpfile("report", "json"), self.tmpfile("mem", "txt")
-            cmd = [self.binary, "cluster", path, *args, "--out", out, "--report", rep]
-            log(f"embedmap {' '.join(args)} on {data_name} ({i + 1}/{repeat})")
+            cmd = [self.binary, command, path, *args, "--out", out, "--report", rep]
+            log(f"embedmap {command} {' '.join(args)} on {data_name} ({i + 1}/{repeat})")
             wall = self.run_timed(cmd, mem, what="embedmap")
             self.binary_mtimes.add(os.path.getmtime(self.binary))
             with open(rep) as f:
                 reports.append(json.load(f))
             peaks.append(read_peak_kb(mem))
             walls.append(wall)
-            if labels is None:
-                t = pq.read_table(out, columns=["cluster", "x", "y"])
-                labels = t.column("cluster").to_numpy().astype(np.int64)
+            if xy is None:
+                if command == "cluster":
+                    t = pq.read_table(out, columns=["cluster", "x", "y"])
+                    labels = t.column("cluster").to_numpy().astype(np.int64)
+                else:
+                    t = pq.read_table(out, columns=["row", "x", "y"])
+                    if not (t.column("row").to_numpy() == np.arange(t.num_rows)).all():
+                        raise RuntimeError(f"embedmap {command}: the rows of {out} are not in order")
                 xy = np.stack([t.column("x").to_numpy(), t.column("y").to_numpy()], axis=1)
             for p in (out, rep, mem):
                 os.remove(p)
             if wall > LONG_RUN_S:
                 break
-        run = {"cmd": ["embedmap", "cluster", data_name, *args], "reports": reports, "peak_kb": peaks,
+        run = {"cmd": ["embedmap", command, data_name, *args], "reports": reports, "peak_kb": peaks,
                "wall_s": walls, "labels": labels, "xy": xy}
         self.embedmap_runs[key] = run
         return run
@@ -405,6 +500,8 @@ class Bench:
             quality="", extra=None, goal=None, ratio=None):
         if ratio is None and ref_ms and ours_ms is not None:
             ratio = ours_ms / ref_ms
+        if self.a.rows:  # a subset: not the benchmark's data, so no verdict
+            met = None
         r = {"item": item, "reference": reference, "reference_ms": ref_ms, "embedmap_ms": ours_ms,
              "ratio": ratio, "goal": goal if goal is not None else GOALS[item], "met": met,
              "reference_peak_mb": ref_peak_kb / 1024 if ref_peak_kb else None,
@@ -433,6 +530,26 @@ def find_binary():
     # Perhaps being rebuilt: return the first candidate; run_timed waits for it.
     log(f"embedmap binary not found yet; looked at: {', '.join(candidates)} (build with cargo build --release)")
     return candidates[0]
+
+
+def load_embedding_column(path, column):
+    """A parquet file's list column of floats as a float32 (rows, dim) array."""
+    import numpy as np
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    if not os.path.exists(path):
+        raise RuntimeError(f"{path} not found (--debian gives its place)")
+    col = pq.read_table(path, columns=[column]).column(column).combine_chunks()
+    if col.null_count:
+        raise RuntimeError(f"{path}: {col.null_count} rows without an {column}")
+    lengths = pc.list_value_length(col).to_numpy()
+    if len(lengths) == 0 or (lengths != lengths[0]).any():
+        raise RuntimeError(f"{path}: the lists of {column} differ in length ({lengths.min()}–{lengths.max()})")
+    x = col.flatten().to_numpy(zero_copy_only=False).astype(np.float32).reshape(len(col), int(lengths[0]))
+    if not np.isfinite(x).all():
+        raise RuntimeError(f"{path}: {column} has NaN or infinite values")
+    return np.ascontiguousarray(x)
 
 
 def read_peak_kb(path):
@@ -505,6 +622,101 @@ def n_noise(labels):
     import numpy as np
 
     return int(np.sum(np.asarray(labels) < 0))
+
+
+def trust_rows(x, maps, metric, k, rows):
+    """For each map (an (n, 2) array) and each row i of `rows`: the trustworthiness penalty
+    Σ max(0, r(i, j) − k) over the map's k nearest other points j of i, where r(i, j) is j's rank
+    among i's full-space distances to the other rows (1 = nearest, ties to the lower index), and
+    the kNN recall, the share of those j with r(i, j) ≤ k (that is, among i's k nearest in the
+    full space). Full-space distances in float64, a block of rows at a time. Returns two arrays
+    of shape (len(maps), len(rows))."""
+    import numpy as np
+    from sklearn.neighbors import NearestNeighbors
+
+    n = x.shape[0]
+    rows = np.asarray(rows, dtype=np.int64)
+    # The map's k nearest of every point, itself excluded (as sklearn's trustworthiness does).
+    map_nn = [NearestNeighbors(n_neighbors=k).fit(np.asarray(y, dtype=np.float64)).kneighbors(return_distance=False)[rows]
+              for y in maps]
+    pts = np.asarray(x, dtype=np.float64)
+    if metric == "cosine":
+        norms = np.linalg.norm(pts, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        pts, sq = pts / norms, None
+    elif metric == "euclidean":
+        pts = pts - pts.mean(axis=0)  # centred: less cancellation in |a|² + |b|² − 2ab
+        sq = np.einsum("ij,ij->i", pts, pts)
+    else:
+        raise ValueError(f"metric {metric!r}: cosine or euclidean")
+    pen = np.zeros((len(maps), len(rows)))
+    rec = np.zeros((len(maps), len(rows)))
+    idx = np.arange(n)
+    per_block = max(1, min(256, 8_000_000 // n))  # about 64 MB of distances at a time
+    for b0 in range(0, len(rows), per_block):
+        rr = rows[b0:b0 + per_block]
+        g = pts[rr] @ pts.T
+        if sq is None:
+            d = 1.0 - g
+        else:
+            d = np.maximum(sq[rr, None] + sq[None, :] - 2.0 * g, 0.0)  # squared: the same ranks
+        del g
+        d[np.arange(len(rr)), rr] = np.inf
+        srt = np.sort(d, axis=1)
+        for m, nn in enumerate(map_nn):
+            nb = nn[b0:b0 + len(rr)]
+            dj = np.take_along_axis(d, nb, axis=1)
+            rank = np.empty(nb.shape, dtype=np.int64)
+            for r in range(len(rr)):
+                lo = np.searchsorted(srt[r], dj[r], side="left")
+                hi = np.searchsorted(srt[r], dj[r], side="right")
+                rank[r] = lo + 1
+                for t in np.flatnonzero(hi - lo > 1):  # exact ties: by index
+                    rank[r, t] = lo[t] + 1 + np.count_nonzero((d[r] == dj[r, t]) & (idx < nb[r, t]))
+            pen[m, b0:b0 + len(rr)] = np.maximum(rank - k, 0).sum(axis=1)
+            rec[m, b0:b0 + len(rr)] = (rank <= k).sum(axis=1) / k
+    return pen, rec
+
+
+def map_trust(x, maps, metric, k=TRUST_K, exact_max=TRUST_EXACT_MAX, sample_rows=TRUST_SAMPLE_ROWS, seed=0):
+    """Trust figures of each map of x, as embedmap's report gives them (`projection.trust`):
+    trustworthiness (sklearn's definition) and kNN recall@k; every row up to exact_max rows, with
+    the trustworthiness from sklearn.manifold.trustworthiness itself; above, on sample_rows rows
+    of np.random.default_rng(seed), the penalty's mean scaled to n rows, with 95% confidence
+    half-widths (finite-population corrected) in `ci95`. None when k ≥ n / 2."""
+    import numpy as np
+
+    n = x.shape[0]
+    if k >= n / 2:
+        return [None] * len(maps)
+    exact = n <= exact_max
+    rows = np.arange(n) if exact else np.sort(np.random.default_rng(seed).choice(n, min(sample_rows, n), replace=False))
+    pen, rec = trust_rows(x, maps, metric, k, rows)
+    m = len(rows)
+    scale = 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0))
+    figs = []
+    for i, y in enumerate(maps):
+        mp, mr = float(pen[i].mean()), float(rec[i].mean())
+        fig = {"k": k, "trustworthiness": 1.0 - scale * mp * n, "knn_recall": mr, "rows_measured": m, "ci95": None}
+        if exact:
+            from sklearn.manifold import trustworthiness
+
+            fig["trustworthiness_ranked_here"] = fig["trustworthiness"]
+            fig["trustworthiness"] = float(trustworthiness(x, y, n_neighbors=k, metric=metric))
+            fig["how"] = "exact: sklearn.manifold.trustworthiness; recall over every row"
+        else:
+            fpc = max(0.0, (n - m) / (n - 1.0)) ** 0.5
+            half = [1.96 * float(np.std(v, ddof=1)) / m ** 0.5 * fpc for v in (pen[i], rec[i])]
+            fig["ci95"] = [half[0] * scale * n, half[1]]
+            fig["how"] = f"sample of {m} rows (default_rng({seed}))"
+        figs.append(fig)
+    return figs
+
+
+def fmt_trust(t):
+    if t is None:
+        return "—"
+    return f"{t['trustworthiness']:.4f}" + (f" ± {t['ci95'][0]:.4f}" if t.get("ci95") else "")
 
 
 def stage(run, name):
@@ -647,7 +859,9 @@ def item_pca_100k(b):
     ours = b.embedmap("A", ["--algo", "kmeans", "--k", "20", "--n-init", "1", "--seed", "0"])
     ref = b.reference("sklearn_pca", "A", {})
     ours_ms, ref_ms = stage(ours, "project"), median(ref["times_ms"])
-    evr_ours = ours["reports"][0]["pca_explained_variance_ratio"]
+    rep0 = ours["reports"][0]
+    # Older reports: pca_explained_variance_ratio; newer: projection.detail.explained_variance_ratio.
+    evr_ours = rep0.get("pca_explained_variance_ratio") or rep0["projection"]["detail"]["explained_variance_ratio"]
     evr_ref = ref["info"]["explained_variance_ratio"]
     corr = [abs(float(np.corrcoef(ours["xy"][:, j], ref["xy"][:, j])[0, 1])) for j in range(2)]
     q = (f"explained variance {evr_ours[0]:.4f}/{evr_ours[1]:.4f} vs {evr_ref[0]:.4f}/{evr_ref[1]:.4f}; "
@@ -665,7 +879,7 @@ def dbscan_eps(b):
 
     if b.a.eps:
         return b.a.eps
-    cache = os.path.join(b.cache, "dbscan_20k_eps.json")
+    cache = os.path.join(b.cache, f"dbscan_20k{f'_rows{b.a.rows}' if b.a.rows else ''}_eps.json")
     if os.path.exists(cache):
         with open(cache) as f:
             return json.load(f)["eps"]
@@ -752,6 +966,63 @@ def item_hdbscan_20k(b):
               goal=None if goal else "(information)")
 
 
+UMAP_ITEMS = {  # item: (data set, what it is)
+    "umap_debian": ("D", "Debian packages, 9,506 × 384"),
+    "umap_20k": ("B", "blobs 20k × 384"),
+    "umap_100k": ("A", "blobs 100k × 384"),
+}
+
+
+def item_umap(b, item, metric="cosine"):
+    name, _ = UMAP_ITEMS[item]
+    x, _ = b.load(name)
+    ours = b.embedmap(name, ["--projection", "umap", "--metric", metric, "--seed", "0"], command="project")
+    projs = [r["projection"] for r in ours["reports"]]
+    ours_ms, ours_pk = median([p["ms"] for p in projs]), peak(ours)
+    t_ours = projs[0].get("trust")
+    stages = {s: median([p["detail"]["timings_ms"][s] for p in projs]) for s in ("knn_ms", "fuzzy_ms", "init_ms", "optimize_ms")}
+    params = {"n_neighbors": 15, "min_dist": 0.1, "metric": metric}
+    ref = b.reference("umap_learn", name, params)
+    ref_ms = median(ref["times_ms"])
+    if ref["xy"] is None or ref["xy"].shape != (x.shape[0], 2):
+        raise RuntimeError(f"umap-learn's layout is missing or of the wrong shape on {name}")
+    log(f"trust figures of both maps on {name} ({x.shape[0]} rows, {metric})")
+    t0 = time.perf_counter()
+    t_ref, t_ours_here = map_trust(x, [ref["xy"], ours["xy"]], metric)
+    log(f"  trust figures in {time.perf_counter() - t0:.1f} s")
+    # embedmap's own figures against the same measure of its map here (exact: to ~1e-6;
+    # sampled: another sample, so within the two intervals).
+    if t_ours and t_ours_here:
+        diff = abs(t_ours["trustworthiness"] - t_ours_here["trustworthiness"])
+        tol = (t_ours["ci95"][0] if t_ours.get("ci95") else 0) + (t_ours_here["ci95"][0] if t_ours_here["ci95"] else 0) + 1e-5
+        if diff > tol:
+            b.note(f"{item}: embedmap reports trustworthiness {t_ours['trustworthiness']:.6f}, measured here "
+                   f"{t_ours_here['trustworthiness']:.6f} (difference {diff:.2g} > {tol:.2g})")
+    ratio = ours_ms / ref_ms
+    if t_ours is None or t_ref is None:
+        b.note(f"{item}: no trust figures ({'embedmap' if t_ours is None else 'reference'}); goal not met")
+        met = False
+    else:
+        met = ratio <= 0.25 and t_ours["trustworthiness"] >= t_ref["trustworthiness"] - 0.01
+    sampled = t_ref and t_ref.get("ci95")
+    q = (f"trustworthiness {fmt_trust(t_ours)} vs {fmt_trust(t_ref)}"
+         + (f" (diff {t_ours['trustworthiness'] - t_ref['trustworthiness']:+.4f})" if t_ours and t_ref else "")
+         + (f", kNN recall@15 {t_ours['knn_recall'] * 100:.1f}% vs {t_ref['knn_recall'] * 100:.1f}%" if t_ours and t_ref else "")
+         + (f" (samples of {t_ref['rows_measured']})" if sampled else "")
+         + f"; embedmap knn {fmt_ms(stages['knn_ms'])}, fuzzy {fmt_ms(stages['fuzzy_ms'])}, "
+           f"init {fmt_ms(stages['init_ms'])}, optimize {fmt_ms(stages['optimize_ms'])}")
+    b.row(item, f"umap-learn UMAP(15, min_dist=0.1, metric='{metric}', unseeded, n_jobs=-1), compiled beforehand",
+          ref_ms, ours_ms, ref["peak_kb"], ours_pk, met, q,
+          {"data": name, "rows": int(x.shape[0]), "metric": metric,
+           "embedmap_times_ms": [p["ms"] for p in projs], "embedmap_stage_ms": stages,
+           "embedmap_stage_ms_runs": [p["detail"]["timings_ms"] for p in projs],
+           "embedmap_detail": {k: v for k, v in projs[0]["detail"].items() if k != "timings_ms"},
+           "embedmap_trust": t_ours, "embedmap_trust_measured_here": t_ours_here,
+           "reference_times_ms": ref["times_ms"], "reference_trust": t_ref, "reference": ref["info"],
+           "peak_memory": "embedmap's includes its trust figures (computed in the same process after the "
+                          "projection); the reference's does not"})
+
+
 RUNNERS = {
     "kmeans_100k": item_kmeans_100k,
     "lloyd_iter_100k": item_lloyd_iter_100k,
@@ -762,6 +1033,7 @@ RUNNERS = {
     "dbscan_20k": item_dbscan_20k,
     "ward_20k": item_ward_20k,
     "hdbscan_20k": item_hdbscan_20k,
+    **{item: (lambda b, item=item: item_umap(b, item)) for item in UMAP_ITEMS},
 }
 
 
@@ -824,7 +1096,8 @@ def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--worker":
         return worker(sys.argv[2])
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", help=f"comma-separated work items: {', '.join(ITEMS)}")
+    ap.add_argument("--only", help=f"comma-separated work items: {', '.join(ITEMS)}; or a group: "
+                                   + "; ".join(f"{g} = {', '.join(v)}" for g, v in GROUPS.items()))
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement (a run over 20 s is not repeated)")
     ap.add_argument("--large", action="store_true", help="also kmeans_1m (1,000,000 × 128, a 512 MB file)")
     ap.add_argument("--slow", action="store_true", help="also sklearn's HDBSCAN (minutes)")
@@ -833,17 +1106,24 @@ def main():
     ap.add_argument("--binary", help="embedmap binary (default: $CARGO_TARGET_DIR, ~/.cache/embedmap-target, target/)")
     ap.add_argument("--eps", type=float, help="DBSCAN eps (default: median 5th-neighbour distance)")
     ap.add_argument("--json-out", help="write every figure, with per-run times, as JSON here")
+    ap.add_argument("--debian", default=DEBIAN_DEFAULT,
+                    help="parquet file of data set D (list column `embedding`) [default: %(default)s]")
+    ap.add_argument("--rows", type=int, help="only the first N rows of every data set: a quick check that the "
+                                             "script runs (goals not judged)")
     a = ap.parse_args()
 
     items = [i for i in ITEMS if i != "kmeans_1m" or a.large]
     if a.only:
-        wanted = [s.strip() for s in a.only.split(",") if s.strip()]
+        wanted = [w for s in a.only.split(",") if s.strip() for w in GROUPS.get(s.strip(), [s.strip()])]
         unknown = [w for w in wanted if w not in ITEMS]
         if unknown:
-            ap.error(f"unknown work item(s): {', '.join(unknown)}; known: {', '.join(ITEMS)}")
+            ap.error(f"unknown work item(s): {', '.join(unknown)}; known: {', '.join(ITEMS)}, "
+                     f"and the group(s) {', '.join(GROUPS)}")
         if "kmeans_1m" in wanted and not a.large:
             ap.error("kmeans_1m needs --large (it makes a 512 MB file)")
         items = [i for i in ITEMS if i in wanted]
+    if a.rows is not None and a.rows < 100:
+        ap.error("--rows: at least 100")
     if not shutil.which("/usr/bin/time"):
         sys.exit("/usr/bin/time is needed for peak memory (apt-get install time)")
 
@@ -851,6 +1131,9 @@ def main():
     import numpy as np  # noqa: F401  (after the thread limits)
 
     b = Bench(a)
+    if a.rows:
+        b.note(f"--rows {a.rows}: only the first {a.rows} rows of every data set; a check that the script runs, "
+               "not the benchmark (goals not judged)")
     meta = machine_meta(b)
     meta["load_before"] = os.getloadavg()
     log(f"embedmap: {b.binary}; items: {', '.join(items)}; work files in {b.tmp}")
@@ -876,7 +1159,7 @@ def main():
     meta["versions"] = b.versions
     print_table(b, meta)
     if a.json_out:
-        doc = {"machine": meta, "repeat": a.repeat, "items": items, "rows": b.rows, "notes": b.notes,
+        doc = {"machine": meta, "repeat": a.repeat, "rows": a.rows, "items": items, "rows": b.rows, "notes": b.notes,
                "failures": failures,
                "embedmap_runs": [{"cmd": r["cmd"], "timings_ms": [rep["timings_ms"] for rep in r["reports"]],
                                   "peak_kb": r["peak_kb"], "wall_s": r["wall_s"],
@@ -884,7 +1167,9 @@ def main():
                                   "inertia": [rep.get("inertia") for rep in r["reports"]],
                                   "n_clusters": r["reports"][0].get("n_clusters"),
                                   "n_noise": r["reports"][0].get("n_noise"),
-                                  "silhouette": r["reports"][0].get("silhouette")}
+                                  "silhouette": r["reports"][0].get("silhouette"),
+                                  "projection": [rep.get("projection") for rep in r["reports"]]
+                                  if "projection" in r["reports"][0] else None}
                                  for r in b.embedmap_runs.values()]}
         with open(a.json_out, "w") as f:
             json.dump(doc, f, indent=2, default=lambda o: o.item() if hasattr(o, "item") else str(o))

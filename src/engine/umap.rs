@@ -497,9 +497,13 @@ fn optimize(
                     let epn = eps / NEGATIVE_RATE;
                     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                     let n_neg = ((now - nn[le]) / epn).max(0.0) as usize;
+                    // The negative samples all push from the same position: independent of
+                    // each other, so they overlap in the pipeline.
+                    let mut push = [0.0f32; 2];
                     for p in 0..n_neg {
+                        // The hash's high half scaled to 0..tail_n (a multiplication, not a division).
                         #[allow(clippy::cast_possible_truncation)]
-                        let k = (sample_hash(params.seed, epoch, e, p) % tail_n as u64) as usize;
+                        let k = (((sample_hash(params.seed, epoch, e, p) >> 32) * tail_n as u64) >> 32) as usize;
                         if fixed.is_none() && k == i {
                             continue;
                         }
@@ -508,10 +512,12 @@ fn optimize(
                         let d2 = dx[0] * dx[0] + dx[1] * dx[1];
                         if d2 > 0.0 {
                             let g = 2.0 * bf / ((0.001 + d2) * (af * d2.powf(bf) + 1.0));
-                            yi[0] += clip(g * dx[0]) * alphaf;
-                            yi[1] += clip(g * dx[1]) * alphaf;
+                            push[0] += clip(g * dx[0]) * alphaf;
+                            push[1] += clip(g * dx[1]) * alphaf;
                         }
                     }
+                    yi[0] += push[0];
+                    yi[1] += push[1];
                     #[allow(clippy::cast_precision_loss)]
                     {
                         nn[le] += n_neg as f64 * epn;
