@@ -114,6 +114,8 @@ pub enum Event {
         projected: Arc<Projected>,
         /// Trustworthiness and kNN recall at 15 (`None` for inputs too small to measure).
         trust: Option<Trust>,
+        /// Every row's own kNN recall at 15 (up to [`RECALL_ROWS_MAX`] rows).
+        recall: Option<Arc<Vec<f32>>>,
     },
     /// A projection was refused or failed.
     ProjectionFailed {
@@ -123,6 +125,10 @@ pub enum Event {
         error: String,
     },
 }
+
+/// Rows up to which every row's own kNN recall is computed (from the exact neighbour graph,
+/// whose cost grows as n²).
+pub const RECALL_ROWS_MAX: usize = 50_000;
 
 /// How often a running layout shows its positions.
 const LAYOUT_STEP_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
@@ -447,7 +453,14 @@ fn run_job(job: Job, generation: u64, ctl: &Control, progress: &Arc<crate::engin
             match project(&embeddings, &params, ctl, Some(&on_epoch)) {
                 Ok(p) => {
                     let Ok(t) = trust(&embeddings, trust_metric, &p.coords, 15, 0, ctl) else { return };
-                    send(Event::Projected { generation, embeddings, projected: Arc::new(p), trust: t });
+                    let n = p.coords.len();
+                    let recall = if n <= RECALL_ROWS_MAX && n > 15 {
+                        let Ok((g, _)) = embeddings.knn_graph(trust_metric, 15, ctl) else { return };
+                        Some(Arc::new(crate::engine::trust::per_row_recall(&g.indices, g.k, &p.coords, 15)))
+                    } else {
+                        None
+                    };
+                    send(Event::Projected { generation, embeddings, projected: Arc::new(p), trust: t, recall });
                 }
                 Err(ProjectError::Cancelled(_)) => {}
                 Err(ProjectError::Invalid(e)) => send(Event::ProjectionFailed { generation, error: format!("{}: {e}", params.name()) }),

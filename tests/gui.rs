@@ -820,3 +820,29 @@ fn switching_to_umap_moves_the_points_and_shows_the_trust_figures() {
     assert_eq!(*h.state().xy().unwrap(), *pca_xy);
     assert!(!h.state().is_busy());
 }
+
+#[test]
+fn neighbourhood_colouring_paints_each_row_by_its_own_recall() {
+    let mut h = app_on(LoadSource::File(fixture("debian400.parquet")));
+    wait_idle(&mut h);
+    h.get_by_label("UMAP").click();
+    h.run_steps(2);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while h.state().map_trust().is_none() {
+        assert!(Instant::now() < deadline, "the UMAP layout did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+        h.step();
+    }
+    let trust = h.state().map_trust().unwrap();
+    let recall = h.state().map_recall().expect("every row's recall is measured at 400 rows");
+    assert_eq!(recall.len(), 400);
+    // The rows' own recalls average to the map's figure.
+    #[allow(clippy::cast_precision_loss)]
+    let mean = recall.iter().map(|&v| f64::from(v)).sum::<f64>() / 400.0;
+    assert!((mean - trust.knn_recall).abs() < 1e-6, "{mean} vs {}", trust.knn_recall);
+    h.get_by_label("Colour by").click();
+    h.run_steps(2);
+    h.get_by_label("neighbourhood kept").click();
+    h.run_steps(3);
+    assert_eq!(h.query_all_by_label_contains("of its 15 neighbours kept").count(), 6, "the legend does not explain the colouring");
+}

@@ -32,6 +32,8 @@ pub(crate) enum ColorBy {
     Silhouette,
     /// A metadata column: categories by frequency, or a numeric ramp.
     Column(String),
+    /// How much of its 15 nearest rows in the full space each row keeps on the map.
+    NeighbourhoodKept,
 }
 
 /// What a drag on the map does.
@@ -203,6 +205,8 @@ fn cluster_of(app: &EmbedmapApp, i: usize) -> Option<usize> {
 /// Colours of every row under one colouring, with its legend.
 struct BaseColors {
     color_by: ColorBy,
+    /// The per-row recall it was coloured with (its address), for the neighbourhood colouring.
+    recall: usize,
     outcome: Option<Arc<crate::session::ClusterOutcome>>,
     colors: Vec<Color32>,
     legend: Vec<Swatch>,
@@ -223,6 +227,7 @@ fn base_colors(
     o: Option<&Arc<crate::session::ClusterOutcome>>,
     labels: &[Option<usize>],
     color_by: &ColorBy,
+    recall: Option<&[f32]>,
 ) -> (Vec<Color32>, Vec<Swatch>) {
     let n = labels.len();
     let mut legend = Vec::new();
@@ -230,6 +235,18 @@ fn base_colors(
         ColorBy::Cluster => {
             labels.iter().map(|l| l.map_or(if o.is_some() { palette::NOISE } else { Color32::GRAY }, palette::cluster)).collect()
         }
+        ColorBy::NeighbourhoodKept => match recall.filter(|r| r.len() == n) {
+            Some(r) => {
+                for t in [0.0f32, 0.2, 0.4, 0.6, 0.8, 1.0] {
+                    legend.push(Swatch { label: format!("{:.0}% of its 15 neighbours kept", t * 100.0), color: palette::ramp(t) });
+                }
+                r.iter().map(|&v| palette::ramp(v)).collect()
+            }
+            None => {
+                legend.push(Swatch { label: "not measured yet (or above 50,000 rows)".into(), color: palette::NOISE });
+                vec![palette::NOISE; n]
+            }
+        },
         ColorBy::Silhouette => {
             let sil = o.as_ref().and_then(|o| o.silhouette.as_ref().ok());
             let value = |i: usize| sil.and_then(|s| s.values.get(i).copied()).filter(|v| v.is_finite() && labels[i].is_some());
@@ -310,6 +327,8 @@ fn recolor(app: &mut EmbedmapApp) {
     }
     let o = app.outcome.clone();
     let k = o.as_ref().map_or(0, |o| o.sizes.len());
+    let recall = app.shown_recall();
+    let recall_key = if app.map.color_by == ColorBy::NeighbourhoodKept { recall.as_ref().map_or(0, |r| r.as_ptr() as usize) } else { 0 };
     let map = &mut app.map;
     map.dirty = false;
     map.version += 1;
@@ -319,12 +338,15 @@ fn recolor(app: &mut EmbedmapApp) {
         (0..n).map(|i| o.as_ref().and_then(|o| usize::try_from(o.labels[i]).ok().filter(|&c| c < k))).collect();
     // The colours of the chosen colouring, computed once per (colouring, outcome); hiding,
     // highlighting, selecting and searching only change what is drawn over them.
-    let cached = map.base.as_ref().filter(|b| b.color_by == map.color_by && same_outcome(b.outcome.as_ref(), o.as_ref()));
+    let cached = map
+        .base
+        .as_ref()
+        .filter(|b| b.color_by == map.color_by && same_outcome(b.outcome.as_ref(), o.as_ref()) && b.recall == recall_key);
     let base = match cached {
         Some(b) => Arc::clone(b),
         None => {
-            let (colors, legend) = base_colors(&ds, o.as_ref(), &labels, &map.color_by);
-            let b = Arc::new(BaseColors { color_by: map.color_by.clone(), outcome: o.clone(), colors, legend });
+            let (colors, legend) = base_colors(&ds, o.as_ref(), &labels, &map.color_by, recall.as_deref().map(Vec::as_slice));
+            let b = Arc::new(BaseColors { color_by: map.color_by.clone(), recall: recall_key, outcome: o.clone(), colors, legend });
             map.base = Some(Arc::clone(&b));
             b
         }
@@ -468,12 +490,15 @@ fn toolbar_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, ds: &crate::data::Datase
         let current = match &app.map.color_by {
             ColorBy::Cluster => "cluster".to_string(),
             ColorBy::Silhouette => "silhouette".to_string(),
+            ColorBy::NeighbourhoodKept => "neighbourhood kept".to_string(),
             ColorBy::Column(c) => c.clone(),
         };
         let before = app.map.color_by.clone();
         egui::ComboBox::from_label("Colour by").selected_text(current).show_ui(ui, |ui| {
             ui.selectable_value(&mut app.map.color_by, ColorBy::Cluster, "cluster");
             ui.selectable_value(&mut app.map.color_by, ColorBy::Silhouette, "silhouette");
+            ui.selectable_value(&mut app.map.color_by, ColorBy::NeighbourhoodKept, "neighbourhood kept")
+                .on_hover_text("Each row by the share of its 15 nearest rows in the full space that are also its 15 nearest on this map: where the map misleads, it is dark");
             for c in ds.metadata_columns() {
                 ui.selectable_value(&mut app.map.color_by, ColorBy::Column(c.clone()), c);
             }
@@ -561,6 +586,7 @@ fn legend_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
         if !app.map.legend.is_empty() {
             ui.strong(match &app.map.color_by {
                 ColorBy::Column(c) => c.clone(),
+                ColorBy::NeighbourhoodKept => "neighbourhood kept".into(),
                 _ => "silhouette".into(),
             });
             for s in &app.map.legend {

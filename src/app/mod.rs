@@ -708,9 +708,10 @@ impl EmbedmapApp {
                     self.projection.live = Some((coords, epoch, n_epochs));
                 }
             }
-            Event::Projected { generation, embeddings, projected, trust } => {
+            Event::Projected { generation, embeddings, projected, trust, recall } => {
                 if self.dataset.as_ref().is_some_and(|d| Arc::ptr_eq(&d.embeddings, &embeddings)) {
-                    self.on_projected(generation, projected, trust);
+                    self.on_projected(generation, projected, trust, recall);
+                    self.map.dirty = true;
                 }
             }
             Event::ProjectionFailed { generation, error } => {

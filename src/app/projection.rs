@@ -31,6 +31,8 @@ pub(crate) struct Layout {
     pub(crate) xy: Arc<Vec<[f32; 2]>>,
     pub(crate) projected: Arc<Projected>,
     pub(crate) trust: Option<Trust>,
+    /// Every row's own kNN recall at 15 (small and medium inputs).
+    pub(crate) recall: Option<Arc<Vec<f32>>>,
 }
 
 /// The projection thread's running job and the layouts it made.
@@ -110,14 +112,25 @@ impl EmbedmapApp {
         self.current_layout().and_then(|l| l.trust.clone())
     }
 
+    /// Every row's kNN recall at 15 on the map shown, once measured.
+    #[must_use]
+    pub fn map_recall(&self) -> Option<Arc<Vec<f32>>> {
+        self.shown_recall()
+    }
+
+    /// Every row's kNN recall on the map shown, once measured.
+    pub(crate) fn shown_recall(&self) -> Option<Arc<Vec<f32>>> {
+        self.current_layout().and_then(|l| l.recall.clone())
+    }
+
     /// A finished projection arrived.
-    pub(crate) fn on_projected(&mut self, generation: u64, projected: Arc<Projected>, trust: Option<Trust>) {
+    pub(crate) fn on_projected(&mut self, generation: u64, projected: Arc<Projected>, trust: Option<Trust>, recall: Option<Arc<Vec<f32>>>) {
         let Some((g, k, _)) = self.projection.running.clone() else { return };
         if g != generation {
             return;
         }
         let xy = Arc::new(projected.coords.clone());
-        self.projection.layouts.insert(k, Arc::new(Layout { xy, projected, trust }));
+        self.projection.layouts.insert(k, Arc::new(Layout { xy, projected, trust, recall }));
         self.projection.running = None;
         self.projection.live = None;
     }

@@ -337,7 +337,8 @@ pub fn umap(emb: &Embeddings, metric: Metric, params: &UmapParams, ctl: &Control
     let n = emb.raw().n();
     let checked = params.check(n)?;
     let t = std::time::Instant::now();
-    let (knn, origin) = emb.knn_graph(metric, checked.n_neighbors - 1, ctl)?;
+    // At least 15 neighbours, so that the map's trust figures reuse the same graph.
+    let (knn, origin) = emb.knn_graph(metric, (checked.n_neighbors - 1).max(15), ctl)?;
     let knn_ms = if origin == super::cache::Origin::Cached { 0.0 } else { ms(t) };
     ctl.progress("fuzzy graph", 0.0);
     let t = std::time::Instant::now();
