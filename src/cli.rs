@@ -603,6 +603,12 @@ fn run_projection(ds: &Dataset, params: &ProjectionParams, metric: Metric, with_
         Err(ProjectError::Invalid(e)) => bail!("{}: {e}", params.name()),
         Err(ProjectError::Cancelled(_)) => bail!("cancelled"),
     };
+    if let crate::engine::project::ProjectionDetail::Umap { knn_graph: Some(g), .. } = &projected.detail {
+        eprintln!(
+            "approximate neighbour graph: {} lists, {} probed per list, recall@k {:.3} on {} sampled rows",
+            g.lists, g.probes, g.recall, g.sample
+        );
+    }
     let trust_fig = if with_trust {
         let t = Instant::now();
         let fig = trust(&ds.embeddings, metric, &projected.coords, 15, 0, ctl).map_err(|_| anyhow::anyhow!("cancelled"))?;

@@ -186,7 +186,10 @@ pub(super) fn projection_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     };
     let what = match &layout.projected.detail {
         ProjectionDetail::Pca { explained_variance_ratio: r } => format!("axis 1 {:.1}% · axis 2 {:.1}%", r[0] * 100.0, r[1] * 100.0),
-        ProjectionDetail::Umap { init, n_epochs, .. } => format!("{n_epochs} epochs · {init} start · {:.1} s", layout.projected.ms / 1e3),
+        ProjectionDetail::Umap { init, n_epochs, knn_graph, .. } => {
+            let graph = knn_graph.as_ref().map_or_else(String::new, |g| format!(" · approximate neighbours (recall {:.3})", g.recall));
+            format!("{n_epochs} epochs · {init} start{graph} · {:.1} s", layout.projected.ms / 1e3)
+        }
     };
     ui.label(what);
     if let Some(t) = &layout.trust {

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use super::dbscan::DbscanIndex;
 use super::hdbscan::HdbscanTree;
 use super::hierarchical::{Dendrogram, Linkage, dendrogram};
+use super::ann::{AnnReport, EXACT_MAX, ivf_knn};
 use super::neighbors::{GraphError, KnnGraph, MAX_RADIUS_PAIRS, RadiusGraph};
 use super::{Cancelled, Control, Embeddings, Metric};
 
@@ -16,6 +17,7 @@ pub struct Derived {
     radius: Mutex<Option<Arc<RadiusGraph>>>,
     dbscan: Mutex<Option<Arc<DbscanIndex>>>,
     knn: Mutex<Option<Arc<KnnGraph>>>,
+    ann: Mutex<Option<(Arc<KnnGraph>, AnnReport, u64)>>,
     dendrogram: Mutex<Option<Arc<Dendrogram>>>,
     hdbscan: Mutex<Option<Arc<HdbscanTree>>>,
 }
@@ -88,6 +90,25 @@ impl Embeddings {
         let g = Arc::new(KnnGraph::build(self, metric, k, ctl)?);
         put(&d.knn, Arc::clone(&g));
         Ok((g, Origin::Built))
+    }
+
+    /// A k-nearest-neighbour graph for layouts: the exact one up to [`EXACT_MAX`] rows, above
+    /// that the inverted-file graph of [`ivf_knn`] (seeded) with its measured recall.
+    pub fn layout_knn_graph(&self, metric: Metric, k: usize, seed: u64, ctl: &Control) -> Result<(Arc<KnnGraph>, Option<AnnReport>, Origin), Cancelled> {
+        if self.raw().n() <= EXACT_MAX {
+            let (g, o) = self.knn_graph(metric, k, ctl)?;
+            return Ok((g, None, o));
+        }
+        let d = self.derived();
+        let want = k.min(self.raw().n().saturating_sub(1));
+        if let Some((g, r, _)) = get(&d.ann).filter(|(g, _, s)| g.metric == metric && g.k >= want && *s == seed) {
+            return Ok((g, Some(r), Origin::Cached));
+        }
+        *d.ann.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        let (g, r) = ivf_knn(self, metric, k, seed, ctl)?;
+        let g = Arc::new(g);
+        put(&d.ann, (Arc::clone(&g), r.clone(), seed));
+        Ok((g, Some(r), Origin::Built))
     }
 
     /// The dendrogram for `linkage` and `metric`.

@@ -1,6 +1,7 @@
 //! Numeric code over `f32` rows: metrics, kernels, clustering, quality indices, projections.
 //! Imports neither egui nor polars.
 
+pub mod ann;
 pub mod cache;
 pub mod control;
 pub mod dbscan;

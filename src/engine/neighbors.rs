@@ -455,7 +455,7 @@ impl KSmallest {
 }
 
 /// Inserts `(dv, j)` into the ascending top list, dropping its last entry.
-fn insert_sorted(bd: &mut [f32], bi: &mut [u32], dv: f32, j: usize) {
+pub(crate) fn insert_sorted(bd: &mut [f32], bi: &mut [u32], dv: f32, j: usize) {
     let mut p = bd.len() - 1;
     while p > 0 && bd[p - 1] > dv {
         bd[p] = bd[p - 1];

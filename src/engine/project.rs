@@ -56,6 +56,8 @@ pub enum ProjectionDetail {
         b: f64,
         /// Stage times.
         timings_ms: UmapTimings,
+        /// The approximate neighbour graph's construction and recall (`None`: exact).
+        knn_graph: Option<super::ann::AnnReport>,
     },
 }
 
@@ -109,6 +111,7 @@ pub fn project(emb: &Embeddings, params: &ProjectionParams, ctl: &Control, on_ep
                 a: l.params.a,
                 b: l.params.b,
                 timings_ms: l.timings_ms,
+                knn_graph: l.knn.clone(),
             };
             (l.coords, detail)
         }

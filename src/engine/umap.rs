@@ -309,6 +309,8 @@ pub struct UmapLayout {
     pub graph: Arc<FuzzyGraph>,
     /// Stage times in milliseconds: neighbours, fuzzy set, initialisation, optimisation.
     pub timings_ms: UmapTimings,
+    /// How the approximate neighbour graph was built and its recall (`None`: exact).
+    pub knn: Option<super::ann::AnnReport>,
 }
 
 /// Where a layout's time went.
@@ -338,7 +340,7 @@ pub fn umap(emb: &Embeddings, metric: Metric, params: &UmapParams, ctl: &Control
     let checked = params.check(n)?;
     let t = std::time::Instant::now();
     // At least 15 neighbours, so that the map's trust figures reuse the same graph.
-    let (knn, origin) = emb.knn_graph(metric, (checked.n_neighbors - 1).max(15), ctl)?;
+    let (knn, ann, origin) = emb.layout_knn_graph(metric, (checked.n_neighbors - 1).max(15), checked.seed, ctl)?;
     let knn_ms = if origin == super::cache::Origin::Cached { 0.0 } else { ms(t) };
     ctl.progress("fuzzy graph", 0.0);
     let t = std::time::Instant::now();
@@ -346,6 +348,7 @@ pub fn umap(emb: &Embeddings, metric: Metric, params: &UmapParams, ctl: &Control
     let fuzzy_ms = ms(t);
     let mut layout = layout_graph(graph, &checked, ctl, on_epoch)?;
     layout.timings_ms.knn_ms = knn_ms;
+    layout.knn = ann;
     layout.timings_ms.fuzzy_ms = fuzzy_ms;
     Ok(layout)
 }
@@ -382,7 +385,7 @@ pub fn layout_graph(graph: Arc<FuzzyGraph>, params: &CheckedUmap, ctl: &Control,
     let t = std::time::Instant::now();
     let coords = optimize(&graph.graph, init, None, params, 1.0, ctl, on_epoch)?;
     let optimize_ms = ms(t);
-    Ok(UmapLayout { coords, params: params.clone(), init: kind, graph, timings_ms: UmapTimings { knn_ms: 0.0, fuzzy_ms: 0.0, init_ms, optimize_ms } })
+    Ok(UmapLayout { coords, params: params.clone(), init: kind, graph, timings_ms: UmapTimings { knn_ms: 0.0, fuzzy_ms: 0.0, init_ms, optimize_ms }, knn: None })
 }
 
 fn gaussian(rng: &mut Rng) -> f64 {
