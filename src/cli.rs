@@ -16,9 +16,9 @@ use crate::engine::kmeans::KMeansParams;
 use crate::engine::minibatch::{self, MiniBatchParams};
 use crate::engine::noise::NoisePolicy;
 use crate::engine::project::{ProjectError, Projected, ProjectionParams, project};
+use crate::engine::silhouette::SilhouetteMode;
 use crate::engine::trust::{Trust, trust};
 use crate::engine::umap::UmapParams;
-use crate::engine::silhouette::SilhouetteMode;
 use crate::engine::{Control, Metric};
 use crate::session::{Algorithm, ClusterRequest, RunError, SessionFile, elapsed_ms, external_indices, run_cluster, run_sweep};
 
@@ -91,7 +91,13 @@ impl ProjectionArgs {
             ProjectionArg::Pca => ProjectionParams::Pca,
             ProjectionArg::Umap => ProjectionParams::Umap {
                 metric,
-                params: UmapParams { n_neighbors: self.n_neighbors, min_dist: self.min_dist, spread: self.spread, n_epochs: self.n_epochs, seed },
+                params: UmapParams {
+                    n_neighbors: self.n_neighbors,
+                    min_dist: self.min_dist,
+                    spread: self.spread,
+                    n_epochs: self.n_epochs,
+                    seed,
+                },
             },
         }
     }
@@ -596,7 +602,13 @@ fn cluster(a: &ClusterArgs) -> anyhow::Result<()> {
 }
 
 /// Runs a projection and (unless told not to) its trust figures, reporting both on stderr.
-fn run_projection(ds: &Dataset, params: &ProjectionParams, metric: Metric, with_trust: bool, ctl: &Control) -> anyhow::Result<(Projected, Option<Trust>)> {
+fn run_projection(
+    ds: &Dataset,
+    params: &ProjectionParams,
+    metric: Metric,
+    with_trust: bool,
+    ctl: &Control,
+) -> anyhow::Result<(Projected, Option<Trust>)> {
     eprintln!("projecting with {}", params.name());
     let projected = match project(&ds.embeddings, params, ctl, None) {
         Ok(p) => p,

@@ -332,7 +332,11 @@ fn run(shared: &Shared, tx: &Sender<Event>, notify: &Notify, projections: bool) 
                 if q.shutdown {
                     return;
                 }
-                let next = if projections { q.projection.take() } else { q.load.take().or_else(|| q.analysis.take()).or_else(|| q.cluster.take()) };
+                let next = if projections {
+                    q.projection.take()
+                } else {
+                    q.load.take().or_else(|| q.analysis.take()).or_else(|| q.cluster.take())
+                };
                 if let Some(j) = next {
                     break j;
                 }

@@ -24,6 +24,16 @@ fn wait_idle(h: &mut Harness<'_, EmbedmapApp>) {
     h.run_steps(3);
 }
 
+/// Steps the window until the map shown has its trust figures (its layout finished).
+fn wait_for_trust(h: &mut Harness<'_, EmbedmapApp>, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while h.state().map_trust().is_none() {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(20));
+        h.step();
+    }
+}
+
 fn silhouette_text(h: &Harness<'_, EmbedmapApp>) -> String {
     h.get_by_label_contains("Silhouette ").value().unwrap_or_default()
 }
@@ -792,22 +802,12 @@ fn switching_to_umap_moves_the_points_and_shows_the_trust_figures() {
     let mut h = app_on(LoadSource::File(fixture("debian400.parquet")));
     wait_idle(&mut h);
     // PCA's own trust figures appear once measured on the projection thread.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while h.state().map_trust().is_none() {
-        assert!(Instant::now() < deadline, "PCA's trust figures did not appear");
-        std::thread::sleep(Duration::from_millis(20));
-        h.step();
-    }
+    wait_for_trust(&mut h, "PCA's trust figures did not appear");
     let pca_trust = h.state().map_trust().unwrap();
     let pca_xy = h.state().xy().unwrap();
     h.get_by_label("UMAP").click();
     h.run_steps(2);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while h.state().map_trust().is_none() {
-        assert!(Instant::now() < deadline, "the UMAP layout did not finish");
-        std::thread::sleep(Duration::from_millis(20));
-        h.step();
-    }
+    wait_for_trust(&mut h, "the UMAP layout did not finish");
     let umap_xy = h.state().xy().unwrap();
     assert_eq!(umap_xy.len(), 400);
     assert_ne!(*umap_xy, *pca_xy, "the points did not move");
@@ -827,12 +827,7 @@ fn neighbourhood_colouring_paints_each_row_by_its_own_recall() {
     wait_idle(&mut h);
     h.get_by_label("UMAP").click();
     h.run_steps(2);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while h.state().map_trust().is_none() {
-        assert!(Instant::now() < deadline, "the UMAP layout did not finish");
-        std::thread::sleep(Duration::from_millis(20));
-        h.step();
-    }
+    wait_for_trust(&mut h, "the UMAP layout did not finish");
     let trust = h.state().map_trust().unwrap();
     let recall = h.state().map_recall().expect("every row's recall is measured at 400 rows");
     assert_eq!(recall.len(), 400);

@@ -43,7 +43,10 @@ fn find_ab_matches_umap_learn() {
         let (spread, min_dist) = (e["spread"].as_f64().unwrap(), e["min_dist"].as_f64().unwrap());
         let (a, b) = find_ab(spread, min_dist);
         let (wa, wb) = (e["a"].as_f64().unwrap(), e["b"].as_f64().unwrap());
-        assert!((a - wa).abs() < 1e-3 * wa.max(1.0) && (b - wb).abs() < 1e-3, "spread {spread} min_dist {min_dist}: ({a}, {b}) vs ({wa}, {wb})");
+        assert!(
+            (a - wa).abs() < 1e-3 * wa.max(1.0) && (b - wb).abs() < 1e-3,
+            "spread {spread} min_dist {min_dist}: ({a}, {b}) vs ({wa}, {wb})"
+        );
     }
 }
 
@@ -106,7 +109,13 @@ fn umap_keeps_as_much_neighbourhood_as_umap_learn() {
         assert!(l.coords.iter().all(|p| p[0].is_finite() && p[1].is_finite()), "{name}: non-finite coordinates");
         let t = trust(&emb, metric, &l.coords, 15, 0, &Control::default()).unwrap().unwrap();
         let want = j["umap_learn"]["trustworthiness_median"].as_f64().unwrap();
-        eprintln!("{name}: trustworthiness {:.4} (umap-learn {want:.4}), recall {:.4} (umap-learn {:.4}), init {}", t.trustworthiness, t.knn_recall, j["umap_learn"]["knn_recall_median"], l.init.describe());
+        eprintln!(
+            "{name}: trustworthiness {:.4} (umap-learn {want:.4}), recall {:.4} (umap-learn {:.4}), init {}",
+            t.trustworthiness,
+            t.knn_recall,
+            j["umap_learn"]["knn_recall_median"],
+            l.init.describe()
+        );
         assert!(t.trustworthiness >= want - 0.01, "{name}: trustworthiness {} below umap-learn's {want} − 0.01", t.trustworthiness);
     }
 }

@@ -338,10 +338,8 @@ fn recolor(app: &mut EmbedmapApp) {
         (0..n).map(|i| o.as_ref().and_then(|o| usize::try_from(o.labels[i]).ok().filter(|&c| c < k))).collect();
     // The colours of the chosen colouring, computed once per (colouring, outcome); hiding,
     // highlighting, selecting and searching only change what is drawn over them.
-    let cached = map
-        .base
-        .as_ref()
-        .filter(|b| b.color_by == map.color_by && same_outcome(b.outcome.as_ref(), o.as_ref()) && b.recall == recall_key);
+    let cached =
+        map.base.as_ref().filter(|b| b.color_by == map.color_by && same_outcome(b.outcome.as_ref(), o.as_ref()) && b.recall == recall_key);
     let base = match cached {
         Some(b) => Arc::clone(b),
         None => {
@@ -817,7 +815,13 @@ fn canvas_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, xy: &[[f32; 2]]) {
             painter.add(egui::Shape::line(closed, stroke));
         }
     }
-    let axis = if app.settings.projection == super::projection::Choice::Umap && app.projection.pca_xy.as_ref().is_none_or(|p| p.as_ptr() != xy.as_ptr()) { "UMAP 1 →" } else { "PCA 1 →" };
+    let axis = if app.settings.projection == super::projection::Choice::Umap
+        && app.projection.pca_xy.as_ref().is_none_or(|p| p.as_ptr() != xy.as_ptr())
+    {
+        "UMAP 1 →"
+    } else {
+        "PCA 1 →"
+    };
     painter.text(rect.left_bottom() + Vec2::new(6.0, -6.0), egui::Align2::LEFT_BOTTOM, axis, egui::FontId::proportional(11.0), ink);
     if let Some(row) = hovered {
         painter.circle_stroke(screen(row), r + 2.0, Stroke::new(1.5, ink));

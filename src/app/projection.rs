@@ -11,7 +11,7 @@ use eframe::egui;
 
 use super::{Command, EmbedmapApp};
 use crate::engine::Metric;
-use crate::engine::project::{ProjectionDetail, Projected, ProjectionParams};
+use crate::engine::project::{Projected, ProjectionDetail, ProjectionParams};
 use crate::engine::trust::Trust;
 use crate::engine::umap::UmapParams;
 
@@ -140,8 +140,10 @@ impl EmbedmapApp {
 /// trust figures.
 pub(super) fn projection_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     let before = (app.settings.projection, app.settings.umap.clone());
-    ui.selectable_value(&mut app.settings.projection, Choice::Pca, "PCA").on_hover_text("Principal axes: instant, but keeps little of each row's neighbourhood on text embeddings");
-    ui.selectable_value(&mut app.settings.projection, Choice::Umap, "UMAP").on_hover_text("UMAP in the clustering's metric: keeps far more of each row's neighbourhood");
+    ui.selectable_value(&mut app.settings.projection, Choice::Pca, "PCA")
+        .on_hover_text("Principal axes: instant, but keeps little of each row's neighbourhood on text embeddings");
+    ui.selectable_value(&mut app.settings.projection, Choice::Umap, "UMAP")
+        .on_hover_text("UMAP in the clustering's metric: keeps far more of each row's neighbourhood");
     if app.settings.projection == Choice::Umap {
         ui.menu_button("UMAP settings", |ui| {
             let u = &mut app.settings.umap;

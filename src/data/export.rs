@@ -57,6 +57,29 @@ fn free_name(base: &str, taken: &[String]) -> String {
     (1..).map(|i| format!("{base}_{i}")).find(|c| !taken.iter().any(|t| t == c)).unwrap_or_else(|| base.to_string())
 }
 
+/// The output format `path` asks for; refuses any path that is the input or its sidecar.
+fn target_for(ds: &Dataset, path: &Path) -> Result<Target, ExportError> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let target = match ext.as_str() {
+        "csv" => Target::Csv(b','),
+        "tsv" | "tab" => Target::Csv(b'\t'),
+        "parquet" | "pq" => Target::Parquet,
+        _ => return Err(ExportError::UnsupportedFormat { ext, path: path.to_path_buf() }),
+    };
+    if ds.path.iter().chain(ds.sidecar.iter()).any(|input| same_file(input, path)) {
+        return Err(ExportError::WouldOverwriteInput { path: path.to_path_buf() });
+    }
+    Ok(target)
+}
+
+/// Writes `frame` to `path` as `target`, atomically.
+fn write_frame(frame: &mut DataFrame, target: Target, path: &Path) -> Result<(), ExportError> {
+    write_atomically(path, |file| match target {
+        Target::Csv(sep) => CsvWriter::new(file).include_header(true).with_separator(sep).finish(frame).map_err(|e| e.to_string()),
+        Target::Parquet => ParquetWriter::new(file).finish(frame).map(|_| ()).map_err(|e| e.to_string()),
+    })
+}
+
 /// Writes `ds` with the result columns to `path` (CSV, TSV or Parquet by extension).
 pub fn export_labelled(ds: &Dataset, cols: ExportColumns<'_>, path: &Path) -> Result<ExportSummary, ExportError> {
     export_impl(ds, cols, None, path)
@@ -69,18 +92,7 @@ pub fn export_rows(ds: &Dataset, cols: ExportColumns<'_>, rows: &[usize], path: 
 
 fn export_impl(ds: &Dataset, cols: ExportColumns<'_>, rows: Option<&[usize]>, path: &Path) -> Result<ExportSummary, ExportError> {
     let werr = |message: String| ExportError::Write { message, path: path.to_path_buf() };
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    let target = match ext.as_str() {
-        "csv" => Target::Csv(b','),
-        "tsv" | "tab" => Target::Csv(b'\t'),
-        "parquet" | "pq" => Target::Parquet,
-        _ => return Err(ExportError::UnsupportedFormat { ext, path: path.to_path_buf() }),
-    };
-    for input in ds.path.iter().chain(ds.sidecar.iter()) {
-        if same_file(input, path) {
-            return Err(ExportError::WouldOverwriteInput { path: path.to_path_buf() });
-        }
-    }
+    let target = target_for(ds, path)?;
     let n = ds.n();
     let extra = [cols.is_noise.map(<[bool]>::len), cols.membership.map(<[f64]>::len)];
     for len in [cols.labels.len(), cols.silhouette.len(), cols.xy.len()].into_iter().chain(extra.into_iter().flatten()) {
@@ -125,10 +137,7 @@ fn export_impl(ds: &Dataset, cols: ExportColumns<'_>, rows: Option<&[usize]>, pa
     if let Target::Csv(_) = target {
         frame = lists_to_text(frame).map_err(werr)?;
     }
-    write_atomically(path, |file| match target {
-        Target::Csv(sep) => CsvWriter::new(file).include_header(true).with_separator(sep).finish(&mut frame).map_err(|e| e.to_string()),
-        Target::Parquet => ParquetWriter::new(file).finish(&mut frame).map(|_| ()).map_err(|e| e.to_string()),
-    })?;
+    write_frame(&mut frame, target, path)?;
     Ok(ExportSummary { path: path.to_path_buf(), rows: written, added_columns: added })
 }
 
@@ -136,18 +145,7 @@ fn export_impl(ds: &Dataset, cols: ExportColumns<'_>, rows: Option<&[usize]>, pa
 /// `id` column copied from the input when it has one. CSV, TSV or Parquet by extension.
 pub fn export_coords(ds: &Dataset, xy: &[[f32; 2]], path: &Path) -> Result<ExportSummary, ExportError> {
     let werr = |message: String| ExportError::Write { message, path: path.to_path_buf() };
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    let target = match ext.as_str() {
-        "csv" => Target::Csv(b','),
-        "tsv" | "tab" => Target::Csv(b'\t'),
-        "parquet" | "pq" => Target::Parquet,
-        _ => return Err(ExportError::UnsupportedFormat { ext, path: path.to_path_buf() }),
-    };
-    for input in ds.path.iter().chain(ds.sidecar.iter()) {
-        if same_file(input, path) {
-            return Err(ExportError::WouldOverwriteInput { path: path.to_path_buf() });
-        }
-    }
+    let target = target_for(ds, path)?;
     if xy.len() != ds.n() {
         return Err(ExportError::LengthMismatch { got: xy.len(), expected: ds.n() });
     }
@@ -164,10 +162,7 @@ pub fn export_coords(ds: &Dataset, xy: &[[f32; 2]], path: &Path) -> Result<Expor
         frame = lists_to_text(frame).map_err(werr)?;
     }
     let added = frame.get_column_names().iter().map(|c| c.to_string()).collect();
-    write_atomically(path, |file| match target {
-        Target::Csv(sep) => CsvWriter::new(file).include_header(true).with_separator(sep).finish(&mut frame).map_err(|e| e.to_string()),
-        Target::Parquet => ParquetWriter::new(file).finish(&mut frame).map(|_| ()).map_err(|e| e.to_string()),
-    })?;
+    write_frame(&mut frame, target, path)?;
     Ok(ExportSummary { path: path.to_path_buf(), rows: xy.len(), added_columns: added })
 }
 

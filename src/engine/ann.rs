@@ -138,7 +138,11 @@ impl Partition {
                 *o = v - m;
             }
         });
-        let norms = if metric == Metric::Euclidean { pts.par_chunks(d.max(1)).map(|r| r.iter().map(|v| v * v).sum()).collect() } else { Vec::new() };
+        let norms = if metric == Metric::Euclidean {
+            pts.par_chunks(d.max(1)).map(|r| r.iter().map(|v| v * v).sum()).collect()
+        } else {
+            Vec::new()
+        };
         // Probe order of each list: the other centres by distance to its own.
         let mut cc = vec![0.0f32; lists * lists];
         dot_nt(&c, lists, &c, lists, d, &mut cc, lists);
@@ -243,7 +247,11 @@ pub fn ivf_knn(emb: &Embeddings, metric: Metric, k: usize, seed: u64, ctl: &Cont
                 let qs: Vec<usize> = members.iter().map(|&s| part.pos[sample[s]] as usize).collect();
                 let (mut dd, mut ii) = (vec![0.0f32; qs.len() * k], vec![0u32; qs.len() * k]);
                 part.search(l, &qs, probes, k, &mut dd, &mut ii);
-                members.iter().enumerate().map(|(r, &s)| ii[r * k..(r + 1) * k].iter().filter(|p| exact[s * k..(s + 1) * k].contains(p)).count()).sum()
+                members
+                    .iter()
+                    .enumerate()
+                    .map(|(r, &s)| ii[r * k..(r + 1) * k].iter().filter(|p| exact[s * k..(s + 1) * k].contains(p)).count())
+                    .sum()
             })
             .sum();
         #[allow(clippy::cast_precision_loss)]

@@ -4,10 +4,10 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use super::ann::{AnnReport, EXACT_MAX, ivf_knn};
 use super::dbscan::DbscanIndex;
 use super::hdbscan::HdbscanTree;
 use super::hierarchical::{Dendrogram, Linkage, dendrogram};
-use super::ann::{AnnReport, EXACT_MAX, ivf_knn};
 use super::neighbors::{GraphError, KnnGraph, MAX_RADIUS_PAIRS, RadiusGraph};
 use super::{Cancelled, Control, Embeddings, Metric};
 
@@ -94,7 +94,13 @@ impl Embeddings {
 
     /// A k-nearest-neighbour graph for layouts: the exact one up to [`EXACT_MAX`] rows, above
     /// that the inverted-file graph of [`ivf_knn`] (seeded) with its measured recall.
-    pub fn layout_knn_graph(&self, metric: Metric, k: usize, seed: u64, ctl: &Control) -> Result<(Arc<KnnGraph>, Option<AnnReport>, Origin), Cancelled> {
+    pub fn layout_knn_graph(
+        &self,
+        metric: Metric,
+        k: usize,
+        seed: u64,
+        ctl: &Control,
+    ) -> Result<(Arc<KnnGraph>, Option<AnnReport>, Origin), Cancelled> {
         if self.raw().n() <= EXACT_MAX {
             let (g, o) = self.knn_graph(metric, k, ctl)?;
             return Ok((g, None, o));

@@ -95,7 +95,12 @@ impl From<UmapRunError> for ProjectError {
 }
 
 /// Projects `emb` as `params` says; `on_epoch` receives UMAP's intermediate layouts.
-pub fn project(emb: &Embeddings, params: &ProjectionParams, ctl: &Control, on_epoch: Option<&EpochFn<'_>>) -> Result<Projected, ProjectError> {
+pub fn project(
+    emb: &Embeddings,
+    params: &ProjectionParams,
+    ctl: &Control,
+    on_epoch: Option<&EpochFn<'_>>,
+) -> Result<Projected, ProjectError> {
     let t = std::time::Instant::now();
     let (coords, detail) = match params {
         ProjectionParams::Pca => {

@@ -181,7 +181,14 @@ impl Grid {
 
 /// Trustworthiness and kNN recall of `coords` as a map of `emb` in `metric`, at `k`.
 /// Exact up to [`EXACT_MAX`] rows, else on [`SAMPLE_ROWS`] seeded rows.
-pub fn trust(emb: &Embeddings, metric: Metric, coords: &[[f32; 2]], k: usize, seed: u64, ctl: &Control) -> Result<Option<Trust>, Cancelled> {
+pub fn trust(
+    emb: &Embeddings,
+    metric: Metric,
+    coords: &[[f32; 2]],
+    k: usize,
+    seed: u64,
+    ctl: &Control,
+) -> Result<Option<Trust>, Cancelled> {
     let n = coords.len();
     if n != emb.raw().n() || k == 0 || 2 * n < 3 * k + 2 {
         // sklearn requires k < n / 2.
@@ -372,7 +379,8 @@ mod tests {
     fn map_knn_matches_brute_force() {
         let mut rng = Rng::new(4);
         #[allow(clippy::cast_possible_truncation)]
-        let coords: Vec<[f32; 2]> = (0..700).map(|_| [(rng.next_f64() * 3.0) as f32, (rng.next_f64() * rng.next_f64() * 50.0) as f32]).collect();
+        let coords: Vec<[f32; 2]> =
+            (0..700).map(|_| [(rng.next_f64() * 3.0) as f32, (rng.next_f64() * rng.next_f64() * 50.0) as f32]).collect();
         let k = 9;
         let got = map_knn(&coords, k);
         for i in 0..coords.len() {

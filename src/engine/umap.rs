@@ -105,7 +105,15 @@ impl UmapParams {
             None => 200,
         };
         let (a, b) = find_ab(f64::from(self.spread), f64::from(self.min_dist));
-        Ok(CheckedUmap { n_neighbors: self.n_neighbors.min(n), min_dist: self.min_dist, spread: self.spread, n_epochs, seed: self.seed, a, b })
+        Ok(CheckedUmap {
+            n_neighbors: self.n_neighbors.min(n),
+            min_dist: self.min_dist,
+            spread: self.spread,
+            n_epochs,
+            seed: self.seed,
+            a,
+            b,
+        })
     }
 }
 
@@ -335,7 +343,13 @@ fn ms(t: std::time::Instant) -> f64 {
 
 /// Lays out `emb` in `metric`: the neighbour graph (from the dataset's cache when it has one
 /// large enough), the fuzzy set, a spectral start and the optimisation.
-pub fn umap(emb: &Embeddings, metric: Metric, params: &UmapParams, ctl: &Control, on_epoch: Option<&EpochFn<'_>>) -> Result<UmapLayout, UmapRunError> {
+pub fn umap(
+    emb: &Embeddings,
+    metric: Metric,
+    params: &UmapParams,
+    ctl: &Control,
+    on_epoch: Option<&EpochFn<'_>>,
+) -> Result<UmapLayout, UmapRunError> {
     let n = emb.raw().n();
     let checked = params.check(n)?;
     let t = std::time::Instant::now();
@@ -366,7 +380,12 @@ pub enum UmapRunError {
 
 /// Initialises and optimises a layout of a fuzzy graph already built (a new min_dist, spread,
 /// epoch count or seed reuses it).
-pub fn layout_graph(graph: Arc<FuzzyGraph>, params: &CheckedUmap, ctl: &Control, on_epoch: Option<&EpochFn<'_>>) -> Result<UmapLayout, UmapRunError> {
+pub fn layout_graph(
+    graph: Arc<FuzzyGraph>,
+    params: &CheckedUmap,
+    ctl: &Control,
+    on_epoch: Option<&EpochFn<'_>>,
+) -> Result<UmapLayout, UmapRunError> {
     let t = std::time::Instant::now();
     ctl.progress("spectral start", 0.0);
     let (mut init, kind) = spectral_layout(&graph.graph, params.seed, ctl)?;
@@ -385,7 +404,14 @@ pub fn layout_graph(graph: Arc<FuzzyGraph>, params: &CheckedUmap, ctl: &Control,
     let t = std::time::Instant::now();
     let coords = optimize(&graph.graph, init, None, params, 1.0, ctl, on_epoch)?;
     let optimize_ms = ms(t);
-    Ok(UmapLayout { coords, params: params.clone(), init: kind, graph, timings_ms: UmapTimings { knn_ms: 0.0, fuzzy_ms: 0.0, init_ms, optimize_ms }, knn: None })
+    Ok(UmapLayout {
+        coords,
+        params: params.clone(),
+        init: kind,
+        graph,
+        timings_ms: UmapTimings { knn_ms: 0.0, fuzzy_ms: 0.0, init_ms, optimize_ms },
+        knn: None,
+    })
 }
 
 fn gaussian(rng: &mut Rng) -> f64 {
@@ -408,7 +434,10 @@ fn rescale_box(coords: &mut [[f32; 2]], size: f32) {
 /// A 64-bit mix of the sample's coordinates: the negative sample drawn at (epoch, edge, slot).
 #[inline]
 fn sample_hash(seed: u64, epoch: usize, edge: usize, slot: usize) -> u64 {
-    let mut z = seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (edge as u64).wrapping_mul(0xD1B5_4A32_D192_ED03) ^ (slot as u64).wrapping_mul(0x8CB9_2BA7_2F3D_8DD7);
+    let mut z = seed
+        ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ (edge as u64).wrapping_mul(0xD1B5_4A32_D192_ED03)
+        ^ (slot as u64).wrapping_mul(0x8CB9_2BA7_2F3D_8DD7);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
