@@ -65,9 +65,9 @@ pub enum ProjectionArg {
 /// Options of the 2-D map.
 #[derive(Debug, Args, Clone)]
 pub struct ProjectionArgs {
-    /// Projection for x, y.
-    #[arg(long, value_enum, default_value = "pca")]
-    pub projection: ProjectionArg,
+    /// Projection for x, y [default: pca, or with --session the session's].
+    #[arg(long, value_enum)]
+    pub projection: Option<ProjectionArg>,
     /// UMAP: neighbourhood size, counting the row itself.
     #[arg(long, default_value_t = UmapParams::default().n_neighbors)]
     pub n_neighbors: usize,
@@ -87,7 +87,7 @@ pub struct ProjectionArgs {
 
 impl ProjectionArgs {
     fn params(&self, metric: Metric, seed: u64) -> ProjectionParams {
-        match self.projection {
+        match self.projection.unwrap_or(ProjectionArg::Pca) {
             ProjectionArg::Pca => ProjectionParams::Pca,
             ProjectionArg::Umap => ProjectionParams::Umap {
                 metric,
@@ -495,8 +495,12 @@ fn cluster(a: &ClusterArgs) -> anyhow::Result<()> {
         Err(RunError::Params(m)) => bail!("{m}"),
         Err(RunError::Cancelled) => bail!("cancelled"),
     };
-    let proj_seed = if session.is_some() { request.algorithm.seed() } else { a.seed };
-    let proj_params = a.projection.params(request.algorithm.metric(), proj_seed);
+    // A session's own projection, unless the command line names one.
+    let proj_params = match (&session, a.projection.projection) {
+        (Some(s), None) => s.projection.clone().unwrap_or(ProjectionParams::Pca),
+        (Some(_), Some(_)) => a.projection.params(request.algorithm.metric(), request.algorithm.seed()),
+        (None, _) => a.projection.params(request.algorithm.metric(), a.seed),
+    };
     let (projected, trust_fig) = run_projection(&ds, &proj_params, request.algorithm.metric(), !a.projection.no_trust, &ctl)?;
     let project_ms = projected.ms;
     let sil_values = match &outcome.silhouette {

@@ -593,6 +593,9 @@ pub struct SessionFile {
     /// Cluster sizes when saved.
     #[serde(default)]
     pub sizes: Option<Vec<usize>>,
+    /// The map's projection and its parameters (`None` in older sessions: PCA).
+    #[serde(default)]
+    pub projection: Option<crate::engine::project::ProjectionParams>,
 }
 
 /// The session format this build writes and reads.
@@ -645,6 +648,10 @@ mod tests {
             cluster_names: [(2, "refunds".to_string())].into_iter().collect(),
             rows: Some(10),
             sizes: Some(vec![4, 6]),
+            projection: Some(crate::engine::project::ProjectionParams::Umap {
+                metric: crate::engine::Metric::Cosine,
+                params: crate::engine::umap::UmapParams { min_dist: 0.25, seed: 7, ..Default::default() },
+            }),
         };
         s.write(&path).unwrap();
         assert_eq!(SessionFile::read(&path).unwrap(), s);

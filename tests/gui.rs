@@ -132,7 +132,9 @@ fn dropping_a_file_opens_it_and_export_writes_a_reloadable_file() {
     for (row, l) in labels.iter().enumerate() {
         assert_eq!(back.cell_text(row, "cluster"), l.to_string());
     }
-    assert!(dir.path().join("labelled.params.json").is_file());
+    // The parameters file is a session of the export: the command line reproduces it.
+    let back = assert_command_line_reproduces(&dir.path().join("labelled.params.json"), labels);
+    assert_eq!(exported_xy(&back), *h.state().xy().unwrap());
     h.get_by_label_contains("exported 40 rows");
 }
 
@@ -515,8 +517,8 @@ fn dragging_the_dendrogram_cut_changes_k_without_rebuilding_the_tree() {
     assert_eq!(legend_entries(&h).len(), 5);
 }
 
-/// `embedmap cluster --session SESSION --out …` writes `labels`.
-fn assert_command_line_reproduces(session: &std::path::Path, labels: &[i32]) {
+/// `embedmap cluster --session SESSION --out …` writes `labels`; returns what it wrote.
+fn assert_command_line_reproduces(session: &std::path::Path, labels: &[i32]) -> embedmap::data::Dataset {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.csv");
     let st = std::process::Command::new(env!("CARGO_BIN_EXE_embedmap"))
@@ -531,6 +533,12 @@ fn assert_command_line_reproduces(session: &std::path::Path, labels: &[i32]) {
     for (row, l) in labels.iter().enumerate() {
         assert_eq!(back.cell_text(row, "cluster"), l.to_string());
     }
+    back
+}
+
+/// The `x`, `y` columns of an export.
+fn exported_xy(back: &embedmap::data::Dataset) -> Vec<[f32; 2]> {
+    (0..back.n()).map(|i| [back.cell_text(i, "x").parse().unwrap(), back.cell_text(i, "y").parse().unwrap()]).collect()
 }
 
 fn rename(h: &mut Harness<'_, EmbedmapApp>, c: usize, name: &str) {
@@ -558,6 +566,10 @@ fn a_saved_session_reopens_with_the_same_labels_and_names_in_the_window_and_the_
     h.get_by_role_and_label(Role::Slider, "k").set_value_accesskit(5.0);
     wait_idle(&mut h);
     rename(&mut h, 0, "first group");
+    h.get_by_label("UMAP").click();
+    h.run_steps(2);
+    wait_for_trust(&mut h, "the UMAP layout did not finish");
+    let xy = h.state().xy().unwrap();
     let labels = h.state().outcome().unwrap().labels.clone();
     let session = dir.path().join("s.json");
     h.state_mut().push(embedmap::app::Command::SaveSessionTo(session.clone()));
@@ -566,6 +578,7 @@ fn a_saved_session_reopens_with_the_same_labels_and_names_in_the_window_and_the_
     let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&session).unwrap()).unwrap();
     assert_eq!(saved["request"]["k"], 5);
     assert_eq!(saved["cluster_names"]["0"], "first group");
+    assert_eq!(saved["projection"]["method"], "umap");
     // Reopen in a fresh window that started on the demo.
     let mut h2 = app_on(LoadSource::Demo);
     wait_idle(&mut h2);
@@ -575,8 +588,12 @@ fn a_saved_session_reopens_with_the_same_labels_and_names_in_the_window_and_the_
     assert_eq!(h2.state().dataset().unwrap().n(), 400);
     assert_eq!(h2.state().outcome().unwrap().labels, labels);
     assert_eq!(h2.state().cluster_name(0), "first group");
+    // The same map, bit for bit.
+    wait_for_trust(&mut h2, "the reopened session's UMAP layout did not finish");
+    assert_eq!(*h2.state().xy().unwrap(), *xy);
     // And headless.
-    assert_command_line_reproduces(&session, &labels);
+    let back = assert_command_line_reproduces(&session, &labels);
+    assert_eq!(exported_xy(&back), *xy);
     // A damaged session gives a message naming the file, and the window keeps its data.
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, "{\"hello\": 1}").unwrap();

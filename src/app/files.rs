@@ -2,10 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
+use super::projection::Choice;
 use super::raster::{Frame, View, rasterize};
 use super::{AlgoKind, EmbedmapApp};
 use crate::data::LoadOptions;
 use crate::engine::noise::NoisePolicy;
+use crate::engine::project::ProjectionParams;
 use crate::session::{Algorithm, ClusterRequest, SESSION_VERSION, SessionFile};
 use crate::worker::LoadSource;
 
@@ -20,18 +22,13 @@ pub(crate) fn remember(app: &mut EmbedmapApp, path: &Path) {
     app.settings.recent.truncate(RECENT);
 }
 
-/// Writes the session on screen to `path`.
-pub(crate) fn save_session(app: &mut EmbedmapApp, path: &Path) {
+/// The session on screen: file, columns, clustering, names and the map's projection.
+pub(crate) fn session_file(app: &EmbedmapApp) -> Result<SessionFile, String> {
     let (Some(ds), Some(o)) = (&app.dataset, &app.outcome) else {
-        app.error = Some("nothing to save yet: open a file and wait for the clustering".into());
-        return;
+        return Err("nothing to save yet: open a file and wait for the clustering".into());
     };
-    if ds.path.iter().chain(ds.sidecar.iter()).any(|p| p.canonicalize().ok() == path.canonicalize().ok()) {
-        app.error = Some(format!("refusing to overwrite the data file with the session; choose another name: {}", path.display()));
-        return;
-    }
     let names = app.table.names.iter().enumerate().filter(|(_, n)| !n.trim().is_empty()).map(|(c, n)| (c, n.trim().to_string())).collect();
-    let s = SessionFile {
+    Ok(SessionFile {
         embedmap_session: SESSION_VERSION,
         file: ds.path.as_ref().map(|p| p.canonicalize().unwrap_or_else(|_| p.clone())),
         embedding_columns: app.load_options.embedding_columns.clone(),
@@ -40,7 +37,25 @@ pub(crate) fn save_session(app: &mut EmbedmapApp, path: &Path) {
         cluster_names: names,
         rows: Some(ds.n()),
         sizes: Some(o.sizes.clone()),
+        projection: Some(app.wanted_projection()),
+    })
+}
+
+/// Writes the session on screen to `path`.
+pub(crate) fn save_session(app: &mut EmbedmapApp, path: &Path) {
+    let s = match session_file(app) {
+        Ok(s) => s,
+        Err(e) => {
+            app.error = Some(e);
+            return;
+        }
     };
+    if let Some(ds) = &app.dataset
+        && ds.path.iter().chain(ds.sidecar.iter()).any(|p| p.canonicalize().ok() == path.canonicalize().ok())
+    {
+        app.error = Some(format!("refusing to overwrite the data file with the session; choose another name: {}", path.display()));
+        return;
+    }
     match s.write(path) {
         Ok(()) => {
             app.notice = Some(format!("saved the session to {}", path.display()));
@@ -50,6 +65,18 @@ pub(crate) fn save_session(app: &mut EmbedmapApp, path: &Path) {
         }
         Err(e) => app.error = Some(format!("cannot save the session to {}: {e}", path.display())),
     }
+}
+
+/// Sets the map's projection to a session's (older sessions, without one, showed PCA).
+pub(crate) fn apply_projection(app: &mut EmbedmapApp, p: Option<&ProjectionParams>) {
+    match p {
+        None | Some(ProjectionParams::Pca) => app.settings.projection = Choice::Pca,
+        Some(ProjectionParams::Umap { params, .. }) => {
+            app.settings.projection = Choice::Umap;
+            app.settings.umap = params.clone();
+        }
+    }
+    app.map.dirty = true;
 }
 
 /// Reads a session and starts loading its file; the clustering follows once it is loaded.

@@ -648,6 +648,7 @@ impl EmbedmapApp {
                     self.session_check = None;
                     if let Some(s) = self.pending_session.take() {
                         files::apply_request(self, &s.request);
+                        files::apply_projection(self, s.projection.as_ref());
                         self.table.pending_names = Some((s.request.algorithm.clone(), s.cluster_names.clone()));
                         self.session_check = s.sizes.clone().map(|z| (s.request.algorithm.clone(), z));
                     }
@@ -885,11 +886,24 @@ impl EmbedmapApp {
             self.error = Some("an export is already running; wait for it to finish".into());
             return;
         }
-        let projection = self.current_layout().map_or(crate::engine::project::ProjectionParams::Pca, |l| l.projected.params.clone());
-        let (Some(ds), Some(o), Some(xy)) = (self.dataset.clone(), self.outcome.clone(), self.xy()) else {
+        let (Some(ds), Some(o)) = (self.dataset.clone(), self.outcome.clone()) else {
             self.error = Some("nothing to export yet: wait for the clustering to finish".into());
             return;
         };
+        let Some((projection, xy, fell_back)) = self.exported_layout() else {
+            self.error = Some("nothing to export yet: the map has no positions".into());
+            return;
+        };
+        // The parameters file is a session file of what was exported, so
+        // `embedmap cluster --session FILE.params.json` reproduces the export.
+        let mut session = match files::session_file(self) {
+            Ok(s) => s,
+            Err(e) => {
+                self.error = Some(e);
+                return;
+            }
+        };
+        session.projection = Some(projection);
         if let Some(dir) = path.parent() {
             self.settings.last_dir = Some(dir.to_path_buf());
         }
@@ -903,21 +917,26 @@ impl EmbedmapApp {
                 None => crate::data::export_labelled(&ds, cols, &path),
             };
             let r = written.map_err(|e| e.to_string()).and_then(|summary| {
-                let params = serde_json::json!({
-                    "input": ds.display_path(),
-                    "embedding": ds.source,
-                    "algorithm": o.request.algorithm.name(),
-                    "params": o.request,
-                    "silhouette": o.silhouette.as_ref().ok().map(|s| s.mean),
-                    "inertia": o.inertia,
-                    "projection": projection,
-                    "export": summary.path.display().to_string(),
-                });
+                let mut params = serde_json::to_value(&session).unwrap_or_default();
+                if let Some(m) = params.as_object_mut() {
+                    m.insert("embedding".into(), serde_json::json!(ds.source));
+                    m.insert("algorithm".into(), serde_json::json!(o.request.algorithm.name()));
+                    m.insert("silhouette".into(), serde_json::json!(o.silhouette.as_ref().ok().map(|s| s.mean)));
+                    m.insert("inertia".into(), serde_json::json!(o.inertia));
+                    m.insert(
+                        "export".into(),
+                        serde_json::json!({ "path": summary.path.display().to_string(), "rows": summary.rows, "selection": rows.is_some() }),
+                    );
+                }
                 let side = path.with_extension("params.json");
-                std::fs::write(&side, serde_json::to_string_pretty(&params).unwrap_or_default()).map_err(|e| {
-                    format!("the data was exported, but the parameters file could not be written ({e}): {}", side.display())
-                })?;
-                Ok(format!("exported {} rows to {} (parameters in {})", summary.rows, summary.path.display(), side.display()))
+                let text = serde_json::to_string_pretty(&params).unwrap_or_default();
+                crate::data::write_atomically(&side, |f| {
+                    use std::io::Write as _;
+                    f.write_all(text.as_bytes()).map_err(|e| e.to_string())
+                })
+                .map_err(|e| format!("the data was exported, but the parameters file could not be written ({e}): {}", side.display()))?;
+                let note = if fell_back { " · x, y from PCA: the UMAP layout was not finished" } else { "" };
+                Ok(format!("exported {} rows to {} (parameters in {}){note}", summary.rows, summary.path.display(), side.display()))
             });
             let _ = tx.send(r);
             ctx.request_repaint();

@@ -106,6 +106,17 @@ impl EmbedmapApp {
         self.projection.pca_xy.clone()
     }
 
+    /// The positions an export writes and the projection that made them: the finished layout
+    /// asked for, else PCA's (`true`: fell back, as the layout was not finished). Never the
+    /// positions of a layout still optimising.
+    pub(crate) fn exported_layout(&self) -> Option<(ProjectionParams, Arc<Vec<[f32; 2]>>, bool)> {
+        if let Some(l) = self.current_layout() {
+            return Some((l.projected.params.clone(), Arc::clone(&l.xy), false));
+        }
+        let pca = self.projection.pca_xy.clone()?;
+        Some((ProjectionParams::Pca, pca, !matches!(self.wanted_projection(), ProjectionParams::Pca)))
+    }
+
     /// The trust figures of the map shown, once measured.
     #[must_use]
     pub fn map_trust(&self) -> Option<Trust> {
