@@ -132,6 +132,26 @@ fn same_seed_gives_identical_layouts_on_one_thread_and_two() {
 }
 
 #[test]
+fn a_new_min_dist_reuses_the_graph_and_start_and_gives_the_layout_a_fresh_run_gives() {
+    let (emb, _, metric) = load("debian400");
+    let first = layout(&emb, metric, 3);
+    assert!(!first.timings_ms.reused);
+    let wider = UmapParams { min_dist: 0.5, spread: 1.5, seed: 3, ..UmapParams::default() };
+    let again = umap(&emb, metric, &wider, &Control::default(), None).unwrap();
+    assert!(again.timings_ms.reused, "the fuzzy graph was rebuilt");
+    assert!(std::sync::Arc::ptr_eq(&first.graph, &again.graph));
+    assert!((again.timings_ms.knn_ms, again.timings_ms.fuzzy_ms, again.timings_ms.init_ms) == (0.0, 0.0, 0.0));
+    let (fresh_emb, _, _) = load("debian400");
+    let fresh = umap(&fresh_emb, metric, &wider, &Control::default(), None).unwrap();
+    assert!(!fresh.timings_ms.reused);
+    assert_eq!(again.coords, fresh.coords, "reusing the graph changed the layout");
+    assert_ne!(again.coords, first.coords);
+    // Another n_neighbors or seed builds its own.
+    let other = umap(&emb, metric, &UmapParams { n_neighbors: 10, seed: 3, ..UmapParams::default() }, &Control::default(), None).unwrap();
+    assert!(!other.timings_ms.reused);
+}
+
+#[test]
 fn transform_places_fitted_rows_near_their_positions_and_keeps_trust() {
     let (emb, _, metric) = load("blobs");
     let l = layout(&emb, metric, 0);

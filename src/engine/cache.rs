@@ -1,5 +1,5 @@
 //! Structures derived from a dataset that later requests reuse: the neighbourhood graphs, the
-//! dendrogram and the HDBSCAN tree. One of each kind is kept per dataset (the latest), so a new
+//! dendrogram, the HDBSCAN tree and UMAP's fuzzy graph with its start. One of each kind is kept per dataset (the latest), so a new
 //! eps, k or min_cluster_size is answered without computing a distance.
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -9,6 +9,7 @@ use super::dbscan::DbscanIndex;
 use super::hdbscan::HdbscanTree;
 use super::hierarchical::{Dendrogram, Linkage, dendrogram};
 use super::neighbors::{GraphError, KnnGraph, MAX_RADIUS_PAIRS, RadiusGraph};
+use super::umap::{CheckedUmap, Prepared, UmapRunError, prepare};
 use super::{Cancelled, Control, Embeddings, Metric};
 
 /// The per-dataset store (inside [`Embeddings`]).
@@ -20,6 +21,7 @@ pub struct Derived {
     ann: Mutex<Option<(Arc<KnnGraph>, AnnReport, u64)>>,
     dendrogram: Mutex<Option<Arc<Dendrogram>>>,
     hdbscan: Mutex<Option<Arc<HdbscanTree>>>,
+    umap: Mutex<Option<Arc<Prepared>>>,
 }
 
 /// Whether a structure came from the store.
@@ -115,6 +117,17 @@ impl Embeddings {
         let g = Arc::new(g);
         put(&d.ann, (Arc::clone(&g), r.clone(), seed));
         Ok((g, Some(r), Origin::Built))
+    }
+
+    /// UMAP's fuzzy graph and start for `metric`, n_neighbors and seed (the last one is kept).
+    pub fn umap_prepared(&self, metric: Metric, params: &CheckedUmap, ctl: &Control) -> Result<(Arc<Prepared>, Origin), UmapRunError> {
+        let d = self.derived();
+        if let Some(p) = get(&d.umap).filter(|p| p.metric == metric && p.n_neighbors == params.n_neighbors && p.seed == params.seed) {
+            return Ok((p, Origin::Cached));
+        }
+        let p = Arc::new(prepare(self, metric, params, ctl)?);
+        put(&d.umap, Arc::clone(&p));
+        Ok((p, Origin::Built))
     }
 
     /// The dendrogram for `linkage` and `metric`.

@@ -332,6 +332,9 @@ pub struct UmapTimings {
     pub init_ms: f64,
     /// The optimisation.
     pub optimize_ms: f64,
+    /// Whether the fuzzy graph and start were reused from an earlier layout (a new min_dist,
+    /// spread or epoch count), so that only the optimisation ran.
+    pub reused: bool,
 }
 
 /// Positions handed out while the optimisation runs: epoch done, epochs in all, positions.
@@ -341,8 +344,56 @@ fn ms(t: std::time::Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
 
-/// Lays out `emb` in `metric`: the neighbour graph (from the dataset's cache when it has one
-/// large enough), the fuzzy set, a spectral start and the optimisation.
+/// What a layout needs before its optimisation: the fuzzy graph and the starting positions.
+/// It depends on the data, the metric, n_neighbors and the seed only, so a new min_dist,
+/// spread or epoch count starts from the one kept (see [`Embeddings::umap_prepared`]).
+#[derive(Debug)]
+pub struct Prepared {
+    /// Metric of the neighbour graph.
+    pub metric: Metric,
+    /// Neighbourhood size, counting the row itself.
+    pub n_neighbors: usize,
+    /// Seed of the start's noise and of any random start.
+    pub seed: u64,
+    /// The fuzzy simplicial set.
+    pub graph: Arc<FuzzyGraph>,
+    /// The starting positions (spectral, with umap-learn's noise and rescaling).
+    pub init: Vec<[f32; 2]>,
+    /// How the positions started.
+    pub init_kind: InitKind,
+    /// How the approximate neighbour graph was built (`None`: exact).
+    pub knn: Option<super::ann::AnnReport>,
+    /// Time of the neighbours, fuzzy set and start (optimisation 0).
+    pub timings_ms: UmapTimings,
+}
+
+/// Builds the neighbour graph (from the dataset's cache when it has one large enough), the
+/// fuzzy set and the spectral start.
+pub fn prepare(emb: &Embeddings, metric: Metric, params: &CheckedUmap, ctl: &Control) -> Result<Prepared, UmapRunError> {
+    let t = std::time::Instant::now();
+    // At least 15 neighbours, so that the map's trust figures reuse the same graph.
+    let (knn, ann, origin) = emb.layout_knn_graph(metric, (params.n_neighbors - 1).max(15), params.seed, ctl)?;
+    let knn_ms = if origin == super::cache::Origin::Cached { 0.0 } else { ms(t) };
+    ctl.progress("fuzzy graph", 0.0);
+    let t = std::time::Instant::now();
+    let graph = Arc::new(FuzzyGraph::from_knn(&knn, params.n_neighbors));
+    let fuzzy_ms = ms(t);
+    let t = std::time::Instant::now();
+    let (init, init_kind) = start(&graph, params.seed, ctl)?;
+    Ok(Prepared {
+        metric,
+        n_neighbors: params.n_neighbors,
+        seed: params.seed,
+        graph,
+        init,
+        init_kind,
+        knn: ann,
+        timings_ms: UmapTimings { knn_ms, fuzzy_ms, init_ms: ms(t), optimize_ms: 0.0, reused: false },
+    })
+}
+
+/// Lays out `emb` in `metric`: the prepared graph and start (kept per dataset, so that a new
+/// min_dist, spread or epoch count reruns only the optimisation), then the optimisation.
 pub fn umap(
     emb: &Embeddings,
     metric: Metric,
@@ -350,21 +401,24 @@ pub fn umap(
     ctl: &Control,
     on_epoch: Option<&EpochFn<'_>>,
 ) -> Result<UmapLayout, UmapRunError> {
-    let n = emb.raw().n();
-    let checked = params.check(n)?;
+    let checked = params.check(emb.raw().n())?;
+    let (prepared, origin) = emb.umap_prepared(metric, &checked, ctl)?;
     let t = std::time::Instant::now();
-    // At least 15 neighbours, so that the map's trust figures reuse the same graph.
-    let (knn, ann, origin) = emb.layout_knn_graph(metric, (checked.n_neighbors - 1).max(15), checked.seed, ctl)?;
-    let knn_ms = if origin == super::cache::Origin::Cached { 0.0 } else { ms(t) };
-    ctl.progress("fuzzy graph", 0.0);
-    let t = std::time::Instant::now();
-    let graph = Arc::new(FuzzyGraph::from_knn(&knn, checked.n_neighbors));
-    let fuzzy_ms = ms(t);
-    let mut layout = layout_graph(graph, &checked, ctl, on_epoch)?;
-    layout.timings_ms.knn_ms = knn_ms;
-    layout.knn = ann;
-    layout.timings_ms.fuzzy_ms = fuzzy_ms;
-    Ok(layout)
+    let coords = optimize(&prepared.graph.graph, prepared.init.clone(), None, &checked, 1.0, ctl, on_epoch)?;
+    let mut timings_ms = if origin == super::cache::Origin::Cached {
+        UmapTimings { reused: true, ..UmapTimings::default() }
+    } else {
+        prepared.timings_ms
+    };
+    timings_ms.optimize_ms = ms(t);
+    Ok(UmapLayout {
+        coords,
+        params: checked,
+        init: prepared.init_kind.clone(),
+        graph: Arc::clone(&prepared.graph),
+        timings_ms,
+        knn: prepared.knn.clone(),
+    })
 }
 
 /// Why a layout did not finish.
@@ -387,19 +441,7 @@ pub fn layout_graph(
     on_epoch: Option<&EpochFn<'_>>,
 ) -> Result<UmapLayout, UmapRunError> {
     let t = std::time::Instant::now();
-    ctl.progress("spectral start", 0.0);
-    let (mut init, kind) = spectral_layout(&graph.graph, params.seed, ctl)?;
-    // umap-learn adds a little noise and then rescales each axis to [0, 10].
-    let mut rng = Rng::derive(params.seed, 0x0a15e);
-    for p in &mut init {
-        for v in p.iter_mut() {
-            #[allow(clippy::cast_possible_truncation)]
-            {
-                *v += (gaussian(&mut rng) * 1e-4) as f32;
-            }
-        }
-    }
-    rescale_box(&mut init, 10.0);
+    let (init, kind) = start(&graph, params.seed, ctl)?;
     let init_ms = ms(t);
     let t = std::time::Instant::now();
     let coords = optimize(&graph.graph, init, None, params, 1.0, ctl, on_epoch)?;
@@ -409,9 +451,26 @@ pub fn layout_graph(
         params: params.clone(),
         init: kind,
         graph,
-        timings_ms: UmapTimings { knn_ms: 0.0, fuzzy_ms: 0.0, init_ms, optimize_ms },
+        timings_ms: UmapTimings { knn_ms: 0.0, fuzzy_ms: 0.0, init_ms, optimize_ms, reused: false },
         knn: None,
     })
+}
+
+/// The spectral start with umap-learn's noise (σ 1e-4), each axis rescaled to [0, 10].
+fn start(graph: &FuzzyGraph, seed: u64, ctl: &Control) -> Result<(Vec<[f32; 2]>, InitKind), Cancelled> {
+    ctl.progress("spectral start", 0.0);
+    let (mut init, kind) = spectral_layout(&graph.graph, seed, ctl)?;
+    let mut rng = Rng::derive(seed, 0x0a15e);
+    for p in &mut init {
+        for v in p.iter_mut() {
+            #[allow(clippy::cast_possible_truncation)]
+            {
+                *v += (gaussian(&mut rng) * 1e-4) as f32;
+            }
+        }
+    }
+    rescale_box(&mut init, 10.0);
+    Ok((init, kind))
 }
 
 fn gaussian(rng: &mut Rng) -> f64 {
