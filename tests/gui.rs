@@ -16,7 +16,8 @@ use embedmap::worker::LoadSource;
 fn wait_idle(h: &mut Harness<'_, EmbedmapApp>) {
     let deadline = Instant::now() + Duration::from_secs(60);
     h.step();
-    while h.state().is_busy() {
+    // The map's layout too, so that map positions stay where they are.
+    while h.state().is_busy() || h.state().is_projecting() {
         assert!(Instant::now() < deadline, "the worker did not finish");
         std::thread::sleep(Duration::from_millis(10));
         h.step();
@@ -566,7 +567,12 @@ fn a_saved_session_reopens_with_the_same_labels_and_names_in_the_window_and_the_
     h.get_by_role_and_label(Role::Slider, "k").set_value_accesskit(5.0);
     wait_idle(&mut h);
     rename(&mut h, 0, "first group");
-    h.get_by_label("UMAP").click();
+    // A map that is not the default one: min_dist 0.3.
+    h.get_by_label("UMAP settings").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Slider, "min_dist").set_value_accesskit(0.3);
+    h.run_steps(2);
+    h.key_press(egui::Key::Escape);
     h.run_steps(2);
     wait_for_trust(&mut h, "the UMAP layout did not finish");
     let xy = h.state().xy().unwrap();
@@ -579,6 +585,7 @@ fn a_saved_session_reopens_with_the_same_labels_and_names_in_the_window_and_the_
     assert_eq!(saved["request"]["k"], 5);
     assert_eq!(saved["cluster_names"]["0"], "first group");
     assert_eq!(saved["projection"]["method"], "umap");
+    assert!((saved["projection"]["min_dist"].as_f64().unwrap() - 0.3).abs() < 1e-6, "{}", saved["projection"]);
     // Reopen in a fresh window that started on the demo.
     let mut h2 = app_on(LoadSource::Demo);
     wait_idle(&mut h2);
@@ -817,33 +824,33 @@ fn agreement_with_a_label_column_of_a_large_file_arrives_from_a_helper_thread() 
 #[test]
 fn switching_to_umap_moves_the_points_and_shows_the_trust_figures() {
     let mut h = app_on(LoadSource::File(fixture("debian400.parquet")));
+    // The map opens on UMAP (PCA's positions shown until it finishes).
     wait_idle(&mut h);
+    wait_for_trust(&mut h, "the UMAP layout did not finish");
+    let umap_trust = h.state().map_trust().unwrap();
+    let umap_xy = h.state().xy().unwrap();
+    assert!(h.query_by_label_contains("epochs · spectral start").is_some(), "the map does not say it is UMAP");
+    h.get_by_label("PCA").click();
+    h.run_steps(2);
     // PCA's own trust figures appear once measured on the projection thread.
     wait_for_trust(&mut h, "PCA's trust figures did not appear");
     let pca_trust = h.state().map_trust().unwrap();
     let pca_xy = h.state().xy().unwrap();
-    h.get_by_label("UMAP").click();
-    h.run_steps(2);
-    wait_for_trust(&mut h, "the UMAP layout did not finish");
-    let umap_xy = h.state().xy().unwrap();
-    assert_eq!(umap_xy.len(), 400);
+    assert_eq!(pca_xy.len(), 400);
     assert_ne!(*umap_xy, *pca_xy, "the points did not move");
-    let umap_trust = h.state().map_trust().unwrap();
     assert!(umap_trust.trustworthiness > pca_trust.trustworthiness + 0.05, "{umap_trust:?} vs {pca_trust:?}");
     assert!(h.query_by_label_contains("trustworthiness 0.").is_some(), "the trust figures are not on the toolbar");
-    // Back to PCA is instant: the layout is kept.
-    h.get_by_label("PCA").click();
+    // Back to UMAP is instant: the layout is kept.
+    h.get_by_label("UMAP").click();
     h.run_steps(2);
-    assert_eq!(*h.state().xy().unwrap(), *pca_xy);
-    assert!(!h.state().is_busy());
+    assert_eq!(*h.state().xy().unwrap(), *umap_xy);
+    assert!(!h.state().is_busy() && !h.state().is_projecting());
 }
 
 #[test]
 fn neighbourhood_colouring_paints_each_row_by_its_own_recall() {
     let mut h = app_on(LoadSource::File(fixture("debian400.parquet")));
     wait_idle(&mut h);
-    h.get_by_label("UMAP").click();
-    h.run_steps(2);
     wait_for_trust(&mut h, "the UMAP layout did not finish");
     let trust = h.state().map_trust().unwrap();
     let recall = h.state().map_recall().expect("every row's recall is measured at 400 rows");

@@ -73,6 +73,7 @@ pub(crate) fn apply_projection(app: &mut EmbedmapApp, p: Option<&ProjectionParam
         None | Some(ProjectionParams::Pca) => app.settings.projection = Choice::Pca,
         Some(ProjectionParams::Umap { params, .. }) => {
             app.settings.projection = Choice::Umap;
+            app.projection.asked = true;
             app.settings.umap = params.clone();
         }
     }

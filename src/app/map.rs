@@ -508,7 +508,7 @@ fn toolbar_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, ds: &crate::data::Datase
         ui.selectable_value(&mut app.map.tool, Tool::Pan, "Pan").on_hover_text("Drag to pan, scroll to zoom, double-click to fit");
         ui.selectable_value(&mut app.map.tool, Tool::Box, "Box").on_hover_text("Drag a box to select (or shift-drag in any mode)");
         ui.selectable_value(&mut app.map.tool, Tool::Lasso, "Lasso").on_hover_text("Draw around points to select (or ctrl-drag)");
-        if ui.button("Fit").on_hover_text("Show every point").clicked() {
+        if ui.button("Fit").on_hover_text("Fit the view to the points (to the central 99% on each axis when a few lie far from the rest; zoom out to see those)").clicked() {
             app.map.view = None;
         }
         ui.separator();
@@ -656,7 +656,7 @@ fn canvas_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, xy: &[[f32; 2]]) {
     let key_ptr = xy.as_ptr() as usize;
     if app.map.grid.as_ref().is_none_or(|(p, _)| *p != key_ptr) {
         app.map.grid = Some((key_ptr, Grid::build(xy)));
-        app.map.bounds = super::raster::bounds(xy);
+        app.map.bounds = super::raster::view_bounds(xy);
         app.map.view = None;
     }
     // Until the user zooms or pans, the view follows the panel's size.

@@ -19,11 +19,16 @@ use crate::engine::umap::UmapParams;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Choice {
     /// Principal axes: at once, but on text embeddings the two axes carry a few percent.
-    #[default]
     Pca,
-    /// UMAP in the clustering's metric.
+    /// UMAP in the clustering's metric: the default, as on text embeddings it is the map that
+    /// shows the clusters (PCA is shown while it runs).
+    #[default]
     Umap,
 }
+
+/// Above this many rows UMAP starts only when asked (100k rows take about 20 s here, and the
+/// layout shares the two cores with the clustering); PCA is shown until then.
+pub(crate) const AUTO_UMAP_MAX: usize = 200_000;
 
 /// A finished layout with its trust figures.
 #[derive(Debug)]
@@ -48,6 +53,8 @@ pub(crate) struct ProjectionState {
     pub(crate) live: Option<(Arc<Vec<[f32; 2]>>, usize, usize)>,
     /// The last refusal, by key.
     pub(crate) failed: Option<(String, String)>,
+    /// The user asked for UMAP on this dataset (needed above [`AUTO_UMAP_MAX`] rows).
+    pub(crate) asked: bool,
 }
 
 impl ProjectionState {
@@ -78,6 +85,9 @@ impl EmbedmapApp {
         let params = self.wanted_projection();
         let k = key(&params, self.settings.metric);
         let st = &self.projection;
+        if matches!(params, ProjectionParams::Umap { .. }) && ds.n() > AUTO_UMAP_MAX && !st.asked {
+            return;
+        }
         if st.layouts.contains_key(&k) || st.running.as_ref().is_some_and(|r| r.1 == k) || st.failed.as_ref().is_some_and(|f| f.0 == k) {
             return;
         }
@@ -117,6 +127,12 @@ impl EmbedmapApp {
         Some((ProjectionParams::Pca, pca, !matches!(self.wanted_projection(), ProjectionParams::Pca)))
     }
 
+    /// Whether a layout is being computed (for tests and scripted use).
+    #[must_use]
+    pub fn is_projecting(&self) -> bool {
+        self.projection.running.is_some()
+    }
+
     /// The trust figures of the map shown, once measured.
     #[must_use]
     pub fn map_trust(&self) -> Option<Trust> {
@@ -153,8 +169,15 @@ pub(super) fn projection_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     let before = (app.settings.projection, app.settings.umap.clone());
     ui.selectable_value(&mut app.settings.projection, Choice::Pca, "PCA")
         .on_hover_text("Principal axes: instant, but keeps little of each row's neighbourhood on text embeddings");
-    ui.selectable_value(&mut app.settings.projection, Choice::Umap, "UMAP")
-        .on_hover_text("UMAP in the clustering's metric: keeps far more of each row's neighbourhood");
+    if ui
+        .selectable_value(&mut app.settings.projection, Choice::Umap, "UMAP")
+        .on_hover_text("UMAP in the clustering's metric: keeps far more of each row's neighbourhood")
+        .clicked()
+    {
+        // Choosing it again restarts a cancelled layout.
+        app.projection.asked = true;
+        app.projection.failed = None;
+    }
     if app.settings.projection == Choice::Umap {
         ui.menu_button("UMAP settings", |ui| {
             let u = &mut app.settings.umap;
@@ -195,6 +218,16 @@ pub(super) fn projection_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
         return;
     }
     let Some(layout) = app.current_layout() else {
+        if app.settings.projection == Choice::Umap
+            && let Some(ds) = &app.dataset
+            && ds.n() > AUTO_UMAP_MAX
+            && !app.projection.asked
+        {
+            ui.label(format!("showing PCA: UMAP on {} rows takes minutes", ds.n()));
+            if ui.button("Start UMAP").clicked() {
+                app.projection.asked = true;
+            }
+        }
         return;
     };
     let what = match &layout.projected.detail {

@@ -35,6 +35,39 @@ pub fn bounds(xy: &[[f32; 2]]) -> Option<(f64, f64, f64, f64)> {
     (x0 <= x1).then_some((x0, x1, y0, y1))
 }
 
+/// The box the map fits its view to: the bounding box of the central 99% of the points on
+/// each axis (0.5% and 99.5% quantiles, from up to 20,000 evenly spaced rows), widened by a
+/// quarter of its span on each side and never past the full bounding box. UMAP places small
+/// disconnected groups far from the rest; fitting to them would shrink everything else to a
+/// dot. Small inputs (≤ 1,000 rows) fit every point.
+#[must_use]
+pub fn view_bounds(xy: &[[f32; 2]]) -> Option<(f64, f64, f64, f64)> {
+    let full = bounds(xy)?;
+    if xy.len() <= 1000 {
+        return Some(full);
+    }
+    let step = xy.len().div_ceil(20_000);
+    let (mut xs, mut ys): (Vec<f32>, Vec<f32>) =
+        xy.iter().step_by(step).filter(|p| p[0].is_finite() && p[1].is_finite()).map(|p| (p[0], p[1])).unzip();
+    if xs.len() < 100 {
+        return Some(full);
+    }
+    xs.sort_unstable_by(f32::total_cmp);
+    ys.sort_unstable_by(f32::total_cmp);
+    let q = |v: &[f32], f: f64| {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+        let i = ((v.len() - 1) as f64 * f) as usize;
+        f64::from(v[i])
+    };
+    let widen = |lo: f64, hi: f64, full_lo: f64, full_hi: f64| {
+        let pad = (hi - lo) * 0.25;
+        ((lo - pad).max(full_lo), (hi + pad).min(full_hi))
+    };
+    let (x0, x1) = widen(q(&xs, 0.005), q(&xs, 0.995), full.0, full.1);
+    let (y0, y1) = widen(q(&ys, 0.005), q(&ys, 0.995), full.2, full.3);
+    Some((x0, x1, y0, y1))
+}
+
 impl View {
     /// The view that shows every point of `xy` in a `w`×`h` image with a margin.
     pub fn fit(xy: &[[f32; 2]], w: f32, h: f32) -> Self {
@@ -406,6 +439,19 @@ fn point_in_polygon(x: f64, y: f64, poly: &[[f64; 2]]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fitted_view_ignores_a_few_far_outliers_but_keeps_small_inputs_whole() {
+        #[allow(clippy::cast_precision_loss)]
+        let mut xy: Vec<[f32; 2]> = (0..5000).map(|i| [(i % 100) as f32 / 10.0, (i / 100) as f32 / 5.0]).collect();
+        xy.push([1000.0, -500.0]);
+        xy.push([f32::NAN, 3.0]);
+        let (x0, x1, y0, y1) = view_bounds(&xy).unwrap();
+        assert!(x0 <= 0.1 && x1 >= 9.8 && x1 < 20.0, "{x0} {x1}");
+        assert!(y0 <= 0.1 && y0 > -10.0 && y1 >= 9.7, "{y0} {y1}");
+        let small = &xy[4900..];
+        assert_eq!(view_bounds(small), bounds(small));
+    }
 
     fn frame<'a>(xy: &'a [[f32; 2]], colors: &'a [Color32], order: &'a [u32], view: View) -> Frame<'a> {
         Frame { xy, colors, order, stride: 1, view, width: 40, height: 30, radius: 2.0, opacity: 1.0, background: Color32::BLACK }
