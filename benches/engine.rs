@@ -15,6 +15,7 @@ use embedmap::engine::neighbors::{KnnGraph, RadiusGraph};
 use embedmap::engine::pca::pca_2d;
 use embedmap::engine::rng::Rng;
 use embedmap::engine::silhouette::{SilhouetteMode, silhouette};
+use embedmap::engine::umap::{UmapParams, prepare, umap};
 use embedmap::engine::{Control, Embeddings, Matrix, Metric};
 use rayon::prelude::*;
 
@@ -176,5 +177,34 @@ fn bench_relabel(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, gemm_roof, bench_dot_nt, bench_kmeans, bench_silhouette, bench_pca, bench_relabel);
+/// UMAP on 10k rows of `mixture`, cosine, 500 epochs: the neighbour graph (exact, GEMM tiles),
+/// the fuzzy set with the spectral start (`prepare`), and a layout from a kept graph and start
+/// (`new_min_dist`: what a min_dist or spread slider costs; the optimisation alone).
+fn bench_umap(c: &mut Criterion) {
+    let mut g = c.benchmark_group("umap_10k");
+    g.sample_size(10);
+    let n = 10_000;
+    let raw = mixture(n, 5).raw().clone();
+    let ctl = Control::default();
+    g.bench_function("knn_graph_k15", |b| {
+        b.iter_batched(
+            || Embeddings::new(raw.clone()),
+            |emb| black_box(emb.knn_graph(Metric::Cosine, 15, &ctl).unwrap()),
+            criterion::BatchSize::LargeInput,
+        );
+    });
+    let emb = Embeddings::new(raw);
+    let checked = UmapParams::default().check(n).unwrap();
+    g.bench_function("prepare_fuzzy_and_spectral", |b| b.iter(|| black_box(prepare(&emb, Metric::Cosine, &checked, &ctl).unwrap())));
+    let mut min_dist = 0.1;
+    g.bench_function("new_min_dist", |b| {
+        b.iter(|| {
+            min_dist = if min_dist > 0.3 { 0.1 } else { min_dist + 0.05 };
+            black_box(umap(&emb, Metric::Cosine, &UmapParams { min_dist, ..UmapParams::default() }, &ctl, None).unwrap())
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(benches, gemm_roof, bench_dot_nt, bench_kmeans, bench_silhouette, bench_pca, bench_relabel, bench_umap);
 criterion_main!(benches);

@@ -78,6 +78,9 @@ pub(crate) struct MapCache {
     grid: Option<(usize, Grid)>,
     /// The points' bounding box, found once per projection (the view fits it).
     bounds: Option<(f64, f64, f64, f64)>,
+    /// The projection the view was set on: a zoom is kept while that projection's points move
+    /// (UMAP's epochs) and reset when another projection is shown.
+    view_for: Option<String>,
     /// Colour of every row (transparent: hidden).
     pub(crate) colors: Vec<Color32>,
     /// Rows in drawing order: faded rows first, emphasised rows last.
@@ -657,7 +660,11 @@ fn canvas_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, xy: &[[f32; 2]]) {
     if app.map.grid.as_ref().is_none_or(|(p, _)| *p != key_ptr) {
         app.map.grid = Some((key_ptr, Grid::build(xy)));
         app.map.bounds = super::raster::view_bounds(xy);
-        app.map.view = None;
+        let shown = app.shown_key();
+        if app.map.view_for.as_ref() != Some(&shown) {
+            app.map.view = None;
+            app.map.view_for = Some(shown);
+        }
     }
     // Until the user zooms or pans, the view follows the panel's size.
     let mut view = app.map.view.unwrap_or_else(|| View::fit_bounds(app.map.bounds, w, h));

@@ -116,6 +116,14 @@ impl EmbedmapApp {
         self.projection.pca_xy.clone()
     }
 
+    /// Which projection [`Self::xy`] shows: the wanted one's key when its layout (finished or so
+    /// far) is shown, else PCA's. The map keeps a zoom while the same projection moves.
+    pub(crate) fn shown_key(&self) -> String {
+        let wanted = key(&self.wanted_projection(), self.settings.metric);
+        let live = self.projection.running.as_ref().is_some_and(|r| r.1 == wanted) && self.projection.live.is_some();
+        if self.projection.layouts.contains_key(&wanted) || live { wanted } else { key(&ProjectionParams::Pca, self.settings.metric) }
+    }
+
     /// The positions an export writes and the projection that made them: the finished layout
     /// asked for, else PCA's (`true`: fell back, as the layout was not finished). Never the
     /// positions of a layout still optimising.

@@ -405,11 +405,8 @@ pub fn umap(
     let (prepared, origin) = emb.umap_prepared(metric, &checked, ctl)?;
     let t = std::time::Instant::now();
     let coords = optimize(&prepared.graph.graph, prepared.init.clone(), None, &checked, 1.0, ctl, on_epoch)?;
-    let mut timings_ms = if origin == super::cache::Origin::Cached {
-        UmapTimings { reused: true, ..UmapTimings::default() }
-    } else {
-        prepared.timings_ms
-    };
+    let mut timings_ms =
+        if origin == super::cache::Origin::Cached { UmapTimings { reused: true, ..UmapTimings::default() } } else { prepared.timings_ms };
     timings_ms.optimize_ms = ms(t);
     Ok(UmapLayout {
         coords,
