@@ -228,3 +228,24 @@ fn sweep_prints_one_row_per_k() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--k takes a range like 2..30"));
 }
+
+#[test]
+fn a_session_brings_its_projection_unless_the_command_line_names_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = fixture("debian400.parquet");
+    let session = dir.path().join("s.json");
+    let s = serde_json::json!({
+        "embedmap_session": 1,
+        "file": data.canonicalize().unwrap(),
+        "request": embedmap::session::ClusterRequest::default(),
+        "projection": { "method": "umap", "metric": "cosine", "n_neighbors": 10, "min_dist": 0.3, "spread": 1.0, "seed": 4 },
+    });
+    std::fs::write(&session, s.to_string()).unwrap();
+    let (r, _, _) = report_of(&["--session", session.to_str().unwrap()], dir.path());
+    assert_eq!(r["projection"]["params"]["method"], "umap", "{}", r["projection"]);
+    assert_eq!(r["projection"]["params"]["n_neighbors"], 10);
+    assert_eq!(r["projection"]["params"]["seed"], 4);
+    assert!((r["projection"]["params"]["min_dist"].as_f64().unwrap() - 0.3).abs() < 1e-6);
+    let (r, _, _) = report_of(&["--session", session.to_str().unwrap(), "--projection", "pca", "--no-trust"], dir.path());
+    assert_eq!(r["projection"]["params"]["method"], "pca");
+}
