@@ -80,6 +80,10 @@ pub struct ProjectionArgs {
     /// UMAP: optimisation epochs [default: 500 up to 10,000 rows, 200 above].
     #[arg(long)]
     pub n_epochs: Option<usize>,
+    /// UMAP: above this many rows, fit on a seeded sample of this size and place the other rows
+    /// by their nearest fitted rows [default: 100000].
+    #[arg(long)]
+    pub fit_rows: Option<usize>,
     /// Skip the trust figures (trustworthiness, kNN recall) of the map.
     #[arg(long)]
     pub no_trust: bool,
@@ -97,6 +101,7 @@ impl ProjectionArgs {
                     spread: self.spread,
                     n_epochs: self.n_epochs,
                     seed,
+                    fit_rows: self.fit_rows,
                 },
             },
         }

@@ -240,8 +240,14 @@ pub(super) fn projection_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     };
     let what = match &layout.projected.detail {
         ProjectionDetail::Pca { explained_variance_ratio: r } => format!("axis 1 {:.1}% · axis 2 {:.1}%", r[0] * 100.0, r[1] * 100.0),
-        ProjectionDetail::Umap { init, n_epochs, knn_graph, timings_ms, .. } => {
-            let graph = knn_graph.as_ref().map_or_else(String::new, |g| format!(" · approximate neighbours (recall {:.3})", g.recall));
+        ProjectionDetail::Umap { init, n_epochs, knn_graph, timings_ms, sampled, .. } => {
+            let mut graph = knn_graph.as_ref().map_or_else(String::new, |g| format!(" · approximate neighbours (recall {:.3})", g.recall));
+            if let Some(s) = sampled {
+                graph += &format!(
+                    " · fitted on {} sampled rows, {} placed by their nearest fitted rows (recall {:.3})",
+                    s.fitted, s.placed, s.search.recall
+                );
+            }
             let reused = if timings_ms.reused { " (graph and start reused)" } else { "" };
             format!("{n_epochs} epochs · {init} start{graph} · {:.1} s{reused}", layout.projected.ms / 1e3)
         }

@@ -47,6 +47,9 @@ struct Partition {
     order: Vec<u32>,
     /// List `l` is `start[l]..start[l + 1]` of the permuted rows.
     start: Vec<usize>,
+    /// List `l`'s searchable rows are `start[l]..fit_end[l]` (all of it, or its fitted rows
+    /// when only those are searched; they come first in the list).
+    fit_end: Vec<usize>,
     /// Each list's probe order: lists by distance of their centres to this list's centre.
     near: Vec<Vec<u32>>,
     /// Permuted position of each original row.
@@ -56,11 +59,13 @@ struct Partition {
 }
 
 impl Partition {
-    fn build(emb: &Embeddings, metric: Metric, seed: u64, ctl: &Control) -> Result<Self, Cancelled> {
+    fn build(emb: &Embeddings, metric: Metric, fitted: Option<&[bool]>, seed: u64, ctl: &Control) -> Result<Self, Cancelled> {
         let src = emb.points(metric);
         let (n, d) = (src.n(), src.d());
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
-        let lists = ((2.0 * (n as f64).sqrt()) as usize).clamp(8, 4096).min(n);
+        // About 2√m lists for the m rows searched (all, or the fitted ones).
+        let m = fitted.map_or(n, |f| f.iter().filter(|&&x| x).count()).max(1);
+        let lists = ((2.0 * (m as f64).sqrt()) as usize).clamp(8, 4096).min(n);
         let sample_rows = (32 * lists).min(n);
         let mut rng = Rng::derive(seed, 0xa77);
         let mut idx = rng.sample_indices(n, sample_rows);
@@ -120,12 +125,22 @@ impl Partition {
         for l in 0..lists {
             start[l + 1] += start[l];
         }
+        // Within a list, the searchable (fitted) rows first.
+        let searchable = |i: usize| fitted.is_none_or(|f| f[i]);
+        let mut fit_end = start[..lists].to_vec();
+        for (i, &h) in home.iter().enumerate() {
+            if searchable(i) {
+                fit_end[h as usize] += 1;
+            }
+        }
         let mut fill = start.clone();
+        let mut fill_rest = fit_end.clone();
         let mut order = vec![0u32; n];
         let mut pos = vec![0u32; n];
         for (i, &h) in home.iter().enumerate() {
-            let p = fill[h as usize];
-            fill[h as usize] += 1;
+            let slot = if searchable(i) { &mut fill[h as usize] } else { &mut fill_rest[h as usize] };
+            let p = *slot;
+            *slot += 1;
             #[allow(clippy::cast_possible_truncation)]
             {
                 order[p] = i as u32;
@@ -165,7 +180,7 @@ impl Partition {
                 o
             })
             .collect();
-        Ok(Self { pts, norms, order, start, near, pos, d, metric })
+        Ok(Self { pts, norms, order, start, fit_end, near, pos, d, metric })
     }
 
     fn lists(&self) -> usize {
@@ -188,7 +203,7 @@ impl Partition {
         let q: Vec<f32> = queries.iter().flat_map(|&p| self.pts[p * d..(p + 1) * d].iter().copied()).collect();
         let mut tile = Vec::new();
         for &j in self.near[l].iter().take(probes) {
-            let cols = self.start[j as usize]..self.start[j as usize + 1];
+            let cols = self.start[j as usize]..self.fit_end[j as usize];
             if cols.is_empty() {
                 continue;
             }
@@ -221,7 +236,7 @@ pub fn ivf_knn(emb: &Embeddings, metric: Metric, k: usize, seed: u64, ctl: &Cont
         let g = KnnGraph::build(emb, metric, k, ctl)?;
         return Ok((g, AnnReport { lists: 1, probes: 1, recall: 1.0, sample: 0 }));
     }
-    let part = Partition::build(emb, metric, seed, ctl)?;
+    let part = Partition::build(emb, metric, None, seed, ctl)?;
     let lists = part.lists();
     // The recall sample and its exact neighbours.
     let mut rng = Rng::derive(seed, 0x5a3);
@@ -308,6 +323,103 @@ pub fn ivf_knn(emb: &Embeddings, metric: Metric, k: usize, seed: u64, ctl: &Cont
     Ok((KnnGraph { metric, k, indices, distances }, AnnReport { lists, probes, recall, sample: sample.len() }))
 }
 
+/// Every row not in `fitted` with its `k` nearest rows among those in `fitted` (original row
+/// numbers, nearest first, `u32::MAX` past the end when fewer were found), rows in ascending
+/// order; with the recall measured on a seeded sample of them against exact search. The
+/// partition is of all rows, each list holding its fitted rows first, so a list's other rows
+/// are searched against the fitted rows of its probes only.
+pub fn ivf_cross_knn(
+    emb: &Embeddings,
+    metric: Metric,
+    fitted: &[bool],
+    k: usize,
+    seed: u64,
+    ctl: &Control,
+) -> Result<(Vec<u32>, Vec<f32>, AnnReport), Cancelled> {
+    let part = Partition::build(emb, metric, Some(fitted), seed, ctl)?;
+    let lists = part.lists();
+    let queries_of = |l: usize| part.fit_end[l]..part.start[l + 1];
+    let list_of = |p: usize| part.start.partition_point(|&st| st <= p) - 1;
+    let rest: Vec<usize> = (0..fitted.len()).filter(|&i| !fitted[i]).collect();
+    let mut rng = Rng::derive(seed, 0x5a4);
+    let mut sample: Vec<usize> = rng.sample_indices(rest.len(), RECALL_SAMPLE.min(rest.len())).into_iter().map(|s| rest[s]).collect();
+    sample.sort_unstable();
+    let search_sample = |probes: usize| -> Vec<Vec<u32>> {
+        let mut by_list: Vec<Vec<usize>> = vec![Vec::new(); lists];
+        for (s, &i) in sample.iter().enumerate() {
+            by_list[list_of(part.pos[i] as usize)].push(s);
+        }
+        let mut out = vec![Vec::new(); sample.len()];
+        let found: Vec<(usize, Vec<u32>)> = by_list
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(l, members)| {
+                let qs: Vec<usize> = members.iter().map(|&s| part.pos[sample[s]] as usize).collect();
+                let (mut dd, mut ii) = (vec![0.0f32; qs.len() * k], vec![0u32; qs.len() * k]);
+                if !qs.is_empty() {
+                    part.search(l, &qs, probes, k, &mut dd, &mut ii);
+                }
+                members.iter().enumerate().map(|(r, &s)| (s, ii[r * k..(r + 1) * k].to_vec())).collect::<Vec<_>>()
+            })
+            .collect();
+        for (s, v) in found {
+            out[s] = v;
+        }
+        out
+    };
+    ctl.progress("placing · recall sample", 0.0);
+    let exact = search_sample(lists);
+    ctl.check()?;
+    let recall_at = |probes: usize| -> f64 {
+        let got = search_sample(probes);
+        let hit: usize = got.iter().zip(&exact).map(|(g, e)| g.iter().filter(|p| **p != u32::MAX && e.contains(p)).count()).sum();
+        let want: usize = exact.iter().map(|e| e.iter().filter(|p| **p != u32::MAX).count()).sum();
+        #[allow(clippy::cast_precision_loss)]
+        let r = if want == 0 { 1.0 } else { hit as f64 / want as f64 };
+        r
+    };
+    let mut probes = 8.min(lists);
+    let mut recall = recall_at(probes);
+    while recall < RECALL_GOAL && probes < lists {
+        ctl.check()?;
+        probes = (probes * 2).min(lists);
+        recall = recall_at(probes);
+    }
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let per_list: Vec<(Vec<f32>, Vec<u32>)> = (0..lists)
+        .into_par_iter()
+        .map(|l| {
+            ctl.check()?;
+            let qs: Vec<usize> = queries_of(l).collect();
+            let (mut dd, mut ii) = (vec![0.0f32; qs.len() * k], vec![0u32; qs.len() * k]);
+            if !qs.is_empty() {
+                part.search(l, &qs, probes, k, &mut dd, &mut ii);
+            }
+            let t = done.fetch_add(qs.len(), std::sync::atomic::Ordering::Relaxed) + qs.len();
+            #[allow(clippy::cast_precision_loss)]
+            ctl.progress("placing · neighbours", t as f32 / rest.len().max(1) as f32);
+            Ok((dd, ii))
+        })
+        .collect::<Result<_, Cancelled>>()?;
+    // Back to original rows, ascending.
+    let mut slot = vec![0usize; fitted.len()];
+    for (r, &i) in rest.iter().enumerate() {
+        slot[i] = r;
+    }
+    let mut indices = vec![u32::MAX; rest.len() * k];
+    let mut distances = vec![f32::INFINITY; rest.len() * k];
+    for (l, (dd, ii)) in per_list.into_iter().enumerate() {
+        for (r, p) in queries_of(l).enumerate() {
+            let q = slot[part.order[p] as usize];
+            distances[q * k..(q + 1) * k].copy_from_slice(&dd[r * k..(r + 1) * k]);
+            for (o, &pj) in indices[q * k..(q + 1) * k].iter_mut().zip(&ii[r * k..(r + 1) * k]) {
+                *o = if pj == u32::MAX { u32::MAX } else { part.order[pj as usize] };
+            }
+        }
+    }
+    Ok((indices, distances, AnnReport { lists, probes, recall, sample: sample.len() }))
+}
+
 /// Exact k nearest (permuted positions) of the sample rows, by tiles against every row.
 fn exact_for(part: &Partition, sample: &[usize], k: usize, ctl: &Control) -> Result<Vec<u32>, Cancelled> {
     let d = part.d;
@@ -349,6 +461,50 @@ fn exact_for(part: &Partition, sample: &[usize], k: usize, ctl: &Control) -> Res
 mod tests {
     use super::*;
     use crate::engine::Matrix;
+
+    #[test]
+    fn cross_search_finds_the_nearest_fitted_rows_of_the_others() {
+        // 6,000 points in 40 blobs in 32-d; every third row fitted.
+        let mut rng = Rng::new(11);
+        let (n, d) = (6000, 32);
+        let centres: Vec<f32> = (0..40 * d).map(|_| (rng.next_f64() * 20.0 - 10.0) as f32).collect();
+        let mut data = Vec::with_capacity(n * d);
+        for i in 0..n {
+            for j in 0..d {
+                let g = (rng.next_f64() + rng.next_f64() + rng.next_f64() - 1.5) as f32;
+                data.push(centres[(i % 40) * d + j] + g);
+            }
+        }
+        let emb = Embeddings::new(Matrix::new(data, n, d).unwrap());
+        let fitted: Vec<bool> = (0..n).map(|i| i % 3 == 0).collect();
+        let fit_rows: Vec<usize> = (0..n).filter(|&i| fitted[i]).collect();
+        let k = 15;
+        for metric in [Metric::Euclidean, Metric::Cosine] {
+            let (idx, dist, rep) = ivf_cross_knn(&emb, metric, &fitted, k, 3, &Control::default()).unwrap();
+            let pts = emb.points(metric);
+            let dist_to = |a: usize, b: usize| -> f32 {
+                let (x, y) = (pts.row(a), pts.row(b));
+                match metric {
+                    Metric::Cosine => 1.0 - x.iter().zip(y).map(|(p, q)| p * q).sum::<f32>(),
+                    Metric::Euclidean => x.iter().zip(y).map(|(p, q)| (p - q) * (p - q)).sum::<f32>().sqrt(),
+                }
+            };
+            let (mut found, mut q) = (0usize, 0usize);
+            for i in (0..n).filter(|&i| !fitted[i]) {
+                let mut all: Vec<(f32, usize)> = fit_rows.iter().map(|&j| (dist_to(i, j), j)).collect();
+                all.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let want: Vec<u32> = all[..k].iter().map(|&(_, j)| j as u32).collect();
+                let got = &idx[q * k..(q + 1) * k];
+                assert!(got.iter().all(|&j| j == u32::MAX || fitted[j as usize]), "row {i}: a neighbour that is not fitted");
+                assert!(dist[q * k..(q + 1) * k].windows(2).all(|w| w[0] <= w[1]), "row {i}: not nearest first");
+                found += got.iter().filter(|j| want.contains(j)).count();
+                q += 1;
+            }
+            let recall = found as f64 / (q * k) as f64;
+            assert!(recall >= 0.95, "{metric}: true recall {recall}, reported {rep:?}");
+            assert!((recall - rep.recall).abs() < 0.03, "{metric}: sampled recall {} far from the true {recall}", rep.recall);
+        }
+    }
 
     #[test]
     fn ivf_graph_reaches_its_recall_goal_on_clustered_data() {

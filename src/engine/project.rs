@@ -3,7 +3,7 @@
 
 use super::control::{Cancelled, Control};
 use super::pca::pca_2d;
-use super::umap::{EpochFn, UmapError, UmapParams, UmapRunError, UmapTimings, umap};
+use super::umap::{EpochFn, Sampled, UmapError, UmapParams, UmapRunError, UmapTimings, umap};
 use super::{Embeddings, Metric};
 
 /// A projection and its parameters.
@@ -58,6 +58,9 @@ pub enum ProjectionDetail {
         timings_ms: UmapTimings,
         /// The approximate neighbour graph's construction and recall (`None`: exact).
         knn_graph: Option<super::ann::AnnReport>,
+        /// A large input: the sample fitted and the rows placed (`None`: every row fitted).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sampled: Option<Sampled>,
     },
 }
 
@@ -117,6 +120,7 @@ pub fn project(
                 b: l.params.b,
                 timings_ms: l.timings_ms,
                 knn_graph: l.knn.clone(),
+                sampled: l.sampled.clone(),
             };
             (l.coords, detail)
         }

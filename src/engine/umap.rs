@@ -38,11 +38,20 @@ pub struct UmapParams {
     pub n_epochs: Option<usize>,
     /// Seed of the initialisation noise and the negative samples.
     pub seed: u64,
+    /// Above this many rows the layout is fitted on a seeded sample of this size and the other
+    /// rows are placed by their nearest fitted rows; `None`: [`FIT_MAX`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fit_rows: Option<usize>,
 }
+
+/// Rows up to which every row is laid out (measured here: 100,000 rows of 384-d take 25 s,
+/// the neighbour search growing faster than n); above, a sample of this size is fitted and the
+/// rest placed.
+pub const FIT_MAX: usize = 100_000;
 
 impl Default for UmapParams {
     fn default() -> Self {
-        Self { n_neighbors: 15, min_dist: 0.1, spread: 1.0, n_epochs: None, seed: 0 }
+        Self { n_neighbors: 15, min_dist: 0.1, spread: 1.0, n_epochs: None, seed: 0, fit_rows: None }
     }
 }
 
@@ -60,6 +69,8 @@ pub enum UmapError {
 /// Checked UMAP parameters for a given number of rows.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CheckedUmap {
+    /// Rows laid out in full; above, a sample of this size (see [`UmapParams::fit_rows`]).
+    pub fit_rows: usize,
     /// Neighbourhood size counting the row itself, at most the number of rows.
     pub n_neighbors: usize,
     /// See [`UmapParams::min_dist`].
@@ -104,8 +115,17 @@ impl UmapParams {
             None if n <= SMALL_N => 500,
             None => 200,
         };
+        let fit_rows = match self.fit_rows {
+            Some(f) if f < 3 || f < self.n_neighbors + 1 => {
+                return Err(UmapError::Param(format!("fit_rows must be at least n_neighbors + 1 ({}), not {f}", self.n_neighbors + 1)));
+            }
+            Some(f) => f,
+            None => FIT_MAX,
+        };
+        let n_epochs = if n > fit_rows && self.n_epochs.is_none() { if fit_rows <= SMALL_N { 500 } else { 200 } } else { n_epochs };
         let (a, b) = find_ab(f64::from(self.spread), f64::from(self.min_dist));
         Ok(CheckedUmap {
+            fit_rows,
             n_neighbors: self.n_neighbors.min(n),
             min_dist: self.min_dist,
             spread: self.spread,
@@ -319,6 +339,8 @@ pub struct UmapLayout {
     pub timings_ms: UmapTimings,
     /// How the approximate neighbour graph was built and its recall (`None`: exact).
     pub knn: Option<super::ann::AnnReport>,
+    /// A large input: the sample fitted and the rows placed (`None`: every row fitted).
+    pub sampled: Option<Sampled>,
 }
 
 /// Where a layout's time went.
@@ -401,7 +423,11 @@ pub fn umap(
     ctl: &Control,
     on_epoch: Option<&EpochFn<'_>>,
 ) -> Result<UmapLayout, UmapRunError> {
-    let checked = params.check(emb.raw().n())?;
+    let n = emb.raw().n();
+    let checked = params.check(n)?;
+    if n > checked.fit_rows {
+        return umap_sampled(emb, metric, params, &checked, ctl);
+    }
     let (prepared, origin) = emb.umap_prepared(metric, &checked, ctl)?;
     let t = std::time::Instant::now();
     let coords = optimize(&prepared.graph.graph, prepared.init.clone(), None, &checked, 1.0, ctl, on_epoch)?;
@@ -415,7 +441,111 @@ pub fn umap(
         graph: Arc::clone(&prepared.graph),
         timings_ms,
         knn: prepared.knn.clone(),
+        sampled: None,
     })
+}
+
+/// How a large input was laid out: a seeded sample fitted, the other rows placed.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Sampled {
+    /// Rows fitted.
+    pub fitted: usize,
+    /// Rows placed by their nearest fitted rows.
+    pub placed: usize,
+    /// How the placed rows' neighbours among the fitted rows were found, and their recall.
+    pub search: super::ann::AnnReport,
+    /// Time of the search and placement, in milliseconds.
+    pub place_ms: f64,
+}
+
+/// A large input: UMAP on a seeded sample of `fit_rows`, then every other row placed as
+/// umap-learn's `transform` places new rows: its `n_neighbors` nearest fitted rows (an
+/// inverted-file search with measured recall), a start at their positions' mean weighted by
+/// fuzzy membership, and a third of the epochs with the fitted rows fixed.
+fn umap_sampled(
+    emb: &Embeddings,
+    metric: Metric,
+    params: &UmapParams,
+    checked: &CheckedUmap,
+    ctl: &Control,
+) -> Result<UmapLayout, UmapRunError> {
+    let n = emb.raw().n();
+    let fit = checked.fit_rows;
+    let mut rng = Rng::derive(checked.seed, 0xf17);
+    let mut rows = rng.sample_indices(n, fit);
+    rows.sort_unstable();
+    let sub = Embeddings::new(emb.raw().select_rows(&rows));
+    let inner = UmapParams { fit_rows: Some(fit), ..params.clone() };
+    let mut layout = umap(&sub, metric, &inner, ctl, None)?;
+    let t = std::time::Instant::now();
+    let mut fitted = vec![false; n];
+    let mut at = vec![u32::MAX; n];
+    for (s, &i) in rows.iter().enumerate() {
+        fitted[i] = true;
+        #[allow(clippy::cast_possible_truncation)]
+        {
+            at[i] = s as u32;
+        }
+    }
+    let k = checked.n_neighbors.min(fit);
+    let (idx, dist, search) = super::ann::ivf_cross_knn(emb, metric, &fitted, k, checked.seed, ctl)?;
+    let finite: Vec<f64> = dist.iter().filter(|d| d.is_finite()).map(|&d| f64::from(d)).collect();
+    #[allow(clippy::cast_precision_loss)]
+    let mean_all = finite.iter().sum::<f64>() / finite.len().max(1) as f64;
+    let mut coords = vec![[0.0f32; 2]; n];
+    for (s, &i) in rows.iter().enumerate() {
+        coords[i] = layout.coords[s];
+    }
+    let rest: Vec<usize> = (0..n).filter(|&i| !fitted[i]).collect();
+    #[allow(clippy::cast_precision_loss)]
+    let kf = k as f64;
+    // Each placed row's edges to its fitted neighbours (their sample positions) with fuzzy
+    // memberships (ρ = 0, as umap-learn's transform), and the weighted mean as its start.
+    let edges: Vec<(Vec<u32>, Vec<f32>, [f32; 2])> = (0..rest.len())
+        .into_par_iter()
+        .map(|q| {
+            let (ri, rd) = (&idx[q * k..(q + 1) * k], &dist[q * k..(q + 1) * k]);
+            let m = ri.iter().take_while(|&&j| j != u32::MAX).count();
+            if m == 0 {
+                return (Vec::new(), Vec::new(), layout.coords[0]);
+            }
+            let (_, sigma) = smooth_knn_row(&rd[..m], kf, mean_all);
+            let (mut sum, mut wsum) = ([0.0f64; 2], 0.0f64);
+            let (mut js, mut ws) = (Vec::with_capacity(m), Vec::with_capacity(m));
+            for (&j, &d) in ri[..m].iter().zip(&rd[..m]) {
+                let w = membership(d, 0.0, sigma);
+                let s = at[j as usize];
+                let p = layout.coords[s as usize];
+                sum[0] += f64::from(w) * f64::from(p[0]);
+                sum[1] += f64::from(w) * f64::from(p[1]);
+                wsum += f64::from(w);
+                js.push(s);
+                ws.push(w);
+            }
+            #[allow(clippy::cast_possible_truncation)]
+            let start = if wsum > 0.0 { [(sum[0] / wsum) as f32, (sum[1] / wsum) as f32] } else { layout.coords[js[0] as usize] };
+            (js, ws, start)
+        })
+        .collect();
+    let mut g = SparseGraph { indptr: vec![0], indices: Vec::with_capacity(rest.len() * k), weights: Vec::with_capacity(rest.len() * k) };
+    let mut init = Vec::with_capacity(rest.len());
+    for (js, ws, start) in edges {
+        g.indices.extend(js);
+        g.weights.extend(ws);
+        g.indptr.push(g.indices.len());
+        init.push(start);
+    }
+    // A third of the epochs with the fitted rows fixed, at a quarter of the learning rate.
+    let mut p = checked.clone();
+    p.n_epochs = (checked.n_epochs / 3).max(1);
+    let placed = optimize(&g, init, Some(&layout.coords), &p, 0.25, ctl, None)?;
+    for (&i, p) in rest.iter().zip(placed) {
+        coords[i] = p;
+    }
+    layout.coords = coords;
+    layout.params = checked.clone();
+    layout.sampled = Some(Sampled { fitted: fit, placed: rest.len(), search, place_ms: ms(t) });
+    Ok(layout)
 }
 
 /// Why a layout did not finish.
@@ -450,6 +580,7 @@ pub fn layout_graph(
         graph,
         timings_ms: UmapTimings { knn_ms: 0.0, fuzzy_ms: 0.0, init_ms, optimize_ms, reused: false },
         knn: None,
+        sampled: None,
     })
 }
 
