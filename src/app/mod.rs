@@ -613,6 +613,9 @@ impl EmbedmapApp {
                     r.stage = stage.clone();
                     r.fraction = fraction;
                 }
+                if self.projection.running.as_ref().is_some_and(|r| r.0 == generation) {
+                    self.projection.stage = Some((stage.clone(), fraction));
+                }
                 if let Some(r) = &mut self.clustering
                     && r.generation == generation
                 {

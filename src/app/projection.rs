@@ -55,6 +55,8 @@ pub(crate) struct ProjectionState {
     pub(crate) failed: Option<(String, String)>,
     /// The user asked for UMAP on this dataset (needed above [`AUTO_UMAP_MAX`] rows).
     pub(crate) asked: bool,
+    /// The running job's last progress: its stage and the fraction done.
+    pub(crate) stage: Option<(String, f32)>,
 }
 
 impl ProjectionState {
@@ -94,6 +96,7 @@ impl EmbedmapApp {
         let generation = self.worker.project(Arc::clone(&ds.embeddings), params, self.settings.metric);
         self.projection.running = Some((generation, k, Instant::now()));
         self.projection.live = None;
+        self.projection.stage = None;
     }
 
     /// The finished layout the settings ask for, if there is one.
@@ -208,9 +211,11 @@ pub(super) fn projection_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     if let Some((_, k, started)) = &app.projection.running
         && *k == wanted
     {
-        let what = match &app.projection.live {
-            Some((_, epoch, n)) => format!("UMAP · epoch {epoch}/{n}"),
-            None => "UMAP · neighbours and start…".to_string(),
+        let what = match (&app.projection.live, &app.projection.stage) {
+            (_, Some((stage, f))) if stage != "layout" => format!("UMAP · {stage} {:.0}%", f * 100.0),
+            (Some((_, epoch, n)), _) => format!("UMAP · epoch {epoch}/{n}"),
+            (None, Some((stage, f))) => format!("UMAP · {stage} {:.0}%", f * 100.0),
+            (None, None) => "UMAP · neighbours and start…".to_string(),
         };
         ui.add(egui::Spinner::new());
         ui.label(format!("{what} · {:.1} s", started.elapsed().as_secs_f32()));

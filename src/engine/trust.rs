@@ -307,17 +307,36 @@ pub fn trust(
 /// of a neighbour's distance are compared by `exact` (f64); exact ties rank by index, as a
 /// stable sort would.
 fn row_terms(row: &[f32], i: usize, map_nn: &[u32], k: usize, tol: f32, exact: &dyn Fn(usize, usize) -> f64) -> (f64, f64) {
-    let targets: Vec<(f32, usize)> = map_nn.iter().map(|&j| (row[j as usize], j as usize)).collect();
-    let mut rank = vec![1usize; targets.len()];
+    // The map neighbours by distance, so that one comparison settles the common case (a row
+    // farther than all of them) and a binary search the rest.
+    let mut targets: Vec<(f32, usize)> = map_nn.iter().map(|&j| (row[j as usize], j as usize)).collect();
+    targets.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let lower: Vec<f32> = targets.iter().map(|t| t.0 - tol).collect();
+    let upper: Vec<f32> = targets.iter().map(|t| t.0 + tol).collect();
+    let last = upper.last().copied().unwrap_or(f32::NEG_INFINITY);
+    // below[p]: rows closer than the lower bounds of targets p.. (and not of p − 1).
+    let mut below = vec![0usize; targets.len() + 1];
     let mut close: Vec<Vec<usize>> = vec![Vec::new(); targets.len()];
     for (c, &v) in row.iter().enumerate() {
-        for (t, &(dv, _)) in targets.iter().enumerate() {
-            if v < dv - tol {
-                rank[t] += 1;
-            } else if v <= dv + tol && c != i {
+        if !(v <= last) {
+            continue;
+        }
+        // Targets pos.. have v < dv − tol.
+        let pos = lower.partition_point(|&l| l <= v);
+        below[pos] += 1;
+        if c != i {
+            let mut t = pos;
+            while t > 0 && upper[t - 1] >= v {
+                t -= 1;
                 close[t].push(c);
             }
         }
+    }
+    let mut rank = vec![1usize; targets.len()];
+    let mut acc = 0usize;
+    for (t, r) in rank.iter_mut().enumerate() {
+        acc += below[t];
+        *r += acc;
     }
     let mut pen = 0.0;
     let mut kept = 0usize;
