@@ -254,9 +254,9 @@ fn a_large_input_is_fitted_on_a_sample_and_the_rest_placed_near_their_neighbours
     assert!(s.search.recall >= 0.95, "{:?}", s.search);
     let t = trust(&emb, metric, &l.coords, 15, 0, &Control::default()).unwrap().unwrap();
     eprintln!("sampled: trustworthiness {:.4} (all rows fitted {:.4})", t.trustworthiness, full_t.trustworthiness);
-    // umap-learn, fitted on 250 of these rows and transforming the rest, keeps 0.734–0.749
-    // (three samples) against 0.797 for all rows; this layout stays within 0.1 of its own full one.
-    assert!(t.trustworthiness >= full_t.trustworthiness - 0.1, "{} vs {}", t.trustworthiness, full_t.trustworthiness);
+    // umap-learn 0.5.12, fitted on 250 of these rows (three seeded samples) and transforming
+    // the rest, keeps trustworthiness 0.734–0.749 against 0.797 for all rows.
+    assert!(t.trustworthiness >= 0.734 - 0.01, "{} (all rows fitted {})", t.trustworthiness, full_t.trustworthiness);
     // Seeded: the same again.
     let again = umap(&emb, metric, &params, &Control::default(), None).unwrap();
     assert_eq!(again.coords, l.coords);

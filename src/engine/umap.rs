@@ -230,10 +230,21 @@ pub struct FuzzyGraph {
 /// itself; `mean_all` is the mean distance over all rows (the floor for rows with ρ = 0).
 #[must_use]
 pub fn smooth_knn_row(dists: &[f32], k: f64, mean_all: f64) -> (f32, f32) {
+    let rho = dists.iter().copied().find(|&d| d > 0.0).map_or_else(|| 0.0, f64::from);
+    smooth_with_rho(dists, k, mean_all, rho)
+}
+
+/// σ of a new row's distances to its fitted neighbours, as umap-learn's `transform` computes
+/// it: local connectivity 0 (so ρ = 0), and its loop's first term skipped, as for a fitted row
+/// whose first neighbour is itself.
+pub fn smooth_new_row(dists: &[f32], k: f64, mean_all: f64) -> f32 {
+    smooth_with_rho(dists.get(1..).unwrap_or(&[]), k, mean_all, 0.0).1
+}
+
+fn smooth_with_rho(dists: &[f32], k: f64, mean_all: f64, rho: f64) -> (f32, f32) {
     const TOLERANCE: f64 = 1e-5;
     const MIN_SCALE: f64 = 1e-3;
     let target = k.log2();
-    let rho = dists.iter().copied().find(|&d| d > 0.0).map_or_else(|| 0.0, f64::from);
     // umap-learn's row includes the row itself first and skips it in the sum; the mean counts it.
     let (mut lo, mut hi, mut mid) = (0.0f64, f64::INFINITY, 1.0f64);
     for _ in 0..64 {
@@ -509,7 +520,7 @@ fn umap_sampled(
             if m == 0 {
                 return (Vec::new(), Vec::new(), layout.coords[0]);
             }
-            let (_, sigma) = smooth_knn_row(&rd[..m], kf, mean_all);
+            let sigma = smooth_new_row(&rd[..m], kf, mean_all);
             let (mut sum, mut wsum) = ([0.0f64; 2], 0.0f64);
             let (mut js, mut ws) = (Vec::with_capacity(m), Vec::with_capacity(m));
             for (&j, &d) in ri[..m].iter().zip(&rd[..m]) {
@@ -784,7 +795,7 @@ pub fn transform(
     for q in 0..nq {
         let (ri, rd) = (&idx[q * k..(q + 1) * k], &dist[q * k..(q + 1) * k]);
         // umap-learn smooths new rows with local_connectivity 0: ρ = 0.
-        let (_, sigma) = smooth_knn_row(rd, kf, mean_all);
+        let sigma = smooth_new_row(rd, kf, mean_all);
         let mut sum = [0.0f64; 2];
         let mut wsum = 0.0f64;
         for (&j, &d) in ri.iter().zip(rd) {
