@@ -240,8 +240,10 @@ pub fn trust(
     };
     // Per measured row: Σ max(0, rank − k) over its map neighbours, and its recall.
     let per_row: Vec<(f64, f64)> = {
-        // Each chunk holds its rows' full distance rows: at most ~32 MB of them.
-        let per_chunk = (8_000_000 / n).clamp(1, ROW_BLOCK);
+        // Each chunk holds its rows' full distance rows: at most ~256 MB of them (each chunk
+        // streams every row's vector once, so few large chunks: at a million rows, 8-row
+        // chunks took 105 s, almost all of it memory traffic).
+        let per_chunk = (64_000_000 / n).clamp(1, ROW_BLOCK);
         let chunks: Vec<&[usize]> = rows.chunks(per_chunk).collect();
         let done = std::sync::atomic::AtomicUsize::new(0);
         let res: Result<Vec<Vec<(f64, f64)>>, Cancelled> = chunks
