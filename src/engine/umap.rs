@@ -79,6 +79,8 @@ pub struct CheckedUmap {
     pub spread: f32,
     /// Epochs to run.
     pub n_epochs: usize,
+    /// Whether the epochs were given (else chosen by size); decides the epochs of new rows.
+    pub n_epochs_given: bool,
     /// See [`UmapParams::seed`].
     pub seed: u64,
     /// The curve 1 / (1 + a·d^(2b)) fitted to min_dist and spread.
@@ -125,6 +127,7 @@ impl UmapParams {
         let n_epochs = if n > fit_rows && self.n_epochs.is_none() { if fit_rows <= SMALL_N { 500 } else { 200 } } else { n_epochs };
         let (a, b) = find_ab(f64::from(self.spread), f64::from(self.min_dist));
         Ok(CheckedUmap {
+            n_epochs_given: self.n_epochs.is_some(),
             fit_rows,
             n_neighbors: self.n_neighbors.min(n),
             min_dist: self.min_dist,
@@ -456,6 +459,18 @@ pub fn umap(
     })
 }
 
+/// Epochs for placing `new_rows` new rows, as umap-learn's `transform`: a third of the epochs
+/// given, else 100 up to 10,000 new rows and 30 above.
+fn transform_epochs(params: &CheckedUmap, new_rows: usize) -> usize {
+    if params.n_epochs_given {
+        (params.n_epochs / 3).max(1)
+    } else if new_rows <= SMALL_N {
+        100
+    } else {
+        30
+    }
+}
+
 /// How a large input was laid out: a seeded sample fitted, the other rows placed.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Sampled {
@@ -472,7 +487,7 @@ pub struct Sampled {
 /// A large input: UMAP on a seeded sample of `fit_rows`, then every other row placed as
 /// umap-learn's `transform` places new rows: its `n_neighbors` nearest fitted rows (an
 /// inverted-file search with measured recall), a start at their positions' mean weighted by
-/// fuzzy membership, and a third of the epochs with the fitted rows fixed.
+/// fuzzy membership, and 30 epochs (100 up to 10,000 new rows) with the fitted rows fixed.
 fn umap_sampled(
     emb: &Embeddings,
     metric: Metric,
@@ -546,9 +561,9 @@ fn umap_sampled(
         g.indptr.push(g.indices.len());
         init.push(start);
     }
-    // A third of the epochs with the fitted rows fixed, at a quarter of the learning rate.
+    // The fitted rows fixed, at a quarter of the learning rate.
     let mut p = checked.clone();
-    p.n_epochs = (checked.n_epochs / 3).max(1);
+    p.n_epochs = transform_epochs(checked, rest.len());
     let placed = optimize(&g, init, Some(&layout.coords), &p, 0.25, ctl, None)?;
     for (&i, p) in rest.iter().zip(placed) {
         coords[i] = p;
@@ -812,7 +827,7 @@ pub fn transform(
         init.push(if wsum > 0.0 { [(sum[0] / wsum) as f32, (sum[1] / wsum) as f32] } else { layout[ri[0] as usize] });
     }
     let mut p = params.clone();
-    p.n_epochs = (params.n_epochs / 3).max(1);
+    p.n_epochs = transform_epochs(params, nq);
     // umap-learn starts a transform at a quarter of the fitted learning rate.
     optimize(&g, init, Some(layout), &p, 0.25, ctl, None)
 }
