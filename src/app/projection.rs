@@ -236,7 +236,7 @@ pub(super) fn projection_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             && ds.n() > AUTO_UMAP_MAX
             && !app.projection.asked
         {
-            ui.label(format!("showing PCA: UMAP on {} rows takes minutes", ds.n()));
+            ui.label(format!("showing PCA: UMAP on {} rows takes a minute or more (fitted on a sample)", ds.n()));
             if ui.button("Start UMAP").clicked() {
                 app.projection.asked = true;
             }

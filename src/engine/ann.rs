@@ -187,6 +187,35 @@ impl Partition {
         self.start.len() - 1
     }
 
+    /// The full pass: the rows `queries_of(l)` of every list `l` (permuted positions) against
+    /// its first `probes` lists, in parallel over lists; `total` queries in all, for progress.
+    fn search_all(
+        &self,
+        probes: usize,
+        k: usize,
+        ctl: &Control,
+        stage: &str,
+        total: usize,
+        queries_of: impl Fn(usize) -> std::ops::Range<usize> + Sync,
+    ) -> Result<Vec<(Vec<f32>, Vec<u32>)>, Cancelled> {
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        (0..self.lists())
+            .into_par_iter()
+            .map(|l| {
+                ctl.check()?;
+                let qs: Vec<usize> = queries_of(l).collect();
+                let (mut dd, mut ii) = (vec![0.0f32; qs.len() * k], vec![0u32; qs.len() * k]);
+                if !qs.is_empty() {
+                    self.search(l, &qs, probes, k, &mut dd, &mut ii);
+                }
+                let t = done.fetch_add(qs.len(), std::sync::atomic::Ordering::Relaxed) + qs.len();
+                #[allow(clippy::cast_precision_loss)]
+                ctl.progress(stage, t as f32 / total.max(1) as f32);
+                Ok((dd, ii))
+            })
+            .collect()
+    }
+
     fn dist(&self, qi: usize, pj: usize, dot: f32) -> f32 {
         match self.metric {
             Metric::Cosine => (1.0 - dot).clamp(0.0, 2.0),
@@ -273,28 +302,9 @@ pub fn ivf_knn(emb: &Embeddings, metric: Metric, k: usize, seed: u64, ctl: &Cont
         let r = found as f64 / (sample.len() * k) as f64;
         r
     };
-    let mut probes = 8.min(lists);
-    let mut recall = sampled_recall(probes);
-    while recall < RECALL_GOAL && probes < lists {
-        ctl.check()?;
-        probes = (probes * 2).min(lists);
-        recall = sampled_recall(probes);
-    }
+    let (probes, recall) = choose_probes(lists, ctl, sampled_recall)?;
     // The full pass: every list against its probes, in parallel over lists.
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    let per_list: Vec<(Vec<f32>, Vec<u32>)> = (0..lists)
-        .into_par_iter()
-        .map(|l| {
-            ctl.check()?;
-            let qs: Vec<usize> = (part.start[l]..part.start[l + 1]).collect();
-            let (mut dd, mut ii) = (vec![0.0f32; qs.len() * k], vec![0u32; qs.len() * k]);
-            part.search(l, &qs, probes, k, &mut dd, &mut ii);
-            let t = done.fetch_add(qs.len(), std::sync::atomic::Ordering::Relaxed) + qs.len();
-            #[allow(clippy::cast_precision_loss)]
-            ctl.progress("neighbours (approximate)", t as f32 / n as f32);
-            Ok((dd, ii))
-        })
-        .collect::<Result<_, Cancelled>>()?;
+    let per_list = part.search_all(probes, k, ctl, "neighbours (approximate)", n, |l| part.start[l]..part.start[l + 1])?;
     let mut indices = vec![u32::MAX; n * k];
     let mut distances = vec![f32::INFINITY; n * k];
     for (l, (dd, ii)) in per_list.into_iter().enumerate() {
@@ -378,29 +388,8 @@ pub fn ivf_cross_knn(
         let r = if want == 0 { 1.0 } else { hit as f64 / want as f64 };
         r
     };
-    let mut probes = 8.min(lists);
-    let mut recall = recall_at(probes);
-    while recall < RECALL_GOAL && probes < lists {
-        ctl.check()?;
-        probes = (probes * 2).min(lists);
-        recall = recall_at(probes);
-    }
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    let per_list: Vec<(Vec<f32>, Vec<u32>)> = (0..lists)
-        .into_par_iter()
-        .map(|l| {
-            ctl.check()?;
-            let qs: Vec<usize> = queries_of(l).collect();
-            let (mut dd, mut ii) = (vec![0.0f32; qs.len() * k], vec![0u32; qs.len() * k]);
-            if !qs.is_empty() {
-                part.search(l, &qs, probes, k, &mut dd, &mut ii);
-            }
-            let t = done.fetch_add(qs.len(), std::sync::atomic::Ordering::Relaxed) + qs.len();
-            #[allow(clippy::cast_precision_loss)]
-            ctl.progress("placing · neighbours", t as f32 / rest.len().max(1) as f32);
-            Ok((dd, ii))
-        })
-        .collect::<Result<_, Cancelled>>()?;
+    let (probes, recall) = choose_probes(lists, ctl, recall_at)?;
+    let per_list = part.search_all(probes, k, ctl, "placing · neighbours", rest.len(), queries_of)?;
     // Back to original rows, ascending.
     let mut slot = vec![0usize; fitted.len()];
     for (r, &i) in rest.iter().enumerate() {
@@ -418,6 +407,19 @@ pub fn ivf_cross_knn(
         }
     }
     Ok((indices, distances, AnnReport { lists, probes, recall, sample: sample.len() }))
+}
+
+/// Lists to probe: doubled from 8 until `recall_at` reaches [`RECALL_GOAL`] or every list is
+/// probed; with the recall reached.
+fn choose_probes(lists: usize, ctl: &Control, recall_at: impl Fn(usize) -> f64) -> Result<(usize, f64), Cancelled> {
+    let mut probes = 8.min(lists);
+    let mut recall = recall_at(probes);
+    while recall < RECALL_GOAL && probes < lists {
+        ctl.check()?;
+        probes = (probes * 2).min(lists);
+        recall = recall_at(probes);
+    }
+    Ok((probes, recall))
 }
 
 /// Exact k nearest (permuted positions) of the sample rows, by tiles against every row.

@@ -515,56 +515,12 @@ fn umap_sampled(
     }
     let k = checked.n_neighbors.min(fit);
     let (idx, dist, search) = super::ann::ivf_cross_knn(emb, metric, &fitted, k, checked.seed, ctl)?;
-    let finite: Vec<f64> = dist.iter().filter(|d| d.is_finite()).map(|&d| f64::from(d)).collect();
-    #[allow(clippy::cast_precision_loss)]
-    let mean_all = finite.iter().sum::<f64>() / finite.len().max(1) as f64;
     let mut coords = vec![[0.0f32; 2]; n];
     for (s, &i) in rows.iter().enumerate() {
         coords[i] = layout.coords[s];
     }
     let rest: Vec<usize> = (0..n).filter(|&i| !fitted[i]).collect();
-    #[allow(clippy::cast_precision_loss)]
-    let kf = k as f64;
-    // Each placed row's edges to its fitted neighbours (their sample positions) with fuzzy
-    // memberships (ρ = 0, as umap-learn's transform), and the weighted mean as its start.
-    let edges: Vec<(Vec<u32>, Vec<f32>, [f32; 2])> = (0..rest.len())
-        .into_par_iter()
-        .map(|q| {
-            let (ri, rd) = (&idx[q * k..(q + 1) * k], &dist[q * k..(q + 1) * k]);
-            let m = ri.iter().take_while(|&&j| j != u32::MAX).count();
-            if m == 0 {
-                return (Vec::new(), Vec::new(), layout.coords[0]);
-            }
-            let sigma = smooth_new_row(&rd[..m], kf, mean_all);
-            let (mut sum, mut wsum) = ([0.0f64; 2], 0.0f64);
-            let (mut js, mut ws) = (Vec::with_capacity(m), Vec::with_capacity(m));
-            for (&j, &d) in ri[..m].iter().zip(&rd[..m]) {
-                let w = membership(d, 0.0, sigma);
-                let s = at[j as usize];
-                let p = layout.coords[s as usize];
-                sum[0] += f64::from(w) * f64::from(p[0]);
-                sum[1] += f64::from(w) * f64::from(p[1]);
-                wsum += f64::from(w);
-                js.push(s);
-                ws.push(w);
-            }
-            #[allow(clippy::cast_possible_truncation)]
-            let start = if wsum > 0.0 { [(sum[0] / wsum) as f32, (sum[1] / wsum) as f32] } else { layout.coords[js[0] as usize] };
-            (js, ws, start)
-        })
-        .collect();
-    let mut g = SparseGraph { indptr: vec![0], indices: Vec::with_capacity(rest.len() * k), weights: Vec::with_capacity(rest.len() * k) };
-    let mut init = Vec::with_capacity(rest.len());
-    for (js, ws, start) in edges {
-        g.indices.extend(js);
-        g.weights.extend(ws);
-        g.indptr.push(g.indices.len());
-        init.push(start);
-    }
-    // The fitted rows fixed, at a quarter of the learning rate.
-    let mut p = checked.clone();
-    p.n_epochs = transform_epochs(checked, rest.len());
-    let placed = optimize(&g, init, Some(&layout.coords), &p, 0.25, ctl, None)?;
+    let placed = place(&idx, &dist, k, &layout.coords, |j| at[j as usize], checked, ctl)?;
     for (&i, p) in rest.iter().zip(placed) {
         coords[i] = p;
     }
@@ -784,7 +740,7 @@ fn optimize(
 
 /// Places new rows on a fitted layout (umap-learn's `transform`): each row's neighbours among
 /// the fitted rows, memberships by the same smoothing, a start at the membership-weighted mean of
-/// its neighbours' positions, then a third of the fitted epochs with the fitted layout fixed.
+/// its neighbours' positions, then [`transform_epochs`] with the fitted layout fixed.
 ///
 /// `fitted` and `queries` are the rows in the metric's space (unit rows for cosine).
 pub fn transform(
@@ -801,34 +757,65 @@ pub fn transform(
     }
     let k = params.n_neighbors.min(fitted.n());
     let (idx, dist) = cross_knn(fitted, queries, metric, k, ctl)?;
+    place(&idx, &dist, k, layout, |j| j, params, ctl)
+}
+
+/// Positions of new rows from their `k` nearest fitted rows (`idx`, `dist`: `k` per row,
+/// nearest first, `u32::MAX` past the end when fewer were found; `at(j)` is fitted row `j`'s
+/// position in `layout`), as umap-learn's `transform`: memberships with ρ = 0, a start at the
+/// membership-weighted mean of the neighbours' positions, then [`transform_epochs`] with the
+/// layout fixed, at a quarter of the fitted learning rate.
+fn place(
+    idx: &[u32],
+    dist: &[f32],
+    k: usize,
+    layout: &[[f32; 2]],
+    at: impl Fn(u32) -> u32 + Sync,
+    params: &CheckedUmap,
+    ctl: &Control,
+) -> Result<Vec<[f32; 2]>, Cancelled> {
+    let nq = idx.len() / k.max(1);
+    let finite: Vec<f64> = dist.iter().filter(|d| d.is_finite()).map(|&d| f64::from(d)).collect();
     #[allow(clippy::cast_precision_loss)]
-    let mean_all = dist.iter().map(|&d| f64::from(d)).sum::<f64>() / dist.len().max(1) as f64;
+    let mean_all = finite.iter().sum::<f64>() / finite.len().max(1) as f64;
     #[allow(clippy::cast_precision_loss)]
     let kf = k as f64;
+    let rows: Vec<(Vec<u32>, Vec<f32>, [f32; 2])> = (0..nq)
+        .into_par_iter()
+        .map(|q| {
+            let (ri, rd) = (&idx[q * k..(q + 1) * k], &dist[q * k..(q + 1) * k]);
+            let m = ri.iter().take_while(|&&j| j != u32::MAX).count();
+            if m == 0 {
+                return (Vec::new(), Vec::new(), layout[0]);
+            }
+            let sigma = smooth_new_row(&rd[..m], kf, mean_all);
+            let (mut sum, mut wsum) = ([0.0f64; 2], 0.0f64);
+            let (mut js, mut ws) = (Vec::with_capacity(m), Vec::with_capacity(m));
+            for (&j, &d) in ri[..m].iter().zip(&rd[..m]) {
+                let w = membership(d, 0.0, sigma);
+                let s = at(j);
+                let p = layout[s as usize];
+                sum[0] += f64::from(w) * f64::from(p[0]);
+                sum[1] += f64::from(w) * f64::from(p[1]);
+                wsum += f64::from(w);
+                js.push(s);
+                ws.push(w);
+            }
+            #[allow(clippy::cast_possible_truncation)]
+            let start = if wsum > 0.0 { [(sum[0] / wsum) as f32, (sum[1] / wsum) as f32] } else { layout[js[0] as usize] };
+            (js, ws, start)
+        })
+        .collect();
     let mut g = SparseGraph { indptr: vec![0], indices: Vec::with_capacity(nq * k), weights: Vec::with_capacity(nq * k) };
     let mut init = Vec::with_capacity(nq);
-    for q in 0..nq {
-        let (ri, rd) = (&idx[q * k..(q + 1) * k], &dist[q * k..(q + 1) * k]);
-        // umap-learn smooths new rows with local_connectivity 0: ρ = 0.
-        let sigma = smooth_new_row(rd, kf, mean_all);
-        let mut sum = [0.0f64; 2];
-        let mut wsum = 0.0f64;
-        for (&j, &d) in ri.iter().zip(rd) {
-            let w = membership(d, 0.0, sigma);
-            g.indices.push(j);
-            g.weights.push(w);
-            let p = layout[j as usize];
-            sum[0] += f64::from(w) * f64::from(p[0]);
-            sum[1] += f64::from(w) * f64::from(p[1]);
-            wsum += f64::from(w);
-        }
+    for (js, ws, start) in rows {
+        g.indices.extend(js);
+        g.weights.extend(ws);
         g.indptr.push(g.indices.len());
-        #[allow(clippy::cast_possible_truncation)]
-        init.push(if wsum > 0.0 { [(sum[0] / wsum) as f32, (sum[1] / wsum) as f32] } else { layout[ri[0] as usize] });
+        init.push(start);
     }
     let mut p = params.clone();
     p.n_epochs = transform_epochs(params, nq);
-    // umap-learn starts a transform at a quarter of the fitted learning rate.
     optimize(&g, init, Some(layout), &p, 0.25, ctl, None)
 }
 
