@@ -6,6 +6,7 @@
     python3 benches/compare.py [--only kmeans_100k,ward_20k] [--repeat 3] [--large] [--slow]
                                [--json-out results.json] [--cache-dir DIR] [--binary PATH]
     python3 benches/compare.py --only umap          # the UMAP items only (umap_debian, umap_20k, umap_100k)
+    python3 benches/compare.py --only tsne          # the t-SNE items only (tsne_debian, tsne_20k)
 
 Data (made once, kept as float32 .npy in --cache-dir, default ~/.cache/embedmap-bench/):
   A  make_blobs(100_000, 384, centers=20, cluster_std=7.0, random_state=0)
@@ -42,6 +43,13 @@ trustworthiness, k = 15) up to 10,000 rows, else on a seeded sample of 2,000 row
 is the mean share of each row's 15 nearest in the full space that are among its 15 nearest on the
 map. embedmap's map is measured here too, on the same rows, as a check of its own figures.
 
+The t-SNE items (tsne_debian on D, tsne_20k on B, cosine) run `embedmap project FILE --projection
+tsne --metric cosine --seed 0 --report` and are timed and scored like the UMAP items (the same
+report fields, the same trust figures). The reference is openTSNE, TSNE(perplexity=30,
+metric='cosine', n_jobs=--threads, random_state=0, negative_gradient_method='fft') with its other
+defaults (approximate neighbours by Annoy from 1,000 rows on, PCA start, 250 + 500 iterations),
+timed around fit after an untimed small fit.
+
 --rows N keeps only the first N rows of every data set: a quick check that the script runs; the
 goals are then not judged.
 """
@@ -71,10 +79,12 @@ ITEMS = [
     "umap_debian",
     "umap_20k",
     "umap_100k",
+    "tsne_debian",
+    "tsne_20k",
 ]
 
 # Names that --only accepts for a set of items.
-GROUPS = {"umap": ["umap_debian", "umap_20k", "umap_100k"]}
+GROUPS = {"umap": ["umap_debian", "umap_20k", "umap_100k"], "tsne": ["tsne_debian", "tsne_20k"]}
 
 GOALS = {
     "kmeans_100k": "≤ 0.5× FAISS, inertia ≤ FAISS + 0.1%",
@@ -89,6 +99,8 @@ GOALS = {
     "umap_debian": "≤ 0.25× umap-learn, trustworthiness ≥ umap-learn − 0.01",
     "umap_20k": "≤ 0.25× umap-learn, trustworthiness ≥ umap-learn − 0.01",
     "umap_100k": "≤ 0.25× umap-learn, trustworthiness ≥ umap-learn − 0.01",
+    "tsne_debian": "≤ 0.5× openTSNE, trustworthiness ≥ openTSNE − 0.01",
+    "tsne_20k": "≤ 0.5× openTSNE, trustworthiness ≥ openTSNE − 0.01",
 }
 
 # Trust figures of a map, as embedmap computes them (src/engine/trust.rs).
@@ -269,6 +281,33 @@ def worker(spec_path):
             return None, {"n_neighbors": p["n_neighbors"], "min_dist": p["min_dist"], "metric": p["metric"],
                           "n_epochs": None if m.n_epochs is None else int(m.n_epochs),
                           "graph_nnz": int(m.graph_.nnz)}
+
+    elif lib == "opentsne":
+        import logging
+        from importlib.metadata import version
+
+        import openTSNE
+
+        versions["openTSNE"] = version("openTSNE")
+        logging.getLogger("openTSNE").setLevel(logging.ERROR)  # e.g. about the perplexity of a small fit
+
+        def model(**extra):
+            return openTSNE.TSNE(perplexity=p["perplexity"], metric=p["metric"], n_jobs=threads,
+                                 random_state=p["seed"], negative_gradient_method="fft", **extra)
+
+        def setup():
+            # First-call costs (loading the extension modules, Annoy, the FFT) on a small array,
+            # untimed; 1,000 rows take the same neighbour method as the timed fit.
+            small = np.random.default_rng(0).normal(size=(1000, x.shape[1])).astype(np.float32)
+            model(early_exaggeration_iter=10, n_iter=10).fit(small)
+
+        def run():
+            emb = model().fit(x)
+            out["xy"] = np.asarray(emb, dtype=np.float32)
+            return None, {"perplexity": p["perplexity"], "metric": p["metric"], "seed": p["seed"],
+                          "neighbors": type(emb.affinities.knn_index).__name__,
+                          "k_neighbors": int(emb.affinities.knn_index.k), "P_nnz": int(emb.affinities.P.nnz),
+                          "kl_divergence": float(emb.kl_divergence)}
 
     elif lib == "numpy_gemm":
         rng = np.random.default_rng(0)
@@ -972,20 +1011,41 @@ UMAP_ITEMS = {  # item: (data set, what it is)
     "umap_100k": ("A", "blobs 100k × 384"),
 }
 
+TSNE_ITEMS = {  # item: (data set, what it is)
+    "tsne_debian": ("D", "Debian packages, 9,506 × 384"),
+    "tsne_20k": ("B", "blobs 20k × 384"),
+}
 
-def item_umap(b, item, metric="cosine"):
-    name, _ = UMAP_ITEMS[item]
+
+def projection_reference(b, projection, metric):
+    """The reference of a projection item: (worker lib, params, its name, the time ratio of the goal)."""
+    if projection == "umap":
+        return ("umap_learn", {"n_neighbors": 15, "min_dist": 0.1, "metric": metric},
+                f"umap-learn UMAP(15, min_dist=0.1, metric='{metric}', unseeded, n_jobs=-1), compiled beforehand", 0.25)
+    if projection == "tsne":
+        return ("opentsne", {"perplexity": 30, "metric": metric, "seed": 0},
+                f"openTSNE TSNE(perplexity=30, metric='{metric}', n_jobs={b.threads}, random_state=0, "
+                "negative_gradient_method='fft')", 0.5)
+    raise ValueError(projection)
+
+
+def item_projection(b, item, projection, metric="cosine"):
+    name, _ = (UMAP_ITEMS if projection == "umap" else TSNE_ITEMS)[item]
     x, _ = b.load(name)
-    ours = b.embedmap(name, ["--projection", "umap", "--metric", metric, "--seed", "0"], command="project")
+    ours = b.embedmap(name, ["--projection", projection, "--metric", metric, "--seed", "0"], command="project")
     projs = [r["projection"] for r in ours["reports"]]
     ours_ms, ours_pk = median([p["ms"] for p in projs]), peak(ours)
     t_ours = projs[0].get("trust")
-    stages = {s: median([p["detail"]["timings_ms"][s] for p in projs]) for s in ("knn_ms", "fuzzy_ms", "init_ms", "optimize_ms")}
-    params = {"n_neighbors": 15, "min_dist": 0.1, "metric": metric}
-    ref = b.reference("umap_learn", name, params)
+    # The stage times of the report (UMAP: knn, fuzzy, init, optimize; t-SNE: knn, affinity, init,
+    # early, optimize), in its order; flags such as `reused` left out.
+    stage_names = [s for s, v in projs[0]["detail"]["timings_ms"].items()
+                   if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    stages = {s: median([p["detail"]["timings_ms"][s] for p in projs]) for s in stage_names}
+    lib, params, ref_name, limit = projection_reference(b, projection, metric)
+    ref = b.reference(lib, name, params)
     ref_ms = median(ref["times_ms"])
     if ref["xy"] is None or ref["xy"].shape != (x.shape[0], 2):
-        raise RuntimeError(f"umap-learn's layout is missing or of the wrong shape on {name}")
+        raise RuntimeError(f"{lib}'s layout is missing or of the wrong shape on {name}")
     log(f"trust figures of both maps on {name} ({x.shape[0]} rows, {metric})")
     t0 = time.perf_counter()
     t_ref, t_ours_here = map_trust(x, [ref["xy"], ours["xy"]], metric)
@@ -1003,16 +1063,14 @@ def item_umap(b, item, metric="cosine"):
         b.note(f"{item}: no trust figures ({'embedmap' if t_ours is None else 'reference'}); goal not met")
         met = False
     else:
-        met = ratio <= 0.25 and t_ours["trustworthiness"] >= t_ref["trustworthiness"] - 0.01
+        met = ratio <= limit and t_ours["trustworthiness"] >= t_ref["trustworthiness"] - 0.01
     sampled = t_ref and t_ref.get("ci95")
     q = (f"trustworthiness {fmt_trust(t_ours)} vs {fmt_trust(t_ref)}"
          + (f" (diff {t_ours['trustworthiness'] - t_ref['trustworthiness']:+.4f})" if t_ours and t_ref else "")
          + (f", kNN recall@15 {t_ours['knn_recall'] * 100:.1f}% vs {t_ref['knn_recall'] * 100:.1f}%" if t_ours and t_ref else "")
          + (f" (samples of {t_ref['rows_measured']})" if sampled else "")
-         + f"; embedmap knn {fmt_ms(stages['knn_ms'])}, fuzzy {fmt_ms(stages['fuzzy_ms'])}, "
-           f"init {fmt_ms(stages['init_ms'])}, optimize {fmt_ms(stages['optimize_ms'])}")
-    b.row(item, f"umap-learn UMAP(15, min_dist=0.1, metric='{metric}', unseeded, n_jobs=-1), compiled beforehand",
-          ref_ms, ours_ms, ref["peak_kb"], ours_pk, met, q,
+         + "; embedmap " + ", ".join(f"{s.removesuffix('_ms')} {fmt_ms(v)}" for s, v in stages.items()))
+    b.row(item, ref_name, ref_ms, ours_ms, ref["peak_kb"], ours_pk, met, q,
           {"data": name, "rows": int(x.shape[0]), "metric": metric,
            "embedmap_times_ms": [p["ms"] for p in projs], "embedmap_stage_ms": stages,
            "embedmap_stage_ms_runs": [p["detail"]["timings_ms"] for p in projs],
@@ -1033,7 +1091,8 @@ RUNNERS = {
     "dbscan_20k": item_dbscan_20k,
     "ward_20k": item_ward_20k,
     "hdbscan_20k": item_hdbscan_20k,
-    **{item: (lambda b, item=item: item_umap(b, item)) for item in UMAP_ITEMS},
+    **{item: (lambda b, item=item: item_projection(b, item, "umap")) for item in UMAP_ITEMS},
+    **{item: (lambda b, item=item: item_projection(b, item, "tsne")) for item in TSNE_ITEMS},
 }
 
 

@@ -18,6 +18,7 @@ use crate::engine::noise::NoisePolicy;
 use crate::engine::project::{ProjectError, Projected, ProjectionParams, project};
 use crate::engine::silhouette::SilhouetteMode;
 use crate::engine::trust::{Trust, trust};
+use crate::engine::tsne::TsneParams;
 use crate::engine::umap::UmapParams;
 use crate::engine::{Control, Metric};
 use crate::session::{Algorithm, ClusterRequest, RunError, SessionFile, elapsed_ms, external_indices, run_cluster, run_sweep};
@@ -49,7 +50,7 @@ pub enum Command {
     Cluster(ClusterArgs),
     /// K-means for a range of k with silhouette, Davies-Bouldin, Calinski-Harabasz and inertia.
     Sweep(SweepArgs),
-    /// Project a file to 2-D (PCA or UMAP) and write only the layout, with its trust figures.
+    /// Project a file to 2-D (PCA, UMAP or t-SNE) and write only the layout, with its trust figures.
     Project(ProjectArgs),
 }
 
@@ -60,6 +61,8 @@ pub enum ProjectionArg {
     Pca,
     /// UMAP in the clustering's metric.
     Umap,
+    /// t-SNE in the clustering's metric.
+    Tsne,
 }
 
 /// Options of the 2-D map.
@@ -84,6 +87,24 @@ pub struct ProjectionArgs {
     /// by their nearest fitted rows [default: 100000].
     #[arg(long)]
     pub fit_rows: Option<usize>,
+    /// t-SNE: effective number of neighbours of each row's affinities.
+    #[arg(long, default_value_t = TsneParams::default().perplexity)]
+    pub perplexity: f32,
+    /// t-SNE: iterations after the early exaggeration.
+    #[arg(long, default_value_t = TsneParams::default().n_iter)]
+    pub n_iter: usize,
+    /// t-SNE: iterations of early exaggeration.
+    #[arg(long, default_value_t = TsneParams::default().early_exaggeration_iter)]
+    pub early_exaggeration_iter: usize,
+    /// t-SNE: factor on the attraction during the early exaggeration.
+    #[arg(long, default_value_t = TsneParams::default().early_exaggeration)]
+    pub early_exaggeration: f32,
+    /// t-SNE: factor on the attraction afterwards (above 1 tightens clusters).
+    #[arg(long, default_value_t = TsneParams::default().exaggeration)]
+    pub exaggeration: f32,
+    /// t-SNE: step size [default: rows / exaggeration].
+    #[arg(long)]
+    pub learning_rate: Option<f32>,
     /// Skip the trust figures (trustworthiness, kNN recall) of the map.
     #[arg(long)]
     pub no_trust: bool,
@@ -102,6 +123,18 @@ impl ProjectionArgs {
                     n_epochs: self.n_epochs,
                     seed,
                     fit_rows: self.fit_rows,
+                },
+            },
+            ProjectionArg::Tsne => ProjectionParams::Tsne {
+                metric,
+                params: TsneParams {
+                    perplexity: self.perplexity,
+                    n_iter: self.n_iter,
+                    early_exaggeration_iter: self.early_exaggeration_iter,
+                    early_exaggeration: self.early_exaggeration,
+                    exaggeration: self.exaggeration,
+                    learning_rate: self.learning_rate,
+                    seed,
                 },
             },
         }
@@ -622,9 +655,11 @@ fn run_projection(
     let projected = match project(&ds.embeddings, params, ctl, None) {
         Ok(p) => p,
         Err(ProjectError::Invalid(e)) => bail!("{}: {e}", params.name()),
+        Err(ProjectError::InvalidTsne(e)) => bail!("{}: {e}", params.name()),
         Err(ProjectError::Cancelled(_)) => bail!("cancelled"),
     };
-    if let crate::engine::project::ProjectionDetail::Umap { knn_graph: Some(g), .. } = &projected.detail {
+    use crate::engine::project::ProjectionDetail;
+    if let ProjectionDetail::Umap { knn_graph: Some(g), .. } | ProjectionDetail::Tsne { knn_graph: Some(g), .. } = &projected.detail {
         eprintln!(
             "approximate neighbour graph: {} lists, {} probed per list, recall@k {:.3} on {} sampled rows",
             g.lists, g.probes, g.recall, g.sample

@@ -468,6 +468,7 @@ fn run_job(job: Job, generation: u64, ctl: &Control, progress: &Arc<crate::engin
                 }
                 Err(ProjectError::Cancelled(_)) => {}
                 Err(ProjectError::Invalid(e)) => send(Event::ProjectionFailed { generation, error: format!("{}: {e}", params.name()) }),
+                Err(ProjectError::InvalidTsne(e)) => send(Event::ProjectionFailed { generation, error: format!("{}: {e}", params.name()) }),
             }
         }
     }

@@ -76,6 +76,11 @@ pub(crate) fn apply_projection(app: &mut EmbedmapApp, p: Option<&ProjectionParam
             app.projection.asked = true;
             app.settings.umap = params.clone();
         }
+        Some(ProjectionParams::Tsne { params, .. }) => {
+            app.settings.projection = Choice::Tsne;
+            app.projection.asked = true;
+            app.settings.tsne = params.clone();
+        }
     }
     app.map.dirty = true;
 }

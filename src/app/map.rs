@@ -822,12 +822,11 @@ fn canvas_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, xy: &[[f32; 2]]) {
             painter.add(egui::Shape::line(closed, stroke));
         }
     }
-    let axis = if app.settings.projection == super::projection::Choice::Umap
-        && app.projection.pca_xy.as_ref().is_none_or(|p| p.as_ptr() != xy.as_ptr())
-    {
-        "UMAP 1 →"
-    } else {
-        "PCA 1 →"
+    let shows_pca = app.projection.pca_xy.as_ref().is_some_and(|p| p.as_ptr() == xy.as_ptr());
+    let axis = match app.settings.projection {
+        super::projection::Choice::Umap if !shows_pca => "UMAP 1 →",
+        super::projection::Choice::Tsne if !shows_pca => "t-SNE 1 →",
+        _ => "PCA 1 →",
     };
     painter.text(rect.left_bottom() + Vec2::new(6.0, -6.0), egui::Align2::LEFT_BOTTOM, axis, egui::FontId::proportional(11.0), ink);
     if let Some(row) = hovered {

@@ -79,6 +79,8 @@ pub struct Settings {
     pub projection: projection::Choice,
     /// UMAP's parameters (its metric is the clustering's).
     pub umap: crate::engine::umap::UmapParams,
+    /// t-SNE's parameters (its metric is the clustering's).
+    pub tsne: crate::engine::tsne::TsneParams,
 }
 
 impl Default for Settings {
@@ -104,6 +106,7 @@ impl Default for Settings {
             selection_epsilon: 0.0,
             projection: projection::Choice::default(),
             umap: crate::engine::umap::UmapParams::default(),
+            tsne: crate::engine::tsne::TsneParams::default(),
         }
     }
 }

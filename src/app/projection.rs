@@ -13,6 +13,7 @@ use super::{Command, EmbedmapApp};
 use crate::engine::Metric;
 use crate::engine::project::{Projected, ProjectionDetail, ProjectionParams};
 use crate::engine::trust::Trust;
+use crate::engine::tsne::TsneParams;
 use crate::engine::umap::UmapParams;
 
 /// The projections the map offers.
@@ -24,9 +25,12 @@ pub enum Choice {
     /// shows the clusters (PCA is shown while it runs).
     #[default]
     Umap,
+    /// t-SNE in the clustering's metric: tighter, more separated clusters than UMAP's, at the
+    /// price of the distances between them.
+    Tsne,
 }
 
-/// Above this many rows UMAP starts only when asked (100k rows take about 20 s here, and the
+/// Above this many rows UMAP (and t-SNE) starts only when asked (100k rows take about 20 s here, and the
 /// layout shares the two cores with the clustering); PCA is shown until then.
 pub(crate) const AUTO_UMAP_MAX: usize = 200_000;
 
@@ -77,6 +81,7 @@ impl EmbedmapApp {
         match self.settings.projection {
             Choice::Pca => ProjectionParams::Pca,
             Choice::Umap => ProjectionParams::Umap { metric: self.settings.metric, params: self.settings.umap.clone() },
+            Choice::Tsne => ProjectionParams::Tsne { metric: self.settings.metric, params: self.settings.tsne.clone() },
         }
     }
 
@@ -87,7 +92,7 @@ impl EmbedmapApp {
         let params = self.wanted_projection();
         let k = key(&params, self.settings.metric);
         let st = &self.projection;
-        if matches!(params, ProjectionParams::Umap { .. }) && ds.n() > AUTO_UMAP_MAX && !st.asked {
+        if !matches!(params, ProjectionParams::Pca) && ds.n() > AUTO_UMAP_MAX && !st.asked {
             return;
         }
         if st.layouts.contains_key(&k) || st.running.as_ref().is_some_and(|r| r.1 == k) || st.failed.as_ref().is_some_and(|f| f.0 == k) {
@@ -177,7 +182,7 @@ impl EmbedmapApp {
 /// The projection's part of the map toolbar: the choice, UMAP's settings, progress and the
 /// trust figures.
 pub(super) fn projection_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
-    let before = (app.settings.projection, app.settings.umap.clone());
+    let before = (app.settings.projection, app.settings.umap.clone(), app.settings.tsne.clone());
     ui.selectable_value(&mut app.settings.projection, Choice::Pca, "PCA")
         .on_hover_text("Principal axes: instant, but keeps little of each row's neighbourhood on text embeddings");
     if ui
@@ -204,18 +209,40 @@ pub(super) fn projection_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             }
         });
     }
-    if (app.settings.projection, app.settings.umap.clone()) != before {
+    if ui
+        .selectable_value(&mut app.settings.projection, Choice::Tsne, "t-SNE")
+        .on_hover_text("t-SNE in the clustering's metric: well separated clusters; the distances between clusters mean little")
+        .clicked()
+    {
+        app.projection.asked = true;
+        app.projection.failed = None;
+    }
+    if app.settings.projection == Choice::Tsne {
+        ui.menu_button("t-SNE settings", |ui| {
+            let t = &mut app.settings.tsne;
+            ui.add(egui::Slider::new(&mut t.perplexity, 5.0..=100.0).text("perplexity"));
+            ui.add(egui::Slider::new(&mut t.n_iter, 100..=2000).text("iterations"));
+            ui.add(egui::Slider::new(&mut t.exaggeration, 1.0..=4.0).text("exaggeration"))
+                .on_hover_text("Above 1 pulls each cluster tighter (openTSNE's exaggeration)");
+            ui.add(egui::Slider::new(&mut t.seed, 0..=99).text("seed"));
+            if ui.button("Defaults").clicked() {
+                *t = TsneParams { seed: t.seed, ..TsneParams::default() };
+            }
+        });
+    }
+    if (app.settings.projection, app.settings.umap.clone(), app.settings.tsne.clone()) != before {
         app.map.dirty = true;
     }
     let wanted = key(&app.wanted_projection(), app.settings.metric);
     if let Some((_, k, started)) = &app.projection.running
         && *k == wanted
     {
+        let (name, step) = if app.settings.projection == Choice::Tsne { ("t-SNE", "iteration") } else { ("UMAP", "epoch") };
         let what = match (&app.projection.live, &app.projection.stage) {
-            (_, Some((stage, f))) if stage != "layout" => format!("UMAP · {stage} {:.0}%", f * 100.0),
-            (Some((_, epoch, n)), _) => format!("UMAP · epoch {epoch}/{n}"),
-            (None, Some((stage, f))) => format!("UMAP · {stage} {:.0}%", f * 100.0),
-            (None, None) => "UMAP · neighbours and start…".to_string(),
+            (_, Some((stage, f))) if stage != "layout" => format!("{name} · {stage} {:.0}%", f * 100.0),
+            (Some((_, epoch, n)), _) => format!("{name} · {step} {epoch}/{n}"),
+            (None, Some((stage, f))) => format!("{name} · {stage} {:.0}%", f * 100.0),
+            (None, None) => format!("{name} · neighbours and start…"),
         };
         ui.add(egui::Spinner::new());
         ui.label(format!("{what} · {:.1} s", started.elapsed().as_secs_f32()));
@@ -231,13 +258,15 @@ pub(super) fn projection_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
         return;
     }
     let Some(layout) = app.current_layout() else {
-        if app.settings.projection == Choice::Umap
+        if app.settings.projection != Choice::Pca
             && let Some(ds) = &app.dataset
             && ds.n() > AUTO_UMAP_MAX
             && !app.projection.asked
         {
-            ui.label(format!("showing PCA: UMAP on {} rows takes a minute or more (fitted on a sample)", ds.n()));
-            if ui.button("Start UMAP").clicked() {
+            let name = if app.settings.projection == Choice::Tsne { "t-SNE" } else { "UMAP" };
+            let how = if app.settings.projection == Choice::Tsne { "" } else { " (fitted on a sample)" };
+            ui.label(format!("showing PCA: {name} on {} rows takes a minute or more{how}", ds.n()));
+            if ui.button(format!("Start {name}")).clicked() {
                 app.projection.asked = true;
             }
         }
@@ -255,6 +284,14 @@ pub(super) fn projection_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             }
             let reused = if timings_ms.reused { " (graph and start reused)" } else { "" };
             format!("{n_epochs} epochs · {init} start{graph} · {:.1} s{reused}", layout.projected.ms / 1e3)
+        }
+        ProjectionDetail::Tsne { perplexity, early_exaggeration_iter, n_iter, kl_divergence, knn_graph, init, .. } => {
+            let graph = knn_graph.as_ref().map_or_else(String::new, |g| format!(" · approximate neighbours (recall {:.3})", g.recall));
+            format!(
+                "perplexity {perplexity:.0} · {} iterations · {init} start · KL {kl_divergence:.3}{graph} · {:.1} s",
+                early_exaggeration_iter + n_iter,
+                layout.projected.ms / 1e3
+            )
         }
     };
     ui.label(what);

@@ -24,6 +24,7 @@ pub mod rng;
 pub mod silhouette;
 pub mod spectral;
 pub mod trust;
+pub mod tsne;
 pub mod umap;
 pub mod unionfind;
 

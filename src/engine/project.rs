@@ -1,8 +1,9 @@
 //! One entry point for every 2-D map: which projection, with which parameters, and what it
-//! reports (PCA's explained variance; UMAP's initialisation, epochs and stage times).
+//! reports (PCA's explained variance; UMAP's and t-SNE's start, iterations and stage times).
 
 use super::control::{Cancelled, Control};
 use super::pca::pca_2d;
+use super::tsne::{TsneError, TsneParams, TsneRunError, TsneTimings, tsne};
 use super::umap::{EpochFn, Sampled, UmapError, UmapParams, UmapRunError, UmapTimings, umap};
 use super::{Embeddings, Metric};
 
@@ -20,15 +21,24 @@ pub enum ProjectionParams {
         #[serde(flatten)]
         params: UmapParams,
     },
+    /// t-SNE in the given metric.
+    Tsne {
+        /// Metric of the neighbour graph.
+        metric: Metric,
+        /// t-SNE's parameters.
+        #[serde(flatten)]
+        params: TsneParams,
+    },
 }
 
 impl ProjectionParams {
-    /// "PCA" or "UMAP".
+    /// "PCA", "UMAP" or "t-SNE".
     #[must_use]
     pub fn name(&self) -> &'static str {
         match self {
             Self::Pca => "PCA",
             Self::Umap { .. } => "UMAP",
+            Self::Tsne { .. } => "t-SNE",
         }
     }
 }
@@ -62,6 +72,27 @@ pub enum ProjectionDetail {
         #[serde(skip_serializing_if = "Option::is_none")]
         sampled: Option<Sampled>,
     },
+    /// t-SNE.
+    Tsne {
+        /// How the layout started.
+        init: String,
+        /// Neighbours per row of the affinities.
+        k: usize,
+        /// The perplexity used (capped by the rows).
+        perplexity: f64,
+        /// Iterations of early exaggeration.
+        early_exaggeration_iter: usize,
+        /// Iterations after it.
+        n_iter: usize,
+        /// The step size after the early exaggeration.
+        learning_rate: f64,
+        /// The final Kullback–Leibler divergence.
+        kl_divergence: f64,
+        /// Stage times.
+        timings_ms: TsneTimings,
+        /// The approximate neighbour graph's construction and recall (`None`: exact).
+        knn_graph: Option<super::ann::AnnReport>,
+    },
 }
 
 /// A finished map.
@@ -83,6 +114,9 @@ pub enum ProjectError {
     /// Parameters or input the projection refuses.
     #[error(transparent)]
     Invalid(#[from] UmapError),
+    /// t-SNE parameters or input refused.
+    #[error(transparent)]
+    InvalidTsne(#[from] TsneError),
     /// Stopped by a newer job or the user.
     #[error("cancelled")]
     Cancelled(#[from] Cancelled),
@@ -97,7 +131,17 @@ impl From<UmapRunError> for ProjectError {
     }
 }
 
-/// Projects `emb` as `params` says; `on_epoch` receives UMAP's intermediate layouts.
+impl From<TsneRunError> for ProjectError {
+    fn from(e: TsneRunError) -> Self {
+        match e {
+            TsneRunError::Invalid(e) => Self::InvalidTsne(e),
+            TsneRunError::Cancelled(c) => Self::Cancelled(c),
+        }
+    }
+}
+
+/// Projects `emb` as `params` says; `on_epoch` receives UMAP's and t-SNE's intermediate
+/// layouts.
 pub fn project(
     emb: &Embeddings,
     params: &ProjectionParams,
@@ -121,6 +165,21 @@ pub fn project(
                 timings_ms: l.timings_ms,
                 knn_graph: l.knn.clone(),
                 sampled: l.sampled.clone(),
+            };
+            (l.coords, detail)
+        }
+        ProjectionParams::Tsne { metric, params: tp } => {
+            let l = tsne(emb, *metric, tp, ctl, on_epoch)?;
+            let detail = ProjectionDetail::Tsne {
+                init: l.init.describe(),
+                k: l.params.k,
+                perplexity: l.params.perplexity,
+                early_exaggeration_iter: l.params.early_exaggeration_iter,
+                n_iter: l.params.n_iter,
+                learning_rate: l.params.learning_rate,
+                kl_divergence: l.kl_divergence,
+                timings_ms: l.timings_ms,
+                knn_graph: l.knn,
             };
             (l.coords, detail)
         }
