@@ -654,8 +654,7 @@ fn run_projection(
     eprintln!("projecting with {}", params.name());
     let projected = match project(&ds.embeddings, params, ctl, None) {
         Ok(p) => p,
-        Err(ProjectError::Invalid(e)) => bail!("{}: {e}", params.name()),
-        Err(ProjectError::InvalidTsne(e)) => bail!("{}: {e}", params.name()),
+        Err(e @ (ProjectError::Invalid(_) | ProjectError::InvalidTsne(_))) => bail!("{}: {e}", params.name()),
         Err(ProjectError::Cancelled(_)) => bail!("cancelled"),
     };
     use crate::engine::project::ProjectionDetail;

@@ -467,8 +467,9 @@ fn run_job(job: Job, generation: u64, ctl: &Control, progress: &Arc<crate::engin
                     send(Event::Projected { generation, embeddings, projected: Arc::new(p), trust: t, recall });
                 }
                 Err(ProjectError::Cancelled(_)) => {}
-                Err(ProjectError::Invalid(e)) => send(Event::ProjectionFailed { generation, error: format!("{}: {e}", params.name()) }),
-                Err(ProjectError::InvalidTsne(e)) => send(Event::ProjectionFailed { generation, error: format!("{}: {e}", params.name()) }),
+                Err(e @ (ProjectError::Invalid(_) | ProjectError::InvalidTsne(_))) => {
+                    send(Event::ProjectionFailed { generation, error: format!("{}: {e}", params.name()) });
+                }
             }
         }
     }

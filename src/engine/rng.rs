@@ -52,6 +52,13 @@ impl Rng {
         v * (1.0 / 9_007_199_254_740_992.0)
     }
 
+    /// A standard normal draw (Box–Muller, one of the pair).
+    pub fn next_gaussian(&mut self) -> f64 {
+        let u = self.next_f64().max(1e-300);
+        let v = self.next_f64();
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
+
     /// Uniform integer in `0..n` (n > 0), without modulo bias.
     pub fn below(&mut self, n: usize) -> usize {
         debug_assert!(n > 0);

@@ -575,18 +575,12 @@ fn start(graph: &FuzzyGraph, seed: u64, ctl: &Control) -> Result<(Vec<[f32; 2]>,
         for v in p.iter_mut() {
             #[allow(clippy::cast_possible_truncation)]
             {
-                *v += (gaussian(&mut rng) * 1e-4) as f32;
+                *v += (rng.next_gaussian() * 1e-4) as f32;
             }
         }
     }
     rescale_box(&mut init, 10.0);
     Ok((init, kind))
-}
-
-fn gaussian(rng: &mut Rng) -> f64 {
-    let u = rng.next_f64().max(1e-300);
-    let v = rng.next_f64();
-    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
 }
 
 /// Rescales each axis to [0, size].

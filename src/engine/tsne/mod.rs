@@ -370,14 +370,8 @@ fn start(emb: &Embeddings, seed: u64, ctl: &Control) -> Result<(Vec<[f64; 2]>, T
         return Ok((pca.projection.iter().map(|p| [f64::from(p[0]) * s, f64::from(p[1]) * s]).collect(), TsneInit::Pca));
     }
     let mut rng = Rng::derive(seed, 0x75e);
-    let y = (0..n).map(|_| [gaussian(&mut rng) * 1e-4, gaussian(&mut rng) * 1e-4]).collect();
+    let y = (0..n).map(|_| [rng.next_gaussian() * 1e-4, rng.next_gaussian() * 1e-4]).collect();
     Ok((y, TsneInit::Random { reason: "the principal axes have no spread".to_string() }))
-}
-
-fn gaussian(rng: &mut Rng) -> f64 {
-    let u = rng.next_f64().max(1e-300);
-    let v = rng.next_f64();
-    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
 }
 
 /// One phase of the descent.
