@@ -865,3 +865,40 @@ fn neighbourhood_colouring_paints_each_row_by_its_own_recall() {
     h.run_steps(3);
     assert_eq!(h.query_all_by_label_contains("of its 15 neighbours kept").count(), 6, "the legend does not explain the colouring");
 }
+
+#[test]
+fn switching_to_tsne_lays_out_the_same_map_as_the_engine_and_shows_its_trust() {
+    let mut h = app_on(LoadSource::File(fixture("debian400.parquet")));
+    wait_idle(&mut h);
+    wait_for_trust(&mut h, "the UMAP layout did not finish");
+    let umap_xy = h.state().xy().unwrap();
+    h.get_by_label("t-SNE").click();
+    h.run_steps(2);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while h.state().is_projecting() || h.query_by_label_contains("perplexity 30 · 750 iterations").is_none() {
+        assert!(Instant::now() < deadline, "the t-SNE layout did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+        h.step();
+    }
+    wait_for_trust(&mut h, "t-SNE's trust figures did not appear");
+    let xy = h.state().xy().unwrap();
+    assert_ne!(*xy, *umap_xy, "the points did not move");
+    // The window's layout is the engine's for the same data, metric and seed, bit for bit.
+    let ds = h.state().dataset().unwrap().clone();
+    let metric = h.state().request().unwrap().algorithm.metric();
+    let want = embedmap::engine::tsne::tsne(
+        &ds.embeddings,
+        metric,
+        &embedmap::engine::tsne::TsneParams::default(),
+        &embedmap::engine::Control::default(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(*xy, want.coords);
+    let t = h.state().map_trust().unwrap();
+    assert!(t.trustworthiness > 0.75, "{t:?}");
+    // Back to UMAP is instant: its layout is kept.
+    h.get_by_label("UMAP").click();
+    h.run_steps(2);
+    assert_eq!(*h.state().xy().unwrap(), *umap_xy);
+}
