@@ -206,5 +206,37 @@ fn bench_umap(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, gemm_roof, bench_dot_nt, bench_kmeans, bench_silhouette, bench_pca, bench_relabel, bench_umap);
+/// One t-SNE repulsion step on 20k map points (40 Gaussian clumps over a square of side `span`, as
+/// a layout looks early, span 30, and late, span 120): the interpolated sums by FFT, which are
+/// most of a late iteration's time; and the exact sums at 2,000 points, the size they stop at.
+fn bench_tsne(c: &mut Criterion) {
+    use embedmap::engine::rng::Rng;
+    use embedmap::engine::tsne::repulsion::{Repulsion, exact};
+    let mut g = c.benchmark_group("tsne_repulsion");
+    g.sample_size(20);
+    let map = |n: usize, span: f64| -> Vec<[f64; 2]> {
+        let mut rng = Rng::new(9);
+        let centres: Vec<[f64; 2]> = (0..40).map(|_| [(rng.next_f64() - 0.5) * span * 0.8, (rng.next_f64() - 0.5) * span * 0.8]).collect();
+        (0..n)
+            .map(|i| {
+                let c = centres[i % 40];
+                [c[0] + rng.next_gaussian() * span / 40.0, c[1] + rng.next_gaussian() * span / 40.0]
+            })
+            .collect()
+    };
+    for span in [30.0, 120.0] {
+        let y = map(20_000, span);
+        let mut grad = vec![[0.0; 2]; y.len()];
+        let mut rep = Repulsion::default();
+        g.bench_with_input(BenchmarkId::new("interpolated_20k_span", span), &y, |b, y| {
+            b.iter(|| black_box(rep.interpolated(y, &mut grad)))
+        });
+    }
+    let y = map(2_000, 30.0);
+    let mut grad = vec![[0.0; 2]; y.len()];
+    g.bench_function("exact_2000", |b| b.iter(|| black_box(exact(&y, &mut grad))));
+    g.finish();
+}
+
+criterion_group!(benches, gemm_roof, bench_dot_nt, bench_kmeans, bench_silhouette, bench_pca, bench_relabel, bench_umap, bench_tsne);
 criterion_main!(benches);

@@ -114,11 +114,14 @@ impl Repulsion {
                 }
             }
         });
-        fft2(&mut kernel, m, m, &fwd);
+        // Transforms in the transposed layout: the kernel and its transform are symmetric, so
+        // the product needs no transpose back and forth.
+        let mut tmp = vec![Complex::new(0.0, 0.0); m * m];
+        forward_transposed(&mut kernel, &mut tmp, m, m, &fwd);
         for g in [&mut g1, &mut g2] {
-            fft2(g, m, side, &fwd);
+            forward_transposed(g, &mut tmp, m, side, &fwd);
             g.par_iter_mut().zip(kernel.par_iter()).for_each(|(v, k)| *v *= k.re);
-            ifft2(g, m, side, &inv);
+            inverse_from_transposed(g, &mut tmp, m, side, &inv);
         }
         #[allow(clippy::cast_precision_loss)]
         let scale = 1.0 / (m * m) as f64;
@@ -223,19 +226,21 @@ fn lagrange(t: f64) -> [f64; NODES] {
     w
 }
 
-/// In-place 2-D transform of an `m × m` row-major grid whose rows from `live` on are zero.
-fn fft2(g: &mut [Complex<f64>], m: usize, live: usize, plan: &Arc<dyn Fft<f64>>) {
+/// The 2-D transform of an `m × m` row-major grid whose rows from `live` on are zero, left
+/// transposed in `g` (`tmp` is scratch of the same size).
+fn forward_transposed(g: &mut Vec<Complex<f64>>, tmp: &mut Vec<Complex<f64>>, m: usize, live: usize, plan: &Arc<dyn Fft<f64>>) {
     rows(&mut g[..live * m], m, plan);
-    transpose(g, m);
+    transpose_into(g, tmp, m, live, m);
+    std::mem::swap(g, tmp);
     rows(g, m, plan);
-    transpose(g, m);
 }
 
-/// In-place inverse 2-D transform (unscaled) of which only the first `live` rows are needed.
-fn ifft2(g: &mut [Complex<f64>], m: usize, live: usize, plan: &Arc<dyn Fft<f64>>) {
-    transpose(g, m);
+/// The inverse (unscaled) of [`forward_transposed`], from a transposed spectrum back to the
+/// grid's own layout; only the first `live` rows are computed (the rest is left undefined).
+fn inverse_from_transposed(g: &mut Vec<Complex<f64>>, tmp: &mut Vec<Complex<f64>>, m: usize, live: usize, plan: &Arc<dyn Fft<f64>>) {
     rows(g, m, plan);
-    transpose(g, m);
+    transpose_into(g, tmp, m, m, live);
+    std::mem::swap(g, tmp);
     rows(&mut g[..live * m], m, plan);
 }
 
@@ -248,19 +253,22 @@ fn rows(g: &mut [Complex<f64>], m: usize, plan: &Arc<dyn Fft<f64>>) {
     );
 }
 
-/// Transposes a square `m × m` grid in place, by tiles.
-fn transpose(g: &mut [Complex<f64>], m: usize) {
+/// Writes the first `out_rows` rows of the transpose of the `m × m` grid `src` (whose rows from
+/// `live` on count as zero) into `dst`: by tiles, rows of `dst` split over threads.
+fn transpose_into(src: &[Complex<f64>], dst: &mut [Complex<f64>], m: usize, live: usize, out_rows: usize) {
     const T: usize = 32;
-    for bi in (0..m).step_by(T) {
-        for bj in (bi..m).step_by(T) {
-            for i in bi..(bi + T).min(m) {
-                let j0 = if bi == bj { i + 1 } else { bj };
-                for j in j0..(bj + T).min(m) {
-                    g.swap(i * m + j, j * m + i);
+    dst[..out_rows * m].par_chunks_mut(T * m).enumerate().for_each(|(t, chunk)| {
+        let j0 = t * T;
+        let rows_here = chunk.len() / m;
+        for i0 in (0..m).step_by(T) {
+            for dj in 0..rows_here {
+                let out = &mut chunk[dj * m..(dj + 1) * m];
+                for i in i0..(i0 + T).min(m) {
+                    out[i] = if i < live { src[i * m + j0 + dj] } else { Complex::new(0.0, 0.0) };
                 }
             }
         }
-    }
+    });
 }
 
 /// Every pair summed: for each point Σⱼ q̃ᵢⱼ² (yᵢ − yⱼ) and Σⱼ q̃ᵢⱼ, per point in index order.
