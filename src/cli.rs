@@ -270,6 +270,11 @@ pub struct ClusterArgs {
     /// Euclidean silhouette: exact, sampled, or exact while affordable.
     #[arg(long, value_enum, default_value = "auto")]
     pub silhouette: SilhouetteArg,
+    /// Cluster on a UMAP of the rows in N dimensions (`umap:10`; n_neighbors 15, min_dist 0,
+    /// seeded by --seed) instead of the full embedding. Distances there are euclidean; the
+    /// silhouette and the other indices are still measured in the full space in --metric.
+    #[arg(long, value_name = "umap:N")]
+    pub reduce: Option<crate::session::Reduce>,
     /// A metadata column of reference labels: adds ARI, NMI and V-measure to the report.
     #[arg(long, value_name = "COL")]
     pub label_column: Option<String>,
@@ -322,7 +327,18 @@ impl ClusterArgs {
                 metric,
             }),
         };
-        Ok(ClusterRequest { algorithm, silhouette: self.silhouette.into(), noise: self.noise, manual: Vec::new(), interactive: false })
+        let reduce = self.reduce.clone().map(|mut r| {
+            r.umap.seed = self.seed;
+            r
+        });
+        Ok(ClusterRequest {
+            algorithm,
+            reduce,
+            silhouette: self.silhouette.into(),
+            noise: self.noise,
+            manual: Vec::new(),
+            interactive: false,
+        })
     }
 }
 

@@ -67,6 +67,20 @@ impl Algorithm {
         }
     }
 
+    /// The same settings in another metric.
+    #[must_use]
+    pub fn with_metric(&self, metric: Metric) -> Self {
+        let mut a = self.clone();
+        match &mut a {
+            Self::Kmeans(p) => p.metric = metric,
+            Self::MinibatchKmeans(p) => p.metric = metric,
+            Self::Dbscan(p) => p.metric = metric,
+            Self::Hierarchical(p) => p.metric = metric,
+            Self::Hdbscan(p) => p.metric = metric,
+        }
+        a
+    }
+
     /// Seed of the random choices (0 for deterministic algorithms).
     #[must_use]
     pub fn seed(&self) -> u64 {
@@ -95,9 +109,55 @@ impl Default for Algorithm {
     }
 }
 
+/// Clustering on a UMAP embedding of the rows in a few dimensions instead of the full
+/// embedding (as BERTopic does before HDBSCAN). The algorithm then measures euclidean distances
+/// in that space; the quality indices stay in the full space, in the algorithm's metric.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Reduce {
+    /// Dimensions of the embedding (5 to 15 is the usual range).
+    pub dim: usize,
+    /// The UMAP that embeds them (in the algorithm's metric); min_dist 0 by default, so that
+    /// clusters stay dense.
+    #[serde(default = "Reduce::default_umap")]
+    pub umap: crate::engine::umap::UmapParams,
+}
+
+impl Reduce {
+    /// A reduction to `dim` dimensions with the default UMAP.
+    #[must_use]
+    pub fn umap(dim: usize) -> Self {
+        Self { dim, umap: Self::default_umap() }
+    }
+
+    /// n_neighbors 15, min_dist 0, seed 0.
+    #[must_use]
+    pub fn default_umap() -> crate::engine::umap::UmapParams {
+        crate::engine::umap::UmapParams { min_dist: 0.0, ..crate::engine::umap::UmapParams::default() }
+    }
+
+    /// "UMAP 10-d", for notes and the window.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        format!("UMAP {}-d", self.dim)
+    }
+}
+
+impl std::str::FromStr for Reduce {
+    type Err = String;
+    /// `umap:N` (N dimensions) or `none`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("--reduce takes umap:N with N from 2 to {}, e.g. umap:10; not '{s}'", crate::engine::umap::MAX_REDUCE_DIM);
+        let dim = s.strip_prefix("umap:").ok_or_else(bad)?.parse::<usize>().map_err(|_| bad())?;
+        if (2..=crate::engine::umap::MAX_REDUCE_DIM).contains(&dim) { Ok(Self::umap(dim)) } else { Err(bad()) }
+    }
+}
+
 /// A clustering request.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClusterRequest {
+    /// Cluster on a UMAP embedding instead of the full one (`None`: the full embedding).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reduce: Option<Reduce>,
     /// Algorithm and settings.
     #[serde(flatten)]
     pub algorithm: Algorithm,
@@ -322,6 +382,15 @@ impl From<Cancelled> for RunError {
     }
 }
 
+impl From<crate::engine::umap::UmapRunError> for RunError {
+    fn from(e: crate::engine::umap::UmapRunError) -> Self {
+        match e {
+            crate::engine::umap::UmapRunError::Cancelled(_) => Self::Cancelled,
+            crate::engine::umap::UmapRunError::Invalid(e) => Self::Params(e.to_string()),
+        }
+    }
+}
+
 impl From<GraphError> for RunError {
     fn from(e: GraphError) -> Self {
         match e {
@@ -460,7 +529,31 @@ pub fn run_cluster(emb: &Embeddings, req: &ClusterRequest, ctl: &Control) -> Res
     }
     let metric = req.algorithm.metric();
     let t = Instant::now();
-    let mut raw = run_algorithm(emb, &req.algorithm, req.interactive, ctl)?;
+    // The space the algorithm runs in: the full embedding, or a UMAP of it (euclidean there).
+    let reduced = match &req.reduce {
+        None => None,
+        Some(r) => {
+            ctl.progress("UMAP reduction", 0.0);
+            Some(emb.reduced(metric, r.dim, &r.umap, ctl)?)
+        }
+    };
+    let (space_emb, algorithm) = match &reduced {
+        None => (emb, req.algorithm.clone()),
+        Some((e, _, _)) => (e.as_ref(), req.algorithm.with_metric(Metric::Euclidean)),
+    };
+    let mut raw = run_algorithm(space_emb, &algorithm, req.interactive, ctl)?;
+    if let (Some(r), Some((_, red, origin))) = (&req.reduce, &reduced) {
+        let how = if *origin == Origin::Cached { "kept".to_string() } else { format!("{:.1} s", red.ms / 1e3) };
+        raw.notes.insert(
+            0,
+            format!(
+                "clustered on a {} of the embedding ({}, {how}; euclidean there); the quality indices are in the full {}-d space, {metric}",
+                r.describe(),
+                red.init.describe(),
+                emb.raw().d()
+            ),
+        );
+    }
     if !req.manual.is_empty() {
         let moved: usize = req.manual.iter().map(Vec::len).sum();
         raw.labels = apply_manual(&raw.labels, &req.manual);
@@ -481,7 +574,7 @@ pub fn run_cluster(emb: &Embeddings, req: &ClusterRequest, ctl: &Control) -> Res
             own.clone()
         } else {
             notes.push(format!("{n_noise} noise points assigned to the cluster of their nearest clustered point"));
-            assign_to_nearest(emb, metric, &own, ctl)?
+            assign_to_nearest(space_emb, algorithm.metric(), &own, ctl)?
         }
     } else {
         own.clone()

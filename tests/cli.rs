@@ -249,3 +249,29 @@ fn a_session_brings_its_projection_unless_the_command_line_names_one() {
     let (r, _, _) = report_of(&["--session", session.to_str().unwrap(), "--projection", "pca", "--no-trust"], dir.path());
     assert_eq!(r["projection"]["params"]["method"], "pca");
 }
+
+#[test]
+fn cluster_on_a_umap_reduction_reports_it_and_refuses_a_bad_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = fixture("debian400.parquet");
+    let d = data.to_str().unwrap();
+    let args = [d, "--algo", "hdbscan", "--min-cluster-size", "8", "--metric", "cosine", "--projection", "pca"];
+    let (full, _, _) = report_of(&args, dir.path());
+    let mut with: Vec<&str> = args.to_vec();
+    with.extend_from_slice(&["--reduce", "umap:10", "--seed", "3"]);
+    let (r, csv, err) = report_of(&with, dir.path());
+    assert_eq!(r["params"]["reduce"]["dim"], 10);
+    assert_eq!(r["params"]["reduce"]["umap"]["seed"], 3);
+    assert_eq!(r["params"]["reduce"]["umap"]["min_dist"], 0.0);
+    assert!(r["notes"][0].as_str().unwrap().contains("clustered on a UMAP 10-d"), "{}", r["notes"]);
+    assert!(err.contains("clustered on a UMAP 10-d"), "{err}");
+    assert!(r["n_noise"].as_u64().unwrap() < full["n_noise"].as_u64().unwrap(), "{} vs {}", r["n_noise"], full["n_noise"]);
+    assert_eq!(csv.lines().count(), 401);
+    // Twice, the same labels.
+    let (_, again, _) = report_of(&with, dir.path());
+    assert_eq!(again, csv);
+    let o = embedmap(&["cluster", d, "--algo", "hdbscan", "--reduce", "umap:40", "--out", dir.path().join("x.csv").to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("umap:N with N from 2 to 16"), "{err}");
+}

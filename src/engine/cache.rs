@@ -9,7 +9,7 @@ use super::dbscan::DbscanIndex;
 use super::hdbscan::HdbscanTree;
 use super::hierarchical::{Dendrogram, Linkage, dendrogram};
 use super::neighbors::{GraphError, KnnGraph, MAX_RADIUS_PAIRS, RadiusGraph};
-use super::umap::{CheckedUmap, Prepared, UmapRunError, prepare};
+use super::umap::{CheckedUmap, Prepared, Reduced, UmapParams, UmapRunError, prepare, reduce};
 use super::{Cancelled, Control, Embeddings, Metric};
 
 /// The per-dataset store (inside [`Embeddings`]).
@@ -22,7 +22,12 @@ pub struct Derived {
     dendrogram: Mutex<Option<Arc<Dendrogram>>>,
     hdbscan: Mutex<Option<Arc<HdbscanTree>>>,
     umap: Mutex<Option<Arc<Prepared>>>,
+    reduced: Mutex<Option<ReducedEntry>>,
 }
+
+/// A kept UMAP reduction: metric, dimensions, parameters, the rows as embeddings and how they
+/// were made.
+type ReducedEntry = (Metric, usize, UmapParams, Arc<Embeddings>, Arc<Reduced>);
 
 /// Whether a structure came from the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,6 +133,26 @@ impl Embeddings {
         let p = Arc::new(prepare(self, metric, params, ctl)?);
         put(&d.umap, Arc::clone(&p));
         Ok((p, Origin::Built))
+    }
+
+    /// The rows embedded by UMAP in `dim` dimensions, as embeddings to cluster on, and how they
+    /// were made (the last one is kept).
+    pub fn reduced(
+        &self,
+        metric: Metric,
+        dim: usize,
+        params: &UmapParams,
+        ctl: &Control,
+    ) -> Result<(Arc<Embeddings>, Arc<Reduced>, Origin), UmapRunError> {
+        let d = self.derived();
+        if let Some((_, _, _, e, r)) = get(&d.reduced).filter(|(m, k, p, _, _)| *m == metric && *k == dim && p == params) {
+            return Ok((e, r, Origin::Cached));
+        }
+        let r = reduce(self, metric, dim, params, ctl)?;
+        let e = Arc::new(Embeddings::new(r.points.clone()));
+        let r = Arc::new(r);
+        put(&d.reduced, (metric, dim, params.clone(), Arc::clone(&e), Arc::clone(&r)));
+        Ok((e, r, Origin::Built))
     }
 
     /// The dendrogram for `linkage` and `metric`.

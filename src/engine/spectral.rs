@@ -130,12 +130,15 @@ const FULL_KRYLOV: usize = 300;
 /// Components below this size are placed at random instead of solving an eigenproblem.
 const MIN_SPECTRAL: usize = 8;
 
-/// A 2-D spectral layout of `g`, scaled so that its largest coordinate is 10 (as umap-learn's
-/// initialisation), plus how it was made. Deterministic for a seed.
-pub fn spectral_layout(g: &SparseGraph, seed: u64, ctl: &Control) -> Result<(Vec<[f32; 2]>, InitKind), Cancelled> {
+/// A `D`-dimensional spectral layout of `g` (2 for the map), scaled so that its largest
+/// coordinate is 10 (as umap-learn's initialisation), plus how it was made. Deterministic for a
+/// seed.
+pub fn spectral_layout<const D: usize>(g: &SparseGraph, seed: u64, ctl: &Control) -> Result<(Vec<[f32; D]>, InitKind), Cancelled> {
     let n = g.n();
     let mut rng = Rng::derive(seed, 0x5bec_7a1);
-    if n < MIN_SPECTRAL {
+    // A component needs more vertices than eigenvectors asked of it.
+    let min_spectral = MIN_SPECTRAL.max(D + 2);
+    if n < min_spectral {
         return Ok((random_layout(n, &mut rng), InitKind::Random { reason: format!("{n} rows are too few for a spectral layout") }));
     }
     let (labels, count) = g.components();
@@ -154,17 +157,17 @@ pub fn spectral_layout(g: &SparseGraph, seed: u64, ctl: &Control) -> Result<(Vec
     for (i, &l) in labels.iter().enumerate() {
         members[l as usize].push(i);
     }
-    let places = component_places(g, &members, &mut rng, ctl)?;
-    let mut out = vec![[0.0f32; 2]; n];
+    let places = component_places::<D>(&members);
+    let mut out = vec![[0.0f32; D]; n];
     let mut local = vec![0u32; n];
     for (c, verts) in members.iter().enumerate() {
         ctl.check()?;
         let gap = (0..count)
             .filter(|&o| o != c)
-            .map(|o| ((places[o][0] - places[c][0]).powi(2) + (places[o][1] - places[c][1]).powi(2)).sqrt())
+            .map(|o| places[o].iter().zip(&places[c]).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt())
             .fold(f64::INFINITY, f64::min);
         let half = if gap.is_finite() { gap / 2.0 } else { 1.0 };
-        let coords = if verts.len() < MIN_SPECTRAL {
+        let coords: Vec<[f32; D]> = if verts.len() < min_spectral {
             random_layout(verts.len(), &mut rng)
         } else {
             for (li, &v) in verts.iter().enumerate() {
@@ -174,59 +177,64 @@ pub fn spectral_layout(g: &SparseGraph, seed: u64, ctl: &Control) -> Result<(Vec
         };
         let coords = scale_to(coords, half);
         for (&v, p) in verts.iter().zip(coords) {
-            #[allow(clippy::cast_possible_truncation)]
-            {
-                out[v] = [p[0] + places[c][0] as f32, p[1] + places[c][1] as f32];
+            for k in 0..D {
+                #[allow(clippy::cast_possible_truncation)]
+                {
+                    out[v][k] = p[k] + places[c][k] as f32;
+                }
             }
         }
     }
     Ok((scale_to(out, 10.0), InitKind::Components { count }))
 }
 
-/// Where each component goes: ±unit vectors when there are at most four, else the
-/// components' spectral centres spread over the plane (their mean positions in a layout of
-/// the component graph would need the data; the ring keeps every component apart instead).
-fn component_places(_g: &SparseGraph, members: &[Vec<usize>], _rng: &mut Rng, _ctl: &Control) -> Result<Vec<[f64; 2]>, Cancelled> {
+/// Where each component goes: the ±unit vectors (+e₀, +e₁, …, −e₀, −e₁, …) when there are at
+/// most 2·D, else a ring in the first two axes (the components' mean positions in a layout
+/// of the component graph would need the data; the ring keeps every component apart instead).
+fn component_places<const D: usize>(members: &[Vec<usize>]) -> Vec<[f64; D]> {
     let count = members.len();
-    if count <= 4 {
-        let unit = [[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]];
-        return Ok(unit[..count].to_vec());
+    if count <= 2 * D {
+        return (0..count)
+            .map(|c| {
+                let mut p = [0.0; D];
+                p[c % D] = if c < D { 1.0 } else { -1.0 };
+                p
+            })
+            .collect();
     }
-    // Larger components on the outer ring, in order of size, so none hides another.
     #[allow(clippy::cast_precision_loss)]
-    let places = (0..count)
+    (0..count)
         .map(|c| {
             let t = c as f64 / count as f64 * std::f64::consts::TAU;
-            [t.cos(), t.sin()]
+            let mut p = [0.0; D];
+            p[0] = t.cos();
+            p[1] = t.sin();
+            p
         })
-        .collect();
-    Ok(places)
+        .collect()
 }
 
-/// Uniform positions in [−10, 10]².
-fn random_layout(n: usize, rng: &mut Rng) -> Vec<[f32; 2]> {
+/// Uniform positions in [−10, 10]ᴰ.
+fn random_layout<const D: usize>(n: usize, rng: &mut Rng) -> Vec<[f32; D]> {
     #[allow(clippy::cast_possible_truncation)]
-    (0..n).map(|_| [(rng.next_f64() * 20.0 - 10.0) as f32, (rng.next_f64() * 20.0 - 10.0) as f32]).collect()
+    (0..n).map(|_| std::array::from_fn(|_| (rng.next_f64() * 20.0 - 10.0) as f32)).collect()
 }
 
 /// Scales a layout so that its largest absolute coordinate is `to` (a single point or all
 /// zeros stays as it is).
-fn scale_to(mut coords: Vec<[f32; 2]>, to: f64) -> Vec<[f32; 2]> {
+fn scale_to<const D: usize>(mut coords: Vec<[f32; D]>, to: f64) -> Vec<[f32; D]> {
     let m = coords.iter().flat_map(|p| p.iter()).fold(0.0f32, |a, &v| a.max(v.abs()));
     if m > 0.0 && m.is_finite() {
         #[allow(clippy::cast_possible_truncation)]
         let s = (to / f64::from(m)) as f32;
-        coords.iter_mut().for_each(|p| {
-            p[0] *= s;
-            p[1] *= s;
-        });
+        coords.iter_mut().for_each(|p| p.iter_mut().for_each(|v| *v *= s));
     }
     coords
 }
 
-/// The two leading non-trivial eigenvectors of D^−½ A D^−½ for a connected graph, as
+/// The `D` leading non-trivial eigenvectors of D^−½ A D^−½ for a connected graph, as
 /// coordinates, and whether they converged.
-fn component_layout(g: &SparseGraph, rng: &mut Rng, ctl: &Control) -> Result<(Vec<[f32; 2]>, bool), Cancelled> {
+fn component_layout<const D: usize>(g: &SparseGraph, rng: &mut Rng, ctl: &Control) -> Result<(Vec<[f32; D]>, bool), Cancelled> {
     let n = g.n();
     let deg: Vec<f64> = (0..n).map(|i| g.row(i).1.iter().map(|&w| f64::from(w)).sum::<f64>()).collect();
     let inv_sqrt: Vec<f64> = deg.iter().map(|&d| if d > 0.0 { 1.0 / d.sqrt() } else { 0.0 }).collect();
@@ -245,9 +253,9 @@ fn component_layout(g: &SparseGraph, rng: &mut Rng, ctl: &Control) -> Result<(Ve
             y[i] = 0.5 * (x[i] + inv_sqrt[i] * s);
         }
     };
-    let (vecs, converged) = lanczos_top(n, 2, &op, &trivial, rng, ctl)?;
+    let (vecs, converged) = lanczos_top(n, D, &op, &trivial, rng, ctl)?;
     #[allow(clippy::cast_possible_truncation)]
-    let coords = (0..n).map(|i| [vecs[0][i] as f32, vecs[1][i] as f32]).collect();
+    let coords = (0..n).map(|i| std::array::from_fn(|k| vecs[k][i] as f32)).collect();
     Ok((coords, converged))
 }
 
@@ -397,7 +405,7 @@ mod tests {
         // two ends, of degree 1, are scaled by √deg like every vertex, so they are left out.
         let e: Vec<(usize, usize)> = (0..199).map(|i| (i, i + 1)).collect();
         let g = graph(200, &e);
-        let (coords, kind) = spectral_layout(&g, 7, &Control::default()).unwrap();
+        let (coords, kind) = spectral_layout::<2>(&g, 7, &Control::default()).unwrap();
         assert_eq!(kind, InitKind::Spectral { converged: true });
         let x: Vec<f32> = coords[1..199].iter().map(|p| p[0]).collect();
         let up = x.windows(2).all(|w| w[1] > w[0]);
@@ -411,7 +419,7 @@ mod tests {
         ring(50, 0, &mut e);
         ring(60, 50, &mut e);
         let g = graph(110, &e);
-        let (coords, kind) = spectral_layout(&g, 1, &Control::default()).unwrap();
+        let (coords, kind) = spectral_layout::<2>(&g, 1, &Control::default()).unwrap();
         assert_eq!(kind, InitKind::Components { count: 2 });
         assert!(coords.iter().all(|p| p[0].is_finite() && p[1].is_finite()));
         let centre = |r: std::ops::Range<usize>| {
@@ -429,8 +437,8 @@ mod tests {
         ring(300, 0, &mut e);
         e.push((0, 150));
         let g = graph(300, &e);
-        let a = spectral_layout(&g, 3, &Control::default()).unwrap();
-        let b = spectral_layout(&g, 3, &Control::default()).unwrap();
+        let a = spectral_layout::<2>(&g, 3, &Control::default()).unwrap();
+        let b = spectral_layout::<2>(&g, 3, &Control::default()).unwrap();
         assert_eq!(a, b);
     }
 }

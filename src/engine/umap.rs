@@ -459,6 +459,53 @@ pub fn umap(
     })
 }
 
+/// The most dimensions [`reduce`] embeds in.
+pub const MAX_REDUCE_DIM: usize = 16;
+
+/// Rows embedded by UMAP in a few dimensions, to cluster on.
+#[derive(Clone, Debug)]
+pub struct Reduced {
+    /// The embedding, `n × dim`.
+    pub points: super::Matrix,
+    /// How the positions started.
+    pub init: InitKind,
+    /// How the approximate neighbour graph was built (`None`: exact).
+    pub knn: Option<super::ann::AnnReport>,
+    /// Wall time, neighbours included unless they were kept.
+    pub ms: f64,
+}
+
+/// Embeds `emb` by UMAP in `dim` dimensions (2 to [`MAX_REDUCE_DIM`]), as BERTopic does before
+/// a density clustering: the same fuzzy graph the map's UMAP uses (kept per dataset, metric,
+/// n_neighbors and seed), a `dim`-dimensional spectral start, and the same deterministic
+/// optimisation. Every row is embedded (no sampled fit).
+pub fn reduce(emb: &Embeddings, metric: Metric, dim: usize, params: &UmapParams, ctl: &Control) -> Result<Reduced, UmapRunError> {
+    if !(2..=MAX_REDUCE_DIM).contains(&dim) {
+        return Err(UmapError::Param(format!("a UMAP reduction has 2 to {MAX_REDUCE_DIM} dimensions, not {dim}")).into());
+    }
+    let n = emb.raw().n();
+    let checked = params.check(n)?;
+    let t = std::time::Instant::now();
+    let (prepared, _) = emb.umap_prepared(metric, &checked, ctl)?;
+    macro_rules! embed_in {
+        ($($d:literal)*) => {
+            match dim {
+                $($d => embed::<$d>(&prepared.graph, &checked, ctl)?,)*
+                _ => return Err(UmapError::Param(format!("a UMAP reduction has 2 to {MAX_REDUCE_DIM} dimensions, not {dim}")).into()),
+            }
+        };
+    }
+    let (data, init) = embed_in!(2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+    let points = super::Matrix::new(data, n, dim).ok_or_else(|| UmapError::Param("the reduction produced no rows".into()))?;
+    Ok(Reduced { points, init, knn: prepared.knn.clone(), ms: ms(t) })
+}
+
+fn embed<const D: usize>(graph: &FuzzyGraph, params: &CheckedUmap, ctl: &Control) -> Result<(Vec<f32>, InitKind), Cancelled> {
+    let (init, kind) = start::<D>(graph, params.seed, ctl)?;
+    let coords = optimize::<D>(&graph.graph, init, None, params, 1.0, ctl, None)?;
+    Ok((coords.into_iter().flatten().collect(), kind))
+}
+
 /// Epochs for placing `new_rows` new rows, as umap-learn's `transform`: a third of the epochs
 /// given, else 100 up to 10,000 new rows and 30 above.
 fn transform_epochs(params: &CheckedUmap, new_rows: usize) -> usize {
@@ -567,9 +614,9 @@ pub fn layout_graph(
 }
 
 /// The spectral start with umap-learn's noise (σ 1e-4), each axis rescaled to [0, 10].
-fn start(graph: &FuzzyGraph, seed: u64, ctl: &Control) -> Result<(Vec<[f32; 2]>, InitKind), Cancelled> {
+fn start<const D: usize>(graph: &FuzzyGraph, seed: u64, ctl: &Control) -> Result<(Vec<[f32; D]>, InitKind), Cancelled> {
     ctl.progress("spectral start", 0.0);
-    let (mut init, kind) = spectral_layout(&graph.graph, seed, ctl)?;
+    let (mut init, kind) = spectral_layout::<D>(&graph.graph, seed, ctl)?;
     let mut rng = Rng::derive(seed, 0x0a15e);
     for p in &mut init {
         for v in p.iter_mut() {
@@ -584,8 +631,8 @@ fn start(graph: &FuzzyGraph, seed: u64, ctl: &Control) -> Result<(Vec<[f32; 2]>,
 }
 
 /// Rescales each axis to [0, size].
-fn rescale_box(coords: &mut [[f32; 2]], size: f32) {
-    for axis in 0..2 {
+fn rescale_box<const D: usize>(coords: &mut [[f32; D]], size: f32) {
+    for axis in 0..D {
         let (lo, hi) = coords.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), p| (a.min(p[axis]), b.max(p[axis])));
         let span = hi - lo;
         for p in coords.iter_mut() {
@@ -606,6 +653,18 @@ fn sample_hash(seed: u64, epoch: usize, edge: usize, slot: usize) -> u64 {
     z ^ (z >> 31)
 }
 
+/// `a − b` and its squared length (summed in axis order).
+#[inline]
+fn offset<const D: usize>(a: &[f32; D], b: &[f32; D]) -> ([f32; D], f32) {
+    let mut dx = [0.0f32; D];
+    let mut d2 = 0.0f32;
+    for k in 0..D {
+        dx[k] = a[k] - b[k];
+        d2 += dx[k] * dx[k];
+    }
+    (dx, d2)
+}
+
 #[inline]
 fn clip(v: f32) -> f32 {
     v.clamp(-4.0, 4.0)
@@ -616,15 +675,15 @@ fn clip(v: f32) -> f32 {
 /// new points move, and negative samples are drawn from the fixed layout. `attract` scales the
 /// attraction (umap-learn moves both ends of a fitted edge, whose two copies give each end two
 /// moves; a new point has one).
-fn optimize(
+fn optimize<const D: usize>(
     graph: &SparseGraph,
-    mut head: Vec<[f32; 2]>,
-    fixed: Option<&[[f32; 2]]>,
+    mut head: Vec<[f32; D]>,
+    fixed: Option<&[[f32; D]]>,
     params: &CheckedUmap,
     initial_alpha: f64,
     ctl: &Control,
-    on_epoch: Option<&EpochFn<'_>>,
-) -> Result<Vec<[f32; 2]>, Cancelled> {
+    on_epoch: Option<&(dyn Fn(usize, usize, &[[f32; D]]) + Sync + '_)>,
+) -> Result<Vec<[f32; D]>, Cancelled> {
     let n = graph.n();
     let n_epochs = params.n_epochs;
     let (a, b) = (params.a, params.b);
@@ -663,8 +722,8 @@ fn optimize(
                 nx = x1;
             }
         }
-        let cur: &[[f32; 2]] = &head;
-        let tail: &[[f32; 2]] = fixed.unwrap_or(cur);
+        let cur: &[[f32; D]] = &head;
+        let tail: &[[f32; D]] = fixed.unwrap_or(cur);
         #[allow(clippy::cast_possible_truncation)]
         let (af, bf, alphaf) = (a as f32, b as f32, alpha as f32);
         parts.into_par_iter().for_each(|(r, ns, nn, out)| {
@@ -680,14 +739,14 @@ fn optimize(
                         continue;
                     }
                     let yj = tail[graph.indices[e] as usize];
-                    let dx = [yi[0] - yj[0], yi[1] - yj[1]];
-                    let d2 = dx[0] * dx[0] + dx[1] * dx[1];
+                    let (dx, d2) = offset(&yi, &yj);
                     if d2 > 0.0 {
                         // d2^(b−1) = d2^b / d2: one power per sample.
                         let pb = d2.powf(bf);
                         let g = -2.0 * af * bf * (pb / d2) / (af * pb + 1.0);
-                        yi[0] += attract * clip(g * dx[0]) * alphaf;
-                        yi[1] += attract * clip(g * dx[1]) * alphaf;
+                        for (v, d) in yi.iter_mut().zip(dx) {
+                            *v += attract * clip(g * d) * alphaf;
+                        }
                     }
                     ns[le] += eps;
                     let epn = eps / NEGATIVE_RATE;
@@ -695,7 +754,7 @@ fn optimize(
                     let n_neg = ((now - nn[le]) / epn).max(0.0) as usize;
                     // The negative samples all push from the same position: independent of
                     // each other, so they overlap in the pipeline.
-                    let mut push = [0.0f32; 2];
+                    let mut push = [0.0f32; D];
                     for p in 0..n_neg {
                         // The hash's high half scaled to 0..tail_n (a multiplication, not a division).
                         #[allow(clippy::cast_possible_truncation)]
@@ -703,17 +762,17 @@ fn optimize(
                         if fixed.is_none() && k == i {
                             continue;
                         }
-                        let yk = tail[k];
-                        let dx = [yi[0] - yk[0], yi[1] - yk[1]];
-                        let d2 = dx[0] * dx[0] + dx[1] * dx[1];
+                        let (dx, d2) = offset(&yi, &tail[k]);
                         if d2 > 0.0 {
                             let g = 2.0 * bf / ((0.001 + d2) * (af * d2.powf(bf) + 1.0));
-                            push[0] += clip(g * dx[0]) * alphaf;
-                            push[1] += clip(g * dx[1]) * alphaf;
+                            for (v, d) in push.iter_mut().zip(dx) {
+                                *v += clip(g * d) * alphaf;
+                            }
                         }
                     }
-                    yi[0] += push[0];
-                    yi[1] += push[1];
+                    for (v, p) in yi.iter_mut().zip(push) {
+                        *v += p;
+                    }
                     #[allow(clippy::cast_precision_loss)]
                     {
                         nn[le] += n_neg as f64 * epn;
