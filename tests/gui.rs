@@ -902,3 +902,33 @@ fn switching_to_tsne_lays_out_the_same_map_as_the_engine_and_shows_its_trust() {
     h.run_steps(2);
     assert_eq!(*h.state().xy().unwrap(), *umap_xy);
 }
+
+#[test]
+fn clustering_on_a_umap_reduction_says_so_and_shows_both_noise_shares() {
+    use embedmap::session::{Algorithm, Reduce, run_cluster};
+    let mut h = app_on(LoadSource::File(fixture("debian400.parquet")));
+    wait_idle(&mut h);
+    pick(&mut h, "Algorithm", "HDBSCAN");
+    h.get_by_role_and_label(Role::Slider, "min_cluster_size").set_value_accesskit(8.0);
+    wait_idle(&mut h);
+    let full = h.state().outcome().unwrap().clone();
+    assert!(full.request.reduce.is_none());
+    pick(&mut h, "Cluster on", "UMAP n-d");
+    let red = h.state().outcome().unwrap().clone();
+    assert_eq!(red.request.reduce, Some(Reduce::umap(10)));
+    assert!(matches!(red.request.algorithm, Algorithm::Hdbscan(_)));
+    assert!(red.n_noise < full.n_noise, "{} vs {}", red.n_noise, full.n_noise);
+    assert!(h.query_by_label_contains("clustered on a UMAP 10-d").is_some(), "the readout does not say which space clustered");
+    assert!(h.query_by_label_contains("noise share:").is_some(), "both noise shares are not shown");
+    // The window's labels are the engine's for the same request.
+    let ds = h.state().dataset().unwrap().clone();
+    let want = run_cluster(&ds.embeddings, &red.request, &embedmap::engine::Control::default()).unwrap();
+    assert_eq!(want.labels, red.labels);
+    // Fewer dimensions, then back to the full embedding: that one is kept.
+    h.get_by_role_and_label(Role::Slider, "dimensions").set_value_accesskit(5.0);
+    wait_idle(&mut h);
+    assert_eq!(h.state().outcome().unwrap().request.reduce.as_ref().map(|r| r.dim), Some(5));
+    pick(&mut h, "Cluster on", "full embedding");
+    assert_eq!(h.state().outcome().unwrap().labels, full.labels);
+    assert!(h.state().error().is_none(), "{:?}", h.state().error());
+}

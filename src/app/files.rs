@@ -133,6 +133,7 @@ pub(crate) fn apply_request(app: &mut EmbedmapApp, r: &ClusterRequest) {
         }
     }
     st.noise = if matches!(r.algorithm, Algorithm::Dbscan(_) | Algorithm::Hdbscan(_)) { r.noise } else { NoisePolicy::Keep };
+    st.reduce = r.reduce.clone();
     app.manual = r.manual.clone();
     app.manual_for = Some((r.algorithm.clone(), st.noise));
 }

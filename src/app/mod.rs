@@ -81,6 +81,8 @@ pub struct Settings {
     pub umap: crate::engine::umap::UmapParams,
     /// t-SNE's parameters (its metric is the clustering's).
     pub tsne: crate::engine::tsne::TsneParams,
+    /// Cluster on a UMAP embedding in a few dimensions (`None`: the full embedding).
+    pub reduce: Option<crate::session::Reduce>,
 }
 
 impl Default for Settings {
@@ -107,6 +109,7 @@ impl Default for Settings {
             projection: projection::Choice::default(),
             umap: crate::engine::umap::UmapParams::default(),
             tsne: crate::engine::tsne::TsneParams::default(),
+            reduce: None,
         }
     }
 }
@@ -529,7 +532,9 @@ impl EmbedmapApp {
         let noise = if matches!(st.algorithm, AlgoKind::Dbscan | AlgoKind::Hdbscan) { st.noise } else { NoisePolicy::Keep };
         // Hand-made clusters belong to the clustering they were made on.
         let manual = if self.manual_for.as_ref() == Some(&(algorithm.clone(), noise)) { self.manual.clone() } else { Vec::new() };
-        Some(ClusterRequest { algorithm, noise, manual, interactive: true, ..ClusterRequest::default() })
+        // DBSCAN's eps is suggested from the full space's neighbour distances: full space only.
+        let reduce = if st.algorithm == AlgoKind::Dbscan { None } else { st.reduce.clone() };
+        Some(ClusterRequest { algorithm, reduce, noise, manual, interactive: true, ..ClusterRequest::default() })
     }
 
     /// The neighbour rank of the k-distance chart: DBSCAN's min_samples, HDBSCAN's core-distance rank.
@@ -581,6 +586,24 @@ impl EmbedmapApp {
         }
         let generation = self.worker.cluster(Arc::clone(&ds.embeddings), req);
         self.clustering = Some(Running { generation, started: Instant::now(), stage: "clustering".into(), fraction: 0.0, interim: None });
+    }
+
+    /// A kept clustering with the same settings as `o` in the other space (full embedding or
+    /// a UMAP reduction), to show both noise shares.
+    pub(crate) fn other_space(&self, o: &ClusterOutcome) -> Option<Arc<ClusterOutcome>> {
+        let ds = self.dataset.as_ref()?;
+        let prefix = format!("{}|", Arc::as_ptr(ds) as usize);
+        self.cache
+            .iter()
+            .filter(|(k, v)| {
+                k.starts_with(&prefix)
+                    && v.request.algorithm == o.request.algorithm
+                    && v.request.noise == o.request.noise
+                    && v.request.manual.is_empty()
+                    && v.request.reduce.is_some() != o.request.reduce.is_some()
+            })
+            .map(|(_, v)| Arc::clone(v))
+            .min_by_key(|v| v.request.reduce.as_ref().map_or(0, |r| r.dim))
     }
 
     fn set_outcome(&mut self, o: Arc<ClusterOutcome>) {

@@ -8,6 +8,7 @@ use crate::engine::Metric;
 use crate::engine::hdbscan::Selection;
 use crate::engine::hierarchical::Linkage;
 use crate::engine::noise::NoisePolicy;
+use crate::session::Reduce;
 
 /// Draws the left panel.
 pub(super) fn side_panel_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
@@ -129,6 +130,40 @@ fn dataset_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     });
 }
 
+/// "Cluster on": the full embedding, or a UMAP of it in a few dimensions.
+fn space_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, algo: AlgoKind) -> bool {
+    let mut changed = false;
+    let dbscan = algo == AlgoKind::Dbscan;
+    let reduced = app.settings.reduce.is_some() && !dbscan;
+    let shown = if reduced { app.settings.reduce.as_ref().map_or_else(String::new, Reduce::describe) } else { "full embedding".into() };
+    egui::ComboBox::from_label("Cluster on").selected_text(shown).show_ui(ui, |ui| {
+        if ui.selectable_label(!reduced, "full embedding").clicked() && reduced {
+            app.settings.reduce = None;
+            changed = true;
+        }
+        let r = ui.add_enabled(!dbscan, egui::Button::selectable(reduced, "UMAP n-d"));
+        let r = r
+            .on_hover_text(
+                "Cluster on a UMAP of the rows in a few dimensions (n_neighbors 15, min_dist 0), as BERTopic does: \
+                 density methods then call far less of real text noise. The indices stay in the full space.",
+            )
+            .on_disabled_hover_text(
+                "DBSCAN's eps is suggested from the full space's distances; use HDBSCAN, or --reduce on the command line",
+            );
+        if r.clicked() && !reduced {
+            app.settings.reduce = Some(app.settings.reduce.take().unwrap_or_else(|| Reduce::umap(10)));
+            changed = true;
+        }
+    });
+    if reduced && let Some(r) = &mut app.settings.reduce {
+        changed |= ui
+            .add(egui::Slider::new(&mut r.dim, 2..=crate::engine::umap::MAX_REDUCE_DIM).text("dimensions"))
+            .on_hover_text("dimensions of the UMAP embedding the algorithm clusters (5–15 is usual)")
+            .changed();
+    }
+    changed
+}
+
 fn controls_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     ui.heading("Clustering");
     let n = app.dataset.as_ref().map_or(50, |d| d.n());
@@ -164,6 +199,7 @@ fn controls_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
         // eps is a distance in the old metric's units: suggest a new one.
         app.eps = None;
     }
+    changed |= space_ui(app, ui, algo);
     match algo {
         AlgoKind::Kmeans | AlgoKind::MinibatchKmeans => {
             ui.horizontal(|ui| {
@@ -425,6 +461,24 @@ fn readout_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
         let text = format!("Noise: {} points ({share:.1}%), left out of the indices", o.n_noise);
         let color = if share >= 50.0 { palette::WARNING } else { ui.visuals().text_color() };
         ui.label(egui::RichText::new(text).color(color));
+    }
+    // The same settings in the other space, when already computed: both noise shares.
+    if o.is_noise.len() == o.labels.len()
+        && !o.labels.is_empty()
+        && let Some(other) = app.other_space(&o)
+    {
+        #[allow(clippy::cast_precision_loss)]
+        let share = |x: &crate::session::ClusterOutcome| 100.0 * x.n_noise as f64 / x.labels.len().max(1) as f64;
+        let name =
+            |x: &crate::session::ClusterOutcome| x.request.reduce.as_ref().map_or_else(|| "full embedding".to_string(), Reduce::describe);
+        ui.label(format!(
+            "noise share: {:.1}% on {} · {:.1}% on {} ({} clusters there)",
+            share(&o),
+            name(&o),
+            share(&other),
+            name(&other),
+            other.n_clusters
+        ));
     }
     for note in &o.notes {
         ui.add(egui::Label::new(egui::RichText::new(note).small()).wrap());
