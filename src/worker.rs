@@ -183,7 +183,17 @@ impl std::fmt::Debug for Worker {
 }
 
 /// Called after every event so the window wakes up (e.g. `egui::Context::request_repaint`).
-pub type Notify = Arc<dyn Fn() + Send + Sync>;
+pub type Notify = Arc<dyn Fn(Urgency) + Send + Sync>;
+
+/// How soon the window should look at a new event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Urgency {
+    /// A result: at once.
+    Now,
+    /// Progress or an intermediate state: within a tenth of a second is soon enough, so that
+    /// several coalesce into one frame.
+    Soon,
+}
 
 impl Worker {
     /// Starts the thread.
@@ -345,19 +355,25 @@ fn run(shared: &Shared, tx: &Sender<Event>, notify: &Notify, projections: bool) 
         };
         let send = |e: Event| {
             // The receiver only disappears when the window closes; nothing is left to tell.
+            let urgency = if matches!(e, Event::Progress { .. } | Event::ProjectionStep { .. } | Event::ClusterStep { .. }) {
+                Urgency::Soon
+            } else {
+                Urgency::Now
+            };
             let _ = tx.send(e);
-            notify();
+            notify(urgency);
         };
         let progress_tx = tx.clone();
         let progress_notify = Arc::clone(notify);
         let last = Mutex::new(Instant::now());
         let progress: Arc<crate::engine::control::ProgressFn> = Arc::new(move |stage: &str, fraction: f32| {
-            // At most ~30 progress events a second reach the window.
+            // At most ten progress events a second reach the window: each one is a repaint, and
+            // without a GPU a repaint costs a core for a few milliseconds.
             let mut l = lock(&last);
-            if l.elapsed().as_millis() >= 33 || fraction >= 1.0 {
+            if l.elapsed().as_millis() >= 100 || fraction >= 1.0 {
                 *l = Instant::now();
                 let _ = progress_tx.send(Event::Progress { generation, stage: stage.to_string(), fraction });
-                progress_notify();
+                progress_notify(Urgency::Soon);
             }
         });
         let mut ctl = Control::new(Arc::clone(&cancel), Some(Arc::clone(&progress)));
@@ -373,7 +389,7 @@ fn run(shared: &Shared, tx: &Sender<Event>, notify: &Notify, projections: bool) 
                 if due {
                     *l = Some(Instant::now());
                     let _ = step_tx.send(Event::ClusterStep { generation, labels: Arc::new(labels.to_vec()) });
-                    step_notify();
+                    step_notify(Urgency::Soon);
                 }
             }));
         }

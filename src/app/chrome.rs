@@ -127,3 +127,32 @@ pub(super) fn drop_overlay_ui(ui: &egui::Ui) {
         egui::Color32::WHITE,
     );
 }
+
+/// How often a busy indicator redraws: ten frames a second. (egui's own spinner asks for a new
+/// frame every frame; on a machine without a GPU the software renderer then takes both cores
+/// from the job the spinner waits for.)
+pub(crate) const BUSY_FRAME: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// A spinner that animates at [`BUSY_FRAME`].
+pub(crate) fn spinner(ui: &mut egui::Ui) {
+    let size = ui.style().spacing.interact_size.y;
+    let (rect, response) = ui.allocate_exact_size(egui::vec2(size, size), egui::Sense::hover());
+    response.widget_info(|| egui::WidgetInfo::new(egui::Role::ProgressIndicator));
+    if ui.is_rect_visible(rect) {
+        ui.ctx().request_repaint_after(BUSY_FRAME);
+        let color = ui.visuals().strong_text_color();
+        let radius = rect.height().min(rect.width()) * 0.5 - 2.0;
+        // A quarter turn per frame, snapped to the frame so the picture only changes on it.
+        let frames = (ui.input(|i| i.time) / BUSY_FRAME.as_secs_f64()).floor();
+        let start = frames * std::f64::consts::FRAC_PI_2 * 0.5;
+        let points: Vec<egui::Pos2> = (0..=24)
+            .map(|i| {
+                let a = start + f64::from(i) / 24.0 * 240f64.to_radians();
+                #[allow(clippy::cast_possible_truncation)]
+                let (s, c) = (a.sin() as f32, a.cos() as f32);
+                rect.center() + radius * egui::vec2(c, s)
+            })
+            .collect();
+        ui.painter().add(egui::Shape::line(points, egui::Stroke::new(3.0, color)));
+    }
+}

@@ -202,7 +202,7 @@ pub(super) fn cluster_table_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
                     }
                 });
             if app.table.pending.is_some() {
-                ui.spinner();
+                super::chrome::spinner(ui);
                 ui.label("describing clusters…");
             } else if let Some(col) = app.table.profiles.as_ref().and_then(|p| p.text_column.clone()) {
                 ui.label(RichText::new(format!("names from the most distinguishing terms of '{col}' (class-based TF-IDF)")).small());

@@ -862,7 +862,7 @@ fn pinned_ui(app: &mut EmbedmapApp, ui: &egui::Ui) {
             match &neighbours {
                 None => {
                     ui.horizontal(|ui| {
-                        ui.spinner();
+                        super::chrome::spinner(ui);
                         ui.label("searching…");
                     });
                 }

@@ -307,7 +307,10 @@ impl EmbedmapApp {
         ctx.set_visuals(if settings.dark { egui::Visuals::dark() } else { egui::Visuals::light() });
         install_fonts(ctx);
         let repaint = ctx.clone();
-        let worker = Worker::spawn(Arc::new(move || repaint.request_repaint()));
+        let worker = Worker::spawn(Arc::new(move |u: crate::worker::Urgency| match u {
+            crate::worker::Urgency::Now => repaint.request_repaint(),
+            crate::worker::Urgency::Soon => repaint.request_repaint_after(chrome::BUSY_FRAME),
+        }));
         let mut app = Self {
             settings,
             worker,

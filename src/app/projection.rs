@@ -244,7 +244,7 @@ pub(super) fn projection_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             (None, Some((stage, f))) => format!("{name} · {stage} {:.0}%", f * 100.0),
             (None, None) => format!("{name} · neighbours and start…"),
         };
-        ui.add(egui::Spinner::new());
+        super::chrome::spinner(ui);
         ui.label(format!("{what} · {:.1} s", started.elapsed().as_secs_f32()));
         if ui.button("Cancel").clicked() {
             app.commands.push(Command::CancelProjection);

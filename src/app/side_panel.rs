@@ -27,7 +27,7 @@ pub(super) fn side_panel_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
 fn load_state_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     if let Some((r, _)) = &app.loading {
         ui.horizontal(|ui| {
-            ui.spinner();
+            super::chrome::spinner(ui);
             ui.label(format!("Loading: {}", r.stage));
         });
         ui.add(egui::ProgressBar::new(r.fraction).show_percentage());
@@ -228,7 +228,7 @@ fn controls_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
                 }
                 _ => {
                     ui.horizontal(|ui| {
-                        ui.spinner();
+                        super::chrome::spinner(ui);
                         ui.label("measuring neighbour distances to suggest eps…");
                     });
                 }
@@ -370,7 +370,7 @@ fn reference_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, o: &std::sync::Arc<cra
     let ctx = ui.ctx().clone();
     let Some(now) = app.external_for(&ctx, o, &col) else {
         ui.horizontal(|ui| {
-            ui.spinner();
+            super::chrome::spinner(ui);
             ui.label(format!("comparing with '{col}'…"));
         });
         return;
