@@ -83,6 +83,9 @@ pub(super) fn silhouette_panel_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     });
 }
 
+/// Clusters up to which the plot has a legend.
+const LEGEND_MAX: usize = 16;
+
 fn silhouette_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, sil: &crate::engine::silhouette::Silhouette, height: f32) {
     let shapes = &app.map.silhouette;
     let mut clicked = None;
@@ -95,9 +98,18 @@ fn silhouette_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, sil: &crate::engine::
         })
         .small(),
     );
-    let resp = Plot::new("silhouette plot")
-        .legend(Legend::default().follow_insertion_order(true).title("cluster: mean"))
-        .height(height - 40.0)
+    // A legend of more clusters than fit beside the plot would cover it.
+    let with_legend = shapes.len() <= LEGEND_MAX;
+    if !with_legend {
+        ui.label(
+            egui::RichText::new(format!("{} clusters: too many to list beside the plot (the map's legend names them)", shapes.len()))
+                .small(),
+        );
+    }
+    let plot = Plot::new("silhouette plot");
+    let plot = if with_legend { plot.legend(Legend::default().follow_insertion_order(true).title("cluster: mean")) } else { plot };
+    let resp = plot
+        .height(height - if with_legend { 40.0 } else { 58.0 })
         .show_axes([false, true])
         .y_axis_label("silhouette")
         .include_y(0.0)
