@@ -544,10 +544,11 @@ pub fn run_cluster(emb: &Embeddings, req: &ClusterRequest, ctl: &Control) -> Res
     let mut raw = run_algorithm(space_emb, &algorithm, req.interactive, ctl)?;
     if let (Some(r), Some((_, red, origin))) = (&req.reduce, &reduced) {
         let how = if *origin == Origin::Cached { "kept".to_string() } else { format!("{:.1} s", red.ms / 1e3) };
+        let graph = red.knn.as_ref().map_or_else(String::new, |g| format!(", approximate neighbours (recall {:.3})", g.recall));
         raw.notes.insert(
             0,
             format!(
-                "clustered on a {} of the embedding ({}, {how}; euclidean there); the quality indices are in the full {}-d space, {metric}",
+                "clustered on a {} of the embedding ({} start{graph}, {how}; euclidean there); the quality indices are in the full {}-d space, {metric}",
                 r.describe(),
                 red.init.describe(),
                 emb.raw().d()

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{floats, json, npy};
+use common::{fixture_set, floats, matrix};
 use embedmap::engine::neighbors::KnnGraph;
 use embedmap::engine::rng::Rng;
 use embedmap::engine::spectral::SparseGraph;
@@ -20,10 +20,7 @@ use serde_json::Value;
 const DATASETS: [&str; 4] = ["blobs", "sphere", "debian400", "two_blobs"];
 
 fn load(name: &str) -> (Embeddings, Value, Metric) {
-    let j = json(&format!("tsne/{name}.json"));
-    let emb = npy(j["vectors_file"].as_str().unwrap());
-    let metric = j["metric"].as_str().unwrap().parse().unwrap();
-    (emb, j, metric)
+    fixture_set("tsne", name)
 }
 
 fn points(v: &Value) -> Vec<[f64; 2]> {
@@ -239,11 +236,6 @@ fn same_seed_gives_identical_layouts_on_one_thread_and_two() {
         "1 and 2 threads differ"
     );
     assert_eq!(one, run(2, 4), "below the approximate graph's size the seed changes nothing");
-}
-
-fn matrix(rows: &[Vec<f32>]) -> Embeddings {
-    let d = rows[0].len();
-    Embeddings::new(Matrix::new(rows.concat(), rows.len(), d).unwrap())
 }
 
 #[test]

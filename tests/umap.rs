@@ -7,21 +7,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{floats, json, npy};
+use common::{fixture_set, floats, json, matrix};
 use embedmap::engine::neighbors::KnnGraph;
 use embedmap::engine::spectral::InitKind;
 use embedmap::engine::trust::trust;
 use embedmap::engine::umap::{FuzzyGraph, UmapError, UmapParams, UmapRunError, find_ab, transform, umap};
-use embedmap::engine::{Control, Embeddings, Matrix, Metric};
+use embedmap::engine::{Control, Embeddings, Metric};
 use serde_json::Value;
 
 const DATASETS: [&str; 4] = ["blobs", "sphere", "debian400", "two_blobs"];
 
 fn load(name: &str) -> (Embeddings, Value, Metric) {
-    let j = json(&format!("umap/{name}.json"));
-    let emb = npy(j["vectors_file"].as_str().unwrap());
-    let metric = j["metric"].as_str().unwrap().parse().unwrap();
-    (emb, j, metric)
+    fixture_set("umap", name)
 }
 
 fn coords(v: &Value) -> Vec<[f32; 2]> {
@@ -187,11 +184,6 @@ fn disconnected_graph_lays_out_both_components_apart() {
         l.coords.iter().zip(&truth).filter(|(_, t)| **t == c).map(|(p, _)| (p[0] - m[0]).hypot(p[1] - m[1])).fold(0.0f32, f32::max)
     };
     assert!(gap > spread(0, a) + spread(1, b), "blobs overlap: gap {gap}, radii {} {}", spread(0, a), spread(1, b));
-}
-
-fn matrix(rows: &[Vec<f32>]) -> Embeddings {
-    let d = rows[0].len();
-    Embeddings::new(Matrix::new(rows.concat(), rows.len(), d).unwrap())
 }
 
 #[test]

@@ -9,7 +9,7 @@ use super::dbscan::DbscanIndex;
 use super::hdbscan::HdbscanTree;
 use super::hierarchical::{Dendrogram, Linkage, dendrogram};
 use super::neighbors::{GraphError, KnnGraph, MAX_RADIUS_PAIRS, RadiusGraph};
-use super::umap::{CheckedUmap, Prepared, Reduced, UmapParams, UmapRunError, prepare, reduce};
+use super::umap::{CheckedUmap, Prepared, ReduceReport, UmapParams, UmapRunError, prepare, reduce};
 use super::{Cancelled, Control, Embeddings, Metric};
 
 /// The per-dataset store (inside [`Embeddings`]).
@@ -27,7 +27,7 @@ pub struct Derived {
 
 /// A kept UMAP reduction: metric, dimensions, parameters, the rows as embeddings and how they
 /// were made.
-type ReducedEntry = (Metric, usize, UmapParams, Arc<Embeddings>, Arc<Reduced>);
+type ReducedEntry = (Metric, usize, UmapParams, Arc<Embeddings>, Arc<ReduceReport>);
 
 /// Whether a structure came from the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,14 +143,13 @@ impl Embeddings {
         dim: usize,
         params: &UmapParams,
         ctl: &Control,
-    ) -> Result<(Arc<Embeddings>, Arc<Reduced>, Origin), UmapRunError> {
+    ) -> Result<(Arc<Embeddings>, Arc<ReduceReport>, Origin), UmapRunError> {
         let d = self.derived();
         if let Some((_, _, _, e, r)) = get(&d.reduced).filter(|(m, k, p, _, _)| *m == metric && *k == dim && p == params) {
             return Ok((e, r, Origin::Cached));
         }
-        let r = reduce(self, metric, dim, params, ctl)?;
-        let e = Arc::new(Embeddings::new(r.points.clone()));
-        let r = Arc::new(r);
+        let (points, r) = reduce(self, metric, dim, params, ctl)?;
+        let (e, r) = (Arc::new(Embeddings::new(points)), Arc::new(r));
         put(&d.reduced, (metric, dim, params.clone(), Arc::clone(&e), Arc::clone(&r)));
         Ok((e, r, Origin::Built))
     }

@@ -462,11 +462,9 @@ pub fn umap(
 /// The most dimensions [`reduce`] embeds in.
 pub const MAX_REDUCE_DIM: usize = 16;
 
-/// Rows embedded by UMAP in a few dimensions, to cluster on.
+/// How a UMAP reduction was made.
 #[derive(Clone, Debug)]
-pub struct Reduced {
-    /// The embedding, `n × dim`.
-    pub points: super::Matrix,
+pub struct ReduceReport {
     /// How the positions started.
     pub init: InitKind,
     /// How the approximate neighbour graph was built (`None`: exact).
@@ -478,26 +476,33 @@ pub struct Reduced {
 /// Embeds `emb` by UMAP in `dim` dimensions (2 to [`MAX_REDUCE_DIM`]), as BERTopic does before
 /// a density clustering: the same fuzzy graph the map's UMAP uses (kept per dataset, metric,
 /// n_neighbors and seed), a `dim`-dimensional spectral start, and the same deterministic
-/// optimisation. Every row is embedded (no sampled fit).
-pub fn reduce(emb: &Embeddings, metric: Metric, dim: usize, params: &UmapParams, ctl: &Control) -> Result<Reduced, UmapRunError> {
-    if !(2..=MAX_REDUCE_DIM).contains(&dim) {
-        return Err(UmapError::Param(format!("a UMAP reduction has 2 to {MAX_REDUCE_DIM} dimensions, not {dim}")).into());
-    }
+/// optimisation. Every row is embedded (no sampled fit). Returns the `n × dim` rows.
+pub fn reduce(
+    emb: &Embeddings,
+    metric: Metric,
+    dim: usize,
+    params: &UmapParams,
+    ctl: &Control,
+) -> Result<(super::Matrix, ReduceReport), UmapRunError> {
+    let out_of_range = || UmapRunError::from(UmapError::Param(format!("a UMAP reduction has 2 to {MAX_REDUCE_DIM} dimensions, not {dim}")));
     let n = emb.raw().n();
     let checked = params.check(n)?;
     let t = std::time::Instant::now();
-    let (prepared, _) = emb.umap_prepared(metric, &checked, ctl)?;
     macro_rules! embed_in {
         ($($d:literal)*) => {
             match dim {
-                $($d => embed::<$d>(&prepared.graph, &checked, ctl)?,)*
-                _ => return Err(UmapError::Param(format!("a UMAP reduction has 2 to {MAX_REDUCE_DIM} dimensions, not {dim}")).into()),
+                $($d => {
+                    let (prepared, _) = emb.umap_prepared(metric, &checked, ctl)?;
+                    let (data, init) = embed::<$d>(&prepared.graph, &checked, ctl)?;
+                    (data, init, prepared.knn.clone())
+                })*
+                _ => return Err(out_of_range()),
             }
         };
     }
-    let (data, init) = embed_in!(2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
-    let points = super::Matrix::new(data, n, dim).ok_or_else(|| UmapError::Param("the reduction produced no rows".into()))?;
-    Ok(Reduced { points, init, knn: prepared.knn.clone(), ms: ms(t) })
+    let (data, init, knn) = embed_in!(2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+    let points = super::Matrix::new(data, n, dim).ok_or_else(out_of_range)?;
+    Ok((points, ReduceReport { init, knn, ms: ms(t) }))
 }
 
 fn embed<const D: usize>(graph: &FuzzyGraph, params: &CheckedUmap, ctl: &Control) -> Result<(Vec<f32>, InitKind), Cancelled> {

@@ -31,3 +31,17 @@ pub fn labels(v: &serde_json::Value) -> Vec<i32> {
 pub fn floats(v: &serde_json::Value) -> Vec<f64> {
     v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
 }
+
+/// A fixture set `dir/name.json` with the vectors it names and its metric.
+pub fn fixture_set(dir: &str, name: &str) -> (Embeddings, serde_json::Value, embedmap::engine::Metric) {
+    let j = json(&format!("{dir}/{name}.json"));
+    let emb = npy(j["vectors_file"].as_str().unwrap());
+    let metric = j["metric"].as_str().unwrap().parse().unwrap();
+    (emb, j, metric)
+}
+
+/// Embeddings from literal rows.
+pub fn matrix(rows: &[Vec<f32>]) -> Embeddings {
+    let d = rows[0].len();
+    Embeddings::new(Matrix::new(rows.concat(), rows.len(), d).unwrap())
+}
