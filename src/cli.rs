@@ -39,6 +39,30 @@ pub struct Cli {
     /// panning and of full redraws, and 1,000 hover look-ups; print the medians and close.
     #[arg(long, value_name = "N")]
     pub benchmark_frames: Option<usize>,
+    /// Time the slider: open FILE with default settings, wait for the first clustering, move one
+    /// setting four steps up, eight down and four up (k of K-means, eps of DBSCAN or
+    /// min_cluster_size of HDBSCAN), print one JSON line of latencies and close.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "PARAM",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "k",
+        conflicts_with = "benchmark_frames"
+    )]
+    pub benchmark_tuning: Option<TuneParam>,
+}
+
+/// The setting `--benchmark-tuning` moves.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum TuneParam {
+    /// K-means' k.
+    K,
+    /// DBSCAN's eps (5% steps from the suggested value).
+    Eps,
+    /// HDBSCAN's min_cluster_size.
+    MinClusterSize,
 }
 
 /// Headless subcommands.

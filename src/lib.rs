@@ -7,6 +7,7 @@
 //! * [`app`] is the window; [`cli`] the headless commands.
 
 pub mod app;
+pub mod background;
 pub mod cli;
 pub mod data;
 pub mod describe;

@@ -14,7 +14,12 @@ fn main() -> ExitCode {
         Some(cmd) => embedmap::cli::run(cmd),
         None => {
             let source = cli.file.map_or(LoadSource::Demo, LoadSource::File);
-            embedmap::app::run(source, cli.load.options(), cli.benchmark_frames)
+            let bench = match (cli.benchmark_frames, cli.benchmark_tuning) {
+                (Some(n), _) => Some(embedmap::app::Benchmark::Frames(n)),
+                (None, Some(p)) => Some(embedmap::app::Benchmark::Tuning(p)),
+                (None, None) => None,
+            };
+            embedmap::app::run(source, cli.load.options(), bench)
         }
     };
     match result {

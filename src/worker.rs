@@ -377,6 +377,11 @@ fn run(shared: &Shared, tx: &Sender<Event>, notify: &Notify, projections: bool) 
             }
         });
         let mut ctl = Control::new(Arc::clone(&cancel), Some(Arc::clone(&progress)));
+        // Loads, clusterings and the k-distance curve are what the user waits for; layouts yield to them.
+        let _foreground = (!projections).then(crate::background::foreground);
+        if projections {
+            ctl = ctl.yielding();
+        }
         if matches!(job, Job::Cluster { .. }) {
             let step_tx = tx.clone();
             let step_notify = Arc::clone(notify);
@@ -400,7 +405,14 @@ fn run(shared: &Shared, tx: &Sender<Event>, notify: &Notify, projections: bool) 
             Job::Cluster { .. } | Job::KDistance { .. } | Job::Project { .. } => None,
         };
         let is_projection = matches!(job, Job::Project { .. });
-        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_job(job, generation, &ctl, &progress, &send)));
+        // Layouts are background work: they yield the cores to a clustering (see `background`).
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if projections {
+                crate::background::run(|| run_job(job, generation, &ctl, &progress, &send));
+            } else {
+                run_job(job, generation, &ctl, &progress, &send);
+            }
+        }));
         if let Err(panic) = ran {
             let what = panic
                 .downcast_ref::<&str>()

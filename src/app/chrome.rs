@@ -133,17 +133,38 @@ pub(super) fn drop_overlay_ui(ui: &egui::Ui) {
 /// from the job the spinner waits for.)
 pub(crate) const BUSY_FRAME: std::time::Duration = std::time::Duration::from_millis(100);
 
-/// A spinner that animates at [`BUSY_FRAME`].
+/// How often a busy indicator redraws while a clustering runs: twice a second. That job is
+/// the one the user waits for, and each frame of the software renderer costs both cores some
+/// 50 ms (on the Debian set a K-means move took 1.03 s in the window at ten frames a second,
+/// 0.68 s at one).
+pub(crate) const QUIET_FRAME: std::time::Duration = std::time::Duration::from_millis(500);
+
+fn foreground_id() -> egui::Id {
+    egui::Id::unique("embedmap-foreground-busy")
+}
+
+/// Tells the busy indicators whether a clustering, the job a user waits for, is running.
+pub(crate) fn set_foreground_busy(ctx: &egui::Context, busy: bool) {
+    ctx.data_mut(|d| d.insert_temp(foreground_id(), busy));
+}
+
+/// How long a busy indicator or a progress display waits before its next frame.
+pub(crate) fn busy_frame(ctx: &egui::Context) -> std::time::Duration {
+    if ctx.data(|d| d.get_temp::<bool>(foreground_id())).unwrap_or(false) { QUIET_FRAME } else { BUSY_FRAME }
+}
+
+/// A spinner that animates at [`busy_frame`].
 pub(crate) fn spinner(ui: &mut egui::Ui) {
     let size = ui.style().spacing.interact_size.y;
     let (rect, response) = ui.allocate_exact_size(egui::vec2(size, size), egui::Sense::hover());
     response.widget_info(|| egui::WidgetInfo::new(egui::Role::ProgressIndicator));
     if ui.is_rect_visible(rect) {
-        ui.ctx().request_repaint_after(BUSY_FRAME);
+        let every = busy_frame(ui.ctx());
+        ui.ctx().request_repaint_after(every);
         let color = ui.visuals().strong_text_color();
         let radius = rect.height().min(rect.width()) * 0.5 - 2.0;
         // A quarter turn per frame, snapped to the frame so the picture only changes on it.
-        let frames = (ui.input(|i| i.time) / BUSY_FRAME.as_secs_f64()).floor();
+        let frames = (ui.input(|i| i.time) / every.as_secs_f64()).floor();
         let start = frames * std::f64::consts::FRAC_PI_2 * 0.5;
         let points: Vec<egui::Pos2> = (0..=24)
             .map(|i| {

@@ -159,7 +159,7 @@ fn refresh(app: &mut EmbedmapApp, ctx: &egui::Context) {
     let col = want.clone();
     let job = Arc::clone(&o);
     let spawned = std::thread::Builder::new().name("embedmap-describe".into()).spawn(move || {
-        let _ = tx.send(compute(&ds, &job, col.as_deref()));
+        let _ = tx.send(crate::background::run(|| compute(&ds, &job, col.as_deref())));
         ctx.request_repaint();
     });
     if spawned.is_ok() {

@@ -412,7 +412,7 @@ fn pin(app: &mut EmbedmapApp, ctx: &egui::Context, row: usize) {
     let (tx, rx) = channel();
     let ctx = ctx.clone();
     let spawned = std::thread::Builder::new().name("embedmap-neighbours".into()).spawn(move || {
-        let _ = tx.send(crate::engine::neighbors::nearest_rows(&emb, metric, row, NEIGHBOURS));
+        let _ = tx.send(crate::background::run(|| crate::engine::neighbors::nearest_rows(&emb, metric, row, NEIGHBOURS)));
         ctx.request_repaint();
     });
     match spawned {

@@ -14,6 +14,7 @@ pub mod raster;
 mod side_panel;
 mod silhouette_plot;
 mod sweep;
+mod tuning;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -247,6 +248,9 @@ pub struct EmbedmapApp {
     export: Option<Receiver<Result<String, String>>>,
     commands: Vec<Command>,
     bench: Option<bench::Bench>,
+    tuning: Option<tuning::Tuning>,
+    /// A first answer for the current settings, shown until the exact result arrives.
+    pub(crate) preview: Option<Arc<ClusterOutcome>>,
     pub(crate) table: cluster_table::TableState,
     pub(crate) sweep: sweep::SweepState,
     pub(crate) dendrogram: Option<((Arc<ClusterOutcome>, usize), dendrogram::Drawing)>,
@@ -309,7 +313,7 @@ impl EmbedmapApp {
         let repaint = ctx.clone();
         let worker = Worker::spawn(Arc::new(move |u: crate::worker::Urgency| match u {
             crate::worker::Urgency::Now => repaint.request_repaint(),
-            crate::worker::Urgency::Soon => repaint.request_repaint_after(chrome::BUSY_FRAME),
+            crate::worker::Urgency::Soon => repaint.request_repaint_after(chrome::busy_frame(&repaint)),
         }));
         let mut app = Self {
             settings,
@@ -336,6 +340,8 @@ impl EmbedmapApp {
             export: None,
             commands: Vec::new(),
             bench: None,
+            tuning: None,
+            preview: None,
             table: cluster_table::TableState::default(),
             sweep: sweep::SweepState::default(),
             dendrogram: None,
@@ -466,7 +472,7 @@ impl EmbedmapApp {
             let (tx, rx) = channel();
             let (outcome, column, ctx) = (Arc::clone(o), col.to_string(), ctx.clone());
             let spawned = std::thread::Builder::new().name("embedmap-agreement".into()).spawn(move || {
-                let _ = tx.send(compute_external(&ds, &outcome, &column));
+                let _ = tx.send(crate::background::run(|| compute_external(&ds, &outcome, &column)));
                 ctx.request_repaint();
             });
             match spawned {
@@ -1025,9 +1031,10 @@ impl EmbedmapApp {
         for c in std::mem::take(&mut self.commands) {
             self.apply(ctx, c);
         }
+        chrome::set_foreground_busy(ctx, self.clustering.is_some());
         if self.is_busy() {
             // Keep the progress display moving while the worker runs.
-            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+            ctx.request_repaint_after(chrome::busy_frame(ctx));
         }
     }
 }
@@ -1049,6 +1056,7 @@ impl eframe::App for EmbedmapApp {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        tuning::before_frame(self);
         bench::before_frame(self, &ui.ctx().clone());
         chrome::menu_ui(self, ui);
         chrome::status_ui(self, ui);
@@ -1062,16 +1070,30 @@ impl eframe::App for EmbedmapApp {
         for c in cmds {
             self.apply(&ctx, c);
         }
+        tuning::after_frame(self, &ctx);
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        if self.bench.is_some() || self.tuning.is_some() {
+            // A benchmark's settings are its own, not the user's.
+            return;
+        }
         eframe::set_value(storage, eframe::APP_KEY, &self.settings);
     }
 }
 
-/// Opens the window on `source`; with `benchmark_frames`, times that many frames per phase of
-/// the map benchmark once the data is clustered, prints the figures and closes.
-pub fn run(source: LoadSource, load_options: LoadOptions, benchmark_frames: Option<usize>) -> anyhow::Result<()> {
+/// A benchmark the window runs on itself, printing its figures before it closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Benchmark {
+    /// `--benchmark-frames N`: frame times of the map.
+    Frames(usize),
+    /// `--benchmark-tuning`: latencies of a slider.
+    Tuning(crate::cli::TuneParam),
+}
+
+/// Opens the window on `source`; with a benchmark, runs it once the data is clustered, prints
+/// the figures and closes.
+pub fn run(source: LoadSource, load_options: LoadOptions, benchmark: Option<Benchmark>) -> anyhow::Result<()> {
     let title = match &source {
         LoadSource::Demo => "embedmap — demo".to_string(),
         LoadSource::File(p) => format!("embedmap — {}", p.display()),
@@ -1086,7 +1108,14 @@ pub fn run(source: LoadSource, load_options: LoadOptions, benchmark_frames: Opti
         options,
         Box::new(move |cc| {
             let mut app = EmbedmapApp::new(&cc.egui_ctx, cc.storage, source, load_options);
-            app.bench = benchmark_frames.map(bench::Bench::new);
+            match benchmark {
+                Some(Benchmark::Frames(n)) => app.bench = Some(bench::Bench::new(n)),
+                Some(Benchmark::Tuning(p)) => {
+                    app.settings = tuning::Tuning::settings(p, &app.settings);
+                    app.tuning = Some(tuning::Tuning::new(p));
+                }
+                None => {}
+            }
             Ok(Box::new(app))
         }),
     )

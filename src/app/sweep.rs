@@ -81,14 +81,16 @@ pub(crate) fn start(app: &mut EmbedmapApp, ctx: &egui::Context) {
     let base = KMeansParams { metric: app.settings.metric, seed: app.settings.seed, n_init: app.settings.n_init, ..Default::default() };
     let emb = Arc::clone(&ds.embeddings);
     let cancel = Arc::new(AtomicBool::new(false));
-    let ctl = Control::new(Arc::clone(&cancel), None);
+    let ctl = Control::new(Arc::clone(&cancel), None).yielding();
     let (tx, rx) = channel();
     let repaint = ctx.clone();
     let total = ks.len();
     let spawned = std::thread::Builder::new().name("embedmap-sweep".into()).spawn(move || {
-        let r = run_sweep(&emb, &ks, &base, SilhouetteMode::Auto, &ctl, |row| {
-            let _ = tx.send(Msg::Row(row.clone()));
-            repaint.request_repaint();
+        let r = crate::background::run(|| {
+            run_sweep(&emb, &ks, &base, SilhouetteMode::Auto, &ctl, |row| {
+                let _ = tx.send(Msg::Row(row.clone()));
+                repaint.request_repaint();
+            })
         });
         let _ = tx.send(Msg::Done(r.map(|_| ()).map_err(|e| e.to_string())));
         repaint.request_repaint();

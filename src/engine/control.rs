@@ -24,6 +24,8 @@ pub struct Control {
     cancel: Arc<AtomicBool>,
     progress: Option<Arc<ProgressFn>>,
     steps: Option<Arc<StepFn>>,
+    /// Background work: [`Control::check`] waits while a foreground job runs.
+    yields: bool,
 }
 
 impl std::fmt::Debug for Control {
@@ -36,7 +38,15 @@ impl Control {
     /// A control that reports progress to `progress` and stops once `cancel` is set.
     #[must_use]
     pub fn new(cancel: Arc<AtomicBool>, progress: Option<Arc<ProgressFn>>) -> Self {
-        Self { cancel, progress, steps: None }
+        Self { cancel, progress, steps: None, yields: false }
+    }
+
+    /// The same control for background work: every [`Control::check`] first waits while a
+    /// job the user waits for runs (see [`crate::background`]), unless cancelled meanwhile.
+    #[must_use]
+    pub fn yielding(mut self) -> Self {
+        self.yields = true;
+        self
     }
 
     /// The same control, also handing intermediate labels to `steps`.
@@ -68,6 +78,9 @@ impl Control {
 
     /// `Err(Cancelled)` once cancelled; call between blocks of work.
     pub fn check(&self) -> Result<(), Cancelled> {
+        if self.yields {
+            crate::background::pause_for_foreground(&self.cancel);
+        }
         if self.is_cancelled() { Err(Cancelled) } else { Ok(()) }
     }
 
