@@ -96,10 +96,13 @@ pub fn lower_this_thread() {
     }
 }
 
-/// Runs `f` at background priority: the calling thread's priority is lowered for good, and the
-/// parallel loops inside `f` run on the background pool.
+/// Runs `f` at background priority once no foreground job runs: the calling thread's priority
+/// is lowered for good, and the parallel loops inside `f` run on the background pool.
 pub fn run<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     lower_this_thread();
+    // Work without a `Control` to pause it (descriptions, look-ups) waits for a running
+    // foreground job before it starts.
+    pause_for_foreground(&AtomicBool::new(false));
     match pool() {
         Some(p) => p.install(f),
         None => f(),

@@ -243,6 +243,9 @@ pub struct ClusterOutcome {
     pub silhouette_ms: f64,
     /// Wall time of Davies-Bouldin and Calinski-Harabasz.
     pub indices_ms: f64,
+    /// `Some(what it is)` for a first answer shown until the seeded result arrives
+    /// ([`run_preview`]); never exported or saved.
+    pub preview: Option<String>,
 }
 
 impl ClusterOutcome {
@@ -564,6 +567,71 @@ pub fn run_cluster(emb: &Embeddings, req: &ClusterRequest, ctl: &Control) -> Res
         raw.probabilities = None;
     }
     let cluster_ms = elapsed_ms(t);
+    finish(emb, space_emb, &algorithm, req, raw, cluster_ms, req.silhouette, ctl)
+}
+
+/// Rows from which the window shows a preview before a K-means result: below, the seeded
+/// result itself comes within about a tenth of a second.
+pub const PREVIEW_MIN_ROWS: usize = 5000;
+
+/// A first answer for `req` within a few tens of milliseconds, when the request is one that
+/// has previews (K-means and mini-batch K-means on the full embedding, from
+/// [`PREVIEW_MIN_ROWS`] rows): K-means on a fixed sample from the clusters on screen
+/// (`previous`), every row labelled, a sampled silhouette. Its notes open with what it is; its
+/// `preview` field says so. `Ok(None)`: no preview for this request.
+pub fn run_preview(
+    emb: &Embeddings,
+    req: &ClusterRequest,
+    previous: Option<&[i32]>,
+    ctl: &Control,
+) -> Result<Option<ClusterOutcome>, RunError> {
+    let n = emb.raw().n();
+    let params = match &req.algorithm {
+        Algorithm::Kmeans(p) => p.clone(),
+        Algorithm::MinibatchKmeans(p) => KMeansParams { k: p.k, metric: p.metric, seed: p.seed, ..KMeansParams::default() },
+        _ => return Ok(None),
+    };
+    if n < PREVIEW_MIN_ROWS || req.reduce.is_some() || !req.manual.is_empty() {
+        return Ok(None);
+    }
+    let Ok(cfg) = params.check(n) else { return Ok(None) };
+    if params.k > emb.distinct_rows() {
+        return Ok(None);
+    }
+    let t = Instant::now();
+    let (km, rep) = crate::engine::preview::kmeans_preview(emb, &cfg, previous, ctl)?;
+    let from = if rep.kept > 0 { format!("from the {} clusters on screen", rep.kept) } else { "from k-means++".to_string() };
+    let what = format!("preview: K-means on {} sampled rows {from}, every row to its nearest centre; refining…", rep.sample);
+    let raw = Raw {
+        labels: to_i32(&km.labels),
+        inertia: Some(km.inertia),
+        n_iter: Some(km.n_iter),
+        converged: Some(false),
+        probabilities: None,
+        has_noise: false,
+        notes: vec![what.clone()],
+        dendrogram: None,
+    };
+    let mut o = finish(emb, emb, &req.algorithm, req, raw, elapsed_ms(t), SilhouetteMode::Sample, ctl)?;
+    o.preview = Some(what);
+    Ok(Some(o))
+}
+
+/// Noise handling, sizes and the quality indices of a labelling `raw` made in `space_emb`
+/// (the full embedding `emb` or a reduction of it); the indices in `emb`.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    emb: &Embeddings,
+    space_emb: &Embeddings,
+    algorithm: &Algorithm,
+    req: &ClusterRequest,
+    raw: Raw,
+    cluster_ms: f64,
+    silhouette_mode: SilhouetteMode,
+    ctl: &Control,
+) -> Result<ClusterOutcome, RunError> {
+    let n = emb.raw().n();
+    let metric = req.algorithm.metric();
     let own = raw.labels;
     let n_noise = own.iter().filter(|&&l| l < 0).count();
     let n_clusters = own.iter().copied().max().map_or(0, |m| usize::try_from(m + 1).unwrap_or(0));
@@ -589,7 +657,7 @@ pub fn run_cluster(emb: &Embeddings, req: &ClusterRequest, ctl: &Control) -> Res
     // Quality of the algorithm's own verdict: noise excluded.
     let t = Instant::now();
     let seed = req.algorithm.seed();
-    let sil = match silhouette(emb, &own, metric, req.silhouette, seed, ctl) {
+    let sil = match silhouette(emb, &own, metric, silhouette_mode, seed, ctl) {
         Ok(s) => Ok(s),
         Err(crate::engine::silhouette::SilhouetteError::Cancelled) => return Err(RunError::Cancelled),
         Err(e) => Err(e.to_string()),
@@ -622,6 +690,7 @@ pub fn run_cluster(emb: &Embeddings, req: &ClusterRequest, ctl: &Control) -> Res
         cluster_ms,
         silhouette_ms,
         indices_ms,
+        preview: None,
     })
 }
 

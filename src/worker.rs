@@ -13,7 +13,7 @@ use crate::engine::pca::{Pca, pca_2d};
 use crate::engine::project::{ProjectError, Projected, ProjectionParams, project};
 use crate::engine::trust::{Trust, trust};
 use crate::engine::{Control, Embeddings, Metric};
-use crate::session::{ClusterOutcome, ClusterRequest, RunError, elapsed_ms, run_cluster};
+use crate::session::{ClusterOutcome, ClusterRequest, RunError, elapsed_ms, run_cluster, run_preview};
 
 /// What to load.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +57,14 @@ pub enum Event {
         error: String,
         /// What was being loaded.
         source: LoadSource,
+    },
+    /// A first answer for a running clustering (see [`crate::session::run_preview`]); its
+    /// seeded result follows as [`Event::Clustered`] with the same generation.
+    ClusterPreview {
+        /// Job generation.
+        generation: u64,
+        /// The preview (its `preview` field says what it is).
+        outcome: Arc<ClusterOutcome>,
     },
     /// A clustering finished.
     Clustered {
@@ -136,9 +144,12 @@ const LAYOUT_STEP_EVERY: std::time::Duration = std::time::Duration::from_millis(
 /// How often a running clustering shows its labels so far (and how long it runs before the first).
 const STEP_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
+/// A preview's start: the clustering on screen, if any.
+type Previous = Option<Arc<ClusterOutcome>>;
+
 enum Job {
     Load { source: LoadSource, options: LoadOptions },
-    Cluster { embeddings: Arc<Embeddings>, request: ClusterRequest },
+    Cluster { embeddings: Arc<Embeddings>, request: ClusterRequest, preview: Option<Previous> },
     KDistance { embeddings: Arc<Embeddings>, metric: Metric, min_samples: usize },
     Project { embeddings: Arc<Embeddings>, params: ProjectionParams, trust_metric: Metric },
 }
@@ -263,7 +274,18 @@ impl Worker {
 
     /// Clusters `embeddings`; returns the job's generation.
     pub fn cluster(&self, embeddings: Arc<Embeddings>, request: ClusterRequest) -> u64 {
-        self.submit(CLUSTER, Job::Cluster { embeddings, request })
+        self.submit(CLUSTER, Job::Cluster { embeddings, request, preview: None })
+    }
+
+    /// Clusters `embeddings`, first sending a preview when the request has them, started from
+    /// the labels of `on_screen`; returns the job's generation.
+    pub fn cluster_with_preview(
+        &self,
+        embeddings: Arc<Embeddings>,
+        request: ClusterRequest,
+        on_screen: Option<Arc<ClusterOutcome>>,
+    ) -> u64 {
+        self.submit(CLUSTER, Job::Cluster { embeddings, request, preview: Some(on_screen) })
     }
 
     /// Computes the k-distance curve of `embeddings`; returns the job's generation.
@@ -462,11 +484,22 @@ fn run_job(job: Job, generation: u64, ctl: &Control, progress: &Arc<crate::engin
                 }
             }
         }
-        Job::Cluster { embeddings, request } => match run_cluster(&embeddings, &request, ctl) {
-            Ok(outcome) => send(Event::Clustered { generation, outcome: Arc::new(outcome) }),
-            Err(RunError::Cancelled) => {}
-            Err(RunError::Params(error)) => send(Event::ClusterFailed { generation, error }),
-        },
+        Job::Cluster { embeddings, request, preview } => {
+            if let Some(on_screen) = preview {
+                let previous = on_screen.as_ref().map(|o| o.labels.as_slice());
+                match run_preview(&embeddings, &request, previous, &ctl.without_steps()) {
+                    Ok(Some(outcome)) => send(Event::ClusterPreview { generation, outcome: Arc::new(outcome) }),
+                    Err(RunError::Cancelled) => return,
+                    // Refused settings: the seeded run below says why.
+                    Ok(None) | Err(RunError::Params(_)) => {}
+                }
+            }
+            match run_cluster(&embeddings, &request, ctl) {
+                Ok(outcome) => send(Event::Clustered { generation, outcome: Arc::new(outcome) }),
+                Err(RunError::Cancelled) => {}
+                Err(RunError::Params(error)) => send(Event::ClusterFailed { generation, error }),
+            }
+        }
         Job::KDistance { embeddings, metric, min_samples } => {
             // Cancelled when a newer request replaced it: nothing to report.
             if let Ok(curve) = crate::engine::neighbors::k_distance_curve(&embeddings, metric, min_samples, 0, ctl) {

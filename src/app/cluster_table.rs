@@ -98,6 +98,9 @@ fn compute(ds: &Dataset, o: &ClusterOutcome, value_column: Option<&str>) -> Prof
             describe::ctfidf_terms(&o.labels, k, |i| texts.get(i).and_then(|t| t.as_deref()), TERMS)
         },
     );
+    // Between stages, a clustering that started meanwhile goes first.
+    let never = std::sync::atomic::AtomicBool::new(false);
+    crate::background::pause_for_foreground(&never);
     let values = value_column.map_or_else(
         || vec![Vec::new(); k],
         |col| {
@@ -105,6 +108,7 @@ fn compute(ds: &Dataset, o: &ClusterOutcome, value_column: Option<&str>) -> Prof
             describe::top_values(&o.labels, k, |i| vals.get(i).cloned().flatten(), VALUES)
         },
     );
+    crate::background::pause_for_foreground(&never);
     let raw = ds.embeddings.raw();
     let nearest =
         describe::nearest_to_centroid(raw.as_slice(), raw.d(), &o.labels, k, o.request.algorithm.metric() == Metric::Cosine, NEAREST);
@@ -114,6 +118,10 @@ fn compute(ds: &Dataset, o: &ClusterOutcome, value_column: Option<&str>) -> Prof
 /// Starts describing the outcome on screen when it or the chosen column changed.
 fn refresh(app: &mut EmbedmapApp, ctx: &egui::Context) {
     let (Some(ds), Some(o)) = (app.dataset.clone(), app.outcome.clone()) else { return };
+    if o.preview.is_some() {
+        // Described once the seeded result replaces it, a moment later.
+        return;
+    }
     let t = &mut app.table;
     if !t.value_chosen {
         // A label-like column (theme, category, class…) is the natural first choice.

@@ -27,6 +27,11 @@ pub(crate) fn session_file(app: &EmbedmapApp) -> Result<SessionFile, String> {
     let (Some(ds), Some(o)) = (&app.dataset, &app.outcome) else {
         return Err("nothing to save yet: open a file and wait for the clustering".into());
     };
+    if o.preview.is_some() {
+        return Err(
+            "the clustering is still being refined (the map shows a preview): try again when the readout no longer says preview".into()
+        );
+    }
     let names = app.table.names.iter().enumerate().filter(|(_, n)| !n.trim().is_empty()).map(|(c, n)| (c, n.trim().to_string())).collect();
     Ok(SessionFile {
         embedmap_session: SESSION_VERSION,

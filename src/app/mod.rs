@@ -249,8 +249,6 @@ pub struct EmbedmapApp {
     commands: Vec<Command>,
     bench: Option<bench::Bench>,
     tuning: Option<tuning::Tuning>,
-    /// A first answer for the current settings, shown until the exact result arrives.
-    pub(crate) preview: Option<Arc<ClusterOutcome>>,
     pub(crate) table: cluster_table::TableState,
     pub(crate) sweep: sweep::SweepState,
     pub(crate) dendrogram: Option<((Arc<ClusterOutcome>, usize), dendrogram::Drawing)>,
@@ -341,7 +339,6 @@ impl EmbedmapApp {
             commands: Vec::new(),
             bench: None,
             tuning: None,
-            preview: None,
             table: cluster_table::TableState::default(),
             sweep: sweep::SweepState::default(),
             dendrogram: None,
@@ -593,7 +590,8 @@ impl EmbedmapApp {
             self.set_outcome(hit);
             return;
         }
-        let generation = self.worker.cluster(Arc::clone(&ds.embeddings), req);
+        // A first answer from the clusters on screen, then the seeded result.
+        let generation = self.worker.cluster_with_preview(Arc::clone(&ds.embeddings), req, self.outcome.clone());
         self.clustering = Some(Running { generation, started: Instant::now(), stage: "clustering".into(), fraction: 0.0, interim: None });
     }
 
@@ -625,7 +623,8 @@ impl EmbedmapApp {
             }
             self.session_check = None;
         }
-        if self.outcome.as_ref().is_some_and(|cur| !Arc::ptr_eq(cur, &o)) {
+        // "Previous" is the last seeded result: a preview only stands in for the next one.
+        if self.outcome.as_ref().is_some_and(|cur| !Arc::ptr_eq(cur, &o) && cur.preview.is_none()) {
             self.previous = self.outcome.take();
         }
         self.outcome = Some(o);
@@ -729,9 +728,17 @@ impl EmbedmapApp {
                     }
                 }
             }
+            Event::ClusterPreview { generation, outcome } => {
+                if self.clustering.as_ref().is_some_and(|r| r.generation == generation) {
+                    self.set_outcome(outcome);
+                }
+            }
             Event::ClusterStep { generation, labels } => {
+                // A preview on screen stays until the seeded result replaces it.
+                let previewed = self.outcome.as_ref().is_some_and(|o| o.preview.is_some());
                 if let Some(r) = &mut self.clustering
                     && r.generation == generation
+                    && !previewed
                 {
                     r.interim = Some(labels);
                 }

@@ -400,6 +400,13 @@ fn readout_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
         ui.label("waiting for the first clustering…");
         return;
     };
+    if let Some(what) = &o.preview {
+        ui.horizontal(|ui| {
+            super::chrome::spinner(ui);
+            ui.label(egui::RichText::new("preview · refining…").strong().color(palette::WARNING))
+                .on_hover_text(format!("{what}. The figures below are the preview's; the seeded result replaces them."));
+        });
+    }
     let prev_sil = app.previous.as_ref().and_then(|p| p.silhouette.as_ref().ok().map(|s| s.mean));
     match &o.silhouette {
         Ok(s) => {
@@ -450,6 +457,7 @@ fn readout_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     }
     reference_ui(app, ui, &o);
     let iterations = match (o.n_iter, o.converged) {
+        (Some(it), _) if o.preview.is_some() => format!(" · {it} iterations on a sample (preview)"),
         (Some(it), Some(true)) => format!(" · {it} iterations"),
         (Some(it), _) => format!(" · {it} iterations (not converged)"),
         _ => String::new(),

@@ -36,6 +36,8 @@ pub(crate) struct Tuning {
     previews: usize,
     /// Engine time of each final result (clustering + silhouette + indices).
     engine: Vec<f64>,
+    /// Engine time of each preview.
+    preview_engine: Vec<f64>,
     frame_started: Option<Instant>,
     frames: Vec<f64>,
 }
@@ -53,6 +55,7 @@ impl Tuning {
             last: Vec::new(),
             previews: 0,
             engine: Vec::new(),
+            preview_engine: Vec::new(),
             frame_started: None,
             frames: Vec::new(),
         }
@@ -143,8 +146,8 @@ pub(super) fn after_frame(app: &mut EmbedmapApp, ctx: &egui::Context) {
         return;
     };
     let drawn = !app.map.dirty && app.map.shown.is_some();
-    let done = drawn && app.clustering.is_none() && app.outcome.as_ref().is_some_and(|o| o.request == request);
-    let preview = drawn && app.preview.as_ref().is_some_and(|p| p.request == request);
+    let done = drawn && app.clustering.is_none() && app.outcome.as_ref().is_some_and(|o| o.request == request && o.preview.is_none());
+    let preview = drawn && app.outcome.as_ref().is_some_and(|o| o.request == request && o.preview.is_some());
     match &mut t.moving {
         None if done => {
             // The first clustering is on screen: the script starts from its setting.
@@ -164,6 +167,9 @@ pub(super) fn after_frame(app: &mut EmbedmapApp, ctx: &egui::Context) {
             let ms = now.duration_since(*moved).as_secs_f64() * 1e3;
             if first.is_none() && (preview || done) {
                 *first = Some((ms, preview && !done));
+                if let Some(o) = app.outcome.as_ref().filter(|o| o.preview.is_some()) {
+                    t.preview_engine.push(o.cluster_ms + o.silhouette_ms + o.indices_ms);
+                }
             }
             if !done {
                 app.tuning = Some(t);
@@ -220,6 +226,7 @@ fn report(app: &EmbedmapApp, t: &Tuning) {
         "final_ms_max": round(max(&t.last)),
         "previews": t.previews,
         "engine_ms_median": round(median(&t.engine)),
+        "preview_engine_ms_median": round(median(&t.preview_engine)),
         "frame_ms_median": round(median(&t.frames)),
         "frame_ms_max": round(max(&t.frames)),
         "first_ms": t.first.iter().map(|&v| round(v)).collect::<Vec<_>>(),

@@ -18,6 +18,7 @@ pub mod neighbors;
 pub mod noise;
 mod pair;
 pub mod pca;
+pub mod preview;
 pub mod project;
 pub mod quality;
 pub mod rng;

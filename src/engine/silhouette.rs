@@ -17,16 +17,17 @@ use super::matrix::Matrix;
 use super::metric::{Embeddings, Metric};
 use super::rng::Rng;
 
-/// Whether the euclidean silhouette is computed exactly or from a sample.
+/// Whether the silhouette is computed exactly or from a sample.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SilhouetteMode {
-    /// Exact while it is affordable (n²·d ≤ [`EXACT_BUDGET`]), sampled above.
+    /// Euclidean: exact while it is affordable (n²·d ≤ [`EXACT_BUDGET`]), sampled above.
+    /// Cosine: exact (it costs O(n·k·d)).
     #[default]
     Auto,
     /// Always exact, whatever it costs.
     Exact,
-    /// Always sampled (exact when the sample would hold every point).
+    /// Always sampled, in both metrics (exact when the sample would hold every point).
     Sample,
 }
 
@@ -114,10 +115,20 @@ pub fn silhouette(
     }
     let d = raw.d();
     let mut values = vec![f32::NAN; n];
+    let sample_of = |m: usize| {
+        let mut rng = Rng::derive(seed, 0x5117);
+        let mut q: Vec<usize> = rng.sample_indices(members.len(), m).into_iter().map(|j| members[j]).collect();
+        q.sort_unstable();
+        q
+    };
     let (scored, exact) = match metric {
         Metric::Cosine => {
-            let s = cosine_exact(raw, &compact, &sizes, &members, ctl)?;
-            (s, true)
+            // Exact costs O(n·k·d) and is the rule; `Sample` scores a sample of rows against
+            // the exact cluster sums (a preview at a million rows).
+            let sample = (mode == SilhouetteMode::Sample).then_some(COSINE_SAMPLE).filter(|&m| m < members.len());
+            let queries = sample.map_or_else(|| members.clone(), sample_of);
+            let s = cosine_scores(raw, &compact, &sizes, &members, &queries, ctl)?;
+            (s, sample.is_none())
         }
         Metric::Euclidean => {
             #[allow(clippy::cast_precision_loss)]
@@ -132,15 +143,7 @@ pub fn silhouette(
                     (m < members.len()).then_some(m)
                 }
             };
-            let queries: Vec<usize> = match sample {
-                None => members.clone(),
-                Some(m) => {
-                    let mut rng = Rng::derive(seed, 0x5117);
-                    let mut q: Vec<usize> = rng.sample_indices(members.len(), m).into_iter().map(|j| members[j]).collect();
-                    q.sort_unstable();
-                    q
-                }
-            };
+            let queries: Vec<usize> = sample.map_or_else(|| members.clone(), sample_of);
             let symmetric = if sample.is_none() { euclidean_exact_symmetric(emb, &compact, &sizes, &members, ctl)? } else { None };
             let s = match symmetric {
                 Some(s) => s,
@@ -233,7 +236,19 @@ fn dot_lanes(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// Exact cosine silhouette in O(n·k·d), unit vectors formed in f64 on the fly.
-fn cosine_exact(raw: &Matrix, compact: &[u32], sizes: &[usize], members: &[usize], ctl: &Control) -> Result<Vec<(usize, f64)>, Cancelled> {
+/// Rows a sampled cosine silhouette scores.
+const COSINE_SAMPLE: usize = 2000;
+
+/// The cosine silhouette of each of `queries` from the unit-vector sums of the clusters over all
+/// `members`: O(n·d + q·k·d), exact for every query.
+fn cosine_scores(
+    raw: &Matrix,
+    compact: &[u32],
+    sizes: &[usize],
+    members: &[usize],
+    queries: &[usize],
+    ctl: &Control,
+) -> Result<Vec<(usize, f64)>, Cancelled> {
     let (k, d) = (sizes.len(), raw.d());
     let ranges = fixed_ranges(members.len(), members.len().div_ceil(4096).min(32));
     let partial: Vec<Vec<f64>> = ranges
@@ -258,7 +273,7 @@ fn cosine_exact(raw: &Matrix, compact: &[u32], sizes: &[usize], members: &[usize
         }
     }
     ctl.check()?;
-    let out = members
+    let out = queries
         .par_chunks(1024)
         .map(|chunk| {
             let mut u = vec![0.0f64; d];
