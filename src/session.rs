@@ -570,15 +570,19 @@ pub fn run_cluster(emb: &Embeddings, req: &ClusterRequest, ctl: &Control) -> Res
     finish(emb, space_emb, &algorithm, req, raw, cluster_ms, req.silhouette, ctl)
 }
 
-/// Rows from which the window shows a preview before a K-means result: below, the seeded
-/// result itself comes within about a tenth of a second.
+/// Rows from which the window shows a preview before the seeded result: below, that result
+/// itself comes within about a tenth of a second.
 pub const PREVIEW_MIN_ROWS: usize = 5000;
 
-/// A first answer for `req` within a few tens of milliseconds, when the request is one that
-/// has previews (K-means and mini-batch K-means on the full embedding, from
-/// [`PREVIEW_MIN_ROWS`] rows): K-means on a fixed sample from the clusters on screen
-/// (`previous`), every row labelled, a sampled silhouette. Its notes open with what it is; its
-/// `preview` field says so. `Ok(None)`: no preview for this request.
+/// A first answer for `req` within a few tens of milliseconds, for the requests that have one
+/// (on the full embedding, from [`PREVIEW_MIN_ROWS`] rows, no hand-made clusters):
+/// - K-means and mini-batch K-means: K-means on a fixed sample from the clusters on screen
+///   (`previous`), every row labelled;
+/// - HDBSCAN whose min_samples changed: the new min_cluster_size selected from the spanning
+///   tree kept for the old min_samples, while the new tree is built.
+///
+/// The quality indices are the usual ones but with a sampled silhouette. Its notes open with
+/// what it is, and so does its `preview` field. `Ok(None)`: no preview for this request.
 pub fn run_preview(
     emb: &Embeddings,
     req: &ClusterRequest,
@@ -586,32 +590,63 @@ pub fn run_preview(
     ctl: &Control,
 ) -> Result<Option<ClusterOutcome>, RunError> {
     let n = emb.raw().n();
-    let params = match &req.algorithm {
-        Algorithm::Kmeans(p) => p.clone(),
-        Algorithm::MinibatchKmeans(p) => KMeansParams { k: p.k, metric: p.metric, seed: p.seed, ..KMeansParams::default() },
-        _ => return Ok(None),
-    };
     if n < PREVIEW_MIN_ROWS || req.reduce.is_some() || !req.manual.is_empty() {
         return Ok(None);
     }
-    let Ok(cfg) = params.check(n) else { return Ok(None) };
-    if params.k > emb.distinct_rows() {
-        return Ok(None);
-    }
     let t = Instant::now();
-    let (km, rep) = crate::engine::preview::kmeans_preview(emb, &cfg, previous, ctl)?;
-    let from = if rep.kept > 0 { format!("from the {} clusters on screen", rep.kept) } else { "from k-means++".to_string() };
-    let what = format!("preview: K-means on {} sampled rows {from}, every row to its nearest centre; refining…", rep.sample);
-    let raw = Raw {
-        labels: to_i32(&km.labels),
-        inertia: Some(km.inertia),
-        n_iter: Some(km.n_iter),
-        converged: Some(false),
-        probabilities: None,
-        has_noise: false,
-        notes: vec![what.clone()],
-        dendrogram: None,
+    let (raw, what) = match &req.algorithm {
+        Algorithm::Kmeans(_) | Algorithm::MinibatchKmeans(_) => {
+            let params = match &req.algorithm {
+                Algorithm::MinibatchKmeans(p) => KMeansParams { k: p.k, metric: p.metric, seed: p.seed, ..KMeansParams::default() },
+                Algorithm::Kmeans(p) => p.clone(),
+                _ => return Ok(None),
+            };
+            let Ok(cfg) = params.check(n) else { return Ok(None) };
+            if params.k > emb.distinct_rows() {
+                return Ok(None);
+            }
+            let (km, rep) = crate::engine::preview::kmeans_preview(emb, &cfg, previous, ctl)?;
+            let from = if rep.kept > 0 { format!("from the {} clusters on screen", rep.kept) } else { "from k-means++".to_string() };
+            let what = format!("preview: K-means on {} sampled rows {from}, every row to its nearest centre; refining…", rep.sample);
+            let raw = Raw {
+                labels: to_i32(&km.labels),
+                inertia: Some(km.inertia),
+                n_iter: Some(km.n_iter),
+                converged: Some(false),
+                probabilities: None,
+                has_noise: false,
+                notes: Vec::new(),
+                dendrogram: None,
+            };
+            (raw, what)
+        }
+        Algorithm::Hdbscan(p) => {
+            if p.check(n).is_err() {
+                return Ok(None);
+            }
+            let Some(tree) = emb.kept_hdbscan_tree(p.metric).filter(|t| t.min_samples != p.min_samples()) else { return Ok(None) };
+            let r = tree.select(p.min_cluster_size, p.selection, p.cluster_selection_epsilon);
+            let what = format!(
+                "preview: min_cluster_size {} selected from the spanning tree of min_samples {}; the tree of min_samples {} follows",
+                p.min_cluster_size,
+                tree.min_samples,
+                p.min_samples()
+            );
+            let raw = Raw {
+                labels: r.labels,
+                inertia: None,
+                n_iter: None,
+                converged: None,
+                probabilities: Some(r.probabilities),
+                has_noise: true,
+                notes: Vec::new(),
+                dendrogram: None,
+            };
+            (raw, what)
+        }
+        _ => return Ok(None),
     };
+    let raw = Raw { notes: vec![what.clone()], ..raw };
     let mut o = finish(emb, emb, &req.algorithm, req, raw, elapsed_ms(t), SilhouetteMode::Sample, ctl)?;
     o.preview = Some(what);
     Ok(Some(o))

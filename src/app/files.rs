@@ -152,17 +152,19 @@ pub(crate) fn export_png(app: &mut EmbedmapApp, path: &Path) {
     };
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let (w, h) = ((rect.width() * 2.0).round() as usize, (rect.height() * 2.0).round() as usize);
-    let pixels = rasterize(&Frame {
-        xy: &xy,
-        colors: &app.map.colors,
-        order: &app.map.order,
-        stride: 1,
-        view: View { scale: view.scale * 2.0, ..view },
-        width: w,
-        height: h,
-        radius: app.settings.point_radius * 2.0,
-        opacity: app.settings.point_opacity,
-        background: app.map.background,
+    let pixels = super::raster::on_window_pool(|| {
+        rasterize(&Frame {
+            xy: &xy,
+            colors: &app.map.colors,
+            order: &app.map.order,
+            stride: 1,
+            view: View { scale: view.scale * 2.0, ..view },
+            width: w,
+            height: h,
+            radius: app.settings.point_radius * 2.0,
+            opacity: app.settings.point_opacity,
+            background: app.map.background,
+        })
     });
     let rgba: Vec<u8> = pixels.iter().flat_map(|c| c.to_array()).collect();
     let written = crate::data::write_atomically(path, |f| {

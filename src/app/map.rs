@@ -768,17 +768,19 @@ fn canvas_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, xy: &[[f32; 2]]) {
     if app.map.drawn != Some(key) || app.map.texture.is_none() {
         let t = Instant::now();
         let pixel_view = View { scale: view.scale * f64::from(ppp), ..view };
-        let pixels = rasterize(&Frame {
-            xy,
-            colors: &app.map.colors,
-            order: &app.map.order,
-            stride,
-            view: pixel_view,
-            width: pw,
-            height: ph,
-            radius: key.radius,
-            opacity: key.opacity,
-            background: app.map.background,
+        let pixels = super::raster::on_window_pool(|| {
+            rasterize(&Frame {
+                xy,
+                colors: &app.map.colors,
+                order: &app.map.order,
+                stride,
+                view: pixel_view,
+                width: pw,
+                height: ph,
+                radius: key.radius,
+                opacity: key.opacity,
+                background: app.map.background,
+            })
         });
         let image = egui::ColorImage::new([pw, ph], pixels);
         match &mut app.map.texture {

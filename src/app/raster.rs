@@ -174,6 +174,20 @@ const BAND: usize = 16;
 /// on the number of threads, and each band's pixels stay in cache however scattered the points are.
 #[must_use]
 #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+/// Runs `f` (a map drawing) on the window's own two drawing threads. The engine's pool may be
+/// busy with a job whose parallel tasks run for a long time without yielding (HDBSCAN's
+/// distances), and a frame that queued its drawing behind them waited: on the Debian set each
+/// min_cluster_size move held one frame for 0.4–0.65 s. These threads have normal priority, so
+/// the scheduler shares the cores with the job at once.
+pub fn on_window_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    let pool = POOL.get_or_init(|| rayon::ThreadPoolBuilder::new().thread_name(|i| format!("embedmap-draw-{i}")).build().ok());
+    match pool {
+        Some(p) => p.install(f),
+        None => f(),
+    }
+}
+
 pub fn rasterize(f: &Frame<'_>) -> Vec<Color32> {
     let (w, h) = (f.width, f.height);
     let mut pixels = vec![f.background; w * h];

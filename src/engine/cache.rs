@@ -167,6 +167,13 @@ impl Embeddings {
 
     /// The HDBSCAN tree for `metric` and `min_samples` (exact while the distance matrix fits,
     /// see [`HdbscanTree::build_fitting`]).
+    /// The HDBSCAN tree kept for `metric`, whatever its min_samples (a preview selects from it
+    /// while the tree of a new min_samples is built).
+    #[must_use]
+    pub fn kept_hdbscan_tree(&self, metric: Metric) -> Option<Arc<HdbscanTree>> {
+        get(&self.derived().hdbscan).filter(|t| t.metric == metric)
+    }
+
     pub fn hdbscan_tree(&self, metric: Metric, min_samples: usize, ctl: &Control) -> Result<(Arc<HdbscanTree>, Origin), Cancelled> {
         let d = self.derived();
         if let Some(t) = get(&d.hdbscan).filter(|t| t.metric == metric && t.min_samples == min_samples) {
