@@ -567,7 +567,7 @@ pub fn run_cluster(emb: &Embeddings, req: &ClusterRequest, ctl: &Control) -> Res
         raw.probabilities = None;
     }
     let cluster_ms = elapsed_ms(t);
-    finish(emb, space_emb, &algorithm, req, raw, cluster_ms, req.silhouette, ctl)
+    finish(emb, space_emb, &algorithm, req, raw, cluster_ms, Scoring::Request, ctl)
 }
 
 /// Rows from which the window shows a preview before the seeded result: below, that result
@@ -581,7 +581,8 @@ pub const PREVIEW_MIN_ROWS: usize = 5000;
 /// - HDBSCAN whose min_samples changed: the new min_cluster_size selected from the spanning
 ///   tree kept for the old min_samples, while the new tree is built.
 ///
-/// The quality indices are the usual ones but with a sampled silhouette. Its notes open with
+/// Its quality indices are computed on a fixed sample of up to 20,000 rows, the silhouette on a
+/// sample of those. Its notes open with
 /// what it is, and so does its `preview` field. `Ok(None)`: no preview for this request.
 pub fn run_preview(
     emb: &Embeddings,
@@ -647,9 +648,21 @@ pub fn run_preview(
         _ => return Ok(None),
     };
     let raw = Raw { notes: vec![what.clone()], ..raw };
-    let mut o = finish(emb, emb, &req.algorithm, req, raw, elapsed_ms(t), SilhouetteMode::Sample, ctl)?;
+    let mut o = finish(emb, emb, &req.algorithm, req, raw, elapsed_ms(t), Scoring::Preview, ctl)?;
     o.preview = Some(what);
     Ok(Some(o))
+}
+
+/// Rows a preview's quality indices are computed on (a fixed sample above).
+const PREVIEW_EVAL_ROWS: usize = 20_000;
+
+/// How [`finish`] scores a labelling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scoring {
+    /// As the request says, on every row.
+    Request,
+    /// A preview's: sampled silhouette, and every index on a fixed sample of rows.
+    Preview,
 }
 
 /// Noise handling, sizes and the quality indices of a labelling `raw` made in `space_emb`
@@ -662,7 +675,7 @@ fn finish(
     req: &ClusterRequest,
     raw: Raw,
     cluster_ms: f64,
-    silhouette_mode: SilhouetteMode,
+    scoring: Scoring,
     ctl: &Control,
 ) -> Result<ClusterOutcome, RunError> {
     let n = emb.raw().n();
@@ -690,10 +703,34 @@ fn finish(
         }
     }
     // Quality of the algorithm's own verdict: noise excluded.
-    let t = Instant::now();
     let seed = req.algorithm.seed();
-    let sil = match silhouette(emb, &own, metric, silhouette_mode, seed, ctl) {
-        Ok(s) => Ok(s),
+    // A preview scores a fixed sample of rows, so that its cost does not grow with the data.
+    let (silhouette_mode, eval) = match scoring {
+        Scoring::Request => (req.silhouette, None),
+        Scoring::Preview => {
+            let eval = (n > PREVIEW_EVAL_ROWS).then(|| {
+                let mut idx = crate::engine::rng::Rng::derive(seed, 0x0065_7661).sample_indices(n, PREVIEW_EVAL_ROWS);
+                idx.sort_unstable();
+                idx
+            });
+            (SilhouetteMode::Sample, eval)
+        }
+    };
+    // Rows outside the sample count as noise, which every index leaves out: no copy of the data.
+    let masked = eval.as_ref().map(|rows| {
+        let mut m = vec![-1i32; n];
+        for &r in rows {
+            m[r] = own[r];
+        }
+        m
+    });
+    let scored_labels = masked.as_deref().unwrap_or(&own);
+    let t = Instant::now();
+    let sil = match silhouette(emb, scored_labels, metric, silhouette_mode, seed, ctl) {
+        Ok(mut s) => {
+            s.n_noise = n_noise;
+            Ok(s)
+        }
         Err(crate::engine::silhouette::SilhouetteError::Cancelled) => return Err(RunError::Cancelled),
         Err(e) => Err(e.to_string()),
     };
@@ -701,8 +738,8 @@ fn finish(
     ctl.check()?;
     let t = Instant::now();
     let space = emb.points(metric);
-    let davies_bouldin = davies_bouldin(space, &own).map_err(|e| e.to_string());
-    let calinski_harabasz = calinski_harabasz(space, &own).map_err(|e| e.to_string());
+    let davies_bouldin = davies_bouldin(space, scored_labels).map_err(|e| e.to_string());
+    let calinski_harabasz = calinski_harabasz(space, scored_labels).map_err(|e| e.to_string());
     let indices_ms = elapsed_ms(t);
     let clusters = per_cluster(&sizes, &own, sil.as_ref().ok(), raw.probabilities.as_deref());
     Ok(ClusterOutcome {

@@ -932,3 +932,109 @@ fn clustering_on_a_umap_reduction_says_so_and_shows_both_noise_shares() {
     assert_eq!(h.state().outcome().unwrap().labels, full.labels);
     assert!(h.state().error().is_none(), "{:?}", h.state().error());
 }
+
+/// Writes `rows` × `d` float32 values as a `.npy` file.
+fn write_npy(path: &std::path::Path, values: &[f32], rows: usize, d: usize) {
+    let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {d}), }}");
+    // Magic, version 1.0, header length, then the dictionary padded with spaces to a multiple of 64.
+    let unpadded = 10 + dict.len() + 1;
+    let header = format!("{dict}{}\n", " ".repeat(unpadded.next_multiple_of(64) - unpadded));
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&u16::try_from(header.len()).unwrap().to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    for v in values {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// 8,000 rows of 40 overlapping blobs in 32-d: weak structure, as real text has, so that
+/// K-means needs many passes and its preview comes well before its result.
+fn weak_blobs() -> Vec<f32> {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        #[allow(clippy::cast_precision_loss)]
+        let u = (state >> 40) as f32 / (1u64 << 24) as f32;
+        u - 0.5
+    };
+    let centres: Vec<f32> = (0..40 * 32).map(|_| next()).collect();
+    (0..8000).flat_map(|i| (0..32).map(|j| centres[(i % 40) * 32 + j] + 1.5 * next()).collect::<Vec<_>>()).collect()
+}
+
+#[test]
+fn a_slider_move_shows_a_marked_preview_then_the_seeded_result_which_export_and_command_line_share() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("weak.npy");
+    write_npy(&data, &weak_blobs(), 8000, 32);
+    let mut h = app_on(LoadSource::File(data.clone()));
+    wait_idle(&mut h);
+    // PCA keeps the test light (no layout running beside it).
+    h.get_by_label("PCA").click();
+    wait_idle(&mut h);
+    let k_of = |h: &Harness<'_, EmbedmapApp>| h.state().outcome().and_then(|o| o.request.kmeans().map(|p| p.k));
+    assert_eq!(k_of(&h), Some(12));
+    // A slider path: 12 → 10, and on to 9 before 10's result arrives.
+    h.get_by_role_and_label(Role::Slider, "k").set_value_accesskit(10.0);
+    h.step();
+    h.get_by_role_and_label(Role::Slider, "k").set_value_accesskit(9.0);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut preview_seen = false;
+    loop {
+        assert!(Instant::now() < deadline, "no result for k = 9");
+        std::thread::sleep(Duration::from_millis(2));
+        h.step();
+        let o = h.state().outcome().unwrap().clone();
+        if o.request.kmeans().map(|p| p.k) != Some(9) {
+            continue;
+        }
+        if o.preview.is_some() {
+            if !preview_seen {
+                // Marked as what it is, in the readout and in its notes.
+                h.run_steps(1);
+                h.get_by_label_contains("preview · refining");
+                // (From the clusters of k = 10's preview or of k = 12's result, whichever was on screen.)
+                assert!(o.notes[0].starts_with("preview: K-means on 1024 sampled rows from the "), "{:?}", o.notes);
+                assert!(!o.silhouette.as_ref().unwrap().exact, "a preview's silhouette is sampled");
+                // A preview is not exported.
+                let early = dir.path().join("early.csv");
+                h.state_mut().push(embedmap::app::Command::ExportTo(early.clone()));
+                h.step();
+                if h.state().outcome().unwrap().preview.is_some() {
+                    assert!(h.state().error().is_some_and(|e| e.contains("still being refined")), "{:?}", h.state().error());
+                    assert!(!early.exists());
+                }
+                h.state_mut().push(embedmap::app::Command::DismissError);
+            }
+            preview_seen = true;
+        } else if !h.state().is_busy() {
+            break;
+        }
+    }
+    assert!(preview_seen, "the preview never showed before the seeded result");
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("preview · refining").is_none(), "the seeded result is still marked as a preview");
+    let o = h.state().outcome().unwrap().clone();
+    assert!(o.converged == Some(true) && o.silhouette.as_ref().unwrap().exact);
+    // The export is the seeded result: the command line gives the same labels from its sidecar.
+    let out = dir.path().join("labelled.csv");
+    h.state_mut().push(embedmap::app::Command::ExportTo(out.clone()));
+    wait_idle(&mut h);
+    assert!(h.state().error().is_none(), "{:?}", h.state().error());
+    let back = embedmap::data::load(&out, &LoadOptions::default(), &|_, _| {}).unwrap();
+    assert!((0..8000).all(|row| back.cell_text(row, "cluster") == o.labels[row].to_string()));
+    assert_command_line_reproduces(&dir.path().join("labelled.params.json"), &o.labels);
+    // And the same as a run of `cluster` with only k and the seed given.
+    let cli = dir.path().join("cli.csv");
+    let st = std::process::Command::new(env!("CARGO_BIN_EXE_embedmap"))
+        .args(["cluster", data.to_str().unwrap(), "--k", "9", "--metric", "cosine", "--seed", "0", "--out", cli.to_str().unwrap()])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let text = std::fs::read_to_string(&cli).unwrap();
+    let labels: Vec<i32> = text.lines().skip(1).map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
+    assert_eq!(labels, o.labels);
+}

@@ -69,19 +69,31 @@ impl Matrix {
     /// The rows scaled to unit length, and the indices of rows of length zero (left as zeros).
     #[must_use]
     pub fn normalized(&self) -> (Self, Vec<usize>) {
+        use rayon::prelude::*;
         let mut data = self.data.clone();
         let mut zero = Vec::new();
         if self.d > 0 {
-            for (i, row) in data.chunks_exact_mut(self.d).enumerate() {
-                let norm = row.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>().sqrt();
-                if norm > 0.0 {
-                    #[allow(clippy::cast_possible_truncation)]
-                    let inv = (1.0 / norm) as f32;
-                    row.iter_mut().for_each(|v| *v *= inv);
-                } else {
-                    zero.push(i);
-                }
-            }
+            // Rows are independent: blocks of them in parallel, zero rows gathered in order.
+            const ROWS: usize = 1024;
+            let parts: Vec<Vec<usize>> = data
+                .par_chunks_mut(self.d * ROWS)
+                .enumerate()
+                .map(|(b, block)| {
+                    let mut zero = Vec::new();
+                    for (i, row) in block.chunks_exact_mut(self.d).enumerate() {
+                        let norm = row.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>().sqrt();
+                        if norm > 0.0 {
+                            #[allow(clippy::cast_possible_truncation)]
+                            let inv = (1.0 / norm) as f32;
+                            row.iter_mut().for_each(|v| *v *= inv);
+                        } else {
+                            zero.push(b * ROWS + i);
+                        }
+                    }
+                    zero
+                })
+                .collect();
+            zero = parts.concat();
         }
         (Self { data, n: self.n, d: self.d }, zero)
     }

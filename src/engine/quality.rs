@@ -4,7 +4,16 @@
 //! out; the silhouette lives in [`super::silhouette`]. External indices compare a labelling with
 //! a reference one ([`External::compare`]); there noise is one more cluster, as in scikit-learn.
 
+use rayon::prelude::*;
+
 use super::Matrix;
+use super::kernels::fixed_ranges;
+
+/// `f` over fixed ranges of `n` rows in parallel, results in range order: the parts do not
+/// depend on the thread count, so neither do the sums added from them.
+fn over_rows<T: Send>(n: usize, f: impl Fn(std::ops::Range<usize>) -> T + Sync) -> Vec<T> {
+    fixed_ranges(n, n.div_ceil(8192).min(64)).into_par_iter().map(|r| f(r)).collect()
+}
 
 /// Why an index is undefined for a labelling.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -51,16 +60,26 @@ fn groups(x: &Matrix, labels: &[i32]) -> Result<Groups, QualityError> {
     if k < 2 || k >= points {
         return Err(QualityError::ClusterCount { clusters: k, points });
     }
+    let parts = over_rows(x.n(), |r| {
+        let mut centroids = vec![0.0f64; k * d];
+        let mut sizes = vec![0usize; k];
+        for i in r {
+            let c = dense[i];
+            if c == usize::MAX {
+                continue;
+            }
+            sizes[c] += 1;
+            for (s, &v) in centroids[c * d..(c + 1) * d].iter_mut().zip(x.row(i)) {
+                *s += f64::from(v);
+            }
+        }
+        (centroids, sizes)
+    });
     let mut centroids = vec![0.0f64; k * d];
     let mut sizes = vec![0usize; k];
-    for (i, &c) in dense.iter().enumerate() {
-        if c == usize::MAX {
-            continue;
-        }
-        sizes[c] += 1;
-        for (s, &v) in centroids[c * d..(c + 1) * d].iter_mut().zip(x.row(i)) {
-            *s += f64::from(v);
-        }
+    for (pc, ps) in parts {
+        centroids.iter_mut().zip(pc).for_each(|(a, b)| *a += b);
+        sizes.iter_mut().zip(ps).for_each(|(a, b)| *a += b);
     }
     for c in 0..k {
         #[allow(clippy::cast_precision_loss)]
@@ -80,10 +99,17 @@ pub fn davies_bouldin(x: &Matrix, labels: &[i32]) -> Result<f64, QualityError> {
     let g = groups(x, labels)?;
     let (k, d) = (g.sizes.len(), x.d());
     let mut intra = vec![0.0f64; k];
-    for (i, &c) in g.dense.iter().enumerate() {
-        if c != usize::MAX {
-            intra[c] += dist_f64(x.row(i), &g.centroids[c * d..(c + 1) * d]);
+    for part in over_rows(x.n(), |r| {
+        let mut s = vec![0.0f64; k];
+        for i in r {
+            let c = g.dense[i];
+            if c != usize::MAX {
+                s[c] += dist_f64(x.row(i), &g.centroids[c * d..(c + 1) * d]);
+            }
         }
+        s
+    }) {
+        intra.iter_mut().zip(part).for_each(|(a, b)| *a += b);
     }
     for (v, &s) in intra.iter_mut().zip(&g.sizes) {
         #[allow(clippy::cast_precision_loss)]
@@ -139,13 +165,19 @@ pub fn calinski_harabasz(x: &Matrix, labels: &[i32]) -> Result<f64, QualityError
             extra += s as f64 * sq;
         }
     }
-    let mut intra = 0.0;
-    for (i, &c) in g.dense.iter().enumerate() {
-        if c != usize::MAX {
-            let r = dist_f64(x.row(i), &g.centroids[c * d..(c + 1) * d]);
-            intra += r * r;
+    let intra: f64 = over_rows(x.n(), |r| {
+        let mut s = 0.0f64;
+        for i in r {
+            let c = g.dense[i];
+            if c != usize::MAX {
+                let r = dist_f64(x.row(i), &g.centroids[c * d..(c + 1) * d]);
+                s += r * r;
+            }
         }
-    }
+        s
+    })
+    .into_iter()
+    .sum();
     if intra == 0.0 {
         return Ok(1.0);
     }
