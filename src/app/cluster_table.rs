@@ -180,9 +180,12 @@ pub(crate) fn display_name(app: &EmbedmapApp, c: usize) -> String {
     if let Some(n) = app.table.names.get(c).filter(|n| !n.trim().is_empty()) {
         return n.trim().to_string();
     }
+    // Only the descriptions of the clusters on screen: a preview's (or a new result's, until it is
+    // described) numbers are not the old clusters'.
     app.table
         .profiles
         .as_ref()
+        .filter(|p| p.outcome.as_ref().zip(app.outcome.as_ref()).is_some_and(|(a, b)| Arc::ptr_eq(a, b)))
         .and_then(|p| p.terms.get(c))
         .map(|t| describe::auto_name(t, NAME_TERMS))
         .filter(|n| !n.is_empty())
