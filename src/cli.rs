@@ -291,7 +291,7 @@ pub struct ClusterArgs {
     /// (the export then has an is_noise column).
     #[arg(long, default_value = "keep")]
     pub noise: NoisePolicy,
-    /// Euclidean silhouette: exact, sampled, or exact while affordable.
+    /// Silhouette: exact, sampled, or exact while affordable (cosine: exact unless `sample`).
     #[arg(long, value_enum, default_value = "auto")]
     pub silhouette: SilhouetteArg,
     /// Cluster on a UMAP of the rows in N dimensions (`umap:10`; n_neighbors 15, min_dist 0,
@@ -383,7 +383,7 @@ pub struct SweepArgs {
     /// K-means restarts per k.
     #[arg(long, default_value_t = KMeansParams::default().n_init)]
     pub n_init: usize,
-    /// Euclidean silhouette: exact, sampled, or exact while affordable.
+    /// Silhouette: exact, sampled, or exact while affordable (cosine: exact unless `sample`).
     #[arg(long, value_enum, default_value = "auto")]
     pub silhouette: SilhouetteArg,
     /// Print JSON instead of a table.
@@ -415,11 +415,11 @@ fn parse_ks(spec: &str) -> anyhow::Result<Vec<usize>> {
 /// `--silhouette`.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum SilhouetteArg {
-    /// Exact while it takes about a second, sampled above.
+    /// Euclidean: exact while it takes about a second, sampled above; cosine: exact (O(n·k·d)).
     Auto,
     /// Always exact.
     Exact,
-    /// Always sampled.
+    /// Always sampled (2,000 rows under cosine, against exact cluster sums).
     Sample,
 }
 

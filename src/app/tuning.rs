@@ -192,9 +192,11 @@ pub(super) fn after_frame(app: &mut EmbedmapApp, ctx: &egui::Context) {
     };
     app.cache.clear();
     set(app, t.param, v);
-    app.push(super::Command::Recluster);
+    // Applied at the end of this frame, as a slider's change is at the end of the frame it moved in.
+    let moved = Instant::now();
+    app.apply(ctx, super::Command::Recluster);
     t.moves += 1;
-    t.moving = Some((Instant::now(), None));
+    t.moving = Some((moved, None));
     ctx.request_repaint();
     app.tuning = Some(t);
 }
