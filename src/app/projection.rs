@@ -30,8 +30,8 @@ pub enum Choice {
     Tsne,
 }
 
-/// Above this many rows UMAP (and t-SNE) starts only when asked (100k rows take about 20 s here, and the
-/// layout shares the two cores with the clustering); PCA is shown until then.
+/// Above this many rows UMAP (and t-SNE) starts only when asked (100k rows take about 20 s here,
+/// and the layout pauses whenever a clustering runs); PCA is shown until then.
 pub(crate) const AUTO_UMAP_MAX: usize = 200_000;
 
 /// A finished layout with its trust figures.
