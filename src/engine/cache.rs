@@ -8,7 +8,11 @@ use super::ann::{AnnReport, EXACT_MAX, ivf_knn};
 use super::dbscan::DbscanIndex;
 use super::hdbscan::HdbscanTree;
 use super::hierarchical::{Dendrogram, Linkage, dendrogram};
-use super::neighbors::{GraphError, KnnGraph, MAX_RADIUS_PAIRS, RadiusGraph};
+use super::neighbors::{GraphError, KnnGraph, MAX_RADIUS_PAIRS, RadiusGraph, Square};
+
+/// Largest distance matrix the store keeps for HDBSCAN (about 11,500 points): above, each new
+/// min_samples computes the distances again rather than hold more memory.
+pub const KEEP_SQUARE_BYTES: usize = 512 << 20;
 use super::umap::{CheckedUmap, Prepared, ReduceReport, UmapParams, UmapRunError, prepare, reduce};
 use super::{Cancelled, Control, Embeddings, Metric};
 
@@ -21,6 +25,9 @@ pub struct Derived {
     ann: Mutex<Option<(Arc<KnnGraph>, AnnReport, u64)>>,
     dendrogram: Mutex<Option<Arc<Dendrogram>>>,
     hdbscan: Mutex<Option<Arc<HdbscanTree>>>,
+    /// HDBSCAN's distance matrix, kept up to [`KEEP_SQUARE_BYTES`] so that a new min_samples
+    /// costs core distances and a spanning tree, not n²·d of distances.
+    square: Mutex<Option<(Metric, Arc<Square>)>>,
     umap: Mutex<Option<Arc<Prepared>>>,
     reduced: Mutex<Option<ReducedEntry>>,
 }
@@ -180,7 +187,26 @@ impl Embeddings {
             return Ok((t, Origin::Cached));
         }
         *d.hdbscan.lock().unwrap_or_else(PoisonError::into_inner) = None;
-        let t = Arc::new(HdbscanTree::build_fitting(self, metric, min_samples, ctl)?);
+        let n = self.raw().n();
+        let t = if n >= 2 && Square::bytes_for(n) <= KEEP_SQUARE_BYTES && min_samples >= 1 && min_samples <= n {
+            let kept = get(&d.square).filter(|(m, _)| *m == metric).map(|(_, s)| s);
+            let (square, core) = match kept {
+                Some(s) => {
+                    let core = s.nearest_by_rows(min_samples - 1);
+                    (s, core)
+                }
+                None => {
+                    *d.square.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                    let (s, core) = Square::build_with_nearest(self, metric, min_samples - 1, ctl)?;
+                    let s = Arc::new(s);
+                    put(&d.square, (metric, Arc::clone(&s)));
+                    (s, core)
+                }
+            };
+            Arc::new(HdbscanTree::from_square(&square, core, metric, min_samples, ctl)?)
+        } else {
+            Arc::new(HdbscanTree::build_fitting(self, metric, min_samples, ctl)?)
+        };
         put(&d.hdbscan, Arc::clone(&t));
         Ok((t, Origin::Built))
     }

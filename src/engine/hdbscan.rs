@@ -180,14 +180,17 @@ impl HdbscanTree {
         assert!(min_samples >= 1 && min_samples <= n.max(1));
         // The core distance is the distance to the (min_samples − 1)-th other point.
         let (dist, core) = Square::build_with_nearest(emb, metric, min_samples - 1, ctl)?;
+        Self::from_square(&dist, core, metric, min_samples, ctl)
+    }
+
+    /// The tree over a distance matrix already built (kept for a new min_samples), with the
+    /// core distances `core` at `min_samples`, as [`HdbscanTree::build`] makes it.
+    pub fn from_square(dist: &Square, core: Vec<f32>, metric: Metric, min_samples: usize, ctl: &Control) -> Result<Self, Cancelled> {
+        let n = dist.n;
         ctl.check()?;
         // Prim's sweeps split between two threads from a few thousand points on.
-        let mst = if n >= PRIM_PAIR_FROM {
-            super::pair::with_pair(|p| prim(&dist, &core, Some(p), ctl))?
-        } else {
-            prim(&dist, &core, None, ctl)?
-        };
-        drop(dist);
+        let mst =
+            if n >= PRIM_PAIR_FROM { super::pair::with_pair(|p| prim(dist, &core, Some(p), ctl))? } else { prim(dist, &core, None, ctl)? };
         let links = single_linkage(n, mst);
         Ok(Self { n, min_samples, metric, core, links, from_graph: None })
     }
@@ -636,6 +639,26 @@ mod tests {
     use super::*;
     use crate::engine::Matrix;
     use crate::engine::rng::Rng;
+
+    #[test]
+    fn a_new_min_samples_over_the_kept_distance_matrix_gives_the_tree_a_fresh_build_gives() {
+        let (n, d) = (600, 8);
+        let mut rng = Rng::new(5);
+        #[allow(clippy::cast_possible_truncation)]
+        let pts: Vec<f32> = (0..n * d).map(|i| ((i / d) % 4) as f32 * 3.0 + (rng.next_f64() * 2.0) as f32).collect();
+        let m = Matrix::new(pts, n, d).unwrap();
+        let emb = Embeddings::new(m.clone());
+        let ctl = Control::default();
+        let (_, first) = emb.hdbscan_tree(Metric::Cosine, 5, &ctl).unwrap();
+        assert_eq!(first, crate::engine::cache::Origin::Built);
+        for ms in [9, 1, 5] {
+            let (kept, origin) = emb.hdbscan_tree(Metric::Cosine, ms, &ctl).unwrap();
+            assert_eq!(origin, crate::engine::cache::Origin::Built);
+            let fresh = HdbscanTree::build(&Embeddings::new(m.clone()), Metric::Cosine, ms, &ctl).unwrap();
+            assert_eq!(kept.core, fresh.core, "min_samples {ms}");
+            assert_eq!(kept.links, fresh.links, "min_samples {ms}");
+        }
+    }
 
     #[test]
     fn prim_finds_a_minimum_spanning_tree_of_mutual_reachability() {

@@ -689,6 +689,12 @@ pub struct Square {
     pub data: Vec<f32>,
 }
 
+impl std::fmt::Debug for Square {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Square").field("n", &self.n).finish_non_exhaustive()
+    }
+}
+
 impl Square {
     /// Bytes needed for `n` points.
     #[must_use]
@@ -783,8 +789,12 @@ impl Square {
         Ok((square, nearest))
     }
 
-    /// Every point's distance to its `kth` (≥ 1) nearest other point, reading each row whole.
-    fn nearest_by_rows(&self, kth: usize) -> Vec<f32> {
+    /// Every point's distance to its `kth` (≥ 1) nearest other point, reading each row whole
+    /// (0 for every point when `kth` is 0).
+    pub fn nearest_by_rows(&self, kth: usize) -> Vec<f32> {
+        if kth == 0 {
+            return vec![0.0; self.n];
+        }
         (0..self.n)
             .into_par_iter()
             .map(|i| {
