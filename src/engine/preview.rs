@@ -134,10 +134,54 @@ pub fn kmeans_preview(
         None => (kmeans_plus_plus(&sample, &row_norms_sq(sample.as_slice(), sample.d()), p.k, &mut rng, &quiet)?, 0),
     };
     let on_sample = lloyd(&sample, centers, PREVIEW_ITER, p.tol, spherical, &quiet, "preview")?;
-    // No iteration: one pass that labels every row by the sample's centres.
-    let all = lloyd(points, on_sample.centroids, 0, p.tol, spherical, &quiet, "preview")?;
-    let result = KMeansResult { n_iter: on_sample.n_iter, converged: false, ..all };
+    ctl.check()?;
+    // Every row to the nearest of the sample's centres: one GEMM pass, no sums.
+    let (labels, inertia) = nearest_centres(points, &on_sample.centroids, spherical);
+    let result = KMeansResult { labels, centroids: on_sample.centroids, inertia, n_iter: on_sample.n_iter, converged: false, best_init: 0 };
     Ok((result, PreviewReport { sample: rows.len(), kept }))
+}
+
+/// Rows per block of [`nearest_centres`].
+const ASSIGN_BLOCK: usize = 1024;
+
+/// Every row's nearest centre, and the inertia (squared euclidean distances, or cosine
+/// distances to unit centres under `spherical`), in fixed blocks of rows so that the sum does
+/// not depend on the thread count.
+fn nearest_centres(points: &Matrix, centers: &[f32], spherical: bool) -> (Vec<u32>, f64) {
+    use rayon::prelude::*;
+    let (n, d) = (points.n(), points.d());
+    let k = centers.len() / d.max(1);
+    let c_norms: Vec<f64> = (0..k).map(|j| super::kernels::sum_sq(&centers[j * d..(j + 1) * d])).collect();
+    let mut labels = vec![0u32; n];
+    let parts: Vec<f64> = labels
+        .par_chunks_mut(ASSIGN_BLOCK)
+        .enumerate()
+        .map(|(b, out)| {
+            let start = b * ASSIGN_BLOCK;
+            let m = out.len();
+            let block = &points.as_slice()[start * d..(start + m) * d];
+            let mut dots = vec![0.0f32; m * k];
+            super::kernels::dot_nt_direct(block, m, centers, k, d, &mut dots, k);
+            let mut sum = 0.0f64;
+            for (r, l) in out.iter_mut().enumerate() {
+                let row = &dots[r * k..(r + 1) * k];
+                // Nearest: the largest dot under cosine, the smallest ‖c‖² − 2x·c otherwise.
+                let score = |j: usize| if spherical { -f64::from(row[j]) } else { c_norms[j] - 2.0 * f64::from(row[j]) };
+                let best = (1..k).fold(0, |b, j| if score(j) < score(b) { j } else { b });
+                #[allow(clippy::cast_possible_truncation)]
+                {
+                    *l = best as u32;
+                }
+                sum += if spherical {
+                    1.0 - f64::from(row[best])
+                } else {
+                    (super::kernels::sum_sq(&block[r * d..(r + 1) * d]) + score(best)).max(0.0)
+                };
+            }
+            sum
+        })
+        .collect();
+    (labels, parts.iter().sum())
 }
 
 #[cfg(test)]
