@@ -653,6 +653,33 @@ pub fn run_preview(
     Ok(Some(o))
 }
 
+/// A preview of a K-means run between its restarts: the best labels after `done` of `total`
+/// restarts (each converged), scored as a preview; `ran_ms` is how long the run has taken so far.
+pub fn restart_preview(
+    emb: &Embeddings,
+    req: &ClusterRequest,
+    labels: &[u32],
+    inertia: f64,
+    (done, total): (usize, usize),
+    ran_ms: f64,
+    ctl: &Control,
+) -> Result<ClusterOutcome, RunError> {
+    let what = format!("preview: the best of {done} of {total} K-means restarts (converged); the others follow, then the seeded result");
+    let raw = Raw {
+        labels: to_i32(labels),
+        inertia: Some(inertia),
+        n_iter: None,
+        converged: Some(true),
+        probabilities: None,
+        has_noise: false,
+        notes: vec![what.clone()],
+        dendrogram: None,
+    };
+    let mut o = finish(emb, emb, &req.algorithm, req, raw, ran_ms, Scoring::Preview, ctl)?;
+    o.preview = Some(what);
+    Ok(o)
+}
+
 /// Rows a preview's quality indices are computed on (a fixed sample above).
 const PREVIEW_EVAL_ROWS: usize = 20_000;
 

@@ -141,6 +141,10 @@ pub const RECALL_ROWS_MAX: usize = 50_000;
 /// How often a running layout shows its positions.
 const LAYOUT_STEP_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// A K-means running longer than this shows its best restart so far between restarts (a
+/// shorter one's result comes soon enough, and each preview costs a frame).
+const RESTART_PREVIEW_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// How often a running clustering shows its labels so far (and how long it runs before the first).
 const STEP_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
@@ -417,6 +421,26 @@ fn run(shared: &Shared, tx: &Sender<Event>, notify: &Notify, projections: bool) 
                     *l = Some(Instant::now());
                     let _ = step_tx.send(Event::ClusterStep { generation, labels: Arc::new(labels.to_vec()) });
                     step_notify(Urgency::Soon);
+                }
+            }));
+        }
+        if let Job::Cluster { embeddings, request, preview: Some(_) } = &job
+            && request.reduce.is_none()
+            && request.manual.is_empty()
+            && request.kmeans().is_some()
+        {
+            // A long K-means shows its best restart so far between restarts.
+            let (emb, req, started) = (Arc::clone(embeddings), request.clone(), Instant::now());
+            let (restart_tx, restart_notify, inner) = (tx.clone(), Arc::clone(notify), ctl.without_steps());
+            ctl = ctl.with_restarts(Arc::new(move |labels: &[u32], inertia: f64, done: usize, total: usize| {
+                if started.elapsed() < RESTART_PREVIEW_AFTER {
+                    return;
+                }
+                if let Ok(outcome) =
+                    crate::session::restart_preview(&emb, &req, labels, inertia, (done, total), elapsed_ms(started), &inner)
+                {
+                    let _ = restart_tx.send(Event::ClusterPreview { generation, outcome: Arc::new(outcome) });
+                    restart_notify(Urgency::Now);
                 }
             }));
         }

@@ -17,6 +17,9 @@ pub type ProgressFn = dyn Fn(&str, f32) + Send + Sync;
 /// Intermediate labels of an iterative algorithm (K-means after each pass), one per row.
 pub type StepFn = dyn Fn(&[u32]) + Send + Sync;
 
+/// The best labels after a K-means restart, their inertia, restarts done and restarts in all.
+pub type RestartFn = dyn Fn(&[u32], f64, usize, usize) + Send + Sync;
+
 /// Handed to every engine routine: tells it whether to stop and where to report progress and
 /// intermediate labels.
 #[derive(Clone, Default)]
@@ -24,6 +27,7 @@ pub struct Control {
     cancel: Arc<AtomicBool>,
     progress: Option<Arc<ProgressFn>>,
     steps: Option<Arc<StepFn>>,
+    restarts: Option<Arc<RestartFn>>,
     /// Background work: [`Control::check`] waits while a foreground job runs.
     yields: bool,
 }
@@ -38,7 +42,7 @@ impl Control {
     /// A control that reports progress to `progress` and stops once `cancel` is set.
     #[must_use]
     pub fn new(cancel: Arc<AtomicBool>, progress: Option<Arc<ProgressFn>>) -> Self {
-        Self { cancel, progress, steps: None, yields: false }
+        Self { cancel, progress, steps: None, restarts: None, yields: false }
     }
 
     /// The same control for background work: every [`Control::check`] first waits while a
@@ -60,7 +64,22 @@ impl Control {
     /// the caller's (a start on a sample, micro-clusters).
     #[must_use]
     pub fn without_steps(&self) -> Self {
-        Self { steps: None, ..self.clone() }
+        Self { steps: None, restarts: None, ..self.clone() }
+    }
+
+    /// The same control, also handing the best labels so far to `restarts` after each K-means
+    /// restart but the last.
+    #[must_use]
+    pub fn with_restarts(mut self, restarts: Arc<RestartFn>) -> Self {
+        self.restarts = Some(restarts);
+        self
+    }
+
+    /// Hands over the best labels after `done` of `total` restarts.
+    pub fn restart_done(&self, labels: &[u32], inertia: f64, done: usize, total: usize) {
+        if let Some(r) = &self.restarts {
+            r(labels, inertia, done, total);
+        }
     }
 
     /// Hands over the labels every row has at this step.

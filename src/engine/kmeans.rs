@@ -125,6 +125,11 @@ pub fn kmeans(emb: &Embeddings, config: &KMeansConfig, ctl: &Control) -> Result<
         if best.as_ref().is_none_or(|b| run.inertia < b.inertia) {
             best = Some(run);
         }
+        if init + 1 < p.n_init
+            && let Some(b) = &best
+        {
+            ctl.restart_done(&b.labels, b.inertia, init + 1, p.n_init);
+        }
     }
     // n_init ≥ 1 is guaranteed by `check`, so at least one run happened.
     best.ok_or(Cancelled)
@@ -378,6 +383,27 @@ pub(crate) fn assign_step(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn between_restarts_the_best_labels_so_far_are_handed_over() {
+        use std::sync::{Arc, Mutex};
+        let emb = two_blobs();
+        let seen: Arc<Mutex<Vec<(usize, usize, f64, usize)>>> = Arc::default();
+        let s = Arc::clone(&seen);
+        let ctl = Control::default().with_restarts(Arc::new(move |labels: &[u32], inertia: f64, done: usize, total: usize| {
+            s.lock().unwrap().push((done, total, inertia, labels.len()));
+        }));
+        let cfg = KMeansParams { k: 3, n_init: 3, seed: 2, ..Default::default() }.check(200).unwrap();
+        let r = kmeans(&emb, &cfg, &ctl).unwrap();
+        let got = std::mem::take(&mut *seen.lock().unwrap());
+        // After every restart but the last, the best so far: never worse than the one before,
+        // never better than the result.
+        assert_eq!(got.iter().map(|s| (s.0, s.1, s.3)).collect::<Vec<_>>(), vec![(1, 3, 200), (2, 3, 200)]);
+        assert!(got[1].2 <= got[0].2 && r.inertia <= got[1].2);
+        // Inner runs do not report.
+        kmeans(&emb, &cfg, &ctl.without_steps()).unwrap();
+        assert!(seen.lock().unwrap().is_empty());
+    }
 
     fn two_blobs() -> Embeddings {
         let mut data = Vec::new();
