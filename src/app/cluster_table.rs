@@ -212,7 +212,9 @@ pub(super) fn cluster_table_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
                         ui.selectable_value(&mut app.table.value_column, Some(c.clone()), c);
                     }
                 });
-            if app.table.pending.is_some() {
+            if o.preview.is_some() {
+                ui.label(RichText::new("a preview: its clusters are described once the seeded result replaces it").small());
+            } else if app.table.pending.is_some() {
                 super::chrome::spinner(ui);
                 ui.label("describing clusters…");
             } else if let Some(col) = app.table.profiles.as_ref().and_then(|p| p.text_column.clone()) {
