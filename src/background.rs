@@ -8,9 +8,10 @@
 //! Linux's idle policy (`SCHED_IDLE`), not a high nice value: a clustering's threads sleep and
 //! wake many times a second (between the parallel passes of an iteration), and a woken thread
 //! preempts an idle-policy thread at once, where a nice-19 thread may finish its slice first.
-//! Measured on the Debian set with a UMAP layout running beside a K-means slider: nice 19 left
-//! the clustering at about twice its time alone; the idle policy at (numbers in the note of
-//! `--benchmark-tuning`, README).
+//! Priority alone is still not enough on two cores: beside two CPU-bound competitors the command
+//! line's K-means on the Debian set went from 358 ms to 650 ms at nice 19 and to 490 ms at the
+//! idle policy. So background work also waits at a gate while a foreground job runs
+//! ([`foreground`], [`pause_for_foreground`]), at every check of its `Control`.
 //!
 //! A priority once lowered is not raised again (that needs privileges), so only threads that
 //! serve background work call [`run`].
@@ -83,8 +84,8 @@ pub fn pause_for_foreground(cancel: &AtomicBool) {
 /// Lowers the calling thread's CPU priority to the lowest (Linux; elsewhere nothing changes).
 pub fn lower_this_thread() {
     #[cfg(target_os = "linux")]
-    // SAFETY: `gettid` and `setpriority` take and return plain integers; on Linux
-    // `PRIO_PROCESS` with a thread id sets that thread's nice value only.
+    // SAFETY: `gettid`, `sched_setscheduler` (given a valid `sched_param`) and `setpriority` take
+    // and return plain values, and with a thread id they change that thread only.
     unsafe {
         let tid = libc::gettid();
         let param = libc::sched_param { sched_priority: 0 };

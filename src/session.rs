@@ -596,11 +596,11 @@ pub fn run_preview(
     }
     let t = Instant::now();
     let (raw, what) = match &req.algorithm {
-        Algorithm::Kmeans(_) | Algorithm::MinibatchKmeans(_) => {
-            let params = match &req.algorithm {
+        algorithm @ (Algorithm::Kmeans(_) | Algorithm::MinibatchKmeans(_)) => {
+            let params = match algorithm {
                 Algorithm::MinibatchKmeans(p) => KMeansParams { k: p.k, metric: p.metric, seed: p.seed, ..KMeansParams::default() },
                 Algorithm::Kmeans(p) => p.clone(),
-                _ => return Ok(None),
+                _ => unreachable!("matched above"),
             };
             let Ok(cfg) = params.check(n) else { return Ok(None) };
             if params.k > emb.distinct_rows() {

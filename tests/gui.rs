@@ -951,15 +951,7 @@ fn write_npy(path: &std::path::Path, values: &[f32], rows: usize, d: usize) {
 /// 8,000 rows of 40 overlapping blobs in 32-d: weak structure, as real text has, so that
 /// K-means needs many passes and its preview comes well before its result.
 fn weak_blobs() -> Vec<f32> {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        #[allow(clippy::cast_precision_loss)]
-        let u = (state >> 40) as f32 / (1u64 << 24) as f32;
-        u - 0.5
-    };
+    let mut next = common::uniform(0x9e37_79b9_7f4a_7c15u64);
     let centres: Vec<f32> = (0..40 * 32).map(|_| next()).collect();
     (0..8000).flat_map(|i| (0..32).map(|j| centres[(i % 40) * 32 + j] + 1.5 * next()).collect::<Vec<_>>()).collect()
 }

@@ -15,15 +15,7 @@ use embedmap::worker::{Event, Worker};
 
 /// `k` blobs in `d` dimensions, `n` rows, from a fixed generator.
 fn blobs(n: usize, d: usize, k: usize) -> Arc<Embeddings> {
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        #[allow(clippy::cast_precision_loss)]
-        let u = (state >> 40) as f32 / (1u64 << 24) as f32;
-        u - 0.5
-    };
+    let mut next = common::uniform(0x2545_f491_4f6c_dd1du64);
     let rows: Vec<Vec<f32>> = (0..n).map(|i| (0..d).map(|j| if j % k == i % k { 2.0 } else { 0.0 } + next()).collect()).collect();
     Arc::new(common::matrix(&rows))
 }

@@ -28,7 +28,6 @@ pub(crate) struct Tuning {
     open_ms: Option<f64>,
     /// Values still to set, in order.
     script: Vec<f64>,
-    moves: usize,
     /// The current move: when it was made, and its first answer so far.
     moving: Option<(Instant, Option<(f64, bool)>)>,
     first: Vec<f64>,
@@ -49,7 +48,6 @@ impl Tuning {
             opened: Instant::now(),
             open_ms: None,
             script: Vec::new(),
-            moves: 0,
             moving: None,
             first: Vec::new(),
             last: Vec::new(),
@@ -73,12 +71,7 @@ impl Tuning {
 }
 
 fn median(v: &[f64]) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    super::bench::median(&mut v.to_vec())
 }
 
 fn max(v: &[f64]) -> f64 {
@@ -195,7 +188,6 @@ pub(super) fn after_frame(app: &mut EmbedmapApp, ctx: &egui::Context) {
     // Applied at the end of this frame, as a slider's change is at the end of the frame it moved in.
     let moved = Instant::now();
     app.apply(ctx, super::Command::Recluster);
-    t.moves += 1;
     t.moving = Some((moved, None));
     ctx.request_repaint();
     app.tuning = Some(t);

@@ -9,8 +9,7 @@
 //! saved: only the seeded result is (which depends on k and the seed alone).
 
 use super::control::{Cancelled, Control};
-use super::kernels::row_norms_sq;
-use super::kernels::sq_dist;
+use super::kernels::{row_norms_sq, sq_dist, sum_sq};
 use super::kmeans::{KMeansConfig, KMeansResult, kmeans_plus_plus};
 use super::lloyd::lloyd;
 use super::matrix::Matrix;
@@ -67,14 +66,8 @@ fn start_from(sample: &Matrix, rows: &[usize], previous: &[i32], k: usize, spher
     for &l in &order {
         #[allow(clippy::cast_precision_loss)]
         let inv = 1.0 / counts[l] as f64;
-        let mut v: Vec<f32> = sums[l * d..(l + 1) * d]
-            .iter()
-            .map(|&s| {
-                #[allow(clippy::cast_possible_truncation)]
-                let x = (s * inv) as f32;
-                x
-            })
-            .collect();
+        #[allow(clippy::cast_possible_truncation)]
+        let mut v: Vec<f32> = sums[l * d..(l + 1) * d].iter().map(|&s| (s * inv) as f32).collect();
         if spherical {
             let norm = v.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>().sqrt();
             if norm > 0.0 {
@@ -151,7 +144,7 @@ fn nearest_centres(points: &Matrix, centers: &[f32], spherical: bool) -> (Vec<u3
     use rayon::prelude::*;
     let (n, d) = (points.n(), points.d());
     let k = centers.len() / d.max(1);
-    let c_norms: Vec<f64> = (0..k).map(|j| super::kernels::sum_sq(&centers[j * d..(j + 1) * d])).collect();
+    let c_norms: Vec<f64> = (0..k).map(|j| sum_sq(&centers[j * d..(j + 1) * d])).collect();
     let mut labels = vec![0u32; n];
     let parts: Vec<f64> = labels
         .par_chunks_mut(ASSIGN_BLOCK)
@@ -172,11 +165,7 @@ fn nearest_centres(points: &Matrix, centers: &[f32], spherical: bool) -> (Vec<u3
                 {
                     *l = best as u32;
                 }
-                sum += if spherical {
-                    1.0 - f64::from(row[best])
-                } else {
-                    (super::kernels::sum_sq(&block[r * d..(r + 1) * d]) + score(best)).max(0.0)
-                };
+                sum += if spherical { 1.0 - f64::from(row[best]) } else { (sum_sq(&block[r * d..(r + 1) * d]) + score(best)).max(0.0) };
             }
             sum
         })

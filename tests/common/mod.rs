@@ -45,3 +45,16 @@ pub fn matrix(rows: &[Vec<f32>]) -> Embeddings {
     let d = rows[0].len();
     Embeddings::new(Matrix::new(rows.concat(), rows.len(), d).unwrap())
 }
+
+/// A seeded xorshift generator of uniform values in [−0.5, 0.5), for test data.
+pub fn uniform(seed: u64) -> impl FnMut() -> f32 {
+    let mut state = seed;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        #[allow(clippy::cast_precision_loss)]
+        let u = (state >> 40) as f32 / (1u64 << 24) as f32;
+        u - 0.5
+    }
+}
