@@ -1,5 +1,5 @@
 //! K-means: greedy k-means++ initialisation and Lloyd iterations whose assignment step is a
-//! blocked f32 GEMM, with Hamerly's bounds skipping the rows whose label provably stays
+//! blocked f32 GEMM, with Hamerly's or Elkan's bounds skipping the rows whose label provably stays
 //! (`lloyd.rs`); spherical K-means (unit centroids) under the cosine metric.
 //!
 //! Follows scikit-learn's `KMeans(algorithm="lloyd")`: the same initialisation scheme, the same
