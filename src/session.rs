@@ -11,7 +11,7 @@ use crate::engine::kmeans::{KMeansParams, kmeans};
 use crate::engine::minibatch::{MiniBatchParams, minibatch_kmeans};
 use crate::engine::neighbors::GraphError;
 use crate::engine::noise::{NoisePolicy, assign_to_nearest};
-use crate::engine::quality::{External, calinski_harabasz, davies_bouldin, encode};
+use crate::engine::quality::{External, calinski_harabasz, davies_bouldin, encode, internal_indices};
 use crate::engine::silhouette::{Silhouette, SilhouetteMode, silhouette};
 use crate::engine::{Cancelled, Control, Embeddings, Metric};
 
@@ -731,31 +731,27 @@ fn finish(
     }
     // Quality of the algorithm's own verdict: noise excluded.
     let seed = req.algorithm.seed();
-    // A preview scores a fixed sample of rows, so that its cost does not grow with the data.
-    let (silhouette_mode, eval) = match scoring {
-        Scoring::Request => (req.silhouette, None),
-        Scoring::Preview => {
-            let eval = (n > PREVIEW_EVAL_ROWS).then(|| {
-                let mut idx = crate::engine::rng::Rng::derive(seed, 0x0065_7661).sample_indices(n, PREVIEW_EVAL_ROWS);
-                idx.sort_unstable();
-                idx
-            });
-            (SilhouetteMode::Sample, eval)
-        }
+    // A preview scores a fixed sample of rows, copied out once, so that its cost does not grow
+    // with the data.
+    let sample = (scoring == Scoring::Preview && n > PREVIEW_EVAL_ROWS).then(|| emb.row_sample(metric, seed, PREVIEW_EVAL_ROWS));
+    let silhouette_mode = if scoring == Scoring::Preview { SilhouetteMode::Sample } else { req.silhouette };
+    let sampled_labels: Option<Vec<i32>> = sample.as_ref().map(|s| s.rows.iter().map(|&r| own[r]).collect());
+    let (score_emb, scored_labels) = match (&sample, &sampled_labels) {
+        (Some(s), Some(l)) => (&s.emb, l.as_slice()),
+        _ => (emb, own.as_slice()),
     };
-    // Rows outside the sample count as noise, which every index leaves out: no copy of the data.
-    let masked = eval.as_ref().map(|rows| {
-        let mut m = vec![-1i32; n];
-        for &r in rows {
-            m[r] = own[r];
-        }
-        m
-    });
-    let scored_labels = masked.as_deref().unwrap_or(&own);
     let t = Instant::now();
-    let sil = match silhouette(emb, scored_labels, metric, silhouette_mode, seed, ctl) {
+    let sil = match silhouette(score_emb, scored_labels, metric, silhouette_mode, seed, ctl) {
         Ok(mut s) => {
             s.n_noise = n_noise;
+            if let Some(sample) = &sample {
+                // Per-row values back in place: NaN outside the sample, as for unscored rows.
+                let mut values = vec![f32::NAN; n];
+                for (&r, &v) in sample.rows.iter().zip(&s.values) {
+                    values[r] = v;
+                }
+                s.values = values;
+            }
             Ok(s)
         }
         Err(crate::engine::silhouette::SilhouetteError::Cancelled) => return Err(RunError::Cancelled),
@@ -764,9 +760,9 @@ fn finish(
     let silhouette_ms = elapsed_ms(t);
     ctl.check()?;
     let t = Instant::now();
-    let space = emb.points(metric);
-    let davies_bouldin = davies_bouldin(space, scored_labels).map_err(|e| e.to_string());
-    let calinski_harabasz = calinski_harabasz(space, scored_labels).map_err(|e| e.to_string());
+    let space = score_emb.points(metric);
+    let (davies_bouldin, calinski_harabasz) = internal_indices(space, scored_labels);
+    let (davies_bouldin, calinski_harabasz) = (davies_bouldin.map_err(|e| e.to_string()), calinski_harabasz.map_err(|e| e.to_string()));
     let indices_ms = elapsed_ms(t);
     let clusters = per_cluster(&sizes, &own, sil.as_ref().ok(), raw.probabilities.as_deref());
     Ok(ClusterOutcome {
