@@ -1030,3 +1030,32 @@ fn a_slider_move_shows_a_marked_preview_then_the_seeded_result_which_export_and_
     let labels: Vec<i32> = text.lines().skip(1).map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
     assert_eq!(labels, o.labels);
 }
+
+#[test]
+fn a_file_above_half_a_million_rows_opens_with_mini_batch_k_means_as_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.npy");
+    let n = embedmap::engine::minibatch::DEFAULT_ABOVE + 1;
+    let mut next = common::uniform(5);
+    // Three well-separated groups.
+    #[allow(clippy::cast_precision_loss)]
+    let values: Vec<f32> = (0..n).flat_map(|i| [(i % 3) as f32 * 10.0 + next(), next()]).collect();
+    write_npy(&path, &values, n, 2);
+    let mut h = app_on(LoadSource::File(path));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    h.step();
+    while h.state().is_busy() || h.state().outcome().is_none() {
+        assert!(Instant::now() < deadline, "the clustering did not finish");
+        assert!(h.state().error().is_none(), "{:?}", h.state().error());
+        std::thread::sleep(Duration::from_millis(20));
+        h.step();
+    }
+    assert_eq!(h.state().dataset().unwrap().n(), n);
+    assert_eq!(h.state().algorithm(), embedmap::app::AlgoKind::MinibatchKmeans);
+    let o = h.state().outcome().unwrap();
+    assert!(matches!(o.request.algorithm, embedmap::session::Algorithm::MinibatchKmeans(_)), "{:?}", o.request.algorithm);
+    let notice = h.state().notice().unwrap_or_default().to_string();
+    assert!(notice.contains("mini-batch K-means, the default above 500000 rows"), "{notice}");
+    h.run_steps(2);
+    h.get_by_label_contains("the default above 500000 rows");
+}

@@ -6,6 +6,8 @@
 //! One batch step costs `batch_size·k·d` instead of a Lloyd pass's `n·k·d`; above
 //! [`DEFAULT_ABOVE`] rows it is the default.
 
+use rayon::prelude::*;
+
 use super::kernels::row_norms_sq;
 use super::kmeans::{KMeansResult, assign_step, kmeans_plus_plus};
 use super::rng::Rng;
@@ -77,9 +79,13 @@ impl MiniBatchParams {
 /// sequence), keeping the one with the lowest inertia over all rows. `n_iter` counts batches.
 pub fn minibatch_kmeans(emb: &Embeddings, p: &MiniBatchParams, ctl: &Control) -> Result<KMeansResult, Cancelled> {
     let points = emb.points(p.metric);
+    // The runs are independent, and a batch of 1,024 rows keeps one core busy: the runs share
+    // the cores, and the lowest inertia wins in run order whatever finishes first.
+    let runs: Vec<Result<KMeansResult, Cancelled>> =
+        (0..p.n_init).into_par_iter().map(|run| one_run(points, p, Rng::derive(p.seed, run as u64), ctl, run == 0)).collect();
     let mut best: Option<KMeansResult> = None;
-    for run in 0..p.n_init {
-        let r = one_run(points, p, Rng::derive(p.seed, run as u64), ctl)?;
+    for (run, r) in runs.into_iter().enumerate() {
+        let r = r?;
         if best.as_ref().is_none_or(|b| r.inertia < b.inertia) {
             best = Some(KMeansResult { best_init: run, ..r });
         }
@@ -87,7 +93,8 @@ pub fn minibatch_kmeans(emb: &Embeddings, p: &MiniBatchParams, ctl: &Control) ->
     best.ok_or(Cancelled)
 }
 
-fn one_run(points: &Matrix, p: &MiniBatchParams, mut rng: Rng, ctl: &Control) -> Result<KMeansResult, Cancelled> {
+/// One run; `report`: whether its progress is the one shown.
+fn one_run(points: &Matrix, p: &MiniBatchParams, mut rng: Rng, ctl: &Control, report: bool) -> Result<KMeansResult, Cancelled> {
     let (n, d, k) = (points.n(), points.d(), p.k);
     let spherical = p.metric == Metric::Cosine;
     let batch = p.batch_size.min(n);
@@ -112,8 +119,10 @@ fn one_run(points: &Matrix, p: &MiniBatchParams, mut rng: Rng, ctl: &Control) ->
     for step in 0..steps {
         if step % 8 == 0 {
             ctl.check()?;
-            #[allow(clippy::cast_precision_loss)]
-            ctl.progress("mini-batch k-means", step as f32 / steps as f32);
+            if report {
+                #[allow(clippy::cast_precision_loss)]
+                ctl.progress("mini-batch k-means", step as f32 / steps as f32);
+            }
         }
         let idx: Vec<usize> = (0..batch).map(|_| rng.below(n)).collect();
         let b = points.select_rows(&idx);
