@@ -365,7 +365,7 @@ impl EmbedmapApp {
         if self.settings.algorithm == AlgoKind::Kmeans && n > crate::engine::minibatch::DEFAULT_ABOVE {
             self.settings.algorithm = AlgoKind::MinibatchKmeans;
             self.notice = Some(format!(
-                "{n} rows: clustered with mini-batch K-means, the default above {} rows (as on the command line); full K-means is in Algorithm",
+                "mini-batch K-means, the default above {} rows (as on the command line); K-means is in Algorithm",
                 crate::engine::minibatch::DEFAULT_ABOVE
             ));
         }
