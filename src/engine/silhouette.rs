@@ -213,8 +213,9 @@ fn score(sums: &[f64], own: usize, sizes: &[usize]) -> f64 {
     if den > 0.0 { (b - a) / den } else { 0.0 }
 }
 
+#[inline(always)]
 fn unit_f64(row: &[f32], out: &mut [f64]) -> f64 {
-    let norm = row.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>().sqrt();
+    let norm = sum_sq_lanes(row).sqrt();
     let inv = if norm > 0.0 { 1.0 / norm } else { 0.0 };
     for (o, &v) in out.iter_mut().zip(row) {
         *o = f64::from(v) * inv;
@@ -222,7 +223,21 @@ fn unit_f64(row: &[f32], out: &mut [f64]) -> f64 {
     if norm > 0.0 { 1.0 } else { 0.0 }
 }
 
+/// Σ v² in f64 over eight running sums, so that it vectorises.
+#[inline(always)]
+fn sum_sq_lanes(row: &[f32]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let (c, t) = row.as_chunks::<8>();
+    for x in c {
+        for l in 0..8 {
+            acc[l] += f64::from(x[l]) * f64::from(x[l]);
+        }
+    }
+    acc.iter().sum::<f64>() + t.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>()
+}
+
 /// Dot product with eight independent accumulators, so the compiler can vectorise it.
+#[inline(always)]
 fn dot_lanes(a: &[f64], b: &[f64]) -> f64 {
     let mut acc = [0.0f64; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
@@ -235,12 +250,11 @@ fn dot_lanes(a: &[f64], b: &[f64]) -> f64 {
     acc.iter().sum::<f64>() + tail
 }
 
-/// Exact cosine silhouette in O(n·k·d), unit vectors formed in f64 on the fly.
 /// Rows a sampled cosine silhouette scores.
 const COSINE_SAMPLE: usize = 2000;
 
 /// The cosine silhouette of each of `queries` from the unit-vector sums of the clusters over all
-/// `members`: O(n·d + q·k·d), exact for every query.
+/// `members`: O(n·d + q·k·d), exact for every query, unit vectors formed in f64 on the fly.
 fn cosine_scores(
     raw: &Matrix,
     compact: &[u32],
@@ -273,32 +287,62 @@ fn cosine_scores(
         }
     }
     ctl.check()?;
+    let q = CosineQueries { raw, compact, sizes, cluster_sums: &cluster_sums };
     let out = queries
         .par_chunks(1024)
         .map(|chunk| {
-            let mut u = vec![0.0f64; d];
-            let mut sums = vec![0.0f64; k];
-            chunk
-                .iter()
-                .map(|&i| {
-                    let self_sq = unit_f64(raw.row(i), &mut u);
-                    let self_sq = if self_sq > 0.0 { u.iter().map(|v| v * v).sum::<f64>() } else { 0.0 };
-                    for c in 0..k {
-                        let dot = dot_lanes(&u, &cluster_sums[c * d..(c + 1) * d]);
-                        #[allow(clippy::cast_precision_loss)]
-                        let size = sizes[c] as f64;
-                        sums[c] = size - dot;
-                    }
-                    let own = compact[i] as usize;
-                    // The formula counts the point's distance to itself, 1 − ‖u‖², which is 0 by definition.
-                    sums[own] -= 1.0 - self_sq;
-                    (i, score(&sums, own, sizes))
-                })
-                .collect::<Vec<_>>()
+            #[cfg(target_arch = "x86_64")]
+            {
+                if super::kernels::direct_available() {
+                    // SAFETY: the CPU has AVX2 and FMA (checked).
+                    return unsafe { cosine_chunk_avx2(&q, chunk) };
+                }
+            }
+            cosine_chunk(&q, chunk)
         })
         .flatten()
         .collect();
     Ok(out)
+}
+
+/// What [`cosine_chunk`] reads.
+struct CosineQueries<'a> {
+    raw: &'a Matrix,
+    compact: &'a [u32],
+    sizes: &'a [usize],
+    cluster_sums: &'a [f64],
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn cosine_chunk_avx2(q: &CosineQueries, chunk: &[usize]) -> Vec<(usize, f64)> {
+    cosine_chunk(q, chunk)
+}
+
+/// The scores of one chunk of [`cosine_scores`]' queries. The same arithmetic in any vector
+/// width (no contraction into FMAs), so the AVX2 copy gives the same numbers, about twice as fast.
+#[inline(always)]
+fn cosine_chunk(q: &CosineQueries, chunk: &[usize]) -> Vec<(usize, f64)> {
+    let (k, d) = (q.sizes.len(), q.raw.d());
+    let mut u = vec![0.0f64; d];
+    let mut sums = vec![0.0f64; k];
+    chunk
+        .iter()
+        .map(|&i| {
+            let self_sq = unit_f64(q.raw.row(i), &mut u);
+            let self_sq = if self_sq > 0.0 { dot_lanes(&u, &u) } else { 0.0 };
+            for c in 0..k {
+                let dot = dot_lanes(&u, &q.cluster_sums[c * d..(c + 1) * d]);
+                #[allow(clippy::cast_precision_loss)]
+                let size = q.sizes[c] as f64;
+                sums[c] = size - dot;
+            }
+            let own = q.compact[i] as usize;
+            // The formula counts the point's distance to itself, 1 − ‖u‖², which is 0 by definition.
+            sums[own] -= 1.0 - self_sq;
+            (i, score(&sums, own, q.sizes))
+        })
+        .collect()
 }
 
 /// Largest per-cluster distance table (points × clusters) the symmetric exact silhouette keeps
@@ -455,6 +499,33 @@ fn euclidean_scores(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_avx2_cosine_scores_are_the_portable_ones_exactly() {
+        if !crate::engine::kernels::direct_available() {
+            return;
+        }
+        let mut rng = crate::engine::rng::Rng::new(12);
+        let (n, d, k) = (200, 37, 3);
+        #[allow(clippy::cast_possible_truncation)]
+        let raw = Matrix::new((0..n * d).map(|_| rng.next_f64() as f32 - 0.3).collect(), n, d).unwrap();
+        #[allow(clippy::cast_possible_truncation)]
+        let compact: Vec<u32> = (0..n).map(|i| (i % k) as u32).collect();
+        let sizes = vec![67, 67, 66];
+        let mut cluster_sums = vec![0.0f64; k * d];
+        let mut u = vec![0.0f64; d];
+        for i in 0..n {
+            unit_f64(raw.row(i), &mut u);
+            let c = compact[i] as usize;
+            cluster_sums[c * d..(c + 1) * d].iter_mut().zip(&u).for_each(|(a, b)| *a += b);
+        }
+        let q = CosineQueries { raw: &raw, compact: &compact, sizes: &sizes, cluster_sums: &cluster_sums };
+        let chunk: Vec<usize> = (0..n).collect();
+        // SAFETY: the CPU has AVX2 and FMA (checked above).
+        let fast = unsafe { cosine_chunk_avx2(&q, &chunk) };
+        assert_eq!(fast, cosine_chunk(&q, &chunk));
+    }
 
     fn naive(raw: &Matrix, labels: &[i32], cosine: bool) -> f64 {
         let n = raw.n();
