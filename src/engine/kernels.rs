@@ -176,6 +176,7 @@ pub fn row_norms_sq(data: &[f32], d: usize) -> Vec<f64> {
 
 /// Σ v² in f64 with eight independent accumulators (vectorisable).
 #[must_use]
+#[inline]
 pub fn sum_sq(row: &[f32]) -> f64 {
     let mut acc = [0.0f64; 8];
     let (chunks, tail) = row.as_chunks::<8>();

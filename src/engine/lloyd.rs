@@ -84,6 +84,22 @@ impl PassOut {
         Self { sums: Vec::new(), counts: vec![0; k], changed: 0, spread: 0.0, gathered: 0 }
     }
 
+    /// Moves row `x`'s x − o from cluster `from`'s sum to `to`'s (the sums made on first use).
+    fn move_row(&mut self, x: &[f32], o: &[f32], from: usize, to: usize, k: usize) {
+        let d = o.len();
+        self.counts[from] -= 1;
+        self.counts[to] += 1;
+        if self.sums.is_empty() {
+            self.sums = vec![0.0; k * d];
+        }
+        let (sf, st) = (from * d, to * d);
+        for (t, (&v, &w)) in x.iter().zip(o).enumerate() {
+            let v = f64::from(v) - f64::from(w);
+            self.sums[sf + t] -= v;
+            self.sums[st + t] += v;
+        }
+    }
+
     fn add(&mut self, o: &Self) {
         self.sums.iter_mut().zip(&o.sums).for_each(|(a, b)| *a += b);
         self.counts.iter_mut().zip(&o.counts).for_each(|(a, b)| *a += b);
@@ -407,17 +423,7 @@ fn bounded_pass(points: &Matrix, cs: &Centres, o: &[f32], drift: &[f64], k: usiz
                         {
                             lab[li] = best as u32;
                         }
-                        out.counts[old] -= 1;
-                        out.counts[best] += 1;
-                        if out.sums.is_empty() {
-                            out.sums = vec![0.0; k * d];
-                        }
-                        let (so, sb) = (old * d, best * d);
-                        for (t, (&v, &w)) in x.iter().zip(o).enumerate() {
-                            let v = f64::from(v) - f64::from(w);
-                            out.sums[so + t] -= v;
-                            out.sums[sb + t] += v;
-                        }
+                        out.move_row(x, o, old, best, k);
                     }
                     up[li] = high;
                     lo[li] = low;
@@ -699,17 +705,7 @@ fn elkan_row<K: ElkanKernels>(
             {
                 lab[li] = best as u32;
             }
-            out.counts[a] -= 1;
-            out.counts[best] += 1;
-            if out.sums.is_empty() {
-                out.sums = vec![0.0; k * d];
-            }
-            let (so, sb) = (a * d, best * d);
-            for (t, (&v, &w)) in x.iter().zip(o).enumerate() {
-                let v = f64::from(v) - f64::from(w);
-                out.sums[so + t] -= v;
-                out.sums[sb + t] += v;
-            }
+            out.move_row(x, o, a, best, k);
         }
     }
     computed

@@ -215,25 +215,12 @@ fn score(sums: &[f64], own: usize, sizes: &[usize]) -> f64 {
 
 #[inline(always)]
 fn unit_f64(row: &[f32], out: &mut [f64]) -> f64 {
-    let norm = sum_sq_lanes(row).sqrt();
+    let norm = super::kernels::sum_sq(row).sqrt();
     let inv = if norm > 0.0 { 1.0 / norm } else { 0.0 };
     for (o, &v) in out.iter_mut().zip(row) {
         *o = f64::from(v) * inv;
     }
     if norm > 0.0 { 1.0 } else { 0.0 }
-}
-
-/// Σ v² in f64 over eight running sums, so that it vectorises.
-#[inline(always)]
-fn sum_sq_lanes(row: &[f32]) -> f64 {
-    let mut acc = [0.0f64; 8];
-    let (c, t) = row.as_chunks::<8>();
-    for x in c {
-        for l in 0..8 {
-            acc[l] += f64::from(x[l]) * f64::from(x[l]);
-        }
-    }
-    acc.iter().sum::<f64>() + t.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>()
 }
 
 /// Dot product with eight independent accumulators, so the compiler can vectorise it.
