@@ -110,6 +110,22 @@ fn bench_kmeans(c: &mut Criterion) {
     g.finish();
 }
 
+/// Mini-batch K-means, the default above 500,000 rows: 1M × 384 overlapping blobs, k = 12,
+/// cosine, three runs side by side on the cores.
+fn bench_minibatch(c: &mut Criterion) {
+    use embedmap::engine::minibatch::{MiniBatchParams, minibatch_kmeans};
+    let mut g = c.benchmark_group("minibatch_k12");
+    g.sample_size(10);
+    let n = 1_000_000;
+    let emb = blobs(n, 3);
+    let _ = emb.points(Metric::Cosine);
+    let p = MiniBatchParams { k: 12, metric: Metric::Cosine, ..MiniBatchParams::default() };
+    g.bench_with_input(BenchmarkId::new("cosine", n), &n, |b, _| {
+        b.iter(|| black_box(minibatch_kmeans(&emb, &p, &Control::default()).unwrap()))
+    });
+    g.finish();
+}
+
 fn bench_silhouette(c: &mut Criterion) {
     let mut g = c.benchmark_group("silhouette_k20");
     g.sample_size(10);
@@ -238,5 +254,16 @@ fn bench_tsne(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, gemm_roof, bench_dot_nt, bench_kmeans, bench_silhouette, bench_pca, bench_relabel, bench_umap, bench_tsne);
+criterion_group!(
+    benches,
+    gemm_roof,
+    bench_dot_nt,
+    bench_kmeans,
+    bench_minibatch,
+    bench_silhouette,
+    bench_pca,
+    bench_relabel,
+    bench_umap,
+    bench_tsne
+);
 criterion_main!(benches);

@@ -91,7 +91,13 @@ pub(super) fn status_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
                 ui.label(format!("load {:.0} ms · PCA {:.0} ms", app.timings.load_ms, app.timings.project_ms));
                 if let Some(o) = &app.outcome {
                     ui.separator();
-                    let what = if o.preview.is_some() { " preview" } else { "" };
+                    let what = if o.preview.is_some() {
+                        " preview"
+                    } else if o.exact_follows.is_some() {
+                        " (figures on a sample)"
+                    } else {
+                        ""
+                    };
                     ui.label(format!("{}{what} {:.0} ms · silhouette {:.0} ms", o.request.algorithm.name(), o.cluster_ms, o.silhouette_ms));
                 }
             } else if app.loading.is_some() {

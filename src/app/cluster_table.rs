@@ -118,8 +118,8 @@ fn compute(ds: &Dataset, o: &ClusterOutcome, value_column: Option<&str>) -> Prof
 /// Starts describing the outcome on screen when it or the chosen column changed.
 fn refresh(app: &mut EmbedmapApp, ctx: &egui::Context) {
     let (Some(ds), Some(o)) = (app.dataset.clone(), app.outcome.clone()) else { return };
-    if o.preview.is_some() {
-        // Described once the seeded result replaces it, a moment later.
+    if !o.is_final() {
+        // Described once the seeded result with its exact figures replaces it, a moment later.
         return;
     }
     let t = &mut app.table;
@@ -212,8 +212,8 @@ pub(super) fn cluster_table_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
                         ui.selectable_value(&mut app.table.value_column, Some(c.clone()), c);
                     }
                 });
-            if o.preview.is_some() {
-                ui.label(RichText::new("a preview: its clusters are described once the seeded result replaces it").small());
+            if !o.is_final() {
+                ui.label(RichText::new("described once the seeded result and its exact figures are in").small());
             } else if app.table.pending.is_some() {
                 super::chrome::spinner(ui);
                 ui.label("describing clusters…");

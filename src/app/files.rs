@@ -32,6 +32,11 @@ pub(crate) fn session_file(app: &EmbedmapApp) -> Result<SessionFile, String> {
             "the clustering is still being refined (the map shows a preview): try again when the readout no longer says preview".into()
         );
     }
+    if o.exact_follows.is_some() {
+        return Err(
+            "the exact silhouette over every row is still being computed: try again in a moment, when the readout says exact".into()
+        );
+    }
     let names = app.table.names.iter().enumerate().filter(|(_, n)| !n.trim().is_empty()).map(|(c, n)| (c, n.trim().to_string())).collect();
     Ok(SessionFile {
         embedmap_session: SESSION_VERSION,

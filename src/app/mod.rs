@@ -210,6 +210,8 @@ pub(crate) struct Running {
     pub(crate) fraction: f32,
     /// A clustering's labels so far (K-means after a pass), shown on the map until it ends.
     pub(crate) interim: Option<Arc<Vec<u32>>>,
+    /// A first answer arrived and the worker waits for it to be drawn.
+    pub(crate) undrawn: bool,
 }
 
 /// A failed load the user can retry by dropping the rows with NaN/inf.
@@ -591,8 +593,10 @@ impl EmbedmapApp {
 
     fn start_load(&mut self, source: LoadSource) {
         let generation = self.worker.load(source.clone(), self.load_options.clone());
-        self.loading =
-            Some((Running { generation, started: Instant::now(), stage: "reading".into(), fraction: 0.0, interim: None }, source));
+        self.loading = Some((
+            Running { generation, started: Instant::now(), stage: "reading".into(), fraction: 0.0, interim: None, undrawn: false },
+            source,
+        ));
         self.load_failure = None;
     }
 
@@ -619,7 +623,8 @@ impl EmbedmapApp {
         }
         // A first answer from the clusters on screen, then the seeded result.
         let generation = self.worker.cluster_with_preview(Arc::clone(&ds.embeddings), req, self.outcome.clone());
-        self.clustering = Some(Running { generation, started: Instant::now(), stage: "clustering".into(), fraction: 0.0, interim: None });
+        self.clustering =
+            Some(Running { generation, started: Instant::now(), stage: "clustering".into(), fraction: 0.0, interim: None, undrawn: false });
     }
 
     /// A kept clustering with the same settings as `o` in the other space (full embedding or
@@ -651,7 +656,7 @@ impl EmbedmapApp {
             self.session_check = None;
         }
         // "Previous" is the last seeded result: a preview only stands in for the next one.
-        if self.outcome.as_ref().is_some_and(|cur| !Arc::ptr_eq(cur, &o) && cur.preview.is_none()) {
+        if self.outcome.as_ref().is_some_and(|cur| !Arc::ptr_eq(cur, &o) && cur.is_final()) {
             self.previous = self.outcome.take();
         }
         self.outcome = Some(o);
@@ -758,7 +763,10 @@ impl EmbedmapApp {
                 }
             }
             Event::ClusterPreview { generation, outcome } => {
-                if self.clustering.as_ref().is_some_and(|r| r.generation == generation) {
+                if let Some(r) = &mut self.clustering
+                    && r.generation == generation
+                {
+                    r.undrawn = true;
                     self.set_outcome(outcome);
                 }
             }
@@ -1105,6 +1113,13 @@ impl eframe::App for EmbedmapApp {
         let ctx = ui.ctx().clone();
         for c in cmds {
             self.apply(&ctx, c);
+        }
+        if let Some(r) = &mut self.clustering
+            && r.undrawn
+            && !self.map.dirty
+        {
+            r.undrawn = false;
+            self.worker.drawn(r.generation);
         }
         tuning::after_frame(self, &ctx);
     }

@@ -407,6 +407,13 @@ fn readout_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
                 .on_hover_text(format!("{what}. The figures below are the preview's; the seeded result replaces them."));
         });
     }
+    if let Some(what) = &o.exact_follows {
+        ui.horizontal(|ui| {
+            super::chrome::spinner(ui);
+            ui.label(egui::RichText::new("seeded · exact figures follow…").strong().color(palette::WARNING))
+                .on_hover_text(format!("{what}. The labels are final; the figures below are estimates from the sample."));
+        });
+    }
     let prev_sil = app.previous.as_ref().and_then(|p| p.silhouette.as_ref().ok().map(|s| s.mean));
     match &o.silhouette {
         Ok(s) => {
