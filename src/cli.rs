@@ -535,6 +535,7 @@ fn opt_json<T: serde::Serialize>(r: &Result<T, String>) -> serde_json::Value {
 }
 
 fn cluster(a: &ClusterArgs) -> anyhow::Result<()> {
+    data::check_export_path(&a.out)?;
     let session = a.session.as_deref().map(SessionFile::read).transpose().map_err(|e| anyhow::anyhow!(e))?;
     let input = match &session {
         Some(s) => s.file.clone(),
@@ -727,6 +728,7 @@ fn projection_json(p: &Projected, trust_fig: Option<&Trust>) -> serde_json::Valu
 }
 
 fn project_cmd(a: &ProjectArgs) -> anyhow::Result<()> {
+    data::check_export_path(&a.out)?;
     let (ds, load_ms) = load(&a.file, &a.load)?;
     let ctl = stderr_progress();
     let params = a.projection.params(a.metric, a.seed);

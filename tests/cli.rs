@@ -91,6 +91,20 @@ fn bad_input_exits_nonzero_with_a_message() {
     ]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("refusing to overwrite the input"));
+    // A mistyped --out is refused before anything is read or clustered.
+    let dir = tempfile::tempdir().unwrap();
+    let wide = fixture("formats/wide.csv");
+    for (out, says) in [
+        (dir.path().join("labels.npy"), "cannot export to 'npy': use .csv, .tsv or .parquet"),
+        (dir.path().join("missing").join("labels.csv"), "does not exist; create it or choose another place"),
+    ] {
+        for cmd in [vec!["cluster", wide.to_str().unwrap(), "--k", "3"], vec!["project", wide.to_str().unwrap()]] {
+            let o = embedmap(&[cmd, vec!["--out", out.to_str().unwrap()]].concat());
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(!o.status.success() && err.contains(says), "{err}");
+            assert!(!err.contains("clustering ") && !err.contains("rows ×"), "work was done before refusing: {err}");
+        }
+    }
 }
 
 fn report_of(args: &[&str], dir: &std::path::Path) -> (serde_json::Value, String, String) {

@@ -167,6 +167,14 @@ pub enum ExportError {
         /// The target.
         path: PathBuf,
     },
+    /// The target's folder does not exist.
+    #[error("the folder {dir} does not exist; create it or choose another place for {path}")]
+    NoSuchFolder {
+        /// The missing folder.
+        dir: PathBuf,
+        /// The target.
+        path: PathBuf,
+    },
     /// The labels do not fit the data.
     #[error("the result has {got} rows but the dataset has {expected}; recompute before exporting")]
     LengthMismatch {

@@ -58,14 +58,29 @@ fn free_name(base: &str, taken: &[String]) -> String {
 }
 
 /// The output format `path` asks for; refuses any path that is the input or its sidecar.
-fn target_for(ds: &Dataset, path: &Path) -> Result<Target, ExportError> {
+/// Whether `path` can take an export: a format it names and a folder that exists. The command
+/// line checks this before it reads or computes anything, so a mistyped `--out` costs nothing.
+pub fn check_export_path(path: &Path) -> Result<(), ExportError> {
+    format_of(path)?;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or_else(|| Path::new("."));
+    if !dir.is_dir() {
+        return Err(ExportError::NoSuchFolder { dir: dir.to_path_buf(), path: path.to_path_buf() });
+    }
+    Ok(())
+}
+
+fn format_of(path: &Path) -> Result<Target, ExportError> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    let target = match ext.as_str() {
+    Ok(match ext.as_str() {
         "csv" => Target::Csv(b','),
         "tsv" | "tab" => Target::Csv(b'\t'),
         "parquet" | "pq" => Target::Parquet,
         _ => return Err(ExportError::UnsupportedFormat { ext, path: path.to_path_buf() }),
-    };
+    })
+}
+
+fn target_for(ds: &Dataset, path: &Path) -> Result<Target, ExportError> {
+    let target = format_of(path)?;
     if ds.path.iter().chain(ds.sidecar.iter()).any(|input| same_file(input, path)) {
         return Err(ExportError::WouldOverwriteInput { path: path.to_path_buf() });
     }

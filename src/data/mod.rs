@@ -14,7 +14,7 @@ use polars::prelude::*;
 
 pub use detect::{ColumnKind, EmbeddingSource, candidates, parse_vector_text, resolve_spec, summarize_names};
 pub use error::{ExportError, LoadError};
-pub use export::{ExportColumns, ExportSummary, export_coords, export_labelled, export_rows, write_atomically};
+pub use export::{ExportColumns, ExportSummary, check_export_path, export_coords, export_labelled, export_rows, write_atomically};
 
 use crate::engine::{Embeddings, Matrix};
 
