@@ -126,6 +126,19 @@ fn bench_minibatch(c: &mut Criterion) {
     g.finish();
 }
 
+/// A preview's pass over every row: 1M × 384, k = 12, cosine.
+fn bench_preview_assign(c: &mut Criterion) {
+    use embedmap::engine::preview::nearest_centres;
+    let mut g = c.benchmark_group("preview_assign_k12");
+    g.sample_size(10);
+    let n = 1_000_000;
+    let emb = blobs(n, 3);
+    let points = emb.points(Metric::Cosine);
+    let centres: Vec<f32> = points.as_slice()[..12 * D].to_vec();
+    g.bench_function("1000000", |b| b.iter(|| black_box(nearest_centres(points, &centres, true))));
+    g.finish();
+}
+
 fn bench_silhouette(c: &mut Criterion) {
     let mut g = c.benchmark_group("silhouette_k20");
     g.sample_size(10);
@@ -260,6 +273,7 @@ criterion_group!(
     bench_dot_nt,
     bench_kmeans,
     bench_minibatch,
+    bench_preview_assign,
     bench_silhouette,
     bench_pca,
     bench_relabel,

@@ -603,6 +603,7 @@ pub fn run_cluster_then_exact(
             "the seeded result; its silhouette and indices are on a fixed sample of {PREVIEW_EVAL_ROWS} rows, the exact figures over all {n} rows follow"
         ));
         sampled(o);
+        ctl.progress("exact silhouette and indices over every row", 0.0);
     }
     finish(emb, space_emb, &algorithm, req, raw, cluster_ms, Scoring::Request, ctl)
 }

@@ -140,7 +140,7 @@ const ASSIGN_BLOCK: usize = 1024;
 /// Every row's nearest centre, and the inertia (squared euclidean distances, or cosine
 /// distances to unit centres under `spherical`), in fixed blocks of rows so that the sum does
 /// not depend on the thread count.
-fn nearest_centres(points: &Matrix, centers: &[f32], spherical: bool) -> (Vec<u32>, f64) {
+pub fn nearest_centres(points: &Matrix, centers: &[f32], spherical: bool) -> (Vec<u32>, f64) {
     use rayon::prelude::*;
     let (n, d) = (points.n(), points.d());
     let k = centers.len() / d.max(1);
