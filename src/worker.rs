@@ -187,8 +187,9 @@ struct Shared {
 /// Longest a clustering waits for the window to draw its first answer before going on.
 const SHOWN_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// The last clustering generation whose first answer the window has drawn. After sending a
-/// first answer, a clustering waits for it to be drawn (at most [`SHOWN_WAIT`]) before going on:
+/// Whether the window has drawn the first answer sent last: the clustering generation it
+/// reported drawing since that answer was sent (0 until then). After sending a first answer, a
+/// clustering waits for it to be drawn (at most [`SHOWN_WAIT`]) before going on:
 /// at a million rows the drawing of a map (its colours and a million discs, on the CPU) took
 /// 0.2–0.65 s beside the seeded run and 0.1 s alone.
 #[derive(Default)]
