@@ -202,6 +202,16 @@ pub struct ClusterFigures {
     pub mean_membership: Option<f64>,
 }
 
+/// What a clustering leaves for a saved model besides its labels.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FitData {
+    /// K-means' centroids (k×d, row-major, in the metric's space: unit rows under cosine); the
+    /// labels are every row's exact nearest centroid.
+    Centroids(std::sync::Arc<Vec<f32>>),
+    /// DBSCAN's verdict per row: a core point or not.
+    Core(std::sync::Arc<Vec<bool>>),
+}
+
 /// A finished clustering with its quality figures.
 #[derive(Clone, Debug)]
 pub struct ClusterOutcome {
@@ -227,6 +237,8 @@ pub struct ClusterOutcome {
     pub probabilities: Option<Vec<f64>>,
     /// The merge tree the labels were cut from (hierarchical clustering).
     pub dendrogram: Option<std::sync::Arc<crate::engine::hierarchical::Dendrogram>>,
+    /// What a saved model needs besides the labels (K-means' centroids, DBSCAN's core points).
+    pub fit: Option<FitData>,
     /// The silhouette of the algorithm's labels (noise excluded), or why there is none.
     pub silhouette: Result<Silhouette, String>,
     /// Davies-Bouldin (noise excluded), or why it is undefined.
@@ -425,6 +437,7 @@ struct Raw {
     has_noise: bool,
     notes: Vec<String>,
     dendrogram: Option<std::sync::Arc<crate::engine::hierarchical::Dendrogram>>,
+    fit: Option<FitData>,
 }
 
 fn to_i32(labels: &[u32]) -> Vec<i32> {
@@ -451,16 +464,19 @@ fn run_algorithm(emb: &Embeddings, algo: &Algorithm, interactive: bool, ctl: &Co
         has_noise: false,
         notes,
         dendrogram: None,
+        fit: None,
     };
     Ok(match algo {
         Algorithm::Kmeans(p) => {
             let cfg = p.check(n).map_err(|e| RunError::Params(e.to_string()))?;
             let km = kmeans(emb, &cfg, ctl)?;
-            Raw { inertia: Some(km.inertia), n_iter: Some(km.n_iter), converged: Some(km.converged), ..plain(to_i32(&km.labels), notes) }
+            let fit = Some(FitData::Centroids(std::sync::Arc::new(km.centroids)));
+            Raw { inertia: Some(km.inertia), n_iter: Some(km.n_iter), converged: Some(km.converged), fit, ..plain(to_i32(&km.labels), notes) }
         }
         Algorithm::MinibatchKmeans(p) => {
             let km = minibatch_kmeans(emb, p, ctl)?;
-            Raw { inertia: Some(km.inertia), n_iter: Some(km.n_iter), converged: Some(km.converged), ..plain(to_i32(&km.labels), notes) }
+            let fit = Some(FitData::Centroids(std::sync::Arc::new(km.centroids)));
+            Raw { inertia: Some(km.inertia), n_iter: Some(km.n_iter), converged: Some(km.converged), fit, ..plain(to_i32(&km.labels), notes) }
         }
         Algorithm::Dbscan(p) => {
             let headroom = if interactive { 1.25 } else { 1.0 };
@@ -486,7 +502,7 @@ fn run_algorithm(emb: &Embeddings, algo: &Algorithm, interactive: bool, ctl: &Co
                 }
                 Err(GraphError::Cancelled) => return Err(RunError::Cancelled),
             };
-            Raw { has_noise: true, ..plain(r.labels, notes) }
+            Raw { has_noise: true, fit: Some(FitData::Core(std::sync::Arc::new(r.core))), ..plain(r.labels, notes) }
         }
         Algorithm::Hierarchical(p) => {
             let (tree, origin) = emb.dendrogram(p.linkage, p.metric, ctl)?;
@@ -591,8 +607,11 @@ pub fn run_cluster_then_exact(
         let moved: usize = req.manual.iter().map(Vec::len).sum();
         raw.labels = apply_manual(&raw.labels, &req.manual);
         raw.notes.push(format!("{} cluster(s) made by hand from {moved} selected rows", req.manual.len()));
-        // The tree's cuts no longer describe these labels.
+        // The tree's cuts no longer describe these labels, nor the centroids their means.
         raw.dendrogram = None;
+        if matches!(raw.fit, Some(FitData::Centroids(_))) {
+            raw.fit = None;
+        }
         raw.probabilities = None;
     }
     let cluster_ms = elapsed_ms(t);
@@ -656,6 +675,7 @@ pub fn run_preview(
                 has_noise: false,
                 notes: Vec::new(),
                 dendrogram: None,
+                fit: None,
             };
             (raw, what)
         }
@@ -680,6 +700,7 @@ pub fn run_preview(
                 has_noise: true,
                 notes: Vec::new(),
                 dendrogram: None,
+                fit: None,
             };
             (raw, what)
         }
@@ -712,6 +733,7 @@ pub fn restart_preview(
         has_noise: false,
         notes: vec![what.clone()],
         dendrogram: None,
+        fit: None,
     };
     let mut o = finish(emb, emb, &req.algorithm, req, raw, ran_ms, Scoring::Preview, ctl)?;
     o.preview = Some(what);
@@ -815,6 +837,7 @@ fn finish(
         converged: raw.converged,
         probabilities: raw.probabilities,
         dendrogram: raw.dendrogram,
+        fit: raw.fit,
         silhouette: sil,
         davies_bouldin,
         calinski_harabasz,

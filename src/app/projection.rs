@@ -273,7 +273,7 @@ pub(super) fn projection_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
         return;
     };
     let what = match &layout.projected.detail {
-        ProjectionDetail::Pca { explained_variance_ratio: r } => format!("axis 1 {:.1}% · axis 2 {:.1}%", r[0] * 100.0, r[1] * 100.0),
+        ProjectionDetail::Pca { explained_variance_ratio: r, .. } => format!("axis 1 {:.1}% · axis 2 {:.1}%", r[0] * 100.0, r[1] * 100.0),
         ProjectionDetail::Umap { init, n_epochs, knn_graph, timings_ms, sampled, .. } => {
             let mut graph = knn_graph.as_ref().map_or_else(String::new, |g| format!(" · approximate neighbours (recall {:.3})", g.recall));
             if let Some(s) = sampled {

@@ -19,7 +19,7 @@ pub enum ColumnKind {
 }
 
 /// Where the vectors come from.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EmbeddingSource {
     /// One list/array column.

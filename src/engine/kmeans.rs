@@ -132,7 +132,19 @@ pub fn kmeans(emb: &Embeddings, config: &KMeansConfig, ctl: &Control) -> Result<
         }
     }
     // n_init ≥ 1 is guaranteed by `check`, so at least one run happened.
-    best.ok_or(Cancelled)
+    let mut best = best.ok_or(Cancelled)?;
+    exact_labels(points, p.metric, &mut best);
+    Ok(best)
+}
+
+/// Labels every row by its exact nearest centre ([`super::assign::nearest`]), the rule a saved
+/// model applies to new rows: Lloyd's last pass decides near-ties from the GEMM's estimates,
+/// which can differ in the last bits from the exact distances. Rows that change (near-ties only)
+/// change the inertia by no more than rounding.
+pub(crate) fn exact_labels(points: &Matrix, metric: Metric, r: &mut KMeansResult) {
+    let d = points.d();
+    let Some(centres) = Matrix::new(r.centroids.clone(), r.centroids.len() / d.max(1), d) else { return };
+    r.labels = super::assign::nearest(points, &centres, metric).index;
 }
 
 /// Rows per cluster in the initialisation sample of large inputs (as FAISS's default cap).

@@ -163,11 +163,11 @@ fn one_run(points: &Matrix, p: &MiniBatchParams, mut rng: Rng, ctl: &Control, re
             }
         }
     }
-    let mut labels = vec![u32::MAX; n];
-    let mut dists = vec![0.0f64; n];
-    assign_step(points, &centers, k, spherical, &mut labels, &mut dists, false);
-    let inertia = dists.iter().sum();
-    Ok(KMeansResult { labels, centroids: centers, inertia, n_iter, converged, best_init: 0 })
+    // Every row to its exact nearest centre, as a saved model labels new rows.
+    let centres = Matrix::new(centers, k, d).expect("k centres of d values");
+    let near = super::assign::nearest(points, &centres, p.metric);
+    let inertia = near.distance.iter().map(|&v| if spherical { f64::from(v) } else { f64::from(v) * f64::from(v) }).sum();
+    Ok(KMeansResult { labels: near.index, centroids: centres.as_slice().to_vec(), inertia, n_iter, converged, best_init: 0 })
 }
 
 #[cfg(test)]

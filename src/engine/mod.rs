@@ -2,6 +2,7 @@
 //! Imports neither egui nor polars.
 
 pub mod ann;
+pub mod assign;
 pub mod cache;
 pub mod control;
 pub mod dbscan;

@@ -158,6 +158,25 @@ fn centre_row_lanes(dst: &mut [f32], x: &[f32], o: &[f32], sum: &mut [f32]) {
 
 /// Every row's coordinates on the two axes, (x − μ)·c in f64 (eight lanes per axis, vectorised;
 /// AVX2 where the CPU has it).
+/// The two axes of a fitted PCA, enough to place new rows.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PcaAxes {
+    /// The mean row.
+    pub mean: Vec<f64>,
+    /// The two leading principal axes (unit length).
+    pub components: [Vec<f64>; 2],
+}
+
+/// Places rows on fitted axes: (x − μ)·c, exactly as the fit placed its own rows.
+///
+/// # Panics
+/// When the rows' dimension differs from the axes'.
+#[must_use]
+pub fn project_rows(data: &Matrix, axes: &PcaAxes) -> Vec<[f32; 2]> {
+    assert!(axes.mean.len() == data.d() && axes.components.iter().all(|c| c.len() == data.d()), "PCA axes of another dimension");
+    project(data, &axes.mean, &axes.components[0], &axes.components[1])
+}
+
 fn project(data: &Matrix, mean: &[f64], c0: &[f64], c1: &[f64]) -> Vec<[f32; 2]> {
     #[inline(always)]
     fn one(x: &[f32], mean: &[f64], c0: &[f64], c1: &[f64]) -> [f32; 2] {

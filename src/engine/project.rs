@@ -51,6 +51,9 @@ pub enum ProjectionDetail {
     Pca {
         /// Share of the variance along each axis.
         explained_variance_ratio: [f64; 2],
+        /// The axes, to place new rows (a saved model's projection).
+        #[serde(skip)]
+        axes: std::sync::Arc<super::pca::PcaAxes>,
     },
     /// UMAP.
     Umap {
@@ -152,7 +155,8 @@ pub fn project(
     let (coords, detail) = match params {
         ProjectionParams::Pca => {
             let p = pca_2d(emb.raw(), ctl)?;
-            (p.projection, ProjectionDetail::Pca { explained_variance_ratio: p.explained_variance_ratio })
+            let axes = std::sync::Arc::new(super::pca::PcaAxes { mean: p.mean, components: p.components });
+            (p.projection, ProjectionDetail::Pca { explained_variance_ratio: p.explained_variance_ratio, axes })
         }
         ProjectionParams::Umap { metric, params: up } => {
             let l = umap(emb, *metric, up, ctl, on_epoch)?;
