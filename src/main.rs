@@ -26,7 +26,8 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            // Finished, with rows that could not be labelled (listed above): not a plain failure.
+            if e.downcast_ref::<embedmap::cli::assign::SomeRowsBad>().is_some() { ExitCode::from(2) } else { ExitCode::FAILURE }
         }
     }
 }

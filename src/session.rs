@@ -471,12 +471,24 @@ fn run_algorithm(emb: &Embeddings, algo: &Algorithm, interactive: bool, ctl: &Co
             let cfg = p.check(n).map_err(|e| RunError::Params(e.to_string()))?;
             let km = kmeans(emb, &cfg, ctl)?;
             let fit = Some(FitData::Centroids(std::sync::Arc::new(km.centroids)));
-            Raw { inertia: Some(km.inertia), n_iter: Some(km.n_iter), converged: Some(km.converged), fit, ..plain(to_i32(&km.labels), notes) }
+            Raw {
+                inertia: Some(km.inertia),
+                n_iter: Some(km.n_iter),
+                converged: Some(km.converged),
+                fit,
+                ..plain(to_i32(&km.labels), notes)
+            }
         }
         Algorithm::MinibatchKmeans(p) => {
             let km = minibatch_kmeans(emb, p, ctl)?;
             let fit = Some(FitData::Centroids(std::sync::Arc::new(km.centroids)));
-            Raw { inertia: Some(km.inertia), n_iter: Some(km.n_iter), converged: Some(km.converged), fit, ..plain(to_i32(&km.labels), notes) }
+            Raw {
+                inertia: Some(km.inertia),
+                n_iter: Some(km.n_iter),
+                converged: Some(km.converged),
+                fit,
+                ..plain(to_i32(&km.labels), notes)
+            }
         }
         Algorithm::Dbscan(p) => {
             let headroom = if interactive { 1.25 } else { 1.0 };

@@ -271,7 +271,7 @@ pub fn resolve_spec(spec: &str, names: &[String]) -> Result<Vec<usize>, String> 
 }
 
 /// `*` matches any run of characters.
-fn glob_match(pattern: &str, text: &str) -> bool {
+pub fn glob_match(pattern: &str, text: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
     let mut rest = text;
     for (i, part) in parts.iter().enumerate() {

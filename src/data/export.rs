@@ -50,7 +50,8 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 /// A column name not yet in `taken`: `base`, else `base_1`, `base_2`, ...
-fn free_name(base: &str, taken: &[String]) -> String {
+#[must_use]
+pub fn free_name(base: &str, taken: &[String]) -> String {
     if !taken.iter().any(|t| t == base) {
         return base.to_string();
     }
@@ -182,7 +183,7 @@ pub fn export_coords(ds: &Dataset, xy: &[[f32; 2]], path: &Path) -> Result<Expor
 }
 
 /// CSV has no list type: list and array columns become `[a, b, …]` text, which embedmap reads back.
-fn lists_to_text(frame: DataFrame) -> Result<DataFrame, String> {
+pub(super) fn lists_to_text(frame: DataFrame) -> Result<DataFrame, String> {
     let mut out = Vec::with_capacity(frame.width());
     for c in frame.columns() {
         let s = c.as_materialized_series();

@@ -5,6 +5,7 @@ mod detect;
 mod error;
 mod export;
 pub mod npy;
+pub mod stream;
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -12,9 +13,11 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-pub use detect::{ColumnKind, EmbeddingSource, candidates, parse_vector_text, resolve_spec, summarize_names};
+pub use detect::{ColumnKind, EmbeddingSource, candidates, glob_match, parse_vector_text, resolve_spec, summarize_names};
 pub use error::{ExportError, LoadError};
-pub use export::{ExportColumns, ExportSummary, check_export_path, export_coords, export_labelled, export_rows, write_atomically};
+pub use export::{
+    ExportColumns, ExportSummary, check_export_path, export_coords, export_labelled, export_rows, free_name, write_atomically,
+};
 
 use crate::engine::{Embeddings, Matrix};
 

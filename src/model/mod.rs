@@ -319,7 +319,8 @@ impl Model {
                     )));
                 }
                 let labels = rows.iter().map(|&i| outcome.labels[i]).collect();
-                let spec = AssignmentSpec::NearestCorePoint { eps: p.eps, core_points: placeholder(), core_labels: Vec::new(), noise: req.noise };
+                let spec =
+                    AssignmentSpec::NearestCorePoint { eps: p.eps, core_points: placeholder(), core_labels: Vec::new(), noise: req.noise };
                 (spec, points.select_rows(&rows), labels)
             }
             _ => {
@@ -380,6 +381,12 @@ impl Model {
         let same = own.labels.iter().zip(&outcome.labels).filter(|(a, b)| a == b).count();
         model.file.agreement = Agreement { rows: n, same };
         Ok(model)
+    }
+
+    /// Centroids or core points.
+    #[must_use]
+    pub fn targets(&self) -> usize {
+        self.targets.n()
     }
 
     /// Expected dimension.
@@ -506,7 +513,10 @@ impl Model {
                     let bytes = std::fs::read(&p).map_err(|e| damaged(format!("its {name} file {}: {e}", p.display())))?;
                     let arr = crate::data::npy::read(&bytes).map_err(|e| damaged(format!("its {name} file {}: {e}", p.display())))?;
                     if checksum(&arr.data) != *sum {
-                        return Err(damaged(format!("its {name} file {} is not the one the model was saved with (checksum differs)", p.display())));
+                        return Err(damaged(format!(
+                            "its {name} file {} is not the one the model was saved with (checksum differs)",
+                            p.display()
+                        )));
                     }
                     if (arr.rows, arr.cols) != (*rows, *cols) {
                         return Err(damaged(format!("its {name} file holds {}×{}, the model says {rows}×{cols}", arr.rows, arr.cols)));
@@ -556,7 +566,9 @@ impl Model {
         {
             return Err(damaged(format!("the PCA axes are not {d}-dimensional")));
         }
-        if file.metric == Metric::Cosine && file.embedding.normalisation != "unit" || file.metric == Metric::Euclidean && file.embedding.normalisation != "none" {
+        if file.metric == Metric::Cosine && file.embedding.normalisation != "unit"
+            || file.metric == Metric::Euclidean && file.embedding.normalisation != "none"
+        {
             return Err(damaged(format!("normalisation '{}' does not go with the {} metric", file.embedding.normalisation, file.metric)));
         }
         Ok(Self { file, targets, target_labels })
@@ -603,7 +615,8 @@ fn cluster_means(points: &Matrix, labels: &[i32], spherical: bool) -> (Matrix, V
 
 /// Writes `m` as a little-endian f32 `.npy` file, atomically.
 fn write_npy(path: &Path, m: &Matrix) -> Result<(), ModelError> {
-    let header = crate::data::npy::header("<f4", false, &[m.n(), m.d()]).ok_or_else(|| ModelError::Unsupported("array too large for .npy".into()))?;
+    let header = crate::data::npy::header("<f4", false, &[m.n(), m.d()])
+        .ok_or_else(|| ModelError::Unsupported("array too large for .npy".into()))?;
     crate::data::write_atomically(path, |f| {
         use std::io::Write as _;
         let mut w = std::io::BufWriter::new(f);

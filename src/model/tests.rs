@@ -41,7 +41,13 @@ fn a_kmeans_model_gives_the_clusterings_labels_and_map_after_a_round_trip() {
         let back = Model::load(&path).unwrap();
         // Every f32 and f64 comes back bit for bit, and so does everything else.
         assert_eq!(back.targets, m.targets);
-        assert_eq!(back.file, { let mut f = m.file.clone(); if let AssignmentSpec::NearestCentroid { centroids, .. } = &mut f.assignment { *centroids = Array::Inline { rows: 7, cols: 24, values: m.targets.as_slice().to_vec() }; } f });
+        assert_eq!(back.file, {
+            let mut f = m.file.clone();
+            if let AssignmentSpec::NearestCentroid { centroids, .. } = &mut f.assignment {
+                *centroids = Array::Inline { rows: 7, cols: 24, values: m.targets.as_slice().to_vec() };
+            }
+            f
+        });
         let a = back.assign(emb.raw()).unwrap();
         assert_eq!(a.labels, o.labels);
         let pca = project(&emb, &ProjectionParams::Pca, &Control::default(), None).unwrap();
@@ -127,10 +133,8 @@ fn a_model_refuses_what_does_not_fit_it_and_says_what_differs() {
 #[test]
 fn clusterings_a_model_cannot_hold_are_refused_with_the_reason() {
     let emb = blobs(400, 6, 3, 4);
-    let req = ClusterRequest {
-        algorithm: Algorithm::Hdbscan(crate::engine::hdbscan::HdbscanParams::default()),
-        ..ClusterRequest::default()
-    };
+    let req =
+        ClusterRequest { algorithm: Algorithm::Hdbscan(crate::engine::hdbscan::HdbscanParams::default()), ..ClusterRequest::default() };
     let o = run_cluster(&emb, &req, &Control::default()).unwrap();
     let e = Model::from_clustering(&emb, &EmbeddingSource::Npy, None, &o, None, &[]).unwrap_err().to_string();
     assert!(e.contains("HDBSCAN models are not available yet"), "{e}");

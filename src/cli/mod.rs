@@ -1,6 +1,8 @@
 //! Headless commands: `info` and `cluster`. Progress and errors go to stderr; results to
 //! stdout or the files named.
 
+pub mod assign;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -70,8 +72,13 @@ pub enum TuneParam {
 pub enum Command {
     /// Describe a file: rows, dimension, embedding columns, metadata columns, warnings.
     Info(InfoArgs),
-    /// Cluster a file and write the labelled data.
+    /// Cluster a file and write the labelled data (and, with --model, the model).
     Cluster(ClusterArgs),
+    /// Cluster a file and save the model that labels new rows the same way (the options of
+    /// `cluster`; --model is needed, --out optional).
+    Fit(ClusterArgs),
+    /// Label files with a saved model, batch by batch, in bounded memory.
+    Assign(assign::AssignArgs),
     /// K-means for a range of k with silhouette, Davies-Bouldin, Calinski-Harabasz and inertia.
     Sweep(SweepArgs),
     /// Project a file to 2-D (PCA, UMAP or t-SNE) and write only the layout, with its trust figures.
@@ -302,9 +309,13 @@ pub struct ClusterArgs {
     /// A metadata column of reference labels: adds ARI, NMI and V-measure to the report.
     #[arg(long, value_name = "COL")]
     pub label_column: Option<String>,
-    /// Output file: .csv, .tsv or .parquet.
+    /// Output file: .csv, .tsv or .parquet (needed by `cluster`; `fit` writes one when given).
     #[arg(long)]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
+    /// Save the clustering as a model here (`M.embedmap.json`), to label other files with
+    /// `embedmap assign` (needed by `fit`).
+    #[arg(long, value_name = "M.embedmap.json")]
+    pub model: Option<PathBuf>,
     /// Write a JSON report of parameters, quality figures and timings here.
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -437,7 +448,21 @@ impl From<SilhouetteArg> for SilhouetteMode {
 pub fn run(cmd: Command) -> anyhow::Result<()> {
     match cmd {
         Command::Info(a) => info(&a),
-        Command::Cluster(a) => cluster(&a),
+        Command::Cluster(a) => {
+            if a.out.is_none() {
+                bail!(
+                    "embedmap cluster needs --out FILE (.csv, .tsv or .parquet); to save only a model, use embedmap fit --model M.embedmap.json"
+                );
+            }
+            cluster(&a)
+        }
+        Command::Fit(a) => {
+            if a.model.is_none() {
+                bail!("embedmap fit needs --model M.embedmap.json, the file to save the model to");
+            }
+            cluster(&a)
+        }
+        Command::Assign(a) => assign::assign(&a),
         Command::Sweep(a) => sweep(&a),
         Command::Project(a) => project_cmd(&a),
     }
@@ -535,17 +560,24 @@ fn opt_json<T: serde::Serialize>(r: &Result<T, String>) -> serde_json::Value {
 }
 
 fn cluster(a: &ClusterArgs) -> anyhow::Result<()> {
-    data::check_export_path(&a.out)?;
+    if let Some(out) = &a.out {
+        data::check_export_path(out)?;
+    }
+    if let Some(m) = &a.model {
+        check_model_path(m)?;
+    }
     let session = a.session.as_deref().map(SessionFile::read).transpose().map_err(|e| anyhow::anyhow!(e))?;
     let input = match &session {
         Some(s) => s.file.clone(),
         None => a.file.clone(),
     };
-    if let Some(input) = &input
-        && a.out.exists()
-        && a.out.canonicalize().ok() == input.canonicalize().ok()
-    {
-        bail!("refusing to overwrite the input file; choose another --out: {}", a.out.display());
+    for (out, flag) in [(&a.out, "--out"), (&a.model, "--model")] {
+        if let (Some(input), Some(out)) = (&input, out)
+            && out.exists()
+            && out.canonicalize().ok() == input.canonicalize().ok()
+        {
+            bail!("refusing to overwrite the input file; choose another {flag}: {}", out.display());
+        }
     }
     let (ds, load_ms) = match &session {
         Some(s) => {
@@ -580,15 +612,44 @@ fn cluster(a: &ClusterArgs) -> anyhow::Result<()> {
         (Some(_), Some(_)) => a.projection.params(request.algorithm.metric(), request.algorithm.seed()),
         (None, _) => a.projection.params(request.algorithm.metric(), a.seed),
     };
-    let (projected, trust_fig) = run_projection(&ds, &proj_params, request.algorithm.metric(), !a.projection.no_trust, &ctl)?;
+    // The map's trust figures are for a reader: `fit` without --out or --report has none.
+    let with_trust = !a.projection.no_trust && (a.out.is_some() || a.report.is_some());
+    let (projected, trust_fig) = run_projection(&ds, &proj_params, request.algorithm.metric(), with_trust, &ctl)?;
     let project_ms = projected.ms;
     let sil_values = match &outcome.silhouette {
         Ok(s) => s.values.clone(),
         Err(_) => vec![f32::NAN; ds.n()],
     };
     let t = Instant::now();
-    let summary = data::export_labelled(&ds, outcome.export_columns(&sil_values, &projected.coords), &a.out)?;
+    let summary = match &a.out {
+        Some(out) => Some(data::export_labelled(&ds, outcome.export_columns(&sil_values, &projected.coords), out)?),
+        None => None,
+    };
     let export_ms = elapsed_ms(t);
+    let model_summary = match &a.model {
+        Some(path) => {
+            let t = Instant::now();
+            let file = ds.path.as_ref().map(|p| p.display().to_string());
+            let model = crate::model::Model::from_clustering(&ds.embeddings, &ds.source, file, &outcome, Some(&projected), &[])?;
+            model.save(path)?;
+            let ag = model.file.agreement;
+            #[allow(clippy::cast_precision_loss)]
+            let share = 100.0 * ag.same as f64 / ag.rows.max(1) as f64;
+            eprintln!(
+                "wrote the model to {} ({}; it labels {} of the {} rows as the clustering did, {share:.2}%) in {:.0} ms",
+                path.display(),
+                model_rule(&model),
+                ag.same,
+                ag.rows,
+                elapsed_ms(t)
+            );
+            for note in &model.file.notes {
+                eprintln!("model: {note}");
+            }
+            Some(model.file)
+        }
+        None => None,
+    };
     #[allow(clippy::cast_precision_loss)]
     let noise_share = outcome.n_noise as f64 / ds.n().max(1) as f64;
     eprintln!("{} clusters, {} noise points ({:.1}%)", outcome.n_clusters, outcome.n_noise, 100.0 * noise_share);
@@ -614,7 +675,9 @@ fn cluster(a: &ClusterArgs) -> anyhow::Result<()> {
     for note in &outcome.notes {
         eprintln!("note: {note}");
     }
-    eprintln!("wrote {} rows to {} (added columns: {})", summary.rows, summary.path.display(), summary.added_columns.join(", "));
+    if let Some(summary) = &summary {
+        eprintln!("wrote {} rows to {} (added columns: {})", summary.rows, summary.path.display(), summary.added_columns.join(", "));
+    }
     if let Some(report_path) = &a.report {
         let sil = match &outcome.silhouette {
             Ok(s) => serde_json::json!({
@@ -645,7 +708,13 @@ fn cluster(a: &ClusterArgs) -> anyhow::Result<()> {
             "embedmap_version": env!("CARGO_PKG_VERSION"),
             "input": ds.display_path(),
             "session": a.session.as_ref().map(|p| p.display().to_string()),
-            "output": a.out.display().to_string(),
+            "output": a.out.as_ref().map(|p| p.display().to_string()),
+            "model": model_summary.as_ref().map(|m| serde_json::json!({
+                "path": a.model.as_ref().map(|p| p.display().to_string()),
+                "agreement": m.agreement,
+                "projection": m.projection.is_some(),
+                "notes": m.notes,
+            })),
             "n": ds.n(),
             "dim": ds.dim(),
             "embedding": ds.source,
@@ -680,6 +749,27 @@ fn cluster(a: &ClusterArgs) -> anyhow::Result<()> {
         let text = serde_json::to_string_pretty(&report)?;
         std::fs::write(report_path, text).with_context(|| format!("cannot write the report: {}", report_path.display()))?;
         eprintln!("wrote the report to {}", report_path.display());
+    }
+    Ok(())
+}
+
+/// "nearest of 12 k-means centroids", for the line that reports a saved model.
+fn model_rule(m: &crate::model::Model) -> String {
+    match &m.file.assignment {
+        crate::model::AssignmentSpec::NearestCentroid { from, .. } => format!("nearest of {} {from}", m.targets()),
+        crate::model::AssignmentSpec::NearestCorePoint { eps, .. } => format!("nearest of {} core points within eps {eps}", m.targets()),
+    }
+}
+
+/// Refuses a model path that cannot be written before any work is done.
+fn check_model_path(path: &Path) -> anyhow::Result<()> {
+    if path.extension().and_then(|e| e.to_str()) != Some("json") {
+        bail!("--model: a model is a .json file (for example model.embedmap.json), not {}", path.display());
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        bail!("--model: no such folder {}", dir.display());
     }
     Ok(())
 }
