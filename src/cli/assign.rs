@@ -221,12 +221,15 @@ pub fn assign(a: &AssignArgs) -> anyhow::Result<()> {
             }
         };
         let mut reader = BatchReader::open(file, &source, model.dim(), a.batch_rows).map_err(|e| stop(e.into()))?;
+        if a.columns == Columns::IdOnly {
+            let id: Vec<String> = reader.column_names().into_iter().filter(|c| c.eq_ignore_ascii_case("id")).take(1).collect();
+            reader.keep_only(&id);
+        }
         let file_rows = reader.total_rows();
-        let mut writer = BatchWriter::create(out)?;
+        let writer = BatchWriter::create(out)?;
         let mut bad_here = 0;
-        while let Some(batch) = reader.next_batch() {
-            let batch = batch.map_err(|e| stop(e.into()))?;
-            let shown = file.display().to_string();
+        let shown = file.display().to_string();
+        let mut on_batch = |batch: &Batch, written: usize| {
             for (r, why) in &batch.bad {
                 let row = batch.first_row + r + 1;
                 if bad_total < BAD_PRINTED {
@@ -238,19 +241,12 @@ pub fn assign(a: &AssignArgs) -> anyhow::Result<()> {
                 bad_total += 1;
                 bad_here += 1;
             }
-            let rows = batch.rows;
-            let frame = labelled(&model, batch, a.columns, &shown).map_err(stop)?;
-            writer.write(frame).map_err(|e| stop(e.into()))?;
-            rows_total += rows;
-            #[allow(clippy::cast_precision_loss)]
-            let within = if file_rows > 0 { (writer.rows() as f64 / file_rows as f64 * size as f64) as u64 } else { size };
+            rows_total += batch.rows;
+            #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let within = if file_rows > 0 { ((written + batch.rows) as f64 / file_rows as f64 * size as f64) as u64 } else { size };
             progress.show(rows_total, done_bytes + within, &format!("file {}/{}", i + 1, files.len()));
-        }
-        if writer.rows() == 0 {
-            bail!("{} has no rows", file.display());
-        }
-        let rows = writer.rows();
-        writer.finish().map_err(|e| stop(e.into()))?;
+        };
+        let rows = pipeline(reader, writer, &model, a.columns, &shown, &mut on_batch).map_err(stop)?;
         done_bytes += size;
         let ms = t.elapsed().as_secs_f64() * 1e3;
         #[allow(clippy::cast_precision_loss)]
@@ -293,6 +289,76 @@ pub fn assign(a: &AssignArgs) -> anyhow::Result<()> {
         return Err(SomeRowsBad { count: bad_total, first }.into());
     }
     Ok(())
+}
+
+/// Threads decoding batches.
+const DECODERS: usize = 2;
+
+/// Reads, labels and writes one file with the three stages overlapped: [`DECODERS`] threads
+/// decode the next batches while this one labels the current batch and another thread encodes
+/// the previous one (decoding and encoding Parquet cost far more than the assignment). Nothing
+/// waits between stages beyond the batch each thread holds, so memory stays at a few batches.
+/// Returns the rows written.
+fn pipeline(
+    reader: BatchReader,
+    mut writer: BatchWriter,
+    model: &Model,
+    columns: Columns,
+    shown: &str,
+    on_batch: &mut dyn FnMut(&Batch, usize),
+) -> anyhow::Result<usize> {
+    use std::sync::mpsc::sync_channel;
+    std::thread::scope(|scope| {
+        let (frame_tx, frame_rx) = sync_channel::<DataFrame>(0);
+        // Two decoders take alternate batches: Parquet decodes a column on one thread.
+        let reader = &reader;
+        let decoders: Vec<_> = (0..DECODERS)
+            .map(|t| {
+                let (tx, rx) = sync_channel(0);
+                scope.spawn(move || {
+                    for i in (t..reader.batches()).step_by(DECODERS) {
+                        let b = reader.read(i);
+                        let failed = b.is_err();
+                        // A closed channel: the run stopped.
+                        if tx.send(b).is_err() || failed {
+                            break;
+                        }
+                    }
+                });
+                rx
+            })
+            .collect();
+        let batch_rx = (0..reader.batches()).map_while(|i| decoders[i % DECODERS].recv().ok());
+        let encoder = scope.spawn(move || -> Result<BatchWriter, crate::data::ExportError> {
+            for frame in frame_rx {
+                writer.write(frame)?;
+            }
+            Ok(writer)
+        });
+        let mut rows = 0;
+        let labelled_all = (|| -> anyhow::Result<()> {
+            for batch in batch_rx {
+                let batch = batch?;
+                on_batch(&batch, rows);
+                rows += batch.rows;
+                let frame = labelled(model, batch, columns, shown)?;
+                if frame_tx.send(frame).is_err() {
+                    // The encoder stopped on an error, which its join gives.
+                    break;
+                }
+            }
+            Ok(())
+        })();
+        drop(frame_tx);
+        let writer = encoder.join().map_err(|_| anyhow::anyhow!("the writer of {shown} stopped unexpectedly"))??;
+        labelled_all?;
+        if writer.rows() == 0 {
+            bail!("{shown} has no rows");
+        }
+        let written = writer.rows();
+        writer.finish()?;
+        Ok(written)
+    })
 }
 
 /// The output columns of one batch: the kept input columns, then `cluster`, `distance`,

@@ -10,7 +10,7 @@
 //! A row whose vector is missing, of another length, not a number, NaN or infinite is not an
 //! error: it is reported with its reason and its row number, and the caller decides.
 
-use std::io::{BufReader, Read as _, Seek as _, SeekFrom};
+use std::io::{Read as _, Seek as _, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use polars::io::parquet::metadata::FileMetadataRef;
@@ -35,19 +35,20 @@ pub struct Batch {
 }
 
 enum Kind {
-    Parquet { metadata: FileMetadataRef, groups: Vec<usize>, next_group: usize },
-    Npy { file: BufReader<std::fs::File>, descr: String },
+    Parquet { metadata: FileMetadataRef, columns: Option<Vec<String>> },
+    Npy { data_offset: u64, descr: String },
     Frame { frame: DataFrame },
 }
 
-/// A file read batch by batch.
+/// A file read batch by batch. The batches are planned when the file is opened; any of them can
+/// be read from any thread ([`BatchReader::read`]), so decoding can use more than one core.
 pub struct BatchReader {
     path: PathBuf,
     kind: Kind,
     source: EmbeddingSource,
     dim: usize,
-    batch_rows: usize,
-    next_row: usize,
+    /// (first row, rows) of every batch.
+    plan: Vec<(usize, usize)>,
     total: usize,
     bytes: u64,
 }
@@ -60,15 +61,32 @@ impl BatchReader {
         let io = |e| LoadError::Io { source: e, path: p() };
         let format = Format::from_path(path)?;
         let bytes = std::fs::metadata(path).map_err(io)?.len();
+        let batch_rows = batch_rows.max(1);
         let perr = |e: PolarsError| LoadError::Parse { format: format.name(), message: e.to_string(), path: p() };
-        let (kind, total) = match format {
+        let even = |total: usize| {
+            (0..total.div_ceil(batch_rows)).map(|b| (b * batch_rows, batch_rows.min(total - b * batch_rows))).collect::<Vec<_>>()
+        };
+        let (kind, total, plan) = match format {
             Format::Parquet => {
                 let f = std::fs::File::open(path).map_err(io)?;
                 let mut r = ParquetReader::new(f);
                 let metadata = r.get_metadata().map_err(perr)?.clone();
-                let groups: Vec<usize> = metadata.row_groups.iter().map(|g| g.num_rows()).collect();
+                // Consecutive row groups up to the batch size; a larger group alone.
+                let mut plan = Vec::new();
+                let (mut start, mut rows) = (0, 0);
+                for g in metadata.row_groups.iter().map(|g| g.num_rows()) {
+                    if rows > 0 && rows + g > batch_rows {
+                        plan.push((start, rows));
+                        start += rows;
+                        rows = 0;
+                    }
+                    rows += g;
+                }
+                if rows > 0 {
+                    plan.push((start, rows));
+                }
                 let total = metadata.num_rows;
-                (Kind::Parquet { metadata, groups, next_group: 0 }, total)
+                (Kind::Parquet { metadata, columns: None }, total, plan)
             }
             Format::Npy => {
                 let mut f = std::fs::File::open(path).map_err(io)?;
@@ -96,13 +114,12 @@ impl BatchReader {
                 if bytes < need {
                     return Err(npy_err(format!("the file is cut short: {bytes} bytes of the {need} its header promises")));
                 }
-                f.seek(SeekFrom::Start(h.data_offset as u64)).map_err(io)?;
-                (Kind::Npy { file: BufReader::with_capacity(1 << 20, f), descr: h.descr }, rows)
+                (Kind::Npy { data_offset: h.data_offset as u64, descr: h.descr }, rows, even(rows))
             }
             other => {
                 let frame = read_frame(path, other)?;
                 let total = frame.height();
-                (Kind::Frame { frame }, total)
+                (Kind::Frame { frame }, total, even(total))
             }
         };
         if !matches!(kind, Kind::Npy { .. }) {
@@ -131,7 +148,7 @@ impl BatchReader {
                 });
             }
         }
-        Ok(Self { path: path.to_path_buf(), kind, source: source.clone(), dim, batch_rows: batch_rows.max(1), next_row: 0, total, bytes })
+        Ok(Self { path: path.to_path_buf(), kind, source: source.clone(), dim, plan, total, bytes })
     }
 
     /// Rows in the file.
@@ -146,43 +163,61 @@ impl BatchReader {
         self.bytes
     }
 
-    /// The next batch, `None` at the end.
-    pub fn next_batch(&mut self) -> Option<Result<Batch, LoadError>> {
-        if self.next_row >= self.total {
-            return None;
+    /// Reads only `keep` of the other columns (Parquet reads nothing else; other formats are
+    /// read whole anyway). Batches then hold `keep` and the embedding's columns.
+    pub fn keep_only(&mut self, keep: &[String]) {
+        if let Kind::Parquet { columns, .. } = &mut self.kind {
+            let mut c: Vec<String> = keep.to_vec();
+            c.extend(self.source.columns().iter().map(ToString::to_string).filter(|e| !keep.contains(e)));
+            *columns = Some(c);
         }
-        Some(self.read_batch())
     }
 
-    fn read_batch(&mut self) -> Result<Batch, LoadError> {
-        let path = self.path.clone();
+    /// Number of batches.
+    #[must_use]
+    pub fn batches(&self) -> usize {
+        self.plan.len()
+    }
+
+    /// The column names of a file's Parquet schema or frame (none for `.npy`).
+    #[must_use]
+    pub fn column_names(&self) -> Vec<String> {
+        match &self.kind {
+            Kind::Parquet { metadata, .. } => polars::io::parquet::read::infer_schema(metadata)
+                .map(|s| s.iter_names().map(ToString::to_string).collect())
+                .unwrap_or_default(),
+            Kind::Frame { frame } => frame.get_column_names().iter().map(ToString::to_string).collect(),
+            Kind::Npy { .. } => Vec::new(),
+        }
+    }
+
+    /// Batch `index` of [`Self::batches`].
+    pub fn read(&self, index: usize) -> Result<Batch, LoadError> {
+        let path = &self.path;
         let p = || path.clone();
-        let first_row = self.next_row;
-        let (frame, vectors, bad, rows) = match &mut self.kind {
-            Kind::Parquet { metadata, groups, next_group } => {
-                let mut rows = 0;
-                while *next_group < groups.len() && (rows == 0 || rows + groups[*next_group] <= self.batch_rows) {
-                    rows += groups[*next_group];
-                    *next_group += 1;
-                }
-                let f = std::fs::File::open(&path).map_err(|e| LoadError::Io { source: e, path: p() })?;
-                let mut r = ParquetReader::new(f).with_slice(Some((first_row, rows)));
+        let (first_row, rows) = self.plan[index];
+        let (frame, vectors, bad) = match &self.kind {
+            Kind::Parquet { metadata, columns } => {
+                let f = std::fs::File::open(path).map_err(|e| LoadError::Io { source: e, path: p() })?;
+                let mut r = ParquetReader::new(f).with_slice(Some((first_row, rows))).with_columns(columns.clone());
                 r.set_metadata(metadata.clone());
                 let frame = r.finish().map_err(|e| LoadError::Parse {
                     format: "Parquet",
                     message: format!("rows {}–{}: {e}", first_row + 1, first_row + rows),
                     path: p(),
                 })?;
-                let (vectors, bad) = extract_tolerant(&frame, &self.source, self.dim, &path)?;
-                (frame, vectors, bad, rows)
+                let (vectors, bad) = extract_tolerant(&frame, &self.source, self.dim, path)?;
+                (frame, vectors, bad)
             }
-            Kind::Npy { file, descr } => {
-                let rows = self.batch_rows.min(self.total - first_row);
+            Kind::Npy { data_offset, descr } => {
+                let io = |e| LoadError::Io { source: e, path: p() };
                 let elem = if descr.ends_with('8') { 8 } else { 4 };
+                let mut f = std::fs::File::open(path).map_err(io)?;
+                f.seek(SeekFrom::Start(data_offset + (first_row * self.dim * elem) as u64)).map_err(io)?;
                 let mut raw = vec![0u8; rows * self.dim * elem];
-                file.read_exact(&mut raw).map_err(|e| LoadError::Io { source: e, path: p() })?;
+                f.read_exact(&mut raw).map_err(io)?;
                 let big = descr.starts_with('>');
-                let vectors: Vec<f32> = if elem == 4 {
+                let mut vectors: Vec<f32> = if elem == 4 {
                     raw.chunks_exact(4)
                         .map(|b| {
                             let b = [b[0], b[1], b[2], b[3]];
@@ -198,28 +233,37 @@ impl BatchReader {
                         })
                         .collect()
                 };
-                let mut vectors = vectors;
-                let mut bad = Vec::new();
-                for (i, row) in vectors.chunks_exact_mut(self.dim).enumerate() {
-                    if row.iter().any(|v| !v.is_finite()) {
-                        bad.push((i, "NaN or infinite value".to_string()));
-                        row.fill(0.0);
-                    }
-                }
+                let bad = nonfinite_rows(&mut vectors, self.dim, "");
                 let frame =
                     DataFrame::new(rows, Vec::new()).map_err(|e| LoadError::Parse { format: "npy", message: e.to_string(), path: p() })?;
-                (frame, vectors, bad, rows)
+                (frame, vectors, bad)
             }
             Kind::Frame { frame } => {
-                let rows = self.batch_rows.min(self.total - first_row);
                 let part = frame.slice(i64::try_from(first_row).unwrap_or(i64::MAX), rows);
-                let (vectors, bad) = extract_tolerant(&part, &self.source, self.dim, &path)?;
-                (part, vectors, bad, rows)
+                let (vectors, bad) = extract_tolerant(&part, &self.source, self.dim, path)?;
+                (part, vectors, bad)
             }
         };
-        self.next_row += rows;
         Ok(Batch { frame, first_row, rows, vectors, bad })
     }
+}
+
+/// Zeroes the rows of `data` (`dim` values each) that hold a NaN or an infinity, and names them.
+fn nonfinite_rows(data: &mut [f32], dim: usize, column: &str) -> Vec<(usize, String)> {
+    let mut bad = Vec::new();
+    for (i, row) in data.chunks_exact_mut(dim).enumerate() {
+        // v · 0 is 0 for a finite v and NaN for NaN or ±∞, so the sum (vectorised) is NaN
+        // exactly when the row holds one.
+        let sum: f32 = row.iter().map(|v| v * 0.0).sum();
+        if sum.is_nan() {
+            row.fill(0.0);
+            bad.push((
+                i,
+                if column.is_empty() { "NaN or infinite value".to_string() } else { format!("NaN or infinite value in '{column}'") },
+            ));
+        }
+    }
+    bad
 }
 
 /// The vectors of `frame`'s rows from `source`, `dim` values each; a row that has none (missing,
@@ -242,6 +286,25 @@ fn extract_tolerant(
             let s = col(column)?.as_materialized_series();
             let s = s.cast(&DataType::List(Box::new(DataType::Float32))).map_err(|e| parse(e, "list of numbers"))?;
             let ca = s.list().map_err(|e| parse(e, "list of numbers"))?;
+            // Fast path: no missing vectors, all of the model's length, no missing values: one
+            // copy of the values, then a vectorised check for NaN and infinity.
+            if ca.null_count() == 0
+                && let Ok(fixed) = s.cast(&DataType::Array(Box::new(DataType::Float32), dim))
+                && let Ok(arr) = fixed.array()
+            {
+                let inner = arr.get_inner();
+                if inner.len() == n * dim
+                    && inner.null_count() == 0
+                    && let Ok(f) = inner.f32()
+                {
+                    let f = f.rechunk();
+                    if let Ok(values) = f.cont_slice() {
+                        data.copy_from_slice(values);
+                        let bad = nonfinite_rows(&mut data, dim, column);
+                        return Ok((data, bad));
+                    }
+                }
+            }
             let mut right_length = false;
             for (row, item) in ca.amortized_iter().enumerate() {
                 let Some(item) = item else {
