@@ -8,6 +8,7 @@ category and text: real text's weak cluster structure, at any size. Written in r
 Parquet with a 384-float list column, the layout `embedmap` meets in practice.
 
     python3 benches/make_scaled.py --rows 1000000 --out ~/.cache/embedmap-bench/debian_1m.parquet
+    python3 benches/make_scaled.py --rows 6500000 --row-group 50000 --out ~/.cache/embedmap-bench/debian_10gb.parquet
 """
 
 import argparse
@@ -24,6 +25,7 @@ def main():
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--noise", type=float, default=0.25, help="noise, as a share of the per-dimension spread")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--row-group", type=int, default=100_000, help="rows per Parquet row group")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     src = pq.read_table(a.source)
@@ -47,7 +49,7 @@ def main():
         })
         if writer is None:
             writer = pq.ParquetWriter(tmp, t.schema)
-        writer.write_table(t, row_group_size=100_000)
+        writer.write_table(t, row_group_size=a.row_group)
     writer.close()
     os.replace(tmp, a.out)
     print(f"wrote {a.rows} rows to {a.out}")

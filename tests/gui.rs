@@ -1059,3 +1059,37 @@ fn a_file_above_half_a_million_rows_opens_with_mini_batch_k_means_as_on_the_comm
     h.run_steps(2);
     h.get_by_label_contains("the default above 500000 rows");
 }
+
+#[test]
+fn an_exported_model_labels_the_file_as_the_window_does_with_its_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = fixture("debian400.parquet");
+    let mut h = app_on(LoadSource::File(data.clone()));
+    wait_idle(&mut h);
+    h.get_by_role_and_label(Role::Slider, "k").set_value_accesskit(6.0);
+    wait_idle(&mut h);
+    rename(&mut h, 1, "second group");
+    let labels = h.state().outcome().unwrap().labels.clone();
+    let model = dir.path().join("m.embedmap.json");
+    h.state_mut().push(embedmap::app::Command::ExportModelTo(model.clone()));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !model.is_file() {
+        assert!(Instant::now() < deadline && h.state().error().is_none(), "{:?}", h.state().error());
+        std::thread::sleep(Duration::from_millis(20));
+        h.step();
+    }
+    h.run_steps(3);
+    assert!(h.state().error().is_none(), "{:?}", h.state().error());
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+    assert_eq!(saved["clusters"][1]["name"], "second group");
+    assert_eq!(saved["agreement"]["same"], 400);
+    let out = dir.path().join("a.csv");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_embedmap"))
+        .args(["assign", data.to_str().unwrap(), "--model", model.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let back = embedmap::data::load(&out, &LoadOptions::default(), &|_, _| {}).unwrap();
+    let assigned: Vec<i32> = (0..400).map(|i| back.cell_text(i, "cluster").parse().unwrap()).collect();
+    assert_eq!(assigned, labels);
+}

@@ -62,6 +62,17 @@ pub(super) fn menu_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
                 {
                     app.push(Command::ExportDialog);
                 }
+                let can_model = app.outcome.as_ref().is_some_and(|o| o.is_final());
+                if ui
+                    .add_enabled(can_model, egui::Button::new("Export model…"))
+                    .on_hover_text(
+                        "Centroids or core points, metric, parameters, cluster names and the map's axes: \
+                         `embedmap assign FILES --model M.embedmap.json` labels other files as these rows are labelled",
+                    )
+                    .clicked()
+                {
+                    app.push(Command::ExportModelDialog);
+                }
                 if ui.add_enabled(can_export, egui::Button::new("Export plot as PNG…")).clicked() {
                     app.push(Command::ExportPngDialog);
                 }

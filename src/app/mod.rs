@@ -189,6 +189,10 @@ pub enum Command {
     ExportPngDialog,
     /// Save the map as PNG to a path.
     ExportPngTo(PathBuf),
+    /// Show the dialog to save the clustering as a model.
+    ExportModelDialog,
+    /// Save the clustering as a model to a path.
+    ExportModelTo(PathBuf),
     /// The clustering settings changed.
     Recluster,
     /// Stop the running clustering.
@@ -301,6 +305,7 @@ enum DialogResult {
     SaveSession(Option<PathBuf>),
     OpenSession(Option<PathBuf>),
     ExportPng(Option<PathBuf>),
+    ExportModel(Option<PathBuf>),
 }
 
 impl EmbedmapApp {
@@ -886,6 +891,27 @@ impl EmbedmapApp {
                     if session { DialogResult::SaveSession(path) } else { DialogResult::ExportPng(path) }
                 });
             }
+            Command::ExportModelDialog => {
+                if self.outcome.is_none() {
+                    return;
+                }
+                let dir = self.settings.last_dir.clone();
+                let stem = self.dataset.as_ref().map_or("embedmap".to_string(), |d| {
+                    d.name.rsplit_once('.').map_or(d.name.clone(), |(s, _)| s.to_string()).replace([' ', ':'], "_")
+                });
+                self.spawn_dialog(ctx, move || {
+                    let d = rfd::FileDialog::new()
+                        .set_title("Export the clustering as a model")
+                        .set_file_name(format!("{stem}.embedmap.json"))
+                        .add_filter("embedmap model", &["json"]);
+                    let d = match dir {
+                        Some(dir) => d.set_directory(dir),
+                        None => d,
+                    };
+                    DialogResult::ExportModel(d.save_file())
+                });
+            }
+            Command::ExportModelTo(path) => self.export_model_to(ctx, path),
             Command::OpenSessionDialog => {
                 let dir = self.settings.last_dir.clone();
                 self.spawn_dialog(ctx, move || {
@@ -1029,6 +1055,69 @@ impl EmbedmapApp {
         }
     }
 
+    /// Saves the clustering on screen as a model, on the export thread: its centroids or core
+    /// points, parameters, cluster names and (for PCA) the map's axes.
+    fn export_model_to(&mut self, ctx: &egui::Context, path: PathBuf) {
+        if self.export.is_some() {
+            self.error = Some("an export is already running; wait for it to finish".into());
+            return;
+        }
+        let (Some(ds), Some(o)) = (self.dataset.clone(), self.outcome.clone()) else {
+            self.error = Some("nothing to export yet: wait for the clustering to finish".into());
+            return;
+        };
+        if !o.is_final() {
+            self.error = Some("the clustering on screen is not final yet: wait for its exact figures, then export the model".into());
+            return;
+        }
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            self.error = Some(format!("a model is a .json file (for example model.embedmap.json), not {}", path.display()));
+            return;
+        }
+        if let Some(dir) = path.parent() {
+            self.settings.last_dir = Some(dir.to_path_buf());
+        }
+        // The map's own layout when it is not PCA (the model says what it cannot hold); PCA's
+        // axes are computed again, which places the rows exactly where the map has them.
+        let layout = self
+            .current_layout()
+            .map(|l| Arc::clone(&l.projected))
+            .filter(|p| !matches!(p.params, crate::engine::project::ProjectionParams::Pca));
+        let names = self.table.names.iter().map(|n| n.trim().to_string()).collect::<Vec<_>>();
+        let (tx, rx) = channel();
+        let ctx = ctx.clone();
+        let spawned = std::thread::Builder::new().name("embedmap-export".into()).spawn(move || {
+            let r = (|| -> Result<String, String> {
+                let projected = match layout {
+                    Some(p) => p,
+                    None => {
+                        let pca = crate::engine::project::ProjectionParams::Pca;
+                        Arc::new(crate::engine::project::project(&ds.embeddings, &pca, &crate::engine::Control::default(), None).map_err(|e| e.to_string())?)
+                    }
+                };
+                let file = ds.path.as_ref().map(|p| p.display().to_string());
+                let model = crate::model::Model::from_clustering(&ds.embeddings, &ds.source, file, &o, Some(&projected), &names)
+                    .map_err(|e| e.to_string())?;
+                model.save(&path).map_err(|e| e.to_string())?;
+                let ag = model.file.agreement;
+                #[allow(clippy::cast_precision_loss)]
+                let share = 100.0 * ag.same as f64 / ag.rows.max(1) as f64;
+                let map = if model.file.projection.is_some() { ", with the map's PCA axes" } else { ", without x, y (see its notes)" };
+                Ok(format!(
+                    "saved the model to {} ({share:.2}% of the rows labelled as on screen{map}); label other files with: embedmap assign FILES --model {} --out OUT",
+                    path.display(),
+                    path.display()
+                ))
+            })();
+            let _ = tx.send(r);
+            ctx.request_repaint();
+        });
+        match spawned {
+            Ok(_) => self.export = Some(rx),
+            Err(e) => self.error = Some(format!("cannot start the export: {e}")),
+        }
+    }
+
     fn poll(&mut self, ctx: &egui::Context) {
         self.poll_external();
         for e in self.worker.poll() {
@@ -1049,12 +1138,14 @@ impl EmbedmapApp {
                 DialogResult::SaveSession(Some(p)) => self.commands.push(Command::SaveSessionTo(p)),
                 DialogResult::OpenSession(Some(p)) => self.commands.push(Command::OpenSession(p)),
                 DialogResult::ExportPng(Some(p)) => self.commands.push(Command::ExportPngTo(p)),
+                DialogResult::ExportModel(Some(p)) => self.commands.push(Command::ExportModelTo(p)),
                 DialogResult::Open(None)
                 | DialogResult::Export(None)
                 | DialogResult::ExportSelection(None)
                 | DialogResult::SaveSession(None)
                 | DialogResult::OpenSession(None)
-                | DialogResult::ExportPng(None) => {
+                | DialogResult::ExportPng(None)
+                | DialogResult::ExportModel(None) => {
                     self.notice = Some("no file chosen (if no dialog appeared, type the path in the Dataset panel)".into());
                 }
             }
