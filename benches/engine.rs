@@ -139,6 +139,22 @@ fn bench_preview_assign(c: &mut Criterion) {
     g.finish();
 }
 
+/// A saved model's assignment (`embedmap assign`, K-means' final labels): 1M × 384 rows to their
+/// exact nearest of 100 centroids (`benches/compare_assign.py` sets it beside FAISS and
+/// scikit-learn on the same data).
+fn bench_assign(c: &mut Criterion) {
+    use embedmap::engine::assign::nearest;
+    let mut g = c.benchmark_group("assign_k100");
+    g.sample_size(10);
+    let n = 1_000_000;
+    let emb = blobs(n, 3);
+    let points = emb.raw();
+    let centres = embedmap::engine::Matrix::new(points.as_slice()[..100 * D].to_vec(), 100, D).unwrap();
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function("1000000", |b| b.iter(|| black_box(nearest(points, &centres, Metric::Euclidean))));
+    g.finish();
+}
+
 fn bench_silhouette(c: &mut Criterion) {
     let mut g = c.benchmark_group("silhouette_k20");
     g.sample_size(10);
@@ -274,6 +290,7 @@ criterion_group!(
     bench_kmeans,
     bench_minibatch,
     bench_preview_assign,
+    bench_assign,
     bench_silhouette,
     bench_pca,
     bench_relabel,

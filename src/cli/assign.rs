@@ -192,6 +192,7 @@ pub fn assign(a: &AssignArgs) -> anyhow::Result<()> {
     let mut bad_total = 0usize;
     let mut rows_total = 0usize;
     let mut done_bytes = 0u64;
+    let mut times = StageTimes::default();
     let mut progress = Progress { start: Instant::now(), last: Instant::now(), total_bytes };
     for (i, (file, out)) in files.iter().zip(&outs).enumerate() {
         let size = std::fs::metadata(file).map_or(0, |m| m.len());
@@ -246,7 +247,7 @@ pub fn assign(a: &AssignArgs) -> anyhow::Result<()> {
             let within = if file_rows > 0 { ((written + batch.rows) as f64 / file_rows as f64 * size as f64) as u64 } else { size };
             progress.show(rows_total, done_bytes + within, &format!("file {}/{}", i + 1, files.len()));
         };
-        let rows = pipeline(reader, writer, &model, a.columns, &shown, &mut on_batch).map_err(stop)?;
+        let rows = pipeline(reader, writer, &model, a.columns, &shown, &mut on_batch, &mut times).map_err(stop)?;
         done_bytes += size;
         let ms = t.elapsed().as_secs_f64() * 1e3;
         #[allow(clippy::cast_precision_loss)]
@@ -280,6 +281,7 @@ pub fn assign(a: &AssignArgs) -> anyhow::Result<()> {
             "bad_rows_listed": bad_list,
             "seconds": secs,
             "rows_per_second": rate,
+            "stage_ms": times,
             "files": reports,
         });
         std::fs::write(path, serde_json::to_string_pretty(&v)?).with_context(|| format!("cannot write the report {}", path.display()))?;
@@ -289,6 +291,19 @@ pub fn assign(a: &AssignArgs) -> anyhow::Result<()> {
         return Err(SomeRowsBad { count: bad_total, first }.into());
     }
     Ok(())
+}
+
+/// Busy time of each stage, summed over batches and threads (they overlap in wall time).
+#[derive(Debug, Default, serde::Serialize)]
+pub struct StageTimes {
+    /// Reading and decoding batches, and extracting their vectors.
+    pub decode_ms: f64,
+    /// Labelling (the model's assignment and projection, and building the output columns).
+    pub label_ms: f64,
+    /// Of which the model's assignment and projection alone.
+    pub assign_ms: f64,
+    /// Encoding and writing the output.
+    pub encode_ms: f64,
 }
 
 /// Threads decoding batches.
@@ -306,8 +321,10 @@ fn pipeline(
     columns: Columns,
     shown: &str,
     on_batch: &mut dyn FnMut(&Batch, usize),
+    times: &mut StageTimes,
 ) -> anyhow::Result<usize> {
     use std::sync::mpsc::sync_channel;
+    let ms = |t: Instant| t.elapsed().as_secs_f64() * 1e3;
     std::thread::scope(|scope| {
         let (frame_tx, frame_rx) = sync_channel::<DataFrame>(0);
         // Two decoders take alternate batches: Parquet decodes a column on one thread.
@@ -315,25 +332,33 @@ fn pipeline(
         let decoders: Vec<_> = (0..DECODERS)
             .map(|t| {
                 let (tx, rx) = sync_channel(0);
-                scope.spawn(move || {
+                let h = scope.spawn(move || {
+                    let mut busy = 0.0;
                     for i in (t..reader.batches()).step_by(DECODERS) {
+                        let t = Instant::now();
                         let b = reader.read(i);
+                        busy += ms(t);
                         let failed = b.is_err();
                         // A closed channel: the run stopped.
                         if tx.send(b).is_err() || failed {
                             break;
                         }
                     }
+                    busy
                 });
-                rx
+                (rx, h)
             })
             .collect();
+        let (decoders, decode_handles): (Vec<_>, Vec<_>) = decoders.into_iter().unzip();
         let batch_rx = (0..reader.batches()).map_while(|i| decoders[i % DECODERS].recv().ok());
-        let encoder = scope.spawn(move || -> Result<BatchWriter, crate::data::ExportError> {
+        let encoder = scope.spawn(move || -> Result<(BatchWriter, f64), crate::data::ExportError> {
+            let mut busy = 0.0;
             for frame in frame_rx {
+                let t = Instant::now();
                 writer.write(frame)?;
+                busy += ms(t);
             }
-            Ok(writer)
+            Ok((writer, busy))
         });
         let mut rows = 0;
         let labelled_all = (|| -> anyhow::Result<()> {
@@ -341,7 +366,9 @@ fn pipeline(
                 let batch = batch?;
                 on_batch(&batch, rows);
                 rows += batch.rows;
-                let frame = labelled(model, batch, columns, shown)?;
+                let t = Instant::now();
+                let frame = labelled(model, batch, columns, shown, times)?;
+                times.label_ms += ms(t);
                 if frame_tx.send(frame).is_err() {
                     // The encoder stopped on an error, which its join gives.
                     break;
@@ -350,23 +377,32 @@ fn pipeline(
             Ok(())
         })();
         drop(frame_tx);
-        let writer = encoder.join().map_err(|_| anyhow::anyhow!("the writer of {shown} stopped unexpectedly"))??;
+        let (writer, encode_ms) = encoder.join().map_err(|_| anyhow::anyhow!("the writer of {shown} stopped unexpectedly"))??;
         labelled_all?;
+        drop(decoders);
+        for h in decode_handles {
+            times.decode_ms += h.join().unwrap_or(0.0);
+        }
+        times.encode_ms += encode_ms;
         if writer.rows() == 0 {
             bail!("{shown} has no rows");
         }
         let written = writer.rows();
+        let t = Instant::now();
         writer.finish()?;
+        times.encode_ms += ms(t);
         Ok(written)
     })
 }
 
 /// The output columns of one batch: the kept input columns, then `cluster`, `distance`,
 /// `is_noise` (rules with noise) and `x`, `y` (models with a projection); bad rows have them empty.
-fn labelled(model: &Model, batch: Batch, columns: Columns, file: &str) -> anyhow::Result<DataFrame> {
+fn labelled(model: &Model, batch: Batch, columns: Columns, file: &str, times: &mut StageTimes) -> anyhow::Result<DataFrame> {
     let dim = model.dim();
     let m = Matrix::new(batch.vectors, batch.rows, dim).context("a batch of another shape")?;
+    let t = Instant::now();
     let got = model.assign_named(&m, file)?;
+    times.assign_ms += t.elapsed().as_secs_f64() * 1e3;
     let mut ok = vec![true; batch.rows];
     for (r, _) in &batch.bad {
         ok[*r] = false;

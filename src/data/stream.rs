@@ -214,10 +214,18 @@ impl BatchReader {
                 let elem = if descr.ends_with('8') { 8 } else { 4 };
                 let mut f = std::fs::File::open(path).map_err(io)?;
                 f.seek(SeekFrom::Start(data_offset + (first_row * self.dim * elem) as u64)).map_err(io)?;
-                let mut raw = vec![0u8; rows * self.dim * elem];
-                f.read_exact(&mut raw).map_err(io)?;
                 let big = descr.starts_with('>');
-                let mut vectors: Vec<f32> = if elem == 4 {
+                let mut vectors: Vec<f32> = if elem == 4 && !big && cfg!(target_endian = "little") {
+                    // Little-endian f32 on a little-endian machine: the bytes are the values.
+                    let mut v = vec![0.0f32; rows * self.dim];
+                    // SAFETY: the byte view covers exactly the vector's initialised f32 storage,
+                    // and every bit pattern is a valid f32.
+                    let bytes = unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<u8>(), v.len() * 4) };
+                    f.read_exact(bytes).map_err(io)?;
+                    v
+                } else if elem == 4 {
+                    let mut raw = vec![0u8; rows * self.dim * elem];
+                    f.read_exact(&mut raw).map_err(io)?;
                     raw.chunks_exact(4)
                         .map(|b| {
                             let b = [b[0], b[1], b[2], b[3]];
@@ -225,6 +233,8 @@ impl BatchReader {
                         })
                         .collect()
                 } else {
+                    let mut raw = vec![0u8; rows * self.dim * elem];
+                    f.read_exact(&mut raw).map_err(io)?;
                     #[allow(clippy::cast_possible_truncation)]
                     raw.chunks_exact(8)
                         .map(|b| {
@@ -252,10 +262,17 @@ impl BatchReader {
 fn nonfinite_rows(data: &mut [f32], dim: usize, column: &str) -> Vec<(usize, String)> {
     let mut bad = Vec::new();
     for (i, row) in data.chunks_exact_mut(dim).enumerate() {
-        // v · 0 is 0 for a finite v and NaN for NaN or ±∞, so the sum (vectorised) is NaN
-        // exactly when the row holds one.
-        let sum: f32 = row.iter().map(|v| v * 0.0).sum();
-        if sum.is_nan() {
+        // NaN and ±∞ have every exponent bit set; the largest masked exponent (a vectorised
+        // integer maximum) says whether any value of the row does.
+        const EXP: u32 = 0x7f80_0000;
+        let mut lanes = [0u32; 8];
+        let (body, tail) = row.as_chunks::<8>();
+        for c in body {
+            for l in 0..8 {
+                lanes[l] = lanes[l].max(c[l].to_bits() & EXP);
+            }
+        }
+        if lanes.contains(&EXP) || tail.iter().any(|v| v.to_bits() & EXP == EXP) {
             row.fill(0.0);
             bad.push((
                 i,

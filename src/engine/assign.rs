@@ -16,7 +16,7 @@ use super::matrix::Matrix;
 use super::metric::Metric;
 
 /// Rows per block: the block's products with up to a few thousand targets stay in cache.
-const ROWS: usize = 256;
+const ROWS: usize = 1024;
 /// Targets per GEMM call, so that many targets (DBSCAN's core points) need little memory.
 const TARGETS: usize = 2048;
 
@@ -53,70 +53,115 @@ pub fn nearest(points: &Matrix, targets: &Matrix, metric: Metric) -> Nearest {
     let t_norm: Vec<f64> = t_norm_sq.iter().map(|v| v.sqrt()).collect();
     #[allow(clippy::cast_precision_loss)]
     let rel = (d as f64 + 2.0) * f64::from(f32::EPSILON);
+    // Per target, the parts of the allowance that do not depend on the row.
+    let t_err: Vec<f64> = t_norm_sq.iter().map(|&v| rel * v).collect();
     index.par_chunks_mut(ROWS).zip(distance.par_chunks_mut(ROWS)).enumerate().for_each(|(b, (idx, dist))| {
         let start = b * ROWS;
         let m = idx.len();
         let block = &points.as_slice()[start * d..(start + m) * d];
-        let x_norm: Vec<f64> = (0..m).map(|r| sum_sq(&block[r * d..(r + 1) * d]).sqrt()).collect();
-        // Per row: the smallest upper estimate so far, and the candidates (index, lower estimate).
+        // Per row: twice the allowance's factor on ‖c‖, and the smallest upper estimate so far.
+        let x_err: Vec<f64> = (0..m).map(|r| 2.0 * rel * sum_sq(&block[r * d..(r + 1) * d]).sqrt()).collect();
         let mut best_hi = vec![f64::INFINITY; m];
-        let mut cands: Vec<Vec<(u32, f64)>> = vec![Vec::new(); m];
+        // Candidates (row in the block, target, lower estimate), in row order within a chunk.
+        let mut cands: Vec<(u32, u32, f64)> = Vec::with_capacity(2 * m);
         let tk = TARGETS.min(k);
         let mut buf = vec![0.0f32; m * tk];
+        let mut est = vec![0.0f64; tk];
         let mut t0 = 0;
         while t0 < k {
             let kc = (k - t0).min(TARGETS);
             dot_nt(block, m, &targets.as_slice()[t0 * d..(t0 + kc) * d], kc, d, &mut buf, kc);
-            for r in 0..m {
-                let row = &buf[r * kc..(r + 1) * kc];
-                let (hi, list) = (&mut best_hi[r], &mut cands[r]);
-                let before = *hi;
-                for (jj, &g) in row.iter().enumerate() {
-                    let j = t0 + jj;
-                    let est = match metric {
-                        Metric::Euclidean => t_norm_sq[j] - 2.0 * f64::from(g),
-                        Metric::Cosine => -f64::from(g),
-                    };
-                    let err = 2.0 * rel * x_norm[r] * t_norm[j] + rel * t_norm_sq[j];
-                    if est - err <= *hi {
-                        #[allow(clippy::cast_possible_truncation)]
-                        list.push((j as u32, est - err));
-                        if est + err < *hi {
-                            *hi = est + err;
-                        }
-                    }
-                }
-                if *hi < before || list.len() > 64 {
-                    let h = *hi;
-                    list.retain(|&(_, lo)| lo <= h);
-                }
-            }
-            t0 += kc;
-        }
-        for r in 0..m {
-            let x = &block[r * d..(r + 1) * d];
-            let h = best_hi[r];
-            let mut best = (u32::MAX, f64::INFINITY);
-            for &(j, lo) in &cands[r] {
-                if lo > h {
+            let tr = t0..t0 + kc;
+            let chunk = Chunk { t0, tn2: &t_norm_sq[tr.clone()], tn: &t_norm[tr.clone()], te: &t_err[tr] };
+            #[cfg(target_arch = "x86_64")]
+            {
+                if super::kernels::direct_available() {
+                    // SAFETY: the CPU has AVX2 and FMA (checked).
+                    unsafe { scan_avx2(&buf, &chunk, metric, &x_err, &mut best_hi, &mut est, &mut cands) };
+                    t0 += kc;
                     continue;
                 }
-                let key = exact_key(x, targets.row(j as usize), metric);
-                if key < best.1 || (key == best.1 && j < best.0) {
-                    best = (j, key);
-                }
             }
-            idx[r] = best.0;
+            scan(&buf, &chunk, metric, &x_err, &mut best_hi, &mut est, &mut cands);
+            t0 += kc;
+        }
+        if k > TARGETS {
+            cands.sort_by_key(|c| c.0);
+        }
+        let mut best: Vec<(u32, f64)> = vec![(u32::MAX, f64::INFINITY); m];
+        for &(r, j, lo) in &cands {
+            let r = r as usize;
+            if lo > best_hi[r] {
+                continue;
+            }
+            let key = exact_key(&block[r * d..(r + 1) * d], targets.row(j as usize), metric);
+            let b = &mut best[r];
+            if key < b.1 || (key == b.1 && j < b.0) {
+                *b = (j, key);
+            }
+        }
+        for (r, &(j, key)) in best.iter().enumerate() {
+            idx[r] = j;
             #[allow(clippy::cast_possible_truncation)]
             {
                 dist[r] = match metric {
-                    Metric::Euclidean => best.1.max(0.0).sqrt() as f32,
-                    Metric::Cosine => (1.0 + best.1).max(0.0) as f32,
+                    Metric::Euclidean => key.max(0.0).sqrt() as f32,
+                    Metric::Cosine => (1.0 + key).max(0.0) as f32,
                 };
             }
         }
     });
     Nearest { index, distance }
+}
+
+/// The targets of one GEMM call: the first one's index, and their ‖c‖², ‖c‖ and allowance term.
+struct Chunk<'a> {
+    t0: usize,
+    tn2: &'a [f64],
+    tn: &'a [f64],
+    te: &'a [f64],
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn scan_avx2(
+    buf: &[f32],
+    c: &Chunk<'_>,
+    metric: Metric,
+    x_err: &[f64],
+    best_hi: &mut [f64],
+    est: &mut [f64],
+    cands: &mut Vec<(u32, u32, f64)>,
+) {
+    scan(buf, c, metric, x_err, best_hi, est, cands);
+}
+
+/// For each row of the block, from its products with the chunk's targets (`buf`, rows × targets):
+/// the estimates, the smallest upper one (into `best_hi`), and the candidates whose lower
+/// estimate is within it. Straight passes, which vectorise; the candidates are few.
+#[inline(always)]
+fn scan(buf: &[f32], c: &Chunk<'_>, metric: Metric, x_err: &[f64], best_hi: &mut [f64], est: &mut [f64], cands: &mut Vec<(u32, u32, f64)>) {
+    let kc = c.tn.len();
+    let est = &mut est[..kc];
+    for (r, (row, &xe)) in buf.chunks_exact(kc).zip(x_err).enumerate() {
+        match metric {
+            Metric::Euclidean => est.iter_mut().zip(row).zip(c.tn2).for_each(|((e, &g), &n2)| *e = n2 - 2.0 * f64::from(g)),
+            Metric::Cosine => est.iter_mut().zip(row).for_each(|(e, &g)| *e = -f64::from(g)),
+        }
+        let mut hi = best_hi[r];
+        for ((&e, &n), &t) in est.iter().zip(c.tn).zip(c.te) {
+            let u = e + xe * n + t;
+            hi = if u < hi { u } else { hi };
+        }
+        best_hi[r] = hi;
+        #[allow(clippy::cast_possible_truncation)]
+        for (jj, ((&e, &n), &t)) in est.iter().zip(c.tn).zip(c.te).enumerate() {
+            let lo = e - xe * n - t;
+            if lo <= hi {
+                cands.push((r as u32, (c.t0 + jj) as u32, lo));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
