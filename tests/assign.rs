@@ -104,7 +104,7 @@ fn shards_in_small_batches_get_the_same_labels_and_a_rerun_resumes() {
     let input = dir.path().join("in");
     std::fs::create_dir(&input).unwrap();
     shards(&data, &input, 3, 40);
-    let out = dir.path().join("out");
+    let out = dir.path().join("out/");
     let glob = format!("{}/shard-*.parquet", input.display());
     let err = ok(&embedmap(&["assign", &glob, "--model", s(&model), "--out", s(&out), "--batch-rows", "50", "--columns", "id-only"]));
     assert!(err.contains("assigning 3 file(s)"), "{err}");
@@ -135,7 +135,7 @@ fn a_truncated_shard_stops_the_run_with_its_name_and_leaves_only_complete_output
     let files = shards(&data, &input, 3, 100);
     let bytes = std::fs::read(&files[1]).unwrap();
     std::fs::write(&files[1], &bytes[..bytes.len() / 2]).unwrap();
-    let out = dir.path().join("out");
+    let out = dir.path().join("out/");
     let o = embedmap(&["assign", &format!("{}/*.parquet", input.display()), "--model", s(&model), "--out", s(&out)]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
@@ -241,6 +241,9 @@ fn inputs_and_models_that_do_not_fit_are_refused_with_what_differs() {
     assert!(err.contains("is not an embedmap model"), "{err}");
     let err = fails(&["assign", &format!("{}/*.nothing", dir.path().display()), "--model", s(&model), "--out", s(&out)]);
     assert!(err.contains("no file matches"), "{err}");
+    let two = [s(&fixture("blobs.npy")).to_string(), s(&fixture("formats/vectors_f32.npy")).to_string()];
+    let err = fails(&["assign", &two[0], &two[1], "--model", s(&model), "--out", s(&out)]);
+    assert!(err.contains("2 inputs cannot go into one file"), "{err}");
     let err = fails(&["fit", s(&fixture("blobs.npy")), "--k", "3"]);
     assert!(err.contains("needs --model"), "{err}");
     let err = fails(&["fit", s(&fixture("blobs.npy")), "--k", "3", "--model", "/no/such/dir/m.json"]);

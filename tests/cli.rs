@@ -289,3 +289,20 @@ fn cluster_on_a_umap_reduction_reports_it_and_refuses_a_bad_spec() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("umap:N with N from 2 to 16"), "{err}");
 }
+
+#[test]
+fn info_on_parquet_answers_from_the_metadata_and_says_what_it_did_not_read() {
+    let data = fixture("debian400.parquet");
+    let out = embedmap(&["info", data.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["rows"].as_u64(), v["dim"].as_u64()), (Some(400), Some(384)));
+    assert_eq!(v["embedding_columns"][0], "embedding");
+    let meta: Vec<&str> = v["metadata_columns"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(meta, ["id", "category", "text"]);
+    assert!(v["unchecked"].as_str().unwrap().contains("--full reads every row"));
+    // --full reads and checks every row, as before.
+    let full = embedmap(&["info", data.to_str().unwrap(), "--json", "--full"]);
+    let f: serde_json::Value = serde_json::from_slice(&full.stdout).unwrap();
+    assert_eq!((f["rows"].as_u64(), f["dim"].as_u64(), f["zero_vectors"].as_u64()), (Some(400), Some(384), Some(0)));
+}

@@ -105,7 +105,14 @@ fn expand(inputs: &[String]) -> anyhow::Result<Vec<PathBuf>> {
 /// Where each input's labels go.
 fn outputs(a: &AssignArgs, files: &[PathBuf]) -> anyhow::Result<(Vec<PathBuf>, bool)> {
     let text = a.out.to_string_lossy();
-    let folder = text.ends_with('/') || a.out.is_dir() || files.len() > 1;
+    let folder = text.ends_with('/') || a.out.is_dir();
+    if !folder && files.len() > 1 {
+        bail!(
+            "{} inputs cannot go into one file, {}: give a folder (a path ending in /) for one output per input",
+            files.len(),
+            a.out.display()
+        );
+    }
     if !folder {
         crate::data::check_export_path(&a.out)?;
         return Ok((vec![a.out.clone()], false));

@@ -222,8 +222,45 @@ pub struct InfoArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Parquet: read every row and check every value (otherwise the metadata and the first row
+    /// answer at once).
+    #[arg(long)]
+    pub full: bool,
     #[command(flatten)]
     load: LoadArgs,
+}
+
+/// `embedmap info` of a Parquet file from its metadata and first row.
+fn info_parquet(a: &InfoArgs) -> anyhow::Result<()> {
+    let p = data::peek_parquet(&a.file, &a.load.options())?;
+    let unchecked =
+        "not read: rows after the first (missing or NaN values, vectors of other lengths, zero vectors); --full reads every row";
+    let types: std::collections::HashMap<&str, &str> = p.columns.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    if a.json {
+        let v = serde_json::json!({
+            "file": a.file.display().to_string(),
+            "format": data::Format::Parquet,
+            "rows": p.rows,
+            "dim": p.dim,
+            "embedding": p.source,
+            "embedding_columns": p.source.columns(),
+            "metadata_columns": p.metadata.iter().map(|c| serde_json::json!({"name": c, "type": types.get(c.as_str())})).collect::<Vec<_>>(),
+            "checked": "metadata and first row",
+            "unchecked": unchecked,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!("file:       {}", a.file.display());
+        println!("format:     Parquet");
+        println!("rows:       {}", p.rows);
+        println!("dimension:  {}", p.dim);
+        println!("embedding:  {}", p.source.describe());
+        let meta: Vec<String> = p.metadata.iter().map(|c| format!("{c} ({})", types.get(c.as_str()).unwrap_or(&"?"))).collect();
+        println!("metadata:   {}", if meta.is_empty() { "(none)".to_string() } else { meta.join(", ") });
+        println!("checked:    the file's metadata and first row");
+        println!("{unchecked}");
+    }
+    Ok(())
 }
 
 /// Clustering algorithms available on the command line.
@@ -496,6 +533,9 @@ fn load(path: &Path, args: &LoadArgs) -> anyhow::Result<(Dataset, f64)> {
 }
 
 fn info(a: &InfoArgs) -> anyhow::Result<()> {
+    if data::Format::from_path(&a.file).ok() == Some(data::Format::Parquet) && !a.full {
+        return info_parquet(a);
+    }
     let (ds, _) = load(&a.file, &a.load)?;
     let meta = ds.metadata_columns();
     if a.json {
