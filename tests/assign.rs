@@ -250,3 +250,33 @@ fn inputs_and_models_that_do_not_fit_are_refused_with_what_differs() {
     assert!(err.contains("no such folder"), "{err}");
     assert!(!out.exists());
 }
+
+#[test]
+fn a_full_disk_stops_the_run_with_the_output_named_and_leaves_no_partial_file() {
+    use std::os::unix::process::CommandExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let data = fixture("debian400.parquet");
+    let (model, _) = fit_and_cluster(dir.path(), &data, &["--k", "5"], "csv");
+    let out = dir.path().join("out/");
+    std::fs::create_dir(&out).unwrap();
+    // Files of at most 64 KiB, as on a disk that fills up: writes beyond fail (EFBIG), and the
+    // signal that would otherwise stop the process is ignored.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_embedmap"));
+    cmd.args(["assign", s(&data), "--model", s(&model), "--out", s(&out), "--resume"]);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit { rlim_cur: 64 << 10, rlim_max: 64 << 10 };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 || libc::signal(libc::SIGXFSZ, libc::SIG_IGN) == libc::SIG_ERR {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let o = cmd.output().unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("debian400.parquet") && err.contains("cannot write") || err.contains("File too large"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "{left:?}");
+}
