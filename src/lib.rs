@@ -5,14 +5,21 @@
 //! * [`model`] saves a clustering as a model and labels new rows with it;
 //! * [`describe`] names and summarises clusters (distinguishing terms, frequent values, typical rows);
 //! * [`session`] and [`worker`] run jobs off the UI thread;
-//! * [`app`] is the window; [`cli`] the headless commands.
+//! * [`app`] is the window (feature `gui`); [`cli`] the headless commands (feature `io`).
+//!
+//! Without default features the library is the engine, sessions, saved models and `.npy`
+//! files: no window, no polars.
 
+#[cfg(feature = "gui")]
 pub mod app;
 pub mod background;
+#[cfg(feature = "io")]
 pub mod cli;
 pub mod data;
+#[cfg(feature = "io")]
 pub mod describe;
 pub mod engine;
 pub mod model;
 pub mod session;
+#[cfg(feature = "io")]
 pub mod worker;

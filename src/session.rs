@@ -272,6 +272,7 @@ impl ClusterOutcome {
 }
 
 impl ClusterOutcome {
+    #[cfg(feature = "io")]
     /// The result columns of an export: labels, the given silhouette values and map
     /// coordinates, the noise verdict when noise was reassigned, HDBSCAN memberships.
     #[must_use]

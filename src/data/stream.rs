@@ -18,7 +18,8 @@ use polars::prelude::*;
 
 use super::detect::EmbeddingSource;
 use super::error::{ExportError, LoadError};
-use super::{Format, parse_number, parse_vector_text, read_frame, shorten};
+use super::load::{parse_number, read_frame, shorten};
+use super::{Format, parse_vector_text};
 
 /// One batch of rows.
 pub struct Batch {
