@@ -313,8 +313,12 @@ pub struct StageTimes {
     pub encode_ms: f64,
 }
 
-/// Threads decoding batches.
+/// Threads decoding batches, at most.
 const DECODERS: usize = 2;
+/// Above this many bytes on disk per batch, one decoder: memory holds about (decoders + 2)
+/// batches, and a second decoder of such batches would take it past 1 GB (row groups of 100k ×
+/// 384 floats: 1.13 GB with two, 0.82 GB with one).
+const TWO_DECODERS_MAX_BYTES: u64 = 96 << 20;
 
 /// Reads, labels and writes one file with the three stages overlapped: [`DECODERS`] threads
 /// decode the next batches while this one labels the current batch and another thread encodes
@@ -336,12 +340,13 @@ fn pipeline(
         let (frame_tx, frame_rx) = sync_channel::<DataFrame>(0);
         // Two decoders take alternate batches: Parquet decodes a column on one thread.
         let reader = &reader;
-        let decoders: Vec<_> = (0..DECODERS)
+        let n_dec = if reader.largest_batch_bytes() <= TWO_DECODERS_MAX_BYTES { DECODERS } else { 1 };
+        let decoders: Vec<_> = (0..n_dec)
             .map(|t| {
                 let (tx, rx) = sync_channel(0);
                 let h = scope.spawn(move || {
                     let mut busy = 0.0;
-                    for i in (t..reader.batches()).step_by(DECODERS) {
+                    for i in (t..reader.batches()).step_by(n_dec) {
                         let t = Instant::now();
                         let b = reader.read(i);
                         busy += ms(t);
@@ -357,7 +362,7 @@ fn pipeline(
             })
             .collect();
         let (decoders, decode_handles): (Vec<_>, Vec<_>) = decoders.into_iter().unzip();
-        let batch_rx = (0..reader.batches()).map_while(|i| decoders[i % DECODERS].recv().ok());
+        let batch_rx = (0..reader.batches()).map_while(|i| decoders[i % n_dec].recv().ok());
         let encoder = scope.spawn(move || -> Result<(BatchWriter, f64), crate::data::ExportError> {
             let mut busy = 0.0;
             for frame in frame_rx {

@@ -174,6 +174,13 @@ impl BatchReader {
         }
     }
 
+    /// The largest batch's share of the file, in bytes on disk (an estimate from its rows).
+    #[must_use]
+    pub fn largest_batch_bytes(&self) -> u64 {
+        let rows = self.plan.iter().map(|p| p.1).max().unwrap_or(0) as u64;
+        self.bytes / self.total.max(1) as u64 * rows
+    }
+
     /// Number of batches.
     #[must_use]
     pub fn batches(&self) -> usize {
