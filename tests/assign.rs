@@ -280,3 +280,44 @@ fn a_full_disk_stops_the_run_with_the_output_named_and_leaves_no_partial_file() 
     let left: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn minibatch_and_dbscan_models_label_their_own_rows_as_the_clustering_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = fixture("debian400.parquet");
+    // cluster --model writes the labelled file and the model in one run.
+    let (c, model) = (dir.path().join("c.csv"), dir.path().join("mb.embedmap.json"));
+    let err = ok(&embedmap(&[
+        "cluster",
+        s(&data),
+        "--algo",
+        "minibatch-kmeans",
+        "--k",
+        "6",
+        "--batch-size",
+        "64",
+        "--out",
+        s(&c),
+        "--model",
+        s(&model),
+        "--no-trust",
+    ]));
+    assert!(err.contains("labels 400 of the 400 rows as the clustering did"), "{err}");
+    let out = dir.path().join("a.csv");
+    ok(&embedmap(&["assign", s(&data), "--model", s(&model), "--out", s(&out)]));
+    assert_eq!(texts(&read(&out), "cluster"), texts(&read(&c), "cluster"));
+    // DBSCAN: core points keep their cluster, noise stays noise; is_noise is written.
+    let npy = fixture("blobs.npy");
+    let dmodel = dir.path().join("db.embedmap.json");
+    let err = ok(&embedmap(&["fit", s(&npy), "--algo", "dbscan", "--eps", "4", "--model", s(&dmodel)]));
+    assert!(err.contains("core points within eps 4;") && err.contains("33 noise points"), "{err}");
+    let dout = dir.path().join("d.csv");
+    ok(&embedmap(&["assign", s(&npy), "--model", s(&dmodel), "--out", s(&dout)]));
+    let d = read(&dout);
+    let (cl, noise) = (texts(&d, "cluster"), texts(&d, "is_noise"));
+    assert_eq!(cl.len(), 300);
+    assert_eq!(cl.iter().filter(|l| l.as_deref() == Some("-1")).count(), 33);
+    for (l, n) in cl.iter().zip(&noise) {
+        assert_eq!(l.as_deref() == Some("-1"), n.as_deref() == Some("true"), "{l:?} {n:?}");
+    }
+}
