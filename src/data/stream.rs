@@ -21,6 +21,9 @@ use super::error::{ExportError, LoadError};
 use super::load::{parse_number, read_frame, shorten};
 use super::{Format, parse_vector_text};
 
+/// Bad rows of a batch: (row within the batch, why).
+pub type BadRows = Vec<(usize, String)>;
+
 /// One batch of rows.
 pub struct Batch {
     /// Every original column of these rows, types unchanged (none for `.npy`).
@@ -293,12 +296,7 @@ fn nonfinite_rows(data: &mut [f32], dim: usize, column: &str) -> Vec<(usize, Str
 
 /// The vectors of `frame`'s rows from `source`, `dim` values each; a row that has none (missing,
 /// another length, not numbers, NaN or infinite) gets zeros and a reason.
-fn extract_tolerant(
-    frame: &DataFrame,
-    source: &EmbeddingSource,
-    dim: usize,
-    path: &Path,
-) -> Result<(Vec<f32>, Vec<(usize, String)>), LoadError> {
+fn extract_tolerant(frame: &DataFrame, source: &EmbeddingSource, dim: usize, path: &Path) -> Result<(Vec<f32>, BadRows), LoadError> {
     let n = frame.height();
     let p = || path.to_path_buf();
     let col = |name: &str| frame.column(name).map_err(|e| LoadError::BadColumnSpec { message: e.to_string(), path: p() });
@@ -361,11 +359,13 @@ fn extract_tolerant(
         EmbeddingSource::TextColumn { column } => {
             let s = col(column)?.as_materialized_series();
             let ca = s.str().map_err(|e| parse(e, "text vectors"))?;
-            let lengths: Vec<Option<usize>> = ca.iter().map(|c| c.and_then(parse_vector_text).map(|v| v.len())).collect();
-            let first = lengths.iter().flatten().next().copied();
-            wrong_dimension(lengths.iter().any(|&l| l == Some(dim)), column, &first, dim, path)?;
-            for (row, cell) in ca.iter().enumerate() {
-                let why = match cell.map(|c| (c, parse_vector_text(c))) {
+            // Each cell parsed once (the batch bounds the memory this takes).
+            let parsed: Vec<Option<(&str, Option<Vec<f64>>)>> = ca.iter().map(|c| c.map(|c| (c, parse_vector_text(c)))).collect();
+            let first = parsed.iter().flatten().find_map(|(_, v)| v.as_ref().map(Vec::len));
+            let any_right = parsed.iter().flatten().any(|(_, v)| v.as_ref().is_some_and(|v| v.len() == dim));
+            wrong_dimension(any_right, column, &first, dim, path)?;
+            for (row, cell) in parsed.into_iter().enumerate() {
+                let why = match cell {
                     None => Some(format!("no vector in '{column}'")),
                     Some((c, None)) => Some(format!("'{}' in '{column}' is not a vector", shorten(c))),
                     Some((_, Some(v))) if v.len() != dim => Some(format!("{} values in '{column}', the model expects {dim}", v.len())),

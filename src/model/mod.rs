@@ -443,10 +443,7 @@ impl Model {
             }
             AssignmentSpec::NearestCentroid { .. } => None,
         };
-        let xy = match &self.file.projection {
-            Some(ProjectionSpec::Pca(axes)) => Some(project_rows(rows, axes)),
-            None => None,
-        };
+        let xy = self.file.projection.as_ref().map(|ProjectionSpec::Pca(axes)| project_rows(rows, axes));
         Ok(Assigned { labels, distance: near.distance, is_noise, xy })
     }
 
