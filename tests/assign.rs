@@ -321,3 +321,20 @@ fn minibatch_and_dbscan_models_label_their_own_rows_as_the_clustering_did() {
         assert_eq!(l.as_deref() == Some("-1"), n.as_deref() == Some("true"), "{l:?} {n:?}");
     }
 }
+
+#[test]
+fn info_describes_a_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, _) = fit_and_cluster(dir.path(), &fixture("debian400.parquet"), &["--k", "4", "--metric", "cosine"], "csv");
+    let o = embedmap(&["info", s(&model)]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        text.contains("nearest of 4 k-means centroids") && text.contains("384-d vectors from list column 'embedding', cosine"),
+        "{text}"
+    );
+    assert!(text.contains("400 of 400 fitting rows") && text.contains("PCA axes"), "{text}");
+    let j: serde_json::Value = serde_json::from_slice(&embedmap(&["info", s(&model), "--json"]).stdout).unwrap();
+    assert_eq!(j["metric"], "cosine");
+    assert!(j.get("assignment").is_none() && j["rule"].as_str().unwrap().contains("centroids"));
+}

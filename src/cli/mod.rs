@@ -70,7 +70,8 @@ pub enum TuneParam {
 /// Headless subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Describe a file: rows, dimension, embedding columns, metadata columns, warnings.
+    /// Describe a file (rows, dimension, embedding columns, metadata columns, warnings) or a
+    /// saved model (`M.embedmap.json`: rule, expected input, clusters, agreement).
     Info(InfoArgs),
     /// Cluster a file and write the labelled data (and, with --model, the model).
     Cluster(ClusterArgs),
@@ -228,6 +229,55 @@ pub struct InfoArgs {
     pub full: bool,
     #[command(flatten)]
     load: LoadArgs,
+}
+
+/// `embedmap info M.embedmap.json`: what a saved model holds and what it expects.
+fn info_model(a: &InfoArgs) -> anyhow::Result<()> {
+    let m = crate::model::Model::load(&a.file)?;
+    let f = &m.file;
+    if a.json {
+        let mut v = serde_json::to_value(f)?;
+        if let Some(o) = v.as_object_mut() {
+            // The arrays are data, not a description.
+            o.remove("assignment");
+            o.insert("rule".into(), serde_json::json!(model_rule(&m)));
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let share = 100.0 * f.agreement.same as f64 / f.agreement.rows.max(1) as f64;
+    println!("model:      {} (format version {}, embedmap {})", a.file.display(), f.version, f.embedmap_version);
+    println!("clustering: {}", describe(&f.request));
+    println!("rule:       {}", model_rule(&m));
+    println!(
+        "expects:    {}-d vectors from {}, {} (normalisation: {})",
+        f.embedding.dim,
+        f.embedding.source.describe(),
+        f.metric,
+        f.embedding.normalisation
+    );
+    println!(
+        "fitted on:  {} ({} rows, {})",
+        f.fitted_on.file.as_deref().unwrap_or("the bundled demo"),
+        f.fitted_on.rows,
+        f.fitted_on.checksum
+    );
+    println!("agreement:  {} of {} fitting rows labelled as the clustering did ({share:.2}%)", f.agreement.same, f.agreement.rows);
+    println!("map:        {}", if f.projection.is_some() { "PCA axes (assign writes x, y)" } else { "none (assign writes no x, y)" });
+    let names: Vec<String> = f
+        .clusters
+        .iter()
+        .map(|c| match &c.name {
+            Some(n) => format!("{} '{n}' ({})", c.id, c.size),
+            None => format!("{} ({})", c.id, c.size),
+        })
+        .collect();
+    println!("clusters:   {}", names.join(", "));
+    for n in &f.notes {
+        println!("note:       {n}");
+    }
+    Ok(())
 }
 
 /// `embedmap info` of a Parquet file from its metadata and first row.
@@ -533,6 +583,9 @@ fn load(path: &Path, args: &LoadArgs) -> anyhow::Result<(Dataset, f64)> {
 }
 
 fn info(a: &InfoArgs) -> anyhow::Result<()> {
+    if a.file.to_string_lossy().ends_with(".embedmap.json") {
+        return info_model(a);
+    }
     if data::Format::from_path(&a.file).ok() == Some(data::Format::Parquet) && !a.full {
         return info_parquet(a);
     }
