@@ -468,27 +468,19 @@ fn run_algorithm(emb: &Embeddings, algo: &Algorithm, interactive: bool, ctl: &Co
         fit: None,
     };
     Ok(match algo {
-        Algorithm::Kmeans(p) => {
-            let cfg = p.check(n).map_err(|e| RunError::Params(e.to_string()))?;
-            let km = kmeans(emb, &cfg, ctl)?;
-            let fit = Some(FitData::Centroids(std::sync::Arc::new(km.centroids)));
+        Algorithm::Kmeans(_) | Algorithm::MinibatchKmeans(_) => {
+            let km = match algo {
+                Algorithm::Kmeans(p) => kmeans(emb, &p.check(n).map_err(|e| RunError::Params(e.to_string()))?, ctl)?,
+                Algorithm::MinibatchKmeans(p) => minibatch_kmeans(emb, p, ctl)?,
+                _ => unreachable!("matched above"),
+            };
+            let labels = to_i32(&km.labels);
             Raw {
                 inertia: Some(km.inertia),
                 n_iter: Some(km.n_iter),
                 converged: Some(km.converged),
-                fit,
-                ..plain(to_i32(&km.labels), notes)
-            }
-        }
-        Algorithm::MinibatchKmeans(p) => {
-            let km = minibatch_kmeans(emb, p, ctl)?;
-            let fit = Some(FitData::Centroids(std::sync::Arc::new(km.centroids)));
-            Raw {
-                inertia: Some(km.inertia),
-                n_iter: Some(km.n_iter),
-                converged: Some(km.converged),
-                fit,
-                ..plain(to_i32(&km.labels), notes)
+                fit: Some(FitData::Centroids(std::sync::Arc::new(km.centroids))),
+                ..plain(labels, notes)
             }
         }
         Algorithm::Dbscan(p) => {

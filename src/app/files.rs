@@ -189,10 +189,14 @@ pub(crate) fn export_png(app: &mut EmbedmapApp, path: &Path) {
 
 /// A file name for saving beside the data: `<stem>_<suffix>`.
 pub(crate) fn suggested_name(app: &EmbedmapApp, suffix: &str) -> String {
-    let stem = app.dataset.as_ref().map_or("embedmap".to_string(), |d| {
-        d.name.rsplit_once('.').map_or(d.name.clone(), |(s, _)| s.to_string()).replace([' ', ':'], "_")
-    });
-    format!("{stem}_{suffix}")
+    format!("{}_{suffix}", file_stem(app))
+}
+
+/// The open file's name without its extension, safe in a file name ("embedmap" for none).
+pub(crate) fn file_stem(app: &EmbedmapApp) -> String {
+    app.dataset
+        .as_ref()
+        .map_or("embedmap".to_string(), |d| d.name.rsplit_once('.').map_or(d.name.clone(), |(s, _)| s.to_string()).replace([' ', ':'], "_"))
 }
 
 /// The recent files that still exist.

@@ -835,9 +835,7 @@ impl EmbedmapApp {
                     return;
                 }
                 let dir = self.settings.last_dir.clone();
-                let stem = self.dataset.as_ref().map_or("embedmap".to_string(), |d| {
-                    d.name.rsplit_once('.').map_or(d.name.clone(), |(s, _)| s.to_string()).replace([' ', ':'], "_")
-                });
+                let stem = files::file_stem(self);
                 self.spawn_dialog(ctx, move || {
                     let d = rfd::FileDialog::new()
                         .set_title(if selection { "Export the selected rows" } else { "Export labelled data" })
@@ -896,9 +894,7 @@ impl EmbedmapApp {
                     return;
                 }
                 let dir = self.settings.last_dir.clone();
-                let stem = self.dataset.as_ref().map_or("embedmap".to_string(), |d| {
-                    d.name.rsplit_once('.').map_or(d.name.clone(), |(s, _)| s.to_string()).replace([' ', ':'], "_")
-                });
+                let stem = files::file_stem(self);
                 self.spawn_dialog(ctx, move || {
                     let d = rfd::FileDialog::new()
                         .set_title("Export the clustering as a model")
@@ -1070,8 +1066,8 @@ impl EmbedmapApp {
             self.error = Some("the clustering on screen is not final yet: wait for its exact figures, then export the model".into());
             return;
         }
-        if path.extension().and_then(|e| e.to_str()) != Some("json") {
-            self.error = Some(format!("a model is a .json file (for example model.embedmap.json), not {}", path.display()));
+        if let Err(e) = crate::model::check_path(&path) {
+            self.error = Some(e.to_string());
             return;
         }
         if let Some(dir) = path.parent() {

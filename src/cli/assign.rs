@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use polars::prelude::*;
 
 use crate::data::stream::{Batch, BatchReader, BatchWriter};
-use crate::data::{EmbeddingSource, free_name, glob_match};
+use crate::data::{EmbeddingSource, free_name, glob_match, same_file};
 use crate::engine::{Matrix, Metric};
 use crate::model::Model;
 
@@ -133,10 +133,6 @@ fn outputs(a: &AssignArgs, files: &[PathBuf]) -> anyhow::Result<(Vec<PathBuf>, b
         outs.push(o);
     }
     Ok((outs, true))
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
 }
 
 /// What one file gave.

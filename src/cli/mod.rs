@@ -657,7 +657,7 @@ fn cluster(a: &ClusterArgs) -> anyhow::Result<()> {
         data::check_export_path(out)?;
     }
     if let Some(m) = &a.model {
-        check_model_path(m)?;
+        crate::model::check_path(m).map_err(|e| anyhow::anyhow!("--model: {e}"))?;
     }
     let session = a.session.as_deref().map(SessionFile::read).transpose().map_err(|e| anyhow::anyhow!(e))?;
     let input = match &session {
@@ -852,19 +852,6 @@ fn model_rule(m: &crate::model::Model) -> String {
         crate::model::AssignmentSpec::NearestCentroid { from, .. } => format!("nearest of {} {from}", m.targets()),
         crate::model::AssignmentSpec::NearestCorePoint { eps, .. } => format!("nearest of {} core points within eps {eps}", m.targets()),
     }
-}
-
-/// Refuses a model path that cannot be written before any work is done.
-fn check_model_path(path: &Path) -> anyhow::Result<()> {
-    if path.extension().and_then(|e| e.to_str()) != Some("json") {
-        bail!("--model: a model is a .json file (for example model.embedmap.json), not {}", path.display());
-    }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-        && !dir.is_dir()
-    {
-        bail!("--model: no such folder {}", dir.display());
-    }
-    Ok(())
 }
 
 /// Runs a projection and (unless told not to) its trust figures, reporting both on stderr.

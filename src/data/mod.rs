@@ -20,6 +20,6 @@ pub use atomic::write_atomically;
 pub use detect::{ColumnKind, EmbeddingSource, candidates, glob_match, parse_vector_text, resolve_spec, summarize_names};
 pub use error::{ExportError, LoadError};
 #[cfg(feature = "io")]
-pub use export::{ExportColumns, ExportSummary, check_export_path, export_coords, export_labelled, export_rows, free_name};
+pub use export::{ExportColumns, ExportSummary, check_export_path, export_coords, export_labelled, export_rows, free_name, same_file};
 #[cfg(feature = "io")]
 pub use load::*;

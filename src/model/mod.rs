@@ -572,6 +572,20 @@ impl Model {
     }
 }
 
+/// Whether `path` can take a model: a `.json` name in a folder that exists. Checked before any
+/// work is done.
+pub fn check_path(path: &Path) -> Result<(), ModelError> {
+    if path.extension().and_then(|e| e.to_str()) != Some("json") {
+        return Err(ModelError::Unsupported(format!("a model is a .json file (for example model.embedmap.json), not {}", path.display())));
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        return Err(ModelError::Unsupported(format!("no such folder {} for the model {}", dir.display(), path.display())));
+    }
+    Ok(())
+}
+
 /// An array slot filled when the model is saved.
 fn placeholder() -> Array {
     Array::Inline { rows: 0, cols: 0, values: Vec::new() }
