@@ -569,6 +569,23 @@ pub fn run_cluster_then_exact(
     ctl: &Control,
     sampled: Option<&(dyn Fn(ClusterOutcome) + Sync)>,
 ) -> Result<ClusterOutcome, RunError> {
+    run_with(emb, req, ctl, sampled, Scoring::Request)
+}
+
+/// [`run_cluster`] without the silhouette and the quality indices (their fields say "not
+/// computed"): the labels, noise handling and fit data only, for callers that score
+/// separately (the Python package's `fit`).
+pub fn run_cluster_unscored(emb: &Embeddings, req: &ClusterRequest, ctl: &Control) -> Result<ClusterOutcome, RunError> {
+    run_with(emb, req, ctl, None, Scoring::Skip)
+}
+
+fn run_with(
+    emb: &Embeddings,
+    req: &ClusterRequest,
+    ctl: &Control,
+    sampled: Option<&(dyn Fn(ClusterOutcome) + Sync)>,
+    scoring: Scoring,
+) -> Result<ClusterOutcome, RunError> {
     let n = emb.raw().n();
     req.algorithm.check(n).map_err(RunError::Params)?;
     let k = req.algorithm.k();
@@ -629,7 +646,7 @@ pub fn run_cluster_then_exact(
         sampled(o);
         ctl.progress("exact silhouette and indices over every row", 0.0);
     }
-    finish(emb, space_emb, &algorithm, req, raw, cluster_ms, Scoring::Request, ctl)
+    finish(emb, space_emb, &algorithm, req, raw, cluster_ms, scoring, ctl)
 }
 
 /// Rows from which the window shows a preview before the seeded result: below, that result
@@ -755,7 +772,12 @@ enum Scoring {
     Request,
     /// A preview's: sampled silhouette, and every index on a fixed sample of rows.
     Preview,
+    /// None: the labels alone.
+    Skip,
 }
+
+/// What the silhouette and the indices say when [`run_cluster_unscored`] left them out.
+pub const NOT_COMPUTED: &str = "not computed";
 
 /// Noise handling, sizes and the quality indices of a labelling `raw` made in `space_emb`
 /// (the full embedding `emb` or a reduction of it); the indices in `emb`.
@@ -806,7 +828,8 @@ fn finish(
         _ => (emb, own.as_slice()),
     };
     let t = Instant::now();
-    let sil = match silhouette(score_emb, scored_labels, metric, silhouette_mode, seed, ctl) {
+    let computed = (scoring != Scoring::Skip).then(|| silhouette(score_emb, scored_labels, metric, silhouette_mode, seed, ctl));
+    let sil = match computed.unwrap_or_else(|| Err(crate::engine::silhouette::SilhouetteError::NotComputed)) {
         Ok(mut s) => {
             s.n_noise = n_noise;
             if let Some(sample) = &sample {
@@ -826,8 +849,12 @@ fn finish(
     ctl.check()?;
     let t = Instant::now();
     let space = score_emb.points(metric);
-    let (davies_bouldin, calinski_harabasz) = internal_indices(space, scored_labels);
-    let (davies_bouldin, calinski_harabasz) = (davies_bouldin.map_err(|e| e.to_string()), calinski_harabasz.map_err(|e| e.to_string()));
+    let (davies_bouldin, calinski_harabasz) = if scoring == Scoring::Skip {
+        (Err(NOT_COMPUTED.to_string()), Err(NOT_COMPUTED.to_string()))
+    } else {
+        let (db, ch) = internal_indices(space, scored_labels);
+        (db.map_err(|e| e.to_string()), ch.map_err(|e| e.to_string()))
+    };
     let indices_ms = elapsed_ms(t);
     let clusters = per_cluster(&sizes, &own, sil.as_ref().ok(), raw.probabilities.as_deref());
     Ok(ClusterOutcome {

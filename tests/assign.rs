@@ -216,7 +216,10 @@ fn inputs_and_models_that_do_not_fit_are_refused_with_what_differs() {
     let five = dir.path().join("five.npy");
     write_npy(&five, 10, 5);
     let err = fails(&["assign", s(&five), "--model", s(&model), "--out", s(&out)]);
-    assert!(err.contains("its rows have 5 values, not 8") && err.contains("five.npy"), "{err}");
+    assert!(
+        err.contains("the model expects 8-dimensional embeddings") && err.contains("has 5 dimensions") && err.contains("five.npy"),
+        "{err}"
+    );
     let err = fails(&[
         "assign",
         s(&fixture("debian400.parquet")),

@@ -46,6 +46,16 @@ pub enum LoadError {
         /// The file.
         path: PathBuf,
     },
+    /// Vectors of another length than the model's.
+    #[error("the model expects {expected}-dimensional embeddings, but {path} has {found} dimensions")]
+    Dimension {
+        /// The model's.
+        expected: usize,
+        /// The file's.
+        found: usize,
+        /// The file.
+        path: PathBuf,
+    },
     /// `--embedding-columns` named something that does not exist or is unusable.
     #[error("{message}: {path}")]
     BadColumnSpec {

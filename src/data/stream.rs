@@ -111,7 +111,7 @@ impl BatchReader {
                     other => return Err(npy_err(format!("a {}-dimensional array is not a table of vectors", other.len()))),
                 };
                 if cols != dim {
-                    return Err(LoadError::Npy { message: format!("its rows have {cols} values, not {dim}"), path: p() });
+                    return Err(LoadError::Dimension { expected: dim, found: cols, path: p() });
                 }
                 let elem = if h.descr.ends_with('8') { 8 } else { 4 };
                 let need = h.data_offset as u64 + (rows * cols * elem) as u64;

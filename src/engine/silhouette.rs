@@ -80,6 +80,9 @@ pub enum SilhouetteError {
     /// Stopped by a newer job.
     #[error("cancelled")]
     Cancelled,
+    /// Left out on purpose ([`crate::session::run_cluster_unscored`]).
+    #[error("not computed")]
+    NotComputed,
 }
 
 impl From<Cancelled> for SilhouetteError {
