@@ -120,7 +120,9 @@ fn shards_in_small_batches_get_the_same_labels_and_a_rerun_resumes() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists; choose a new one, or add --resume"));
     std::fs::remove_file(out.join("shard-01.parquet")).unwrap();
-    let err = ok(&embedmap(&["assign", &glob, "--model", s(&model), "--out", s(&out), "--resume"]));
+    // A folder names its files as the pattern did.
+    let folder = format!("{}/", input.display());
+    let err = ok(&embedmap(&["assign", &folder, "--model", s(&model), "--out", s(&out), "--resume"]));
     assert_eq!(err.matches("skipped").count(), 2, "{err}");
     assert!(out.join("shard-01.parquet").is_file());
 }
@@ -244,6 +246,10 @@ fn inputs_and_models_that_do_not_fit_are_refused_with_what_differs() {
     assert!(err.contains("is not an embedmap model"), "{err}");
     let err = fails(&["assign", &format!("{}/*.nothing", dir.path().display()), "--model", s(&model), "--out", s(&out)]);
     assert!(err.contains("no file matches"), "{err}");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let err = fails(&["assign", s(&empty), "--model", s(&model), "--out", s(&out)]);
+    assert!(err.contains("holds no file embedmap reads"), "{err}");
     let two = [s(&fixture("blobs.npy")).to_string(), s(&fixture("formats/vectors_f32.npy")).to_string()];
     let err = fails(&["assign", &two[0], &two[1], "--model", s(&model), "--out", s(&out)]);
     assert!(err.contains("2 inputs cannot go into one file"), "{err}");

@@ -341,6 +341,11 @@ class Model:
         return self._inner.names
 
     @property
+    def has_noise(self) -> bool:
+        """Whether the rule has noise (DBSCAN models): ``assign`` then also gives ``is_noise``."""
+        return self._inner.has_noise
+
+    @property
     def has_projection(self) -> bool:
         return self._inner.has_projection
 

@@ -366,6 +366,12 @@ impl PyModel {
         self.model.file.clusters.len()
     }
 
+    /// Whether the rule has noise (DBSCAN models): `assign` then also gives `is_noise`.
+    #[getter]
+    fn has_noise(&self) -> bool {
+        self.model.has_noise()
+    }
+
     /// Whether new rows also get x, y.
     #[getter]
     fn has_projection(&self) -> bool {

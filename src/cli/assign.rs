@@ -24,8 +24,9 @@ pub enum Columns {
 /// `embedmap assign`.
 #[derive(Debug, Args)]
 pub struct AssignArgs {
-    /// Files to label, or patterns of file names (`shards/*.parquet`).
-    #[arg(required = true, value_name = "FILE_OR_GLOB")]
+    /// Files to label, folders of them (every .parquet, .csv, .npy, … inside), or patterns of file
+    /// names (`shards/*.parquet`).
+    #[arg(required = true, value_name = "FILE_FOLDER_OR_GLOB")]
     pub inputs: Vec<String>,
     /// The model (`embedmap fit --model`).
     #[arg(long, value_name = "M.embedmap.json")]
@@ -69,12 +70,34 @@ pub struct SomeRowsBad {
     pub first: String,
 }
 
-/// The files the inputs name, patterns expanded (in name order) and checked.
+/// The extensions of the files a folder input contributes.
+const SHARD_EXTENSIONS: [&str; 9] = ["parquet", "csv", "tsv", "npy", "jsonl", "ndjson", "arrow", "feather", "ipc"];
+
+/// The files the inputs name, folders and patterns expanded (in name order) and checked.
 fn expand(inputs: &[String]) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for spec in inputs {
+        let p = PathBuf::from(spec);
+        if p.is_dir() {
+            // A folder of shards: every file of a format embedmap reads, in name order.
+            let mut found: Vec<PathBuf> = std::fs::read_dir(&p)
+                .with_context(|| format!("cannot list {spec}"))?
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|f| {
+                    f.is_file()
+                        && !f.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                        && f.extension().is_some_and(|e| SHARD_EXTENSIONS.contains(&e.to_string_lossy().to_ascii_lowercase().as_str()))
+                })
+                .collect();
+            if found.is_empty() {
+                bail!("the folder {spec} holds no file embedmap reads ({})", SHARD_EXTENSIONS.map(|e| format!(".{e}")).join(", "));
+            }
+            found.sort();
+            out.extend(found);
+            continue;
+        }
         if !spec.contains('*') {
-            let p = PathBuf::from(spec);
             if !p.is_file() {
                 bail!("no such file: {spec}");
             }
