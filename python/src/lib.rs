@@ -20,6 +20,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use rayon::prelude::*;
 
 create_exception!(
     _engine,
@@ -41,15 +42,56 @@ fn refuse(message: impl std::fmt::Display) -> PyErr {
 /// Copies a C-contiguous (n, d) float32 array into a matrix, refusing empty input and rows with
 /// NaN or infinite values (named, as the loaders do).
 fn matrix(py: Python<'_>, x: &PyReadonlyArray2<'_, f32>) -> PyResult<Matrix> {
+    Ok(copy_rows(py, x, false)?.0)
+}
+
+/// The embeddings of `x` for work in `metric`: under cosine the unit-length copy is made in
+/// the same pass as the copy of the input.
+fn embeddings(py: Python<'_>, x: &PyReadonlyArray2<'_, f32>, metric: Metric) -> PyResult<Embeddings> {
+    Ok(match copy_rows(py, x, metric == Metric::Cosine)? {
+        (raw, Some((unit, zero))) => Embeddings::with_unit(raw, unit, zero),
+        (raw, None) => Embeddings::new(raw),
+    })
+}
+
+/// [`matrix`], and with `unit` the rows scaled to unit length and the zero rows as
+/// [`Matrix::normalized`] gives them. One parallel pass over blocks of rows (the page faults of
+/// the new buffers are shared between the threads too).
+fn copy_rows(py: Python<'_>, x: &PyReadonlyArray2<'_, f32>, unit: bool) -> PyResult<(Matrix, Option<(Matrix, Vec<usize>)>)> {
+    const ROWS: usize = 2048;
     let (n, d) = (x.shape()[0], x.shape()[1]);
     if n == 0 || d == 0 {
         return Err(refuse(format!("X has shape ({n}, {d}); it needs at least one row and one column")));
     }
     let values = x.as_slice().map_err(|_| refuse("X must be a C-contiguous float32 array"))?;
-    let (data, bad) = py.detach(|| {
-        let bad: Vec<usize> =
-            values.chunks_exact(d).enumerate().filter(|(_, r)| r.iter().any(|v| !v.is_finite())).map(|(i, _)| i).collect();
-        (values.to_vec(), bad)
+    let (data, unit_data, bad, zero) = py.detach(|| {
+        let mut data = vec![0f32; n * d];
+        let mut unit_data = if unit { vec![0f32; n * d] } else { Vec::new() };
+        let unit_blocks: Vec<Option<&mut [f32]>> =
+            if unit { unit_data.chunks_mut(ROWS * d).map(Some).collect() } else { (0..n.div_ceil(ROWS)).map(|_| None).collect() };
+        let blocks: Vec<(Vec<usize>, Vec<usize>)> = data
+            .par_chunks_mut(ROWS * d)
+            .zip(values.par_chunks(ROWS * d))
+            .zip(unit_blocks.into_par_iter())
+            .enumerate()
+            .map(|(b, ((out, src), unit_out))| {
+                out.copy_from_slice(src);
+                let bad =
+                    src.chunks_exact(d).enumerate().filter(|(_, r)| !r.iter().all(|v| v.is_finite())).map(|(i, _)| b * ROWS + i).collect();
+                let mut zero = Vec::new();
+                if let Some(u) = unit_out {
+                    u.copy_from_slice(src);
+                    for (i, row) in u.chunks_exact_mut(d).enumerate() {
+                        if !embedmap::engine::matrix::scale_to_unit(row) {
+                            zero.push(b * ROWS + i);
+                        }
+                    }
+                }
+                (bad, zero)
+            })
+            .collect();
+        let (bad, zero): (Vec<Vec<usize>>, Vec<Vec<usize>>) = blocks.into_iter().unzip();
+        (data, unit_data, bad.concat(), zero.concat())
     });
     if !bad.is_empty() {
         let shown: Vec<String> = bad.iter().take(5).map(ToString::to_string).collect();
@@ -60,7 +102,10 @@ fn matrix(py: Python<'_>, x: &PyReadonlyArray2<'_, f32>) -> PyResult<Matrix> {
             shown.join(", ")
         )));
     }
-    Matrix::new(data, n, d).ok_or_else(|| refuse("X's shape does not match its data"))
+    let shape = || refuse("X's shape does not match its data");
+    let raw = Matrix::new(data, n, d).ok_or_else(shape)?;
+    let unit = if unit { Some((Matrix::new(unit_data, n, d).ok_or_else(shape)?, zero)) } else { None };
+    Ok((raw, unit))
 }
 
 fn labels_of(labels: &PyReadonlyArray1<'_, i32>, n: usize) -> PyResult<Vec<i32>> {
@@ -238,12 +283,9 @@ fn cluster(py: Python<'_>, x: PyReadonlyArray2<'_, f32>, request: &str) -> PyRes
         }
     }
     let req: ClusterRequest = serde_json::from_value(v).map_err(|e| refuse(format!("bad settings: {e}")))?;
-    let m = matrix(py, &x)?;
-    let dim = m.d();
-    let outcome = py.detach(|| {
-        let emb = Embeddings::new(m);
-        run_cluster_unscored(&emb, &req, &Control::default())
-    });
+    let emb = embeddings(py, &x, req.algorithm.metric())?;
+    let dim = emb.raw().d();
+    let outcome = py.detach(|| run_cluster_unscored(&emb, &req, &Control::default()));
     Ok(Fitted { outcome: outcome.map_err(run_error)?, dim })
 }
 
@@ -285,10 +327,10 @@ fn silhouette_values<'py>(
     seed: u64,
 ) -> PyResult<SilhouetteOut<'py>> {
     let metric = metric_of(metric)?;
-    let m = matrix(py, &x)?;
-    let l = labels_of(&labels, m.n())?;
+    let emb = embeddings(py, &x, metric)?;
+    let l = labels_of(&labels, emb.raw().n())?;
     let mode = if sample { SilhouetteMode::Sample } else { SilhouetteMode::Exact };
-    let s = py.detach(|| silhouette(&Embeddings::new(m), &l, metric, mode, seed, &Control::default())).map_err(refuse)?;
+    let s = py.detach(|| silhouette(&emb, &l, metric, mode, seed, &Control::default())).map_err(refuse)?;
     Ok((s.values.into_pyarray(py), s.mean, s.exact, s.ci95))
 }
 

@@ -86,12 +86,7 @@ impl Matrix {
                 .map(|(b, block)| {
                     let mut zero = Vec::new();
                     for (i, row) in block.chunks_exact_mut(self.d).enumerate() {
-                        let norm = row.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>().sqrt();
-                        if norm > 0.0 {
-                            #[allow(clippy::cast_possible_truncation)]
-                            let inv = (1.0 / norm) as f32;
-                            row.iter_mut().for_each(|v| *v *= inv);
-                        } else {
+                        if !scale_to_unit(row) {
                             zero.push(b * ROWS + i);
                         }
                     }
@@ -117,4 +112,18 @@ fn prefetch_row(row: &[f32]) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = row;
+}
+
+/// Scales `row` to unit length in place, exactly as [`Matrix::normalized`] does (the norm in
+/// f64, one f32 factor); `false`, and the row left as it is, when its length is zero.
+pub fn scale_to_unit(row: &mut [f32]) -> bool {
+    let norm = row.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>().sqrt();
+    if norm > 0.0 {
+        #[allow(clippy::cast_possible_truncation)]
+        let inv = (1.0 / norm) as f32;
+        row.iter_mut().for_each(|v| *v *= inv);
+        true
+    } else {
+        false
+    }
 }
