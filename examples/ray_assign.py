@@ -34,34 +34,12 @@ import shutil
 import sys
 import time
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 
-def vectors(column: pa.ChunkedArray | pa.Array, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """The (n, dim) float32 rows of a list column, and which rows are usable (present, `dim`
-    values, all finite); unusable rows are zero in the matrix."""
-    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    n = len(arr)
-    if not (pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type) or pa.types.is_fixed_size_list(arr.type)):
-        raise TypeError(f"the embedding column is of type {arr.type}, not a list of numbers")
-    lengths = pc.fill_null(pc.list_value_length(arr), -1).to_numpy(zero_copy_only=False)
-    ok = lengths == dim
-    X = np.zeros((n, dim), dtype=np.float32)
-    if ok.all():
-        flat = pc.list_flatten(arr).to_numpy(zero_copy_only=False)
-        X[:] = flat.astype(np.float32, copy=False).reshape(n, dim)
-    elif ok.any():
-        good = arr.filter(pa.array(ok))
-        X[ok] = pc.list_flatten(good).to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(-1, dim)
-    ok &= np.isfinite(X).all(axis=1)
-    X[~ok] = 0.0
-    return X, ok
-
-
 class Labeller:
-    """One per actor: loads the model once, labels Arrow batches."""
+    """One per actor: loads the model once, labels Arrow batches (`Model.assign_arrow`)."""
 
     def __init__(self, model_path: str, column: str, columns: str):
         import embedmap
@@ -71,27 +49,7 @@ class Labeller:
         self.columns = columns
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        if self.column not in batch.column_names:
-            raise KeyError(f"no column '{self.column}' in a shard (it has {', '.join(batch.column_names)}); name it with --column")
-        X, ok = vectors(batch.column(self.column), self.model.dim)
-        out = self.model.assign(X[ok]) if ok.any() else None
-        n = batch.num_rows
-
-        def spread(name: str, dtype) -> pa.Array:
-            full = np.zeros(n, dtype=dtype)
-            if out is not None:
-                full[ok] = out[name]
-            return pa.array(full, mask=~ok)
-
-        kept = batch.select(["id"]) if self.columns == "id-only" else batch
-        result = kept.append_column("cluster", spread("cluster", np.int32))
-        result = result.append_column("distance", spread("distance", np.float32))
-        if self.model.has_noise:
-            result = result.append_column("is_noise", spread("is_noise", np.bool_))
-        if self.model.has_projection:
-            result = result.append_column("x", spread("x", np.float32))
-            result = result.append_column("y", spread("y", np.float32))
-        return result
+        return self.model.assign_arrow(batch, self.column, self.columns)
 
 
 def main(argv=None) -> int:
@@ -159,6 +117,8 @@ def main(argv=None) -> int:
         )
         labelled.write_parquet(staging)
         elapsed = time.perf_counter() - start
+        if os.environ.get("EMBEDMAP_RAY_STATS"):
+            print(labelled.stats(), file=sys.stderr)
         import pyarrow.dataset as pads
         written = pads.dataset(staging, format="parquet")
         rows = written.count_rows()

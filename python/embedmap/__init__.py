@@ -30,6 +30,7 @@ __all__ = [
     "KMeans",
     "MiniBatchKMeans",
     "Model",
+    "arrow_vectors",
     "calinski_harabasz_score",
     "davies_bouldin_score",
     "silhouette_samples",
@@ -306,6 +307,39 @@ def calinski_harabasz_score(X, labels) -> float:
     return _engine.calinski_harabasz_score(X, _labels(labels, X.shape[0]))
 
 
+def arrow_vectors(column, dim: int):
+    """The (n, dim) float32 rows of an Arrow list column (list, large_list or fixed_size_list of
+    numbers, chunked or not), and a bool array of the usable rows: present, `dim` values, all
+    finite. Unusable rows are zero in the matrix."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    t = arr.type
+    if not (pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)):
+        raise EmbedmapError(f"the embedding column is of type {t}, not a list of numbers")
+    n = len(arr)
+    lengths = pc.fill_null(pc.list_value_length(arr), -1).to_numpy(zero_copy_only=False)
+    ok = lengths == dim
+    if ok.all():
+        # Every row present and of the right length: the values as they lie in Arrow's buffer.
+        X = pc.list_flatten(arr).to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(n, dim)
+        finite = np.isfinite(X).all(axis=1)
+        if finite.all():
+            return X, ok
+        X = X.copy()
+        ok &= finite
+        X[~ok] = 0.0
+        return X, ok
+    X = np.zeros((n, dim), dtype=np.float32)
+    if ok.any():
+        good = arr.filter(pa.array(ok))
+        X[ok] = pc.list_flatten(good).to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(-1, dim)
+    ok &= np.isfinite(X).all(axis=1)
+    X[~ok] = 0.0
+    return X, ok
+
+
 class Model:
     """A saved model: ``Model.load(path).assign(X)`` labels rows exactly as ``embedmap assign``."""
 
@@ -323,6 +357,44 @@ class Model:
         point that decided it), ``is_noise`` for rules with noise, and ``x``, ``y`` when the model
         has a map. ``pandas.DataFrame(model.assign(X))`` makes a table of it."""
         return self._inner.assign(_matrix(X))
+
+    def assign_arrow(self, batch, column: str = "embedding", columns: str = "keep"):
+        """Labels an Arrow table or record batch whose vectors are in the list column `column`,
+        and returns a ``pyarrow.Table``: the batch's columns (``columns="id-only"``: only ``id``),
+        then ``cluster`` (int32), ``distance`` (float32), ``is_noise`` (rules with noise) and
+        ``x``, ``y`` (models with a map), as ``embedmap assign`` writes them. A row whose vector
+        is missing, of another length, or holds NaN or infinite values gets nulls there, and the
+        others are labelled: this is what the Ray and Spark recipes call per batch."""
+        import pyarrow as pa
+
+        table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+        if column not in table.column_names:
+            raise EmbedmapError(f"no column '{column}' in the batch (it has {', '.join(table.column_names)}); name the embedding column")
+        if columns not in ("keep", "id-only"):
+            raise EmbedmapError(f"columns must be 'keep' or 'id-only', not {columns!r}")
+        if columns == "id-only" and "id" not in table.column_names:
+            raise EmbedmapError("columns='id-only' keeps the 'id' column, and the batch has none; use columns='keep'")
+        X, ok = arrow_vectors(table.column(column), self.dim)
+        everything = bool(ok.all())
+        out = self.assign(X if everything else X[ok]) if ok.any() else None
+        n = table.num_rows
+        mask = ~ok
+
+        def spread(name, dtype):
+            full = np.zeros(n, dtype=dtype)
+            if out is not None:
+                full[ok] = out[name]
+            return pa.array(full, mask=mask)
+
+        result = table.select(["id"]) if columns == "id-only" else table
+        result = result.append_column("cluster", spread("cluster", np.int32))
+        result = result.append_column("distance", spread("distance", np.float32))
+        if self.has_noise:
+            result = result.append_column("is_noise", spread("is_noise", np.bool_))
+        if self.has_projection:
+            result = result.append_column("x", spread("x", np.float32))
+            result = result.append_column("y", spread("y", np.float32))
+        return result
 
     @property
     def dim(self) -> int:
