@@ -177,6 +177,12 @@ fn csv_export_keeps_every_original_cell_and_adds_results() {
     assert_eq!(leftovers.len(), 1, "temporary files left behind: {leftovers:?}");
 }
 
+/// The Arrow types a Parquet file declares (its `ARROW:schema`), by column.
+fn arrow_types(path: &std::path::Path) -> Vec<(String, String)> {
+    let schema = embedmap::data::declared_arrow_schema(path).expect("an ARROW:schema entry");
+    schema.iter_values().map(|f| (f.name.to_string(), format!("{:?}", f.dtype))).collect()
+}
+
 #[test]
 fn parquet_export_round_trips_list_embeddings() {
     let dir = tempfile::tempdir().unwrap();
@@ -186,6 +192,11 @@ fn parquet_export_round_trips_list_embeddings() {
     export_labelled(&src, ExportColumns { labels: &labels, silhouette: &sil, xy: &xy, is_noise: None, membership: None }, &out).unwrap();
     let back = load(&out, &LoadOptions::default(), &|_, _| {}).unwrap();
     assert_eq!(back.embeddings.raw(), src.embeddings.raw());
+    // Every original column keeps the Arrow type the input declares (string, list<float>: not
+    // string_view or large_list), so older readers take the export as they took the input.
+    let (types_in, types_out) = (arrow_types(&fixture("formats/list.parquet")), arrow_types(&out));
+    assert!(types_in.iter().any(|(_, t)| t.contains("List")) && types_in.iter().any(|(_, t)| t == "Utf8"), "{types_in:?}");
+    assert_eq!(types_out[..types_in.len()], types_in[..]);
     for col in src.metadata_columns() {
         for row in 0..src.n() {
             assert_eq!(back.cell_text(row, &col), src.cell_text(row, &col), "column {col} row {row}");

@@ -89,11 +89,17 @@ fn target_for(ds: &Dataset, path: &Path) -> Result<Target, ExportError> {
     Ok(target)
 }
 
-/// Writes `frame` to `path` as `target`, atomically.
-fn write_frame(frame: &mut DataFrame, target: Target, path: &Path) -> Result<(), ExportError> {
+/// Writes `frame` to `path` as `target`, atomically; a Parquet output declares the Arrow types
+/// of the `input` file's columns where it is Parquet (see `arrow_types`).
+fn write_frame(frame: &mut DataFrame, target: Target, path: &Path, input: Option<&Path>) -> Result<(), ExportError> {
+    let like = input.and_then(super::arrow_types::declared);
     write_atomically(path, |file| match target {
         Target::Csv(sep) => CsvWriter::new(file).include_header(true).with_separator(sep).finish(frame).map_err(|e| e.to_string()),
-        Target::Parquet => ParquetWriter::new(file).finish(frame).map(|_| ()).map_err(|e| e.to_string()),
+        Target::Parquet => ParquetWriter::new(file)
+            .with_key_value_metadata(Some(super::arrow_types::metadata(frame.schema(), like.as_ref())))
+            .finish(frame)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
     })
 }
 
@@ -154,7 +160,7 @@ fn export_impl(ds: &Dataset, cols: ExportColumns<'_>, rows: Option<&[usize]>, pa
     if let Target::Csv(_) = target {
         frame = lists_to_text(frame).map_err(werr)?;
     }
-    write_frame(&mut frame, target, path)?;
+    write_frame(&mut frame, target, path, ds.path.as_deref())?;
     Ok(ExportSummary { path: path.to_path_buf(), rows: written, added_columns: added })
 }
 
@@ -179,7 +185,7 @@ pub fn export_coords(ds: &Dataset, xy: &[[f32; 2]], path: &Path) -> Result<Expor
         frame = lists_to_text(frame).map_err(werr)?;
     }
     let added = frame.get_column_names().iter().map(|c| c.to_string()).collect();
-    write_frame(&mut frame, target, path)?;
+    write_frame(&mut frame, target, path, ds.path.as_deref())?;
     Ok(ExportSummary { path: path.to_path_buf(), rows: xy.len(), added_columns: added })
 }
 

@@ -3,6 +3,10 @@
 //! Only [`load`](self), the export and [`stream`] use polars (feature `io`); where the vectors
 //! are found, `.npy`, errors and atomic writes are plain Rust, which a saved model needs alone.
 
+#[cfg(feature = "io")]
+mod arrow_types;
+#[cfg(feature = "io")]
+pub use arrow_types::declared as declared_arrow_schema;
 mod atomic;
 // Without `io` only the types are used; detection runs on loaded frames.
 #[cfg_attr(not(feature = "io"), allow(dead_code))]

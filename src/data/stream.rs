@@ -468,6 +468,8 @@ pub struct BatchWriter {
     target: Target,
     sink: Sink,
     rows: usize,
+    /// The Arrow types to declare for the input's columns.
+    like: Option<polars::prelude::ArrowSchema>,
 }
 
 impl BatchWriter {
@@ -482,7 +484,15 @@ impl BatchWriter {
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or_else(|| Path::new("."));
         let name = path.file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned());
         let tmp = dir.join(format!(".{name}.{}.partial", std::process::id()));
-        Ok(Self { path: path.to_path_buf(), tmp, target, sink: Sink::Empty, rows: 0 })
+        Ok(Self { path: path.to_path_buf(), tmp, target, sink: Sink::Empty, rows: 0, like: None })
+    }
+
+    /// Declares, in a Parquet output, the Arrow types the Parquet file `input` declares for the
+    /// columns it shares with the output (else the classic types: `string`, `list`).
+    #[must_use]
+    pub fn like_input(mut self, input: &Path) -> Self {
+        self.like = super::arrow_types::declared(input);
+        self
     }
 
     fn werr(&self, e: impl std::fmt::Display) -> ExportError {
@@ -496,7 +506,12 @@ impl BatchWriter {
             let file = std::fs::File::create(&self.tmp).map_err(|e| self.werr(e))?;
             self.sink = match self.target {
                 Target::Csv(sep) => Sink::Csv { file: std::io::BufWriter::with_capacity(1 << 20, file), sep, header: true },
-                Target::Parquet => Sink::Parquet(Box::new(ParquetWriter::new(file).batched(frame.schema()).map_err(|e| self.werr(e))?)),
+                Target::Parquet => Sink::Parquet(Box::new(
+                    ParquetWriter::new(file)
+                        .with_key_value_metadata(Some(super::arrow_types::metadata(frame.schema(), self.like.as_ref())))
+                        .batched(frame.schema())
+                        .map_err(|e| self.werr(e))?,
+                )),
             };
         }
         self.rows += frame.height();
