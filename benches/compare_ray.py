@@ -11,8 +11,8 @@ Shards: the first --rows rows (`id`, `embedding`) of --source (default the 1M ×
 package on the first 20,000 rows. Both sides keep `id` only (`--columns id-only`) and run over
 the same folder:
 
-* `embedmap assign` on one process, all cores (2 here), then limited to one core
-  (RAYON_NUM_THREADS=1, one decoder: the share of the machine a Ray worker gets);
+* `embedmap assign` on one process, all cores (2 here), then on one core (`taskset -c 0`,
+  RAYON_NUM_THREADS=1: the share of the machine a Ray worker gets);
 * the recipe with 2 workers × 1 thread on a local Ray (start-up included: it is what a user waits
   for; the recipe's own summary gives the time of the pipeline alone).
 
@@ -94,7 +94,7 @@ def main():
     n = a.rows // a.shards * a.shards
     t_all = timed([a.binary, "assign", f"{src}/", "--model", model, "--out", f"{work}/cli/", "--columns", "id-only"])
     env1 = dict(os.environ, RAYON_NUM_THREADS="1")
-    t_one = timed([a.binary, "assign", f"{src}/", "--model", model, "--out", f"{work}/cli1/", "--columns", "id-only"], env1)
+    t_one = timed(["taskset", "-c", "0", a.binary, "assign", f"{src}/", "--model", model, "--out", f"{work}/cli1/", "--columns", "id-only"], env1)
     t_ray = timed([sys.executable, ROOT / "examples" / "ray_assign.py", "--model", model, "--input", src, "--output",
                    work / "ray", "--workers", 2, "--columns", "id-only", "--summary", work / "ray.json"])
     s = json.load(open(work / "ray.json"))
