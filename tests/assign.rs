@@ -115,6 +115,12 @@ fn shards_in_small_batches_get_the_same_labels_and_a_rerun_resumes() {
         labels.extend(texts(&part, "cluster"));
     }
     assert_eq!(labels, texts(&read(&c), "cluster"));
+    // A CSV of the same rows, its vectors as [..] text (as assign writes them), labels the same.
+    let csv = dir.path().join("again.csv");
+    ok(&embedmap(&["assign", s(&data), "--model", s(&model), "--out", s(&csv)]));
+    let relabelled = dir.path().join("relabelled.csv");
+    ok(&embedmap(&["assign", s(&csv), "--model", s(&model), "--out", s(&relabelled), "--columns", "id-only"]));
+    assert_eq!(texts(&read(&relabelled), "cluster"), texts(&read(&c), "cluster"));
     // The folder exists now: refused, unless resuming, which skips what is done.
     let again = embedmap(&["assign", &glob, "--model", s(&model), "--out", s(&out)]);
     assert!(!again.status.success());

@@ -301,6 +301,19 @@ fn extract_tolerant(frame: &DataFrame, source: &EmbeddingSource, dim: usize, pat
     let p = || path.to_path_buf();
     let col = |name: &str| frame.column(name).map_err(|e| LoadError::BadColumnSpec { message: e.to_string(), path: p() });
     let parse = |e: PolarsError, what: &'static str| LoadError::Parse { format: what, message: e.to_string(), path: p() };
+    // The same column in another form: the list column of a Parquet input as `[..]` text in
+    // a CSV (as embedmap's own CSV exports write it), or the other way round.
+    match source {
+        EmbeddingSource::ListColumn { column } if frame.column(column).is_ok_and(|c| c.dtype() == &DataType::String) => {
+            return extract_tolerant(frame, &EmbeddingSource::TextColumn { column: column.clone() }, dim, path);
+        }
+        EmbeddingSource::TextColumn { column }
+            if frame.column(column).is_ok_and(|c| matches!(c.dtype(), DataType::List(_) | DataType::Array(..))) =>
+        {
+            return extract_tolerant(frame, &EmbeddingSource::ListColumn { column: column.clone() }, dim, path);
+        }
+        _ => {}
+    }
     let mut data = vec![0.0f32; n * dim];
     let mut bad: Vec<(usize, String)> = Vec::new();
     match source {
