@@ -829,7 +829,7 @@ fn finish(
     };
     let t = Instant::now();
     let computed = (scoring != Scoring::Skip).then(|| silhouette(score_emb, scored_labels, metric, silhouette_mode, seed, ctl));
-    let sil = match computed.unwrap_or_else(|| Err(crate::engine::silhouette::SilhouetteError::NotComputed)) {
+    let sil = match computed.unwrap_or(Err(crate::engine::silhouette::SilhouetteError::NotComputed)) {
         Ok(mut s) => {
             s.n_noise = n_noise;
             if let Some(sample) = &sample {
