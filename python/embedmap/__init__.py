@@ -29,6 +29,7 @@ __all__ = [
     "HDBSCAN",
     "KMeans",
     "MiniBatchKMeans",
+    "UMAP",
     "Model",
     "arrow_vectors",
     "calinski_harabasz_score",
@@ -270,6 +271,46 @@ class AgglomerativeClustering(_Estimator):
 
 
 Agglomerative = AgglomerativeClustering
+
+
+class UMAP:
+    """UMAP to 2-D, as the map draws it (umap-learn's algorithm: fuzzy kNN graph, spectral start,
+    negative sampling). Reproducible: the same ``random_state`` gives the same layout bit for bit,
+    whatever the thread count. Above 100,000 rows the layout is fitted on a seeded sample and the
+    other rows are placed by their nearest fitted rows (``fit_rows`` sets the size)."""
+
+    def __init__(self, n_components: int = 2, *, n_neighbors: int = 15, min_dist: float = 0.1, spread: float = 1.0,
+                 n_epochs: Optional[int] = None, metric: str = "euclidean", random_state: Optional[int] = 0,
+                 fit_rows: Optional[int] = None):
+        self.n_components = n_components
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.spread = spread
+        self.n_epochs = n_epochs
+        self.metric = metric
+        self.random_state = random_state
+        self.fit_rows = fit_rows
+
+    get_params = _Estimator.get_params
+    set_params = _Estimator.set_params
+    _param_names = classmethod(_Estimator._param_names.__func__)
+    __repr__ = _Estimator.__repr__
+
+    def fit_transform(self, X, y=None) -> np.ndarray:
+        """The (n, 2) float32 layout of X; also kept in ``embedding_``."""
+        if self.n_components != 2:
+            raise EmbedmapError(f"embedmap's UMAP lays out maps in 2 dimensions; n_components={self.n_components} is not available")
+        request = {"method": "umap", "metric": self.metric, "n_neighbors": int(self.n_neighbors),
+                   "min_dist": float(self.min_dist), "spread": float(self.spread),
+                   "n_epochs": None if self.n_epochs is None else int(self.n_epochs), "seed": _seed(self.random_state)}
+        if self.fit_rows is not None:
+            request["fit_rows"] = int(self.fit_rows)
+        self.embedding_ = _engine.project_map(_matrix(X), json.dumps(request))
+        return self.embedding_
+
+    def fit(self, X, y=None):
+        self.fit_transform(X)
+        return self
 
 
 def silhouette_samples(X, labels, *, metric: str = "euclidean") -> np.ndarray:

@@ -270,8 +270,18 @@ impl Fitted {
 /// Clusters `x` as `request` (the JSON of a cluster request, as in a session file) says.
 #[pyfunction]
 fn cluster(py: Python<'_>, x: PyReadonlyArray2<'_, f32>, request: &str) -> PyResult<Fitted> {
-    let mut v: serde_json::Value = serde_json::from_str(request).map_err(|e| refuse(format!("bad settings: {e}")))?;
-    // Names as the command line takes them, with its messages.
+    let v = settings(request)?;
+    let req: ClusterRequest = serde_json::from_value(v).map_err(|e| refuse(format!("bad settings: {e}")))?;
+    let emb = embeddings(py, &x, req.algorithm.metric())?;
+    let dim = emb.raw().d();
+    let outcome = py.detach(|| run_cluster_unscored(&emb, &req, &Control::default()));
+    Ok(Fitted { outcome: outcome.map_err(run_error)?, dim })
+}
+
+/// Settings as JSON, with metric, linkage and selection names read as the command line reads
+/// them (and refused with its messages).
+fn settings(json: &str) -> PyResult<serde_json::Value> {
+    let mut v: serde_json::Value = serde_json::from_str(json).map_err(|e| refuse(format!("bad settings: {e}")))?;
     for (key, canonical) in [
         ("metric", (|s: &str| s.parse::<Metric>().map(Metric::name)) as fn(&str) -> Result<&'static str, String>),
         ("linkage", |s| s.parse::<Linkage>().map(Linkage::name)),
@@ -282,11 +292,22 @@ fn cluster(py: Python<'_>, x: PyReadonlyArray2<'_, f32>, request: &str) -> PyRes
             v[key] = name.into();
         }
     }
-    let req: ClusterRequest = serde_json::from_value(v).map_err(|e| refuse(format!("bad settings: {e}")))?;
-    let emb = embeddings(py, &x, req.algorithm.metric())?;
-    let dim = emb.raw().d();
-    let outcome = py.detach(|| run_cluster_unscored(&emb, &req, &Control::default()));
-    Ok(Fitted { outcome: outcome.map_err(run_error)?, dim })
+    Ok(v)
+}
+
+/// The 2-D map of `x` that `params` (the JSON of a projection, as in a session file) asks for:
+/// (n, 2) float32, the same layout as the window's and `embedmap cluster --projection`'s.
+#[pyfunction]
+fn project_map<'py>(py: Python<'py>, x: PyReadonlyArray2<'_, f32>, params: &str) -> PyResult<Arr2<'py, f32>> {
+    let p: ProjectionParams = serde_json::from_value(settings(params)?).map_err(|e| refuse(format!("bad settings: {e}")))?;
+    let metric = match &p {
+        ProjectionParams::Umap { metric, .. } | ProjectionParams::Tsne { metric, .. } => *metric,
+        ProjectionParams::Pca => Metric::Euclidean,
+    };
+    let emb = embeddings(py, &x, metric)?;
+    let map = py.detach(|| project(&emb, &p, &Control::default(), None)).map_err(refuse)?;
+    let flat: Vec<f32> = map.coords.iter().flat_map(|c| [c[0], c[1]]).collect();
+    Ok(Array2::from_shape_vec((map.coords.len(), 2), flat).map_err(refuse)?.into_pyarray(py))
 }
 
 /// Index of, and distance to, each row's nearest row of `targets`, in `metric` (under cosine the
@@ -433,6 +454,7 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyModel>()?;
     m.add_function(wrap_pyfunction!(cluster, m)?)?;
     m.add_function(wrap_pyfunction!(nearest_target, m)?)?;
+    m.add_function(wrap_pyfunction!(project_map, m)?)?;
     m.add_function(wrap_pyfunction!(silhouette_values, m)?)?;
     m.add_function(wrap_pyfunction!(davies_bouldin_score, m)?)?;
     m.add_function(wrap_pyfunction!(calinski_harabasz_score, m)?)?;
