@@ -108,3 +108,34 @@ def test_model_refusals_say_what_differs(tmp_path, embedmap_bin, blobs):
         embedmap.HDBSCAN(15).fit(X).save_model(tmp_path / "h.embedmap.json", X)
     with pytest.raises(embedmap.EmbedmapError, match="fitted on"):
         embedmap.KMeans(6).fit(X).save_model(tmp_path / "x.embedmap.json", X[:100])
+
+
+def test_assign_arrow_takes_every_list_layout_and_nulls_unusable_rows(tmp_path, blobs):
+    import pyarrow as pa
+    X, _ = blobs
+    km = embedmap.KMeans(6).fit(X)
+    km.save_model(tmp_path / "m.embedmap.json", X)
+    model = embedmap.Model.load(tmp_path / "m.embedmap.json")
+    rows = X[:50].copy()
+    want = model.assign(rows)["cluster"]
+    flat = pa.array(rows.reshape(-1))
+    layouts = [
+        pa.FixedSizeListArray.from_arrays(flat, 24),
+        pa.ListArray.from_arrays(pa.array(np.arange(0, 51 * 24, 24, dtype=np.int32)), flat),
+        pa.LargeListArray.from_arrays(pa.array(np.arange(0, 51 * 24, 24, dtype=np.int64)), flat.cast(pa.float64())),
+    ]
+    for emb in layouts:
+        out = model.assign_arrow(pa.table({"id": np.arange(50), "embedding": emb}))
+        assert out.column_names == ["id", "embedding", "cluster", "distance", "x", "y"]
+        assert np.array_equal(out.column("cluster").to_numpy(), want)
+    # A null, a short and a NaN vector: null cluster there, every other row labelled as before.
+    values = [list(r) for r in rows]
+    values[3], values[7], values[9] = None, values[7][:5], [float("nan")] * 24
+    out = model.assign_arrow(pa.table({"id": np.arange(50), "embedding": pa.array(values, pa.list_(pa.float32()))}), columns="id-only")
+    cluster = out.column("cluster")
+    assert out.column_names == ["id", "cluster", "distance", "x", "y"]
+    assert [i for i in range(50) if not cluster[i].is_valid] == [3, 7, 9]
+    keep = np.setdiff1d(np.arange(50), [3, 7, 9])
+    assert np.array_equal(cluster.to_numpy(zero_copy_only=False)[keep].astype(int), want[keep])
+    with pytest.raises(embedmap.EmbedmapError, match="no column 'vec'"):
+        model.assign_arrow(pa.table({"id": [1]}), column="vec")
