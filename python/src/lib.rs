@@ -108,6 +108,35 @@ fn copy_rows(py: Python<'_>, x: &PyReadonlyArray2<'_, f32>, unit: bool) -> PyRes
     Ok((raw, unit))
 }
 
+/// Runs `work` with the GIL released, on a thread of its own, handing it a control that stops
+/// it when the user presses Ctrl-C: Python's `KeyboardInterrupt` is raised once it has stopped.
+fn interruptible<T: Send>(py: Python<'_>, work: impl FnOnce(&Control) -> T + Send) -> PyResult<T> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    let cancel = Arc::new(AtomicBool::new(false));
+    let ctl = Control::new(Arc::clone(&cancel), None);
+    std::thread::scope(|scope| {
+        let handle = scope.spawn(|| work(&ctl));
+        loop {
+            py.detach(|| {
+                let start = Instant::now();
+                while !handle.is_finished() && start.elapsed() < Duration::from_millis(50) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            });
+            if handle.is_finished() {
+                return handle.join().map_err(|_| refuse("the engine stopped unexpectedly"));
+            }
+            if let Err(interrupt) = py.check_signals() {
+                cancel.store(true, Ordering::Relaxed);
+                let _ = py.detach(|| handle.join());
+                return Err(interrupt);
+            }
+        }
+    })
+}
+
 fn labels_of(labels: &PyReadonlyArray1<'_, i32>, n: usize) -> PyResult<Vec<i32>> {
     let l = labels.as_slice().map_err(|_| refuse("labels must be a contiguous int32 array"))?;
     if l.len() != n {
@@ -274,7 +303,7 @@ fn cluster(py: Python<'_>, x: PyReadonlyArray2<'_, f32>, request: &str) -> PyRes
     let req: ClusterRequest = serde_json::from_value(v).map_err(|e| refuse(format!("bad settings: {e}")))?;
     let emb = embeddings(py, &x, req.algorithm.metric())?;
     let dim = emb.raw().d();
-    let outcome = py.detach(|| run_cluster_unscored(&emb, &req, &Control::default()));
+    let outcome = interruptible(py, |ctl| run_cluster_unscored(&emb, &req, ctl))?;
     Ok(Fitted { outcome: outcome.map_err(run_error)?, dim })
 }
 
@@ -305,7 +334,7 @@ fn project_map<'py>(py: Python<'py>, x: PyReadonlyArray2<'_, f32>, params: &str)
         ProjectionParams::Pca => Metric::Euclidean,
     };
     let emb = embeddings(py, &x, metric)?;
-    let map = py.detach(|| project(&emb, &p, &Control::default(), None)).map_err(refuse)?;
+    let map = interruptible(py, |ctl| project(&emb, &p, ctl, None))?.map_err(refuse)?;
     let flat: Vec<f32> = map.coords.iter().flat_map(|c| [c[0], c[1]]).collect();
     Ok(Array2::from_shape_vec((map.coords.len(), 2), flat).map_err(refuse)?.into_pyarray(py))
 }
@@ -351,7 +380,7 @@ fn silhouette_values<'py>(
     let emb = embeddings(py, &x, metric)?;
     let l = labels_of(&labels, emb.raw().n())?;
     let mode = if sample { SilhouetteMode::Sample } else { SilhouetteMode::Exact };
-    let s = py.detach(|| silhouette(&emb, &l, metric, mode, seed, &Control::default())).map_err(refuse)?;
+    let s = interruptible(py, |ctl| silhouette(&emb, &l, metric, mode, seed, ctl))?.map_err(refuse)?;
     Ok((s.values.into_pyarray(py), s.mean, s.exact, s.ci95))
 }
 

@@ -155,3 +155,31 @@ def test_fit_releases_the_gil():
     # once a millisecond throughout.
     assert elapsed > 0.1, "the fit was too quick to tell"
     assert ticks > 0.3 * elapsed / 0.0011
+
+
+def test_ctrl_c_stops_a_long_fit_with_keyboard_interrupt(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "long_fit.py"
+    script.write_text(
+        "import time, numpy as np, embedmap\n"
+        "X = np.random.default_rng(0).normal(size=(200_000, 64)).astype(np.float32)\n"
+        "print('ready', flush=True)\n"
+        "try:\n"
+        "    embedmap.KMeans(200, n_init=20, tol=0.0, max_iter=300).fit(X)\n"
+        "    print('finished', flush=True)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', time.perf_counter(), flush=True)\n"
+    )
+    p = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    time.sleep(1.0)
+    sent = time.perf_counter()
+    p.send_signal(signal.SIGINT)
+    out, _ = p.communicate(timeout=60)
+    waited = time.perf_counter() - sent
+    assert out.startswith("interrupted"), out
+    # The engine checks its control between blocks of work: it stops within a second or two.
+    assert waited < 5.0, waited
