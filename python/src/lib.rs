@@ -32,6 +32,8 @@ create_exception!(
 /// A numpy vector / matrix handed to Python.
 type Arr1<'py, T> = Bound<'py, numpy::PyArray1<T>>;
 type Arr2<'py, T> = Bound<'py, numpy::PyArray2<T>>;
+/// Rows scaled to unit length, and the rows of length zero.
+type UnitRows = (Matrix, Vec<usize>);
 /// Per-row values, mean, whether exact, 95% interval when sampled.
 type SilhouetteOut<'py> = (Arr1<'py, f32>, f64, bool, Option<(f64, f64)>);
 
@@ -57,7 +59,7 @@ fn embeddings(py: Python<'_>, x: &PyReadonlyArray2<'_, f32>, metric: Metric) -> 
 /// [`matrix`], and with `unit` the rows scaled to unit length and the zero rows as
 /// [`Matrix::normalized`] gives them. One parallel pass over blocks of rows (the page faults of
 /// the new buffers are shared between the threads too).
-fn copy_rows(py: Python<'_>, x: &PyReadonlyArray2<'_, f32>, unit: bool) -> PyResult<(Matrix, Option<(Matrix, Vec<usize>)>)> {
+fn copy_rows(py: Python<'_>, x: &PyReadonlyArray2<'_, f32>, unit: bool) -> PyResult<(Matrix, Option<UnitRows>)> {
     const ROWS: usize = 2048;
     let (n, d) = (x.shape()[0], x.shape()[1]);
     if n == 0 || d == 0 {
