@@ -253,7 +253,7 @@ pub fn assign(a: &AssignArgs) -> anyhow::Result<()> {
             reader.keep_only(&id);
         }
         let file_rows = reader.total_rows();
-        let writer = BatchWriter::create(out)?.like_input(file);
+        let writer = BatchWriter::create(out)?.with_types(reader.declared_types());
         let mut bad_here = 0;
         let shown = file.display().to_string();
         let mut on_batch = |batch: &Batch, written: usize| {

@@ -11,6 +11,7 @@
 
 use std::path::Path;
 
+use polars::io::parquet::read::FileMetadata;
 use polars::io::parquet::write::KeyValueMetadata;
 use polars::prelude::{ArrowDataType, ArrowField, ArrowSchema, CompatLevel, ParquetReader, Schema, SerReader};
 
@@ -18,13 +19,17 @@ use polars::prelude::{ArrowDataType, ArrowField, ArrowSchema, CompatLevel, Parqu
 /// other files, files without one, or when it cannot be read (the export then declares classic
 /// types, which is what readers infer for such a file).
 pub fn declared(path: &Path) -> Option<ArrowSchema> {
-    use base64::Engine as _;
     let parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("pq"));
     if !parquet {
         return None;
     }
     let mut r = ParquetReader::new(std::fs::File::open(path).ok()?);
-    let metadata = r.get_metadata().ok()?.clone();
+    declared_in(r.get_metadata().ok()?)
+}
+
+/// [`declared`] from a Parquet file's metadata already read.
+pub(crate) fn declared_in(metadata: &FileMetadata) -> Option<ArrowSchema> {
+    use base64::Engine as _;
     let entry = metadata.key_value_metadata.as_ref()?.iter().find(|kv| kv.key == "ARROW:schema")?;
     let bytes = base64::engine::general_purpose::STANDARD.decode(entry.value.as_ref()?).ok()?;
     // Arrow's legacy IPC framing: a continuation marker and a length before the message.

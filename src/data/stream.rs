@@ -190,6 +190,16 @@ impl BatchReader {
         self.plan.len()
     }
 
+    /// The Arrow types a Parquet input declares (its `ARROW:schema`), from the metadata read
+    /// at open; `None` for other files or without one.
+    #[must_use]
+    pub fn declared_types(&self) -> Option<polars::prelude::ArrowSchema> {
+        match &self.kind {
+            Kind::Parquet { metadata, .. } => super::arrow_types::declared_in(metadata),
+            _ => None,
+        }
+    }
+
     /// The column names of a file's Parquet schema or frame (none for `.npy`).
     #[must_use]
     pub fn column_names(&self) -> Vec<String> {
@@ -500,11 +510,12 @@ impl BatchWriter {
         Ok(Self { path: path.to_path_buf(), tmp, target, sink: Sink::Empty, rows: 0, like: None })
     }
 
-    /// Declares, in a Parquet output, the Arrow types the Parquet file `input` declares for the
-    /// columns it shares with the output (else the classic types: `string`, `list`).
+    /// Declares, in a Parquet output, the Arrow types the input declares for the columns it
+    /// shares with the output ([`BatchReader::declared_types`]; `None`: the classic types,
+    /// `string`, `list`).
     #[must_use]
-    pub fn like_input(mut self, input: &Path) -> Self {
-        self.like = super::arrow_types::declared(input);
+    pub fn with_types(mut self, like: Option<polars::prelude::ArrowSchema>) -> Self {
+        self.like = like;
         self
     }
 
