@@ -210,6 +210,8 @@ pub enum FitData {
     Centroids(std::sync::Arc<Vec<f32>>),
     /// DBSCAN's verdict per row: a core point or not.
     Core(std::sync::Arc<Vec<bool>>),
+    /// HDBSCAN's condensed tree and core distances, to place new rows.
+    Hdbscan(std::sync::Arc<crate::engine::hdbscan::Predictor>),
 }
 
 /// A finished clustering with its quality figures.
@@ -544,7 +546,8 @@ fn run_algorithm(emb: &Embeddings, algo: &Algorithm, interactive: bool, ctl: &Co
                 ));
             }
             let r = tree.select(p.min_cluster_size, p.selection, p.cluster_selection_epsilon);
-            Raw { has_noise: true, probabilities: Some(r.probabilities), ..plain(r.labels, notes) }
+            let fit = Some(FitData::Hdbscan(std::sync::Arc::new(crate::engine::hdbscan::Predictor::new(&tree, &r))));
+            Raw { has_noise: true, fit, probabilities: Some(r.probabilities), ..plain(r.labels, notes) }
         }
     })
 }

@@ -353,3 +353,42 @@ fn info_describes_a_model() {
     assert_eq!(j["metric"], "cosine");
     assert!(j.get("assignment").is_none() && j["rule"].as_str().unwrap().contains("centroids"));
 }
+
+#[test]
+fn an_hdbscan_model_with_a_umap_map_writes_strengths_and_places_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = fixture("debian400.parquet");
+    let args = ["--algo", "hdbscan", "--min-cluster-size", "8", "--metric", "cosine", "--projection", "umap"];
+    let (model, c) = fit_and_cluster(dir.path(), &data, &args, "parquet");
+    let info = embedmap(&["info", s(&model)]);
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(text.contains("approximate prediction on the condensed tree of 400 fitted rows"), "{text}");
+    assert!(text.contains("UMAP layout of 400 fitted rows"), "{text}");
+    // The fitted rows are one file, shared by the tree and the map.
+    let mut sides: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".npy"))
+        .collect();
+    sides.sort();
+    assert_eq!(sides, ["m.embedmap.hdbscan_points.npy", "m.embedmap.hdbscan_tree.npy", "m.embedmap.rows.npy"]);
+    let out = dir.path().join("a.parquet");
+    ok(&embedmap(&["assign", s(&data), "--model", s(&model), "--out", s(&out)]));
+    let (a, c) = (read(&out), read(&c));
+    // The model labels its own rows nearly as the clustering did, noise with strength 0.
+    let (got, want) = (texts(&a, "cluster"), texts(&c, "cluster"));
+    let same = got.iter().zip(&want).filter(|(x, y)| x == y).count();
+    assert!(same >= 380, "{same} of 400");
+    let m = a.column("membership").unwrap().f32().unwrap();
+    let noise = a.column("is_noise").unwrap().bool().unwrap();
+    for (s, n) in m.iter().zip(noise.iter()) {
+        let (s, n) = (s.unwrap(), n.unwrap());
+        assert!((0.0..=1.0).contains(&s) && (!n || s == 0.0), "{s} {n}");
+    }
+    // Every row has a place on the map, finite, and near the clustering's own map.
+    let (ax, cx) = (a.column("x").unwrap().f32().unwrap(), c.column("x").unwrap().f32().unwrap());
+    let span = cx.max().unwrap() - cx.min().unwrap();
+    let mut off: Vec<f32> = ax.iter().zip(cx.iter()).map(|(p, q)| (p.unwrap() - q.unwrap()).abs()).collect();
+    off.sort_by(f32::total_cmp);
+    assert!(off[200] < 0.1 * span, "median offset {} of a span {span}", off[200]);
+}

@@ -125,13 +125,16 @@ class _Estimator:
             raise EmbedmapError(f"this {type(self).__name__} is not fitted yet: call fit(X) first")
         return self._fitted
 
-    def save_model(self, path, X, column: Optional[str] = None, names: Sequence[str] = ()) -> None:
+    def save_model(self, path, X, column: Optional[str] = None, names: Sequence[str] = (), map: str = "pca") -> None:
         """Saves the model of this fit to `path` (``.embedmap.json``), for ``Model.load``,
         ``embedmap assign`` and ``embedmap info``. `X` is the data it was fitted on (its checksum,
-        the agreement figures and a PCA map for new rows' x, y come from it). `column` names the
+        the agreement figures and the map for new rows' x, y come from it). `column` names the
         list column that files to be labelled hold the vectors in (``None``: ``.npy`` arrays, or
-        name it with ``embedmap assign --embedding-columns``); `names` are cluster names by id."""
-        self._check_fitted().save_model(_matrix(X), str(path), column, list(names))
+        name it with ``embedmap assign --embedding-columns``); `names` are cluster names by id;
+        `map` is ``"pca"``, ``"umap"`` (default parameters, in the clustering's metric; the
+        model then holds the fitted rows and places each new row by its neighbours among them)
+        or ``"none"``."""
+        self._check_fitted().save_model(_matrix(X), str(path), column, list(names), map)
 
 
 class KMeans(_Estimator):
@@ -296,17 +299,34 @@ class UMAP:
     _param_names = classmethod(_Estimator._param_names.__func__)
     __repr__ = _Estimator.__repr__
 
-    def fit_transform(self, X, y=None) -> np.ndarray:
-        """The (n, 2) float32 layout of X; also kept in ``embedding_``."""
-        if self.n_components != 2:
-            raise EmbedmapError(f"embedmap's UMAP lays out maps in 2 dimensions; n_components={self.n_components} is not available")
+    def _request(self) -> dict:
         request = {"method": "umap", "metric": self.metric, "n_neighbors": int(self.n_neighbors),
                    "min_dist": float(self.min_dist), "spread": float(self.spread),
                    "n_epochs": None if self.n_epochs is None else int(self.n_epochs), "seed": _seed(self.random_state)}
         if self.fit_rows is not None:
             request["fit_rows"] = int(self.fit_rows)
-        self.embedding_ = _engine.project_map(_matrix(X), json.dumps(request))
+        return request
+
+    def fit_transform(self, X, y=None) -> np.ndarray:
+        """The (n, 2) float32 layout of X; also kept in ``embedding_``."""
+        if self.n_components != 2:
+            raise EmbedmapError(f"embedmap's UMAP lays out maps in 2 dimensions; n_components={self.n_components} is not available")
+        X = _matrix(X)
+        self.embedding_, sample = _engine.project_map(X, json.dumps(self._request()))
+        # What transform places new rows by: the rows the layout was fitted on.
+        self._fitted = (X, self.embedding_) if sample is None else (X[sample], self.embedding_[sample])
+        self._fitted_request = self._request()
         return self.embedding_
+
+    def transform(self, X) -> np.ndarray:
+        """Places new rows on the fitted layout, as umap-learn's ``transform`` (each row's
+        nearest fitted rows, a start at their weighted mean, epochs with the layout fixed), but
+        each row on its own: a row's place does not depend on the rows it comes with. The same
+        places as a saved model's map gives (``save_model(..., map="umap")``)."""
+        if getattr(self, "_fitted", None) is None:
+            raise EmbedmapError("this UMAP is not fitted yet: call fit or fit_transform first")
+        fitted, layout = self._fitted
+        return _engine.umap_transform(fitted, np.ascontiguousarray(layout), _matrix(X), json.dumps(self._fitted_request))
 
     def fit(self, X, y=None):
         self.fit_transform(X)
@@ -395,15 +415,17 @@ class Model:
 
     def assign(self, X) -> dict:
         """A dict of numpy arrays: ``cluster`` (−1: noise), ``distance`` (to the centroid or core
-        point that decided it), ``is_noise`` for rules with noise, and ``x``, ``y`` when the model
-        has a map. ``pandas.DataFrame(model.assign(X))`` makes a table of it."""
+        point or fitted row that decided it), ``is_noise`` for rules with noise, ``membership``
+        (HDBSCAN's strength in [0, 1]), and ``x``, ``y`` when the model has a map.
+        ``pandas.DataFrame(model.assign(X))`` makes a table of it."""
         return self._inner.assign(_matrix(X))
 
     def assign_arrow(self, batch, column: str = "embedding", columns: str = "keep"):
         """Labels an Arrow table or record batch whose vectors are in the list column `column`,
         and returns a ``pyarrow.Table``: the batch's columns (``columns="id-only"``: only ``id``),
-        then ``cluster`` (int32), ``distance`` (float32), ``is_noise`` (rules with noise) and
-        ``x``, ``y`` (models with a map), as ``embedmap assign`` writes them. A row whose vector
+        then ``cluster`` (int32), ``distance`` (float32), ``is_noise`` (rules with noise),
+        ``membership`` (float32, HDBSCAN) and ``x``, ``y`` (models with a map), as ``embedmap
+        assign`` writes them. A row whose vector
         is missing, of another length, or holds NaN or infinite values gets nulls there, and the
         others are labelled: this is what the Ray and Spark recipes call per batch."""
         import pyarrow as pa
@@ -432,6 +454,8 @@ class Model:
         result = result.append_column("distance", spread("distance", np.float32))
         if self.has_noise:
             result = result.append_column("is_noise", spread("is_noise", np.bool_))
+        if self.has_membership:
+            result = result.append_column("membership", spread("membership", np.float32))
         if self.has_projection:
             result = result.append_column("x", spread("x", np.float32))
             result = result.append_column("y", spread("y", np.float32))
@@ -455,8 +479,15 @@ class Model:
 
     @property
     def has_noise(self) -> bool:
-        """Whether the rule has noise (DBSCAN models): ``assign`` then also gives ``is_noise``."""
+        """Whether the rule has noise (DBSCAN and HDBSCAN models): ``assign`` then also gives
+        ``is_noise``."""
         return self._inner.has_noise
+
+    @property
+    def has_membership(self) -> bool:
+        """Whether new rows get a membership strength (HDBSCAN models): ``assign`` then also
+        gives ``membership``."""
+        return self._inner.has_membership
 
     @property
     def has_projection(self) -> bool:

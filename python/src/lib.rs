@@ -8,9 +8,10 @@ use embedmap::data::EmbeddingSource;
 use embedmap::engine::assign::nearest;
 use embedmap::engine::hdbscan::Selection;
 use embedmap::engine::hierarchical::Linkage;
-use embedmap::engine::project::{ProjectionParams, project};
+use embedmap::engine::project::{ProjectionDetail, ProjectionParams, project};
 use embedmap::engine::quality::{calinski_harabasz, davies_bouldin};
 use embedmap::engine::silhouette::{SilhouetteMode, silhouette};
+use embedmap::engine::umap::{Placement, UmapParams, place_each};
 use embedmap::engine::{Control, Embeddings, Matrix, Metric};
 use embedmap::model::Model;
 use embedmap::session::{ClusterOutcome, ClusterRequest, FitData, RunError, run_cluster_unscored};
@@ -268,7 +269,7 @@ impl Fitted {
     /// Saves the model of this clustering of `x` (the rows it was fitted on) to `path`, with a
     /// PCA map of `x` for new rows' x, y. `column`: the list column new files hold the vectors
     /// in (`None`: a `.npy` array, or name it with `embedmap assign --embedding-columns`).
-    #[pyo3(signature = (x, path, column=None, names=Vec::new()))]
+    #[pyo3(signature = (x, path, column=None, names=Vec::new(), map="pca"))]
     fn save_model(
         &self,
         py: Python<'_>,
@@ -276,7 +277,14 @@ impl Fitted {
         path: PathBuf,
         column: Option<String>,
         names: Vec<String>,
+        map: &str,
     ) -> PyResult<()> {
+        let params = match map {
+            "pca" => Some(ProjectionParams::Pca),
+            "umap" => Some(ProjectionParams::Umap { metric: self.outcome.request.algorithm.metric(), params: UmapParams::default() }),
+            "none" => None,
+            other => return Err(refuse(format!("map must be 'pca', 'umap' or 'none', not '{other}'"))),
+        };
         let m = matrix(py, &x)?;
         if m.n() != self.outcome.labels.len() || m.d() != self.dim {
             return Err(refuse(format!(
@@ -291,8 +299,8 @@ impl Fitted {
         py.detach(|| {
             embedmap::model::check_path(&path).map_err(refuse)?;
             let emb = Embeddings::new(m);
-            let projected = project(&emb, &ProjectionParams::Pca, &Control::default(), None).map_err(refuse)?;
-            let model = Model::from_clustering(&emb, &source, None, &self.outcome, Some(&projected), &names).map_err(refuse)?;
+            let projected = params.map(|p| project(&emb, &p, &Control::default(), None)).transpose().map_err(refuse)?;
+            let model = Model::from_clustering(&emb, &source, None, &self.outcome, projected.as_ref(), &names).map_err(refuse)?;
             model.save(&path).map_err(refuse)
         })
     }
@@ -327,9 +335,10 @@ fn settings(json: &str) -> PyResult<serde_json::Value> {
 }
 
 /// The 2-D map of `x` that `params` (the JSON of a projection, as in a session file) asks for:
-/// (n, 2) float32, the same layout as the window's and `embedmap cluster --projection`'s.
+/// (n, 2) float32, the same layout as the window's and `embedmap cluster --projection`'s, and
+/// for a UMAP fitted on a sample, the sample's rows (ascending).
 #[pyfunction]
-fn project_map<'py>(py: Python<'py>, x: PyReadonlyArray2<'_, f32>, params: &str) -> PyResult<Arr2<'py, f32>> {
+fn project_map<'py>(py: Python<'py>, x: PyReadonlyArray2<'_, f32>, params: &str) -> PyResult<(Arr2<'py, f32>, Option<Arr1<'py, i64>>)> {
     let p: ProjectionParams = serde_json::from_value(settings(params)?).map_err(|e| refuse(format!("bad settings: {e}")))?;
     let metric = match &p {
         ProjectionParams::Umap { metric, .. } | ProjectionParams::Tsne { metric, .. } => *metric,
@@ -338,7 +347,53 @@ fn project_map<'py>(py: Python<'py>, x: PyReadonlyArray2<'_, f32>, params: &str)
     let emb = embeddings(py, &x, metric)?;
     let map = interruptible(py, |ctl| project(&emb, &p, ctl, None))?.map_err(refuse)?;
     let flat: Vec<f32> = map.coords.iter().flat_map(|c| [c[0], c[1]]).collect();
-    Ok(Array2::from_shape_vec((map.coords.len(), 2), flat).map_err(refuse)?.into_pyarray(py))
+    let sample = match &map.detail {
+        ProjectionDetail::Umap { sampled: Some(s), .. } => {
+            Some(s.fitted_rows.iter().map(|&i| i64::try_from(i).unwrap_or(i64::MAX)).collect::<Vec<i64>>().into_pyarray(py))
+        }
+        _ => None,
+    };
+    Ok((Array2::from_shape_vec((map.coords.len(), 2), flat).map_err(refuse)?.into_pyarray(py), sample))
+}
+
+/// Places `queries` on a fitted UMAP layout (`fitted` its rows as given, `layout` their
+/// positions, `params` the JSON of the UMAP that made it) as a saved model's map places new
+/// rows: each row on its own, so that its x, y do not depend on the batch.
+#[pyfunction]
+fn umap_transform<'py>(
+    py: Python<'py>,
+    fitted: PyReadonlyArray2<'_, f32>,
+    layout: PyReadonlyArray2<'_, f32>,
+    queries: PyReadonlyArray2<'_, f32>,
+    params: &str,
+) -> PyResult<Arr2<'py, f32>> {
+    let ProjectionParams::Umap { metric, params: up } =
+        serde_json::from_value(settings(params)?).map_err(|e| refuse(format!("bad settings: {e}")))?
+    else {
+        return Err(refuse("umap_transform takes UMAP settings"));
+    };
+    let (f, l, q) = (matrix(py, &fitted)?, matrix(py, &layout)?, matrix(py, &queries)?);
+    if l.d() != 2 || l.n() != f.n() {
+        return Err(refuse(format!("the layout is {} × {}; the fitted rows need {} × 2", l.n(), l.d(), f.n())));
+    }
+    if q.d() != f.d() {
+        return Err(refuse(format!("X has {} dimensions; the map was fitted on {}", q.d(), f.d())));
+    }
+    let checked = up.check(f.n()).map_err(refuse)?;
+    let placement = Placement::of(metric, &checked);
+    let points = layout_points(&l);
+    let placed = interruptible(py, |ctl| {
+        let (f, q) = if metric == Metric::Cosine { (f.normalized().0, q.normalized().0) } else { (f.clone(), q.clone()) };
+        place_each(&f, &points, &q, &placement, ctl)
+    })?
+    .map_err(refuse)?;
+    let flat: Vec<f32> = placed.iter().flat_map(|c| [c[0], c[1]]).collect();
+    Array2::from_shape_vec((placed.len(), 2), flat).map_err(refuse).map(|a| a.into_pyarray(py))
+}
+
+/// The rows of an n × 2 matrix as points.
+fn layout_points(l: &Matrix) -> Vec<[f32; 2]> {
+    (0..l.n()).map(|i| [l.row(i)[0], l.row(i)[1]]).collect()
 }
 
 /// Index of, and distance to, each row's nearest row of `targets`, in `metric` (under cosine the
@@ -418,7 +473,8 @@ impl PyModel {
     }
 
     /// Labels rows: a dict of numpy arrays `cluster`, `distance`, and `is_noise` (rules with
-    /// noise) and `x`, `y` (models with a map) when they apply, as `embedmap assign` writes.
+    /// noise), `membership` (HDBSCAN) and `x`, `y` (models with a map) when they apply, as
+    /// `embedmap assign` writes.
     fn assign<'py>(&self, py: Python<'py>, x: PyReadonlyArray2<'_, f32>) -> PyResult<Bound<'py, PyDict>> {
         let m = matrix(py, &x)?;
         let a = py.detach(|| self.model.assign_named(&m, "X")).map_err(refuse)?;
@@ -427,6 +483,9 @@ impl PyModel {
         out.set_item("distance", a.distance.into_pyarray(py))?;
         if let Some(f) = a.is_noise {
             out.set_item("is_noise", f.into_pyarray(py))?;
+        }
+        if let Some(m) = a.membership {
+            out.set_item("membership", m.into_pyarray(py))?;
         }
         if let Some(xy) = a.xy {
             let (xs, ys): (Vec<f32>, Vec<f32>) = xy.iter().map(|p| (p[0], p[1])).unzip();
@@ -466,6 +525,12 @@ impl PyModel {
         self.model.has_noise()
     }
 
+    /// Whether new rows get a membership strength (HDBSCAN models).
+    #[getter]
+    fn has_membership(&self) -> bool {
+        self.model.has_membership()
+    }
+
     /// Whether new rows also get x, y.
     #[getter]
     fn has_projection(&self) -> bool {
@@ -486,6 +551,7 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cluster, m)?)?;
     m.add_function(wrap_pyfunction!(nearest_target, m)?)?;
     m.add_function(wrap_pyfunction!(project_map, m)?)?;
+    m.add_function(wrap_pyfunction!(umap_transform, m)?)?;
     m.add_function(wrap_pyfunction!(silhouette_values, m)?)?;
     m.add_function(wrap_pyfunction!(davies_bouldin_score, m)?)?;
     m.add_function(wrap_pyfunction!(calinski_harabasz_score, m)?)?;

@@ -427,7 +427,8 @@ fn pipeline(
 }
 
 /// The output columns of one batch: the kept input columns, then `cluster`, `distance`,
-/// `is_noise` (rules with noise) and `x`, `y` (models with a projection); bad rows have them empty.
+/// `is_noise` (rules with noise), `membership` (HDBSCAN) and `x`, `y` (models with a projection);
+/// bad rows have them empty.
 fn labelled(model: &Model, batch: Batch, columns: Columns, file: &str, times: &mut StageTimes) -> anyhow::Result<DataFrame> {
     let dim = model.dim();
     let m = Matrix::new(batch.vectors, batch.rows, dim).context("a batch of another shape")?;
@@ -469,6 +470,10 @@ fn labelled(model: &Model, batch: Batch, columns: Columns, file: &str, times: &m
     if let Some(noise) = &got.is_noise {
         let v: Vec<Option<bool>> = noise.iter().enumerate().map(|(i, &v)| keep(i).then_some(v)).collect();
         push(&mut frame, "is_noise", Series::new("is_noise".into(), v))?;
+    }
+    if let Some(m) = &got.membership {
+        let v: Vec<Option<f32>> = m.iter().enumerate().map(|(i, &v)| keep(i).then_some(v)).collect();
+        push(&mut frame, "membership", Series::new("membership".into(), v))?;
     }
     if let Some(xy) = &got.xy {
         let xs: Vec<Option<f32>> = xy.iter().enumerate().map(|(i, p)| keep(i).then_some(p[0])).collect();

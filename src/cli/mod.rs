@@ -241,6 +241,8 @@ fn info_model(a: &InfoArgs) -> anyhow::Result<()> {
             // The arrays are data, not a description.
             o.remove("assignment");
             o.insert("rule".into(), serde_json::json!(model_rule(&m)));
+            o.remove("projection");
+            o.insert("map".into(), serde_json::json!(model_map(&m)));
         }
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
@@ -264,7 +266,7 @@ fn info_model(a: &InfoArgs) -> anyhow::Result<()> {
         f.fitted_on.checksum
     );
     println!("agreement:  {} of {} fitting rows labelled as the clustering did ({share:.2}%)", f.agreement.same, f.agreement.rows);
-    println!("map:        {}", if f.projection.is_some() { "PCA axes (assign writes x, y)" } else { "none (assign writes no x, y)" });
+    println!("map:        {}", model_map(&m));
     let names: Vec<String> = f
         .clusters
         .iter()
@@ -851,6 +853,25 @@ fn model_rule(m: &crate::model::Model) -> String {
     match &m.file.assignment {
         crate::model::AssignmentSpec::NearestCentroid { from, .. } => format!("nearest of {} {from}", m.targets()),
         crate::model::AssignmentSpec::NearestCorePoint { eps, .. } => format!("nearest of {} core points within eps {eps}", m.targets()),
+        crate::model::AssignmentSpec::HdbscanTree { min_samples, .. } => format!(
+            "approximate prediction on the condensed tree of {} fitted rows (min_samples {min_samples}), with a membership strength",
+            m.targets()
+        ),
+    }
+}
+
+/// "PCA axes (assign writes x, y)", for the line that reports a saved model's map.
+fn model_map(m: &crate::model::Model) -> String {
+    match &m.file.projection {
+        Some(crate::model::ProjectionSpec::Pca(_)) => "PCA axes (assign writes x, y)".into(),
+        Some(crate::model::ProjectionSpec::Umap { placement, fitted, .. }) => format!(
+            "UMAP layout of {} fitted rows; assign places each row by its {} nearest in {} ({} epochs) and writes x, y",
+            fitted.rows(),
+            placement.n_neighbors,
+            placement.metric,
+            placement.n_epochs
+        ),
+        None => "none (assign writes no x, y)".into(),
     }
 }
 

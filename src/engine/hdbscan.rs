@@ -10,8 +10,10 @@
 //!    excess of mass or leaves, `cluster_selection_epsilon`, labels and membership strengths —
 //!    O(n log n), without a distance.
 
+use rayon::prelude::*;
+
 use super::neighbors::Square;
-use super::{Cancelled, Control, Embeddings, Metric};
+use super::{Cancelled, Control, Embeddings, Matrix, Metric};
 
 /// How clusters are picked from the condensed tree.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -154,6 +156,8 @@ pub struct HdbscanResult {
     pub n_noise: usize,
     /// The condensed tree the clusters were selected from.
     pub condensed: Vec<CondensedRow>,
+    /// The selected clusters' ids in the condensed tree, in label order.
+    pub selected: Vec<usize>,
 }
 
 /// A row of the condensed tree: `child` (a point below n, or a cluster id ≥ n) leaves `parent`
@@ -264,7 +268,7 @@ impl HdbscanTree {
         let selected = select_clusters(&condensed, n, selection, epsilon);
         let (labels, probabilities) = label(&condensed, n, &selected);
         let n_noise = labels.iter().filter(|&&l| l < 0).count();
-        HdbscanResult { labels, probabilities, n_clusters: selected.len(), n_noise, condensed }
+        HdbscanResult { labels, probabilities, n_clusters: selected.len(), n_noise, condensed, selected }
     }
 }
 
@@ -590,8 +594,9 @@ fn epsilon_search(chosen: &[usize], kids: &[Vec<usize>], birth: &[f64], parent_o
     out
 }
 
-/// Labels (selected clusters numbered in id order) and membership strengths.
-fn label(tree: &[CondensedRow], n: usize, selected: &[usize]) -> (Vec<i32>, Vec<f64>) {
+/// Per condensed-tree cluster (index = id − n): its label (−1: under no selected cluster) and
+/// the largest λ among its selected cluster's direct children (membership strength's scale).
+fn owners(tree: &[CondensedRow], n: usize, selected: &[usize]) -> (Vec<i32>, Vec<f64>) {
     let n_clusters = tree.iter().filter(|r| r.size > 1).map(|r| r.child + 1 - n).max().unwrap_or(1);
     let mut cluster_label = vec![-1i32; n_clusters];
     for (i, &c) in selected.iter().enumerate() {
@@ -620,18 +625,189 @@ fn label(tree: &[CondensedRow], n: usize, selected: &[usize]) -> (Vec<i32>, Vec<
         let p = r.parent - n;
         death[p] = death[p].max(r.lambda);
     }
+    let label = owner.iter().map(|&o| if o == usize::MAX { -1 } else { cluster_label[o] }).collect();
+    let max_lambda = owner.iter().map(|&o| if o == usize::MAX { 0.0 } else { death[o] }).collect();
+    (label, max_lambda)
+}
+
+/// Membership strength of a point leaving at `lambda` a cluster whose selected cluster's
+/// largest λ is `max_lambda`.
+fn strength(lambda: f64, max_lambda: f64) -> f64 {
+    if max_lambda == 0.0 || !lambda.is_finite() { 1.0 } else { lambda.min(max_lambda) / max_lambda }
+}
+
+/// Labels (selected clusters numbered in id order) and membership strengths.
+fn label(tree: &[CondensedRow], n: usize, selected: &[usize]) -> (Vec<i32>, Vec<f64>) {
+    let (node_label, node_max) = owners(tree, n, selected);
     let mut labels = vec![-1i32; n];
     let mut prob = vec![0.0f64; n];
     for r in tree.iter().filter(|r| r.child < n) {
-        let o = owner[r.parent - n];
-        if o == usize::MAX {
+        let c = r.parent - n;
+        if node_label[c] < 0 {
             continue;
         }
-        labels[r.child] = cluster_label[o];
-        let max_lambda = death[o];
-        prob[r.child] = if max_lambda == 0.0 || !r.lambda.is_finite() { 1.0 } else { r.lambda.min(max_lambda) / max_lambda };
+        labels[r.child] = node_label[c];
+        prob[r.child] = strength(r.lambda, node_max[c]);
     }
     (labels, prob)
+}
+
+/// λ = 1 / distance, as the condensed tree computes it (0 → ∞, ∞ → 0).
+fn lambda_of(distance: f32) -> f64 {
+    let d = f64::from(distance);
+    if d > 0.0 { 1.0 / d } else { f64::INFINITY }
+}
+
+/// What a fitted HDBSCAN keeps to label new points as the hdbscan library's
+/// `approximate_predict` does: each new point joins the condensed tree where its nearest
+/// fitted point by mutual reachability hangs, at the λ of that mutual reachability, and takes
+/// the label of the selected cluster there (none: noise) with the strength λ / the cluster's
+/// largest λ. Densities are kept as distances (λ = 1/distance), exactly as the tree computed
+/// them, so that they store as f32 without loss.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Predictor {
+    /// `min_samples` of the core distances.
+    pub min_samples: usize,
+    /// Per fitted point: core distance, the distance at which it leaves its cluster, and that
+    /// cluster (index into the cluster arrays; 0 is the root).
+    pub points: Vec<[f32; 3]>,
+    /// Per cluster of the condensed tree: its parent cluster (the root: itself), the distance at
+    /// which it split from the parent, its label (−1: none), and the distance of its selected
+    /// cluster's largest λ (0: every strength is 1).
+    pub clusters: Vec<[f32; 4]>,
+}
+
+/// A new point's verdict.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Predicted {
+    /// Cluster (−1: noise).
+    pub label: i32,
+    /// Membership strength in [0, 1] (0 for noise).
+    pub strength: f64,
+    /// The fitted point it joins the tree by.
+    pub neighbor: u32,
+    /// The raw distance to that point.
+    pub distance: f32,
+}
+
+impl Predictor {
+    /// The predictor of `result`, selected from `tree`.
+    ///
+    /// # Panics
+    /// When `result` was not selected from `tree`.
+    #[must_use]
+    pub fn new(tree: &HdbscanTree, result: &HdbscanResult) -> Self {
+        let n = tree.n;
+        let tree_rows = &result.condensed;
+        let (node_label, node_max) = owners(tree_rows, n, &result.selected);
+        let m = node_label.len();
+        #[allow(clippy::cast_possible_truncation)]
+        let dist_of = |lambda: f64| {
+            if lambda.is_infinite() {
+                0.0
+            } else if lambda == 0.0 {
+                f32::INFINITY
+            } else {
+                (1.0 / lambda) as f32
+            }
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let mut clusters: Vec<[f32; 4]> = (0..m).map(|c| [c as f32, f32::INFINITY, node_label[c] as f32, dist_of(node_max[c])]).collect();
+        let mut points = vec![[0.0f32, f32::INFINITY, 0.0]; n];
+        for r in tree_rows {
+            #[allow(clippy::cast_precision_loss)]
+            if r.child < n {
+                points[r.child] = [tree.core[r.child], dist_of(r.lambda), (r.parent - n) as f32];
+            } else {
+                let c = r.child - n;
+                clusters[c][0] = (r.parent - n) as f32;
+                clusters[c][1] = dist_of(r.lambda);
+            }
+        }
+        Self { min_samples: tree.min_samples, points, clusters }
+    }
+
+    /// Labels `queries` against the `fitted` points (both in the metric's space: unit rows for
+    /// cosine), as the hdbscan library's `approximate_predict` of the same tree: the
+    /// `2 · (min_samples − 1)` nearest fitted points of each (the library's `min_samples` does not
+    /// count the point itself, this one does, as scikit-learn's), its core distance the distance
+    /// to the min_samples-th of them (so a fitted row has its own), the neighbour with the least
+    /// mutual reachability (ties: the nearer), then up the condensed tree while the clusters there
+    /// were born at a λ at least the new point's. One difference: the fitted points' core
+    /// distances are the tree's own, where the library's prediction data recomputes them with one
+    /// neighbour fewer than its tree used.
+    pub fn predict(&self, fitted: &Matrix, queries: &Matrix, metric: Metric, ctl: &Control) -> Result<Vec<Predicted>, Cancelled> {
+        let ms = self.min_samples.max(1);
+        let k = (2 * (ms - 1)).max(ms).clamp(1, fitted.n().max(1));
+        if fitted.n() == 0 {
+            return Ok(vec![Predicted { label: -1, strength: 0.0, neighbor: 0, distance: f32::INFINITY }; queries.n()]);
+        }
+        let (idx, dist) = super::neighbors::knn_among(fitted, queries, metric, k, ctl)?;
+        let out = (0..queries.n())
+            .into_par_iter()
+            .map(|q| {
+                let (ri, rd) = (&idx[q * k..(q + 1) * k], &dist[q * k..(q + 1) * k]);
+                let m = ri.iter().take_while(|&&j| j != u32::MAX).count().max(1);
+                let own_core = rd[(ms - 1).min(m - 1)];
+                let (mut best, mut best_mr) = (0usize, f32::INFINITY);
+                for e in 0..m {
+                    let mr = self.points[ri[e] as usize][0].max(own_core).max(rd[e]);
+                    if mr < best_mr {
+                        (best, best_mr) = (e, mr);
+                    }
+                }
+                let neighbor = ri[best];
+                let lambda = lambda_of(best_mr);
+                let [_, exit, node] = self.points[neighbor as usize];
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let mut c = node as usize;
+                if lambda_of(exit) > lambda {
+                    while c > 0 && lambda_of(self.clusters[c][1]) >= lambda {
+                        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                        {
+                            c = self.clusters[c][0] as usize;
+                        }
+                    }
+                }
+                #[allow(clippy::cast_possible_truncation)]
+                let label = self.clusters[c][2] as i32;
+                let strength = if label >= 0 { strength(lambda, lambda_of(self.clusters[c][3])) } else { 0.0 };
+                Predicted { label, strength, neighbor, distance: rd[best] }
+            })
+            .collect();
+        Ok(out)
+    }
+
+    /// Checks a predictor read from a file for `n` fitted points and `n_clusters` labels: every
+    /// index in range and every parent before its child (so the walk up ends).
+    pub fn check(&self, n: usize, n_clusters: usize) -> Result<(), String> {
+        let m = self.clusters.len();
+        if self.points.len() != n {
+            return Err(format!("{} HDBSCAN points for {n} fitted rows", self.points.len()));
+        }
+        if m == 0 || self.min_samples == 0 {
+            return Err("no HDBSCAN tree".into());
+        }
+        let index = |v: f32, below: usize| v >= 0.0 && v.fract() == 0.0 && (v as usize) < below;
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+        for (c, cl) in self.clusters.iter().enumerate() {
+            if !(index(cl[0], c.max(1))) {
+                return Err(format!("HDBSCAN cluster {c} has the parent {}, not an earlier cluster", cl[0]));
+            }
+            if !(cl[2] == -1.0 || index(cl[2], n_clusters)) {
+                return Err(format!("HDBSCAN cluster {c} has the label {}, not one of the {n_clusters} clusters", cl[2]));
+            }
+            if cl[1].is_nan() || cl[3].is_nan() || cl[1] < 0.0 || cl[3] < 0.0 {
+                return Err(format!("HDBSCAN cluster {c} has a distance that is negative or not a number"));
+            }
+        }
+        for (i, p) in self.points.iter().enumerate() {
+            if !index(p[2], m) || p[0].is_nan() || p[1].is_nan() || p[0] < 0.0 || p[1] < 0.0 {
+                return Err(format!("HDBSCAN point {i} is damaged ({}, {}, {})", p[0], p[1], p[2]));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 
 use super::kernels::{ROW_BLOCK, dot_nt, fixed_ranges, sum_sq};
-use super::{Cancelled, Control, Embeddings, Metric};
+use super::{Cancelled, Control, Embeddings, Matrix, Metric};
 
 /// Columns per tile: 256 × 256 dot products (256 KiB, in L2) per GEMM call.
 const COL_BLOCK: usize = 256;
@@ -873,6 +873,54 @@ impl SharedOut {
         // SAFETY: bounds checked above; disjointness is the caller's promise.
         unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), self.0.add(at), src.len()) };
     }
+}
+
+/// The `k` nearest rows of `fitted` to every query, nearest first (ties: the lower index), by
+/// blocked GEMM: `k` indices and distances per query, `u32::MAX` past the end when `fitted` has
+/// fewer rows. Both matrices are in the metric's space (unit rows for cosine).
+pub fn knn_among(fitted: &Matrix, queries: &Matrix, metric: Metric, k: usize, ctl: &Control) -> Result<(Vec<u32>, Vec<f32>), Cancelled> {
+    let (nf, nq, d) = (fitted.n(), queries.n(), fitted.d());
+    let fnorm: Vec<f32> = (0..nf).map(|i| fitted.row(i).iter().map(|v| v * v).sum()).collect();
+    const QB: usize = 256;
+    const FB: usize = 2048;
+    let mut idx = vec![u32::MAX; nq * k];
+    let mut dist = vec![f32::INFINITY; nq * k];
+    idx.par_chunks_mut(QB * k).zip(dist.par_chunks_mut(QB * k)).enumerate().try_for_each(|(b, (bi, bd))| {
+        let rows = b * QB..((b + 1) * QB).min(nq);
+        let q = &queries.as_slice()[rows.start * d..rows.end * d];
+        let qn: Vec<f32> = (0..rows.len()).map(|r| q[r * d..(r + 1) * d].iter().map(|v| v * v).sum()).collect();
+        let mut best: Vec<Vec<(f32, u32)>> = vec![Vec::with_capacity(k + 1); rows.len()];
+        let mut tile = vec![0.0f32; QB * FB];
+        for c0 in (0..nf).step_by(FB) {
+            ctl.check()?;
+            let cols = c0..(c0 + FB).min(nf);
+            let w = cols.len();
+            dot_nt(q, rows.len(), &fitted.as_slice()[cols.start * d..cols.end * d], w, d, &mut tile, w);
+            for (r, list) in best.iter_mut().enumerate() {
+                for (c, &dot) in tile[r * w..(r + 1) * w].iter().enumerate() {
+                    let dv = match metric {
+                        Metric::Cosine => (1.0 - dot).clamp(0.0, 2.0),
+                        Metric::Euclidean => (qn[r] + fnorm[cols.start + c] - 2.0 * dot).max(0.0).sqrt(),
+                    };
+                    if list.len() < k || dv < list[k - 1].0 {
+                        #[allow(clippy::cast_possible_truncation)]
+                        let j = (cols.start + c) as u32;
+                        let pos = list.partition_point(|&(x, jj)| (x, jj) <= (dv, j));
+                        list.insert(pos, (dv, j));
+                        list.truncate(k);
+                    }
+                }
+            }
+        }
+        for (r, list) in best.iter().enumerate() {
+            for (t, &(dv, j)) in list.iter().enumerate() {
+                bi[r * k + t] = j;
+                bd[r * k + t] = dv;
+            }
+        }
+        Ok(())
+    })?;
+    Ok((idx, dist))
 }
 
 #[cfg(test)]

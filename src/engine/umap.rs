@@ -17,9 +17,9 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::control::{Cancelled, Control};
-use super::kernels::{dot_nt, fixed_ranges};
+use super::kernels::fixed_ranges;
 use super::matrix::Matrix;
-use super::neighbors::KnnGraph;
+use super::neighbors::{KnnGraph, knn_among};
 use super::rng::Rng;
 use super::spectral::{InitKind, SparseGraph, spectral_layout};
 use super::{Embeddings, Metric};
@@ -534,6 +534,9 @@ pub struct Sampled {
     pub search: super::ann::AnnReport,
     /// Time of the search and placement, in milliseconds.
     pub place_ms: f64,
+    /// The rows fitted, ascending (a saved model's UMAP holds them).
+    #[serde(skip)]
+    pub fitted_rows: Arc<Vec<usize>>,
 }
 
 /// A large input: UMAP on a seeded sample of `fit_rows`, then every other row placed as
@@ -578,7 +581,7 @@ fn umap_sampled(
     }
     layout.coords = coords;
     layout.params = checked.clone();
-    layout.sampled = Some(Sampled { fitted: fit, placed: rest.len(), search, place_ms: ms(t) });
+    layout.sampled = Some(Sampled { fitted: fit, placed: rest.len(), search, place_ms: ms(t), fitted_rows: Arc::new(rows) });
     Ok(layout)
 }
 
@@ -675,6 +678,77 @@ fn clip(v: f32) -> f32 {
     v.clamp(-4.0, 4.0)
 }
 
+/// One edge's moves of a point in an epoch: the attraction towards the edge's other end when
+/// the edge is due, then its negative samples (drawn by `draw(sample)` from `tail`).
+struct EdgeStep {
+    a: f32,
+    b: f32,
+    alpha: f32,
+    attract: f32,
+    now: f64,
+    tail_n: usize,
+    /// A tail index never repelled (the point itself in a fit; `usize::MAX` in a transform).
+    skip: usize,
+}
+
+impl EdgeStep {
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    fn run<const D: usize>(
+        &self,
+        yi: &mut [f32; D],
+        yj: &[f32; D],
+        tail: &[[f32; D]],
+        eps: f64,
+        next_sample: &mut f64,
+        next_negative: &mut f64,
+        draw: impl Fn(usize) -> u64,
+    ) {
+        let (af, bf, alphaf) = (self.a, self.b, self.alpha);
+        if eps <= 0.0 || *next_sample > self.now {
+            return;
+        }
+        let (dx, d2) = offset(yi, yj);
+        if d2 > 0.0 {
+            // d2^(b−1) = d2^b / d2: one power per sample.
+            let pb = d2.powf(bf);
+            let g = -2.0 * af * bf * (pb / d2) / (af * pb + 1.0);
+            for (v, d) in yi.iter_mut().zip(dx) {
+                *v += self.attract * clip(g * d) * alphaf;
+            }
+        }
+        *next_sample += eps;
+        let epn = eps / NEGATIVE_RATE;
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let n_neg = ((self.now - *next_negative) / epn).max(0.0) as usize;
+        // The negative samples all push from the same position: independent of each other, so
+        // they overlap in the pipeline.
+        let mut push = [0.0f32; D];
+        for p in 0..n_neg {
+            // The hash's high half scaled to 0..tail_n (a multiplication, not a division).
+            #[allow(clippy::cast_possible_truncation)]
+            let k = (((draw(p) >> 32) * self.tail_n as u64) >> 32) as usize;
+            if k == self.skip {
+                continue;
+            }
+            let (dx, d2) = offset(yi, &tail[k]);
+            if d2 > 0.0 {
+                let g = 2.0 * bf / ((0.001 + d2) * (af * d2.powf(bf) + 1.0));
+                for (v, d) in push.iter_mut().zip(dx) {
+                    *v += clip(g * d) * alphaf;
+                }
+            }
+        }
+        for (v, p) in yi.iter_mut().zip(push) {
+            *v += p;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        {
+            *next_negative += n_neg as f64 * epn;
+        }
+    }
+}
+
 /// Runs the optimisation over `graph` from `init`. With `fixed = Some(tail)`, the rows of the
 /// graph are new points whose edges point into the fixed layout `tail` (transform): only the
 /// new points move, and negative samples are drawn from the fixed layout. `attract` scales the
@@ -737,51 +811,13 @@ fn optimize<const D: usize>(
                 // The point moves after every sample (as in umap-learn), its neighbours stay as
                 // they stood at the epoch's start.
                 let mut yi = cur[i];
+                let step =
+                    EdgeStep { a: af, b: bf, alpha: alphaf, attract, now, tail_n, skip: if fixed.is_none() { i } else { usize::MAX } };
                 for e in graph.indptr[i]..graph.indptr[i + 1] {
-                    let eps = epochs_per_sample[e];
                     let le = e - e0;
-                    if eps <= 0.0 || ns[le] > now {
-                        continue;
-                    }
-                    let yj = tail[graph.indices[e] as usize];
-                    let (dx, d2) = offset(&yi, &yj);
-                    if d2 > 0.0 {
-                        // d2^(b−1) = d2^b / d2: one power per sample.
-                        let pb = d2.powf(bf);
-                        let g = -2.0 * af * bf * (pb / d2) / (af * pb + 1.0);
-                        for (v, d) in yi.iter_mut().zip(dx) {
-                            *v += attract * clip(g * d) * alphaf;
-                        }
-                    }
-                    ns[le] += eps;
-                    let epn = eps / NEGATIVE_RATE;
-                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                    let n_neg = ((now - nn[le]) / epn).max(0.0) as usize;
-                    // The negative samples all push from the same position: independent of
-                    // each other, so they overlap in the pipeline.
-                    let mut push = [0.0f32; D];
-                    for p in 0..n_neg {
-                        // The hash's high half scaled to 0..tail_n (a multiplication, not a division).
-                        #[allow(clippy::cast_possible_truncation)]
-                        let k = (((sample_hash(params.seed, epoch, e, p) >> 32) * tail_n as u64) >> 32) as usize;
-                        if fixed.is_none() && k == i {
-                            continue;
-                        }
-                        let (dx, d2) = offset(&yi, &tail[k]);
-                        if d2 > 0.0 {
-                            let g = 2.0 * bf / ((0.001 + d2) * (af * d2.powf(bf) + 1.0));
-                            for (v, d) in push.iter_mut().zip(dx) {
-                                *v += clip(g * d) * alphaf;
-                            }
-                        }
-                    }
-                    for (v, p) in yi.iter_mut().zip(push) {
-                        *v += p;
-                    }
-                    #[allow(clippy::cast_precision_loss)]
-                    {
-                        nn[le] += n_neg as f64 * epn;
-                    }
+                    step.run(&mut yi, &tail[graph.indices[e] as usize], tail, epochs_per_sample[e], &mut ns[le], &mut nn[le], |p| {
+                        sample_hash(params.seed, epoch, e, p)
+                    });
                 }
                 out[slot] = yi;
             }
@@ -814,8 +850,120 @@ pub fn transform(
         return Ok(Vec::new());
     }
     let k = params.n_neighbors.min(fitted.n());
-    let (idx, dist) = cross_knn(fitted, queries, metric, k, ctl)?;
+    let (idx, dist) = knn_among(fitted, queries, metric, k, ctl)?;
     place(&idx, &dist, k, layout, |j| j, params, ctl)
+}
+
+/// What places new rows on a finished layout one at a time (a saved model's UMAP).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Placement {
+    /// Metric of the neighbour search.
+    pub metric: Metric,
+    /// Fitted neighbours per new row.
+    pub n_neighbors: usize,
+    /// The fitted curve's a.
+    pub a: f64,
+    /// The fitted curve's b.
+    pub b: f64,
+    /// Epochs per new row.
+    pub n_epochs: usize,
+    /// Seed of the negative samples.
+    pub seed: u64,
+}
+
+impl Placement {
+    /// The placement of new rows on a layout made with `params`: umap-learn's `transform`
+    /// epochs for a batch of up to 10,000 rows (a third of the epochs when they were given).
+    #[must_use]
+    pub fn of(metric: Metric, params: &CheckedUmap) -> Self {
+        Self { metric, n_neighbors: params.n_neighbors, a: params.a, b: params.b, n_epochs: transform_epochs(params, 1), seed: params.seed }
+    }
+}
+
+/// Places `queries` on the fixed layout of `fitted` (`layout[j]` is fitted row `j`'s position),
+/// as [`transform`] does, but each row on its own, so that a row's position does not depend on
+/// the batch it comes in, its order, or the thread count: the same row of a 100M-row input gets
+/// the same x, y whether it is assigned alone, in a batch of the command line or by a worker
+/// of a pipeline. Against umap-learn's `transform` three things are per row instead of per
+/// batch: the epochs (`placement.n_epochs`), the σ floor (the row's own mean neighbour
+/// distance) and the sampling rate (each edge's weight against 1, the largest a membership
+/// can be); the negative samples are drawn from a hash of the row's values.
+///
+/// `fitted` and `queries` are the rows in the metric's space (unit rows for cosine).
+pub fn place_each(
+    fitted: &Matrix,
+    layout: &[[f32; 2]],
+    queries: &Matrix,
+    placement: &Placement,
+    ctl: &Control,
+) -> Result<Vec<[f32; 2]>, Cancelled> {
+    let nq = queries.n();
+    if nq == 0 || fitted.n() == 0 {
+        return Ok(vec![[0.0; 2]; nq]);
+    }
+    let k = placement.n_neighbors.clamp(1, fitted.n());
+    let (idx, dist) = knn_among(fitted, queries, placement.metric, k, ctl)?;
+    let n_epochs = placement.n_epochs.max(1);
+    #[allow(clippy::cast_precision_loss)]
+    let (kf, floor) = (k as f64, 1.0 / n_epochs as f64);
+    #[allow(clippy::cast_possible_truncation)]
+    let (af, bf) = (placement.a as f32, placement.b as f32);
+    let out = (0..nq)
+        .into_par_iter()
+        .map(|q| {
+            let (ri, rd) = (&idx[q * k..(q + 1) * k], &dist[q * k..(q + 1) * k]);
+            let m = ri.iter().take_while(|&&j| j != u32::MAX).count();
+            if m == 0 {
+                return layout[0];
+            }
+            #[allow(clippy::cast_precision_loss)]
+            let mean = rd[..m].iter().map(|&d| f64::from(d)).sum::<f64>() / m as f64;
+            let sigma = smooth_new_row(&rd[..m], kf, mean);
+            let w: Vec<f32> = rd[..m].iter().map(|&d| membership(d, 0.0, sigma)).collect();
+            let (mut sum, mut wsum) = ([0.0f64; 2], 0.0f64);
+            for (&j, &wj) in ri[..m].iter().zip(&w) {
+                let p = layout[j as usize];
+                sum[0] += f64::from(wj) * f64::from(p[0]);
+                sum[1] += f64::from(wj) * f64::from(p[1]);
+                wsum += f64::from(wj);
+            }
+            #[allow(clippy::cast_possible_truncation)]
+            let mut yi = if wsum > 0.0 { [(sum[0] / wsum) as f32, (sum[1] / wsum) as f32] } else { layout[ri[0] as usize] };
+            let key = row_key(placement.seed, queries.row(q));
+            let eps: Vec<f64> = w.iter().map(|&wj| if f64::from(wj) >= floor && wj > 0.0 { 1.0 / f64::from(wj) } else { -1.0 }).collect();
+            let mut next_sample = eps.clone();
+            let mut next_negative: Vec<f64> = eps.iter().map(|e| e / NEGATIVE_RATE).collect();
+            for epoch in 0..n_epochs {
+                #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+                let step = EdgeStep {
+                    a: af,
+                    b: bf,
+                    alpha: (0.25 * (1.0 - epoch as f64 / n_epochs as f64)) as f32,
+                    attract: 1.0,
+                    now: epoch as f64,
+                    tail_n: layout.len(),
+                    skip: usize::MAX,
+                };
+                for e in 0..m {
+                    step.run(&mut yi, &layout[ri[e] as usize], layout, eps[e], &mut next_sample[e], &mut next_negative[e], |p| {
+                        sample_hash(key, epoch, e, p)
+                    });
+                }
+            }
+            yi
+        })
+        .collect();
+    ctl.check()?;
+    Ok(out)
+}
+
+/// The seed of a row's negative samples: the seed mixed with a hash of the row's values.
+fn row_key(seed: u64, row: &[f32]) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::with_seed(seed);
+    for v in row {
+        h.update(&v.to_le_bytes());
+    }
+    h.digest()
 }
 
 /// Positions of new rows from their `k` nearest fitted rows (`idx`, `dist`: `k` per row,
@@ -875,52 +1023,6 @@ fn place(
     let mut p = params.clone();
     p.n_epochs = transform_epochs(params, nq);
     optimize(&g, init, Some(layout), &p, 0.25, ctl, None)
-}
-
-/// The `k` nearest fitted rows of every query, nearest first, by blocked GEMM.
-fn cross_knn(fitted: &Matrix, queries: &Matrix, metric: Metric, k: usize, ctl: &Control) -> Result<(Vec<u32>, Vec<f32>), Cancelled> {
-    let (nf, nq, d) = (fitted.n(), queries.n(), fitted.d());
-    let fnorm: Vec<f32> = (0..nf).map(|i| fitted.row(i).iter().map(|v| v * v).sum()).collect();
-    const QB: usize = 256;
-    const FB: usize = 2048;
-    let mut idx = vec![0u32; nq * k];
-    let mut dist = vec![0.0f32; nq * k];
-    idx.par_chunks_mut(QB * k).zip(dist.par_chunks_mut(QB * k)).enumerate().try_for_each(|(b, (bi, bd))| {
-        let rows = b * QB..((b + 1) * QB).min(nq);
-        let q = &queries.as_slice()[rows.start * d..rows.end * d];
-        let qn: Vec<f32> = (0..rows.len()).map(|r| q[r * d..(r + 1) * d].iter().map(|v| v * v).sum()).collect();
-        let mut best: Vec<Vec<(f32, u32)>> = vec![Vec::with_capacity(k + 1); rows.len()];
-        let mut tile = vec![0.0f32; QB * FB];
-        for c0 in (0..nf).step_by(FB) {
-            ctl.check()?;
-            let cols = c0..(c0 + FB).min(nf);
-            let w = cols.len();
-            dot_nt(q, rows.len(), &fitted.as_slice()[cols.start * d..cols.end * d], w, d, &mut tile, w);
-            for (r, list) in best.iter_mut().enumerate() {
-                for (c, &dot) in tile[r * w..(r + 1) * w].iter().enumerate() {
-                    let dv = match metric {
-                        Metric::Cosine => (1.0 - dot).clamp(0.0, 2.0),
-                        Metric::Euclidean => (qn[r] + fnorm[cols.start + c] - 2.0 * dot).max(0.0).sqrt(),
-                    };
-                    if list.len() < k || dv < list[k - 1].0 {
-                        #[allow(clippy::cast_possible_truncation)]
-                        let j = (cols.start + c) as u32;
-                        let pos = list.partition_point(|&(x, jj)| (x, jj) <= (dv, j));
-                        list.insert(pos, (dv, j));
-                        list.truncate(k);
-                    }
-                }
-            }
-        }
-        for (r, list) in best.iter().enumerate() {
-            for (t, &(dv, j)) in list.iter().enumerate() {
-                bi[r * k + t] = j;
-                bd[r * k + t] = dv;
-            }
-        }
-        Ok(())
-    })?;
-    Ok((idx, dist))
 }
 
 #[cfg(test)]

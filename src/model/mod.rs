@@ -17,14 +17,26 @@
 //! - DBSCAN: the cluster of the nearest core point within eps, else noise (scikit-learn's
 //!   convention for border points; a border point DBSCAN reached from a farther core point may
 //!   differ, which the agreement counts).
+//! - HDBSCAN: the hdbscan library's `approximate_predict` ([`Predictor`]): the fitted rows, their
+//!   core distances and the condensed tree; a new row joins the tree where its nearest fitted
+//!   row by mutual reachability hangs, with a membership strength.
+//!
+//! The projection: PCA's axes, or UMAP's fitted rows and layout, on which each new row is placed
+//! by [`place_each`] (its own neighbours, start and epochs, so its x, y do not depend on the
+//! batch it came in).
 
 use std::path::{Path, PathBuf};
 
 use crate::data::EmbeddingSource;
 use crate::engine::assign::nearest;
 use crate::engine::noise::NoisePolicy;
+use std::sync::Arc;
+
+use crate::engine::Control;
+use crate::engine::hdbscan::Predictor;
 use crate::engine::pca::{PcaAxes, project_rows};
-use crate::engine::project::{Projected, ProjectionDetail};
+use crate::engine::project::{Projected, ProjectionDetail, ProjectionParams};
+use crate::engine::umap::{Placement, place_each};
 use crate::engine::{Embeddings, Matrix, Metric};
 use crate::session::{Algorithm, ClusterOutcome, ClusterRequest, FitData};
 
@@ -32,6 +44,8 @@ use crate::session::{Algorithm, ClusterOutcome, ClusterRequest, FitData};
 pub const FORMAT: &str = "embedmap-model";
 /// The newest format version this build reads and the one it writes.
 pub const VERSION: u32 = 1;
+/// Fitting rows above which an HDBSCAN model's agreement is measured on a seeded sample.
+pub const AGREEMENT_SAMPLE: usize = 20_000;
 /// Arrays with more values than this go to a `.npy` file beside the model.
 pub const INLINE_MAX: usize = 65_536;
 
@@ -158,6 +172,16 @@ pub enum Array {
     },
 }
 
+impl Array {
+    /// Rows.
+    #[must_use]
+    pub fn rows(&self) -> usize {
+        match self {
+            Self::Inline { rows, .. } | Self::File { rows, .. } => *rows,
+        }
+    }
+}
+
 /// How a new row gets its cluster.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "rule", rename_all = "snake_case")]
@@ -181,6 +205,23 @@ pub enum AssignmentSpec {
         /// What happens to rows beyond eps.
         noise: NoisePolicy,
     },
+    /// HDBSCAN's approximate prediction: the cluster of the condensed tree a new row joins by
+    /// its nearest fitted row in mutual reachability; noise (−1) outside every selected
+    /// cluster, or with `noise: nearest` the cluster of the nearest clustered fitted row.
+    HdbscanTree {
+        /// `min_samples` of the core distances.
+        min_samples: usize,
+        /// Every fitted row, in the metric's space.
+        fitted: Array,
+        /// Per fitted row: core distance, the distance at which it leaves its cluster of the
+        /// condensed tree, and that cluster (a file always: distances can be infinite).
+        points: Array,
+        /// Per cluster of the condensed tree: parent, the distance of its birth, label (−1:
+        /// none), the distance of its selected cluster's largest λ.
+        tree: Array,
+        /// What happens to rows outside every cluster.
+        noise: NoisePolicy,
+    },
 }
 
 /// The map's projection, to place new rows.
@@ -189,6 +230,16 @@ pub enum AssignmentSpec {
 pub enum ProjectionSpec {
     /// PCA: x, y = (row − mean) · the two axes, on the rows as loaded.
     Pca(PcaAxes),
+    /// UMAP: each new row placed on the fitted layout by its nearest fitted rows.
+    Umap {
+        /// How new rows are placed.
+        #[serde(flatten)]
+        placement: Placement,
+        /// The rows the layout was fitted on, in the placement metric's space.
+        fitted: Array,
+        /// Their positions (rows × 2).
+        layout: Array,
+    },
 }
 
 /// How many fitting rows the model labels as the clustering did.
@@ -239,6 +290,26 @@ pub struct Model {
     targets: Matrix,
     /// The cluster of each target.
     target_labels: Vec<i32>,
+    /// HDBSCAN's tree and the clustered targets for `noise: nearest`.
+    hdbscan: Option<HdbscanRule>,
+    /// UMAP's fitted rows, layout and placement.
+    umap: Option<UmapRule>,
+}
+
+/// What an HDBSCAN model assigns with; its targets are every fitted row.
+#[derive(Clone, Debug)]
+struct HdbscanRule {
+    predictor: Arc<Predictor>,
+    /// The clustered fitted rows and their labels, when noise joins the nearest of them.
+    clustered: Option<(Matrix, Vec<i32>)>,
+}
+
+/// What a UMAP projection places rows with.
+#[derive(Clone, Debug)]
+struct UmapRule {
+    fitted: Arc<Matrix>,
+    layout: Vec<[f32; 2]>,
+    placement: Placement,
 }
 
 /// Labels of new rows.
@@ -252,6 +323,8 @@ pub struct Assigned {
     pub is_noise: Option<Vec<bool>>,
     /// Map position per row, when the model has a projection.
     pub xy: Option<Vec<[f32; 2]>>,
+    /// Membership strength per row in [0, 1] (HDBSCAN; 0 for noise).
+    pub membership: Option<Vec<f32>>,
 }
 
 /// `xxh3-64:<16 hex digits>` of f32 values' little-endian bytes, in order.
@@ -295,6 +368,7 @@ impl Model {
         let points = emb.points(metric);
         let (n, d) = (points.n(), points.d());
         let mut notes = Vec::new();
+        let mut hdbscan = None;
         let (assignment, targets, target_labels) = match (&req.algorithm, &outcome.fit) {
             (Algorithm::Kmeans(_) | Algorithm::MinibatchKmeans(_), Some(FitData::Centroids(c))) => {
                 let k = c.len() / d.max(1);
@@ -303,12 +377,16 @@ impl Model {
                 let labels = (0..k as i32).collect();
                 (AssignmentSpec::NearestCentroid { centroids: placeholder(), from: "k-means centroids".into() }, m, labels)
             }
-            (Algorithm::Hdbscan(_), _) => {
-                return Err(ModelError::Unsupported(
-                    "HDBSCAN models are not available yet (they need the condensed tree for approximate prediction); \
-                     fit K-means, DBSCAN or hierarchical clustering to save a model"
-                        .into(),
-                ));
+            (Algorithm::Hdbscan(p), Some(FitData::Hdbscan(pred))) => {
+                let spec = AssignmentSpec::HdbscanTree {
+                    min_samples: p.min_samples(),
+                    fitted: placeholder(),
+                    points: placeholder(),
+                    tree: placeholder(),
+                    noise: req.noise,
+                };
+                hdbscan = Some(HdbscanRule::new(Arc::clone(pred), points, req.noise));
+                (spec, points.clone(), fitted_labels(pred))
             }
             (Algorithm::Dbscan(p), Some(FitData::Core(core))) => {
                 let rows: Vec<usize> = (0..n).filter(|&i| core[i] && outcome.labels[i] >= 0).collect();
@@ -337,11 +415,22 @@ impl Model {
                 (AssignmentSpec::NearestCentroid { centroids: placeholder(), from: "cluster means".into() }, m, labels)
             }
         };
+        let mut umap = None;
         let projection = match projected.map(|p| &p.detail) {
             Some(ProjectionDetail::Pca { axes, .. }) => Some(ProjectionSpec::Pca(PcaAxes::clone(axes))),
-            Some(ProjectionDetail::Umap { .. }) => {
-                notes.push("the map is a UMAP, which models do not hold yet: assign writes no x, y".into());
-                None
+            Some(ProjectionDetail::Umap { sampled, .. }) => {
+                let Some(ProjectionParams::Umap { metric: um, params: up }) = projected.map(|p| &p.params) else {
+                    return Err(ModelError::Unsupported("a UMAP map without its parameters".into()));
+                };
+                let checked = up.check(n).map_err(|e| ModelError::Unsupported(e.to_string()))?;
+                let coords = &projected.map_or(&[][..], |p| &p.coords[..]);
+                let upoints = emb.points(*um);
+                let (fitted, layout) = match sampled {
+                    Some(s) => (upoints.select_rows(&s.fitted_rows), s.fitted_rows.iter().map(|&i| coords[i]).collect()),
+                    None => (upoints.clone(), coords.to_vec()),
+                };
+                umap = Some(UmapRule { fitted: Arc::new(fitted), layout, placement: Placement::of(*um, &checked) });
+                Some(ProjectionSpec::Umap { placement: Placement::of(*um, &checked), fitted: placeholder(), layout: placeholder() })
             }
             Some(ProjectionDetail::Tsne { .. }) => {
                 notes.push("the map is a t-SNE, which cannot place new rows: assign writes no x, y".into());
@@ -376,10 +465,22 @@ impl Model {
             agreement: Agreement { rows: 0, same: 0 },
             notes,
         };
-        let mut model = Self { file, targets, target_labels };
-        let own = model.assign(emb.raw())?;
-        let same = own.labels.iter().zip(&outcome.labels).filter(|(a, b)| a == b).count();
-        model.file.agreement = Agreement { rows: n, same };
+        let mut model = Self { file, targets, target_labels, hdbscan, umap };
+        // HDBSCAN compares each row with every fitted row: above AGREEMENT_SAMPLE rows, a seeded
+        // sample of them is compared.
+        let rows: Vec<usize> = if model.hdbscan.is_some() && n > AGREEMENT_SAMPLE {
+            let mut r = crate::engine::rng::Rng::derive(0xa9e, 1).sample_indices(n, AGREEMENT_SAMPLE);
+            r.sort_unstable();
+            r
+        } else {
+            (0..n).collect()
+        };
+        let own = if rows.len() == n { model.labels_of(emb.raw())? } else { model.labels_of(&emb.raw().select_rows(&rows))? };
+        let same = rows.iter().zip(&own.labels).filter(|&(&i, l)| *l == outcome.labels[i]).count();
+        model.file.agreement = Agreement { rows: rows.len(), same };
+        if rows.len() < n {
+            model.file.notes.push(format!("the agreement is measured on a seeded sample of {} of the {n} fitting rows", rows.len()));
+        }
         Ok(model)
     }
 
@@ -404,7 +505,13 @@ impl Model {
     /// Whether the rule has noise (`is_noise` is written).
     #[must_use]
     pub fn has_noise(&self) -> bool {
-        matches!(self.file.assignment, AssignmentSpec::NearestCorePoint { .. })
+        matches!(self.file.assignment, AssignmentSpec::NearestCorePoint { .. } | AssignmentSpec::HdbscanTree { .. })
+    }
+
+    /// Whether new rows get a membership strength (HDBSCAN: `membership` is written).
+    #[must_use]
+    pub fn has_membership(&self) -> bool {
+        self.hdbscan.is_some()
     }
 
     /// Refuses a metric other than the model's.
@@ -417,6 +524,15 @@ impl Model {
 
     /// Labels rows given as loaded (`what` names them in errors).
     pub fn assign_named(&self, rows: &Matrix, what: &str) -> Result<Assigned, ModelError> {
+        self.assign_inner(rows, what, true)
+    }
+
+    /// Labels only (no x, y): the agreement on the fitting rows.
+    fn labels_of(&self, rows: &Matrix) -> Result<Assigned, ModelError> {
+        self.assign_inner(rows, "the fitting rows", false)
+    }
+
+    fn assign_inner(&self, rows: &Matrix, what: &str, with_xy: bool) -> Result<Assigned, ModelError> {
         if rows.d() != self.dim() {
             return Err(ModelError::Dimension { expected: self.dim(), found: rows.d(), what: what.to_string() });
         }
@@ -427,24 +543,63 @@ impl Model {
         } else {
             rows
         };
-        let near = nearest(points, &self.targets, self.file.metric);
-        let mut labels: Vec<i32> = near.index.iter().map(|&j| self.target_labels[j as usize]).collect();
-        let is_noise = match &self.file.assignment {
-            AssignmentSpec::NearestCorePoint { eps, noise, .. } => {
-                let flags: Vec<bool> = near.distance.iter().map(|&dist| dist > *eps).collect();
-                if *noise == NoisePolicy::Keep {
-                    for (l, &f) in labels.iter_mut().zip(&flags) {
-                        if f {
-                            *l = -1;
-                        }
+        let ctl = Control::default();
+        let mut membership = None;
+        let (labels, distance, is_noise) = if let Some(h) = &self.hdbscan {
+            let got = h.predictor.predict(&self.targets, points, self.file.metric, &ctl).map_err(|_| cancelled())?;
+            let flags: Vec<bool> = got.iter().map(|g| g.label < 0).collect();
+            let mut labels: Vec<i32> = got.iter().map(|g| g.label).collect();
+            let mut distance: Vec<f32> = got.iter().map(|g| g.distance).collect();
+            #[allow(clippy::cast_possible_truncation)]
+            {
+                membership = Some(got.iter().map(|g| g.strength as f32).collect());
+            }
+            if let Some((clustered, ids)) = &h.clustered {
+                let noise: Vec<usize> = (0..labels.len()).filter(|&i| flags[i]).collect();
+                if !noise.is_empty() {
+                    let near = nearest(&points.select_rows(&noise), clustered, self.file.metric);
+                    for (t, &i) in noise.iter().enumerate() {
+                        labels[i] = ids[near.index[t] as usize];
+                        distance[i] = near.distance[t];
                     }
                 }
-                Some(flags)
             }
-            AssignmentSpec::NearestCentroid { .. } => None,
+            (labels, distance, Some(flags))
+        } else {
+            let near = nearest(points, &self.targets, self.file.metric);
+            let mut labels: Vec<i32> = near.index.iter().map(|&j| self.target_labels[j as usize]).collect();
+            let is_noise = match &self.file.assignment {
+                AssignmentSpec::NearestCorePoint { eps, noise, .. } => {
+                    let flags: Vec<bool> = near.distance.iter().map(|&dist| dist > *eps).collect();
+                    if *noise == NoisePolicy::Keep {
+                        for (l, &f) in labels.iter_mut().zip(&flags) {
+                            if f {
+                                *l = -1;
+                            }
+                        }
+                    }
+                    Some(flags)
+                }
+                _ => None,
+            };
+            (labels, near.distance, is_noise)
         };
-        let xy = self.file.projection.as_ref().map(|ProjectionSpec::Pca(axes)| project_rows(rows, axes));
-        Ok(Assigned { labels, distance: near.distance, is_noise, xy })
+        let xy = match (&self.file.projection, &self.umap) {
+            _ if !with_xy => None,
+            (Some(ProjectionSpec::Pca(axes)), _) => Some(project_rows(rows, axes)),
+            (Some(ProjectionSpec::Umap { .. }), Some(u)) => {
+                let unit;
+                let q = if u.placement.metric == Metric::Cosine {
+                    unit = rows.normalized().0;
+                    &unit
+                } else {
+                    rows
+                };
+                Some(place_each(&u.fitted, &u.layout, q, &u.placement, &ctl).map_err(|_| cancelled())?)
+            }
+            _ => None,
+        };
+        Ok(Assigned { labels, distance, is_noise, xy, membership })
     }
 
     /// [`Self::assign_named`] for rows without a name.
@@ -458,20 +613,45 @@ impl Model {
         let mut file = self.file.clone();
         let stem = path.file_name().map_or_else(|| "model".to_string(), |f| f.to_string_lossy().trim_end_matches(".json").to_string());
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let store = |name: &str, m: &Matrix| -> Result<Array, ModelError> {
-            if m.as_slice().len() <= INLINE_MAX {
+        // Arrays by name, so that UMAP's fitted rows and HDBSCAN's, when the same, are one file.
+        let mut written: Vec<(String, Array)> = Vec::new();
+        let mut store = |name: &str, m: &Matrix, file_always: bool| -> Result<Array, ModelError> {
+            if m.as_slice().len() <= INLINE_MAX && !file_always {
                 return Ok(Array::Inline { rows: m.n(), cols: m.d(), values: m.as_slice().to_vec() });
+            }
+            let sum = checksum(m.as_slice());
+            if let Some((_, a)) = written.iter().find(
+                |(_, a)| matches!(a, Array::File { checksum, rows, cols, .. } if *checksum == sum && (*rows, *cols) == (m.n(), m.d())),
+            ) {
+                return Ok(a.clone());
             }
             let side = format!("{stem}.{name}.npy");
             write_npy(&dir.join(&side), m)?;
-            Ok(Array::File { rows: m.n(), cols: m.d(), file: side, checksum: checksum(m.as_slice()) })
+            let a = Array::File { rows: m.n(), cols: m.d(), file: side, checksum: sum };
+            written.push((name.to_string(), a.clone()));
+            Ok(a)
         };
         match &mut file.assignment {
-            AssignmentSpec::NearestCentroid { centroids, .. } => *centroids = store("centroids", &self.targets)?,
+            AssignmentSpec::NearestCentroid { centroids, .. } => *centroids = store("centroids", &self.targets, false)?,
             AssignmentSpec::NearestCorePoint { core_points, core_labels, .. } => {
-                *core_points = store("core_points", &self.targets)?;
+                *core_points = store("core_points", &self.targets, false)?;
                 core_labels.clone_from(&self.target_labels);
             }
+            AssignmentSpec::HdbscanTree { fitted, points, tree, .. } => {
+                let h = self.hdbscan.as_ref().ok_or_else(|| ModelError::Unsupported("an HDBSCAN model without its tree".into()))?;
+                *fitted = store("rows", &self.targets, false)?;
+                let n = h.predictor.points.len();
+                let pm = Matrix::new(h.predictor.points.iter().flatten().copied().collect(), n, 3).expect("n × 3");
+                *points = store("hdbscan_points", &pm, true)?;
+                let m = h.predictor.clusters.len();
+                let tm = Matrix::new(h.predictor.clusters.iter().flatten().copied().collect(), m, 4).expect("m × 4");
+                *tree = store("hdbscan_tree", &tm, true)?;
+            }
+        }
+        if let (Some(ProjectionSpec::Umap { fitted, layout, .. }), Some(u)) = (&mut file.projection, &self.umap) {
+            *fitted = store("umap_rows", &u.fitted, false)?;
+            let lm = Matrix::new(u.layout.iter().flatten().copied().collect(), u.layout.len(), 2).expect("n × 2");
+            *layout = store("umap_layout", &lm, false)?;
         }
         let text = serde_json::to_string_pretty(&file).map_err(|e| ModelError::Unsupported(e.to_string()))?;
         crate::data::write_atomically(path, |f| {
@@ -502,7 +682,7 @@ impl Model {
         if d == 0 || file.fitted_on.dim != d {
             return Err(damaged(format!("embedding.dim {d} and fitted_on.dim {} disagree", file.fitted_on.dim)));
         }
-        let read = |name: &str, a: &Array| -> Result<Matrix, ModelError> {
+        let read_as = |name: &str, a: &Array, want_cols: usize, finite: bool| -> Result<Matrix, ModelError> {
             let (rows, cols, values) = match a {
                 Array::Inline { rows, cols, values } => (*rows, *cols, values.clone()),
                 Array::File { rows, cols, file: f, checksum: sum } => {
@@ -521,18 +701,20 @@ impl Model {
                     (*rows, *cols, arr.data)
                 }
             };
-            if cols != d {
-                return Err(damaged(format!("{name} have {cols} columns, the embedding {d}")));
+            if cols != want_cols {
+                return Err(damaged(format!("{name} have {cols} columns, not {want_cols}")));
             }
             if rows == 0 {
                 return Err(damaged(format!("no {name}")));
             }
-            if values.iter().any(|v| !v.is_finite()) {
+            if finite && values.iter().any(|v| !v.is_finite()) {
                 return Err(damaged(format!("{name} hold a NaN or infinite value")));
             }
             Matrix::new(values, rows, cols).ok_or_else(|| damaged(format!("{name}: {rows}×{cols} is not the number of values given")))
         };
+        let read = |name: &str, a: &Array| read_as(name, a, d, true);
         let n_clusters = file.clusters.len();
+        let mut hdbscan = None;
         let in_range = |l: i32| usize::try_from(l).is_ok_and(|c| c < n_clusters);
         let (targets, target_labels) = match &file.assignment {
             AssignmentSpec::NearestCentroid { centroids, .. } => {
@@ -557,6 +739,48 @@ impl Model {
                 }
                 (m, core_labels.clone())
             }
+            AssignmentSpec::HdbscanTree { min_samples, fitted, points, tree, noise } => {
+                let m = read("fitted rows", fitted)?;
+                let pm = read_as("HDBSCAN points", points, 3, false)?;
+                let tm = read_as("HDBSCAN tree", tree, 4, false)?;
+                let as_rows = |x: &Matrix, w: usize| -> Vec<[f32; 4]> {
+                    (0..x.n())
+                        .map(|i| {
+                            let mut r = [0.0f32; 4];
+                            r[..w].copy_from_slice(x.row(i));
+                            r
+                        })
+                        .collect()
+                };
+                let predictor = Predictor {
+                    min_samples: *min_samples,
+                    points: as_rows(&pm, 3).into_iter().map(|r| [r[0], r[1], r[2]]).collect(),
+                    clusters: as_rows(&tm, 4),
+                };
+                predictor.check(m.n(), n_clusters).map_err(damaged)?;
+                let rule = HdbscanRule::new(Arc::new(predictor), &m, *noise);
+                let labels = fitted_labels(&rule.predictor);
+                hdbscan = Some(rule);
+                (m, labels)
+            }
+        };
+        let umap = match &file.projection {
+            Some(ProjectionSpec::Umap { placement, fitted, layout }) => {
+                let f = read("UMAP's fitted rows", fitted)?;
+                let l = read_as("UMAP's layout", layout, 2, true)?;
+                if l.n() != f.n() {
+                    return Err(damaged(format!("UMAP's layout has {} rows for {} fitted rows", l.n(), f.n())));
+                }
+                if placement.n_neighbors == 0
+                    || placement.n_epochs == 0
+                    || !(placement.a > 0.0 && placement.b > 0.0 && placement.a.is_finite() && placement.b.is_finite())
+                {
+                    return Err(damaged(format!("UMAP's placement is out of range: {placement:?}")));
+                }
+                let layout = (0..l.n()).map(|i| [l.row(i)[0], l.row(i)[1]]).collect();
+                Some(UmapRule { fitted: Arc::new(f), layout, placement: placement.clone() })
+            }
+            _ => None,
         };
         if let Some(ProjectionSpec::Pca(axes)) = &file.projection
             && (axes.mean.len() != d || axes.components.iter().any(|c| c.len() != d))
@@ -568,8 +792,34 @@ impl Model {
         {
             return Err(damaged(format!("normalisation '{}' does not go with the {} metric", file.embedding.normalisation, file.metric)));
         }
-        Ok(Self { file, targets, target_labels })
+        Ok(Self { file, targets, target_labels, hdbscan, umap })
     }
+}
+
+impl HdbscanRule {
+    /// The rule over the fitted rows `points`, with the clustered ones kept for `noise: nearest`.
+    fn new(predictor: Arc<Predictor>, points: &Matrix, noise: NoisePolicy) -> Self {
+        let clustered = (noise == NoisePolicy::Nearest)
+            .then(|| {
+                let labels = fitted_labels(&predictor);
+                let rows: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] >= 0).collect();
+                let ids = rows.iter().map(|&i| labels[i]).collect();
+                (points.select_rows(&rows), ids)
+            })
+            .filter(|(m, _)| m.n() > 0);
+        Self { predictor, clustered }
+    }
+}
+
+/// HDBSCAN's own label of every fitted row (−1: noise), read from the tree.
+fn fitted_labels(p: &Predictor) -> Vec<i32> {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    p.points.iter().map(|r| p.clusters[r[2] as usize][2] as i32).collect()
+}
+
+/// The error of an assignment stopped (models assign under a control nobody cancels).
+fn cancelled() -> ModelError {
+    ModelError::Unsupported("the assignment was cancelled".into())
 }
 
 /// Whether `path` can take a model: a `.json` name in a folder that exists. Checked before any

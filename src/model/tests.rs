@@ -3,6 +3,7 @@ use crate::engine::Control;
 use crate::engine::dbscan::DbscanParams;
 use crate::engine::hierarchical::{HierarchicalParams, Linkage};
 use crate::engine::kmeans::KMeansParams;
+use crate::engine::noise::NoisePolicy;
 use crate::engine::project::{ProjectionParams, project};
 use crate::engine::rng::Rng;
 use crate::session::run_cluster;
@@ -133,11 +134,172 @@ fn a_model_refuses_what_does_not_fit_it_and_says_what_differs() {
 #[test]
 fn clusterings_a_model_cannot_hold_are_refused_with_the_reason() {
     let emb = blobs(400, 6, 3, 4);
+    let req = ClusterRequest {
+        algorithm: Algorithm::Kmeans(KMeansParams { k: 3, ..KMeansParams::default() }),
+        reduce: Some(crate::session::Reduce::umap(4)),
+        ..ClusterRequest::default()
+    };
+    let o = run_cluster(&emb, &req, &Control::default()).unwrap();
+    let e = Model::from_clustering(&emb, &EmbeddingSource::Npy, None, &o, None, &[]).unwrap_err().to_string();
+    assert!(e.contains("cluster on the full embedding to save a model"), "{e}");
+}
+
+/// Rows `rows` of `emb` as their own dataset.
+fn part(emb: &Embeddings, rows: &[usize]) -> Matrix {
+    emb.raw().select_rows(rows)
+}
+
+#[test]
+fn an_hdbscan_model_places_new_rows_in_the_tree_with_a_strength() {
+    let dir = tempfile::tempdir().unwrap();
+    for metric in Metric::ALL {
+        let all = blobs(1500, 16, 5, 8);
+        // Fit on six rows in seven; the seventh are new.
+        let (fit_rows, new_rows): (Vec<usize>, Vec<usize>) = (0..1500).partition(|i| i % 7 != 0);
+        let emb = Embeddings::new(part(&all, &fit_rows));
+        let p = crate::engine::hdbscan::HdbscanParams { min_cluster_size: 20, metric, ..Default::default() };
+        let req = ClusterRequest { algorithm: Algorithm::Hdbscan(p), ..ClusterRequest::default() };
+        let o = run_cluster(&emb, &req, &Control::default()).unwrap();
+        assert_eq!(o.n_clusters, 5, "{metric}");
+        let m = Model::from_clustering(&emb, &EmbeddingSource::Npy, None, &o, None, &[]).unwrap();
+        assert!(m.has_noise() && m.has_membership());
+        // Its own rows get their labels back, bar a few at the edges of the tree.
+        assert!(m.file.agreement.same * 100 >= 97 * m.file.agreement.rows, "{metric}: {:?}", m.file.agreement);
+        let path = dir.path().join(format!("h-{metric}.embedmap.json"));
+        m.save(&path).unwrap();
+        assert!(dir.path().join(format!("h-{metric}.embedmap.hdbscan_tree.npy")).is_file());
+        let back = Model::load(&path).unwrap();
+        let own = back.assign(emb.raw()).unwrap();
+        assert_eq!(own, m.assign(emb.raw()).unwrap(), "{metric}: the round trip changes nothing");
+        // New rows of a blob join that blob's cluster.
+        let got = back.assign(&part(&all, &new_rows)).unwrap();
+        let blob_cluster = |blob: usize| {
+            let i = fit_rows.iter().position(|&r| r % 5 == blob).unwrap();
+            o.labels[i]
+        };
+        let same = new_rows.iter().zip(&got.labels).filter(|&(&r, &l)| l == blob_cluster(r % 5)).count();
+        assert!(same * 100 >= 95 * new_rows.len(), "{metric}: {same} of {}", new_rows.len());
+        let strength = got.membership.as_ref().unwrap();
+        assert!(strength.iter().zip(&got.labels).all(|(&s, &l)| (0.0..=1.0).contains(&s) && (l >= 0 || s == 0.0)));
+        assert!(strength.iter().any(|&s| s > 0.0 && s < 1.0));
+        // Far from everything is noise, with strength 0.
+        let far = Matrix::new(vec![-40.0; 16], 1, 16).unwrap();
+        let f = back.assign(&far).unwrap();
+        assert_eq!((f.labels[0], f.is_noise.as_deref(), f.membership.as_deref()), (-1, Some(&[true][..]), Some(&[0.0][..])), "{metric}");
+    }
+}
+
+#[test]
+fn an_hdbscan_model_with_noise_nearest_gives_new_noise_the_nearest_clustered_row() {
+    let emb = blobs(800, 10, 4, 6);
+    let p = crate::engine::hdbscan::HdbscanParams { min_cluster_size: 25, ..Default::default() };
+    let req = ClusterRequest { algorithm: Algorithm::Hdbscan(p), noise: NoisePolicy::Nearest, ..ClusterRequest::default() };
+    let o = run_cluster(&emb, &req, &Control::default()).unwrap();
+    let m = Model::from_clustering(&emb, &EmbeddingSource::Npy, None, &o, None, &[]).unwrap();
+    let far = Matrix::new(vec![30.0; 10], 1, 10).unwrap();
+    let f = m.assign(&far).unwrap();
+    assert_eq!(f.is_noise.as_deref(), Some(&[true][..]));
+    // The nearest clustered row to a far point along the diagonal.
+    let pts = emb.points(Metric::Euclidean);
+    let nearest = (0..800).filter(|&i| !o.is_noise[i]).min_by(|&a, &b| {
+        let da = crate::engine::kernels::sq_dist_exact(pts.row(a), far.row(0));
+        let db = crate::engine::kernels::sq_dist_exact(pts.row(b), far.row(0));
+        da.total_cmp(&db)
+    });
+    assert_eq!(f.labels[0], o.labels[nearest.unwrap()]);
+    assert!(m.file.agreement.same * 100 >= 97 * m.file.agreement.rows, "{:?}", m.file.agreement);
+}
+
+#[test]
+fn a_damaged_hdbscan_tree_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let emb = blobs(300, 6, 3, 2);
     let req =
         ClusterRequest { algorithm: Algorithm::Hdbscan(crate::engine::hdbscan::HdbscanParams::default()), ..ClusterRequest::default() };
     let o = run_cluster(&emb, &req, &Control::default()).unwrap();
-    let e = Model::from_clustering(&emb, &EmbeddingSource::Npy, None, &o, None, &[]).unwrap_err().to_string();
-    assert!(e.contains("HDBSCAN models are not available yet"), "{e}");
+    let m = Model::from_clustering(&emb, &EmbeddingSource::Npy, None, &o, None, &[]).unwrap();
+    let path = dir.path().join("h.embedmap.json");
+    m.save(&path).unwrap();
+    // A tree whose second cluster is its own parent: a walk up it would never end.
+    let side = dir.path().join("h.embedmap.hdbscan_tree.npy");
+    let arr = crate::data::npy::read(&std::fs::read(&side).unwrap()).unwrap();
+    let mut t = Matrix::new(arr.data, arr.rows, arr.cols).unwrap();
+    assert!(t.n() >= 2);
+    let mut v = t.as_slice().to_vec();
+    v[4] = 1.0;
+    t = Matrix::new(v, t.n(), 4).unwrap();
+    write_npy(&side, &t).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let old = doc["assignment"]["tree"]["checksum"].as_str().unwrap().to_string();
+    std::fs::write(&path, text.replace(&old, &checksum(t.as_slice()))).unwrap();
+    let e = Model::load(&path).unwrap_err().to_string();
+    assert!(e.contains("HDBSCAN cluster 1 has the parent 1, not an earlier cluster"), "{e}");
+}
+
+fn umap_model(emb: &Embeddings, metric: Metric, fit_rows: Option<usize>) -> (Model, crate::engine::project::Projected) {
+    let req = ClusterRequest {
+        algorithm: Algorithm::Kmeans(KMeansParams { k: 5, metric, seed: 2, ..KMeansParams::default() }),
+        ..ClusterRequest::default()
+    };
+    let o = run_cluster(emb, &req, &Control::default()).unwrap();
+    let params = crate::engine::umap::UmapParams { seed: 3, n_epochs: Some(120), fit_rows, ..Default::default() };
+    let p = project(emb, &ProjectionParams::Umap { metric, params }, &Control::default(), None).unwrap();
+    let m = Model::from_clustering(emb, &EmbeddingSource::Npy, None, &o, Some(&p), &[]).unwrap();
+    (m, p)
+}
+
+#[test]
+fn a_umap_model_places_each_row_where_its_neighbours_are_whatever_the_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    for metric in Metric::ALL {
+        let all = blobs(1250, 16, 5, 4);
+        let (fit_rows, new_rows): (Vec<usize>, Vec<usize>) = (0..1250).partition(|i| i % 7 != 0);
+        let emb = Embeddings::new(part(&all, &fit_rows));
+        let (m, p) = umap_model(&emb, metric, None);
+        assert!(m.file.notes.iter().all(|n| !n.contains("UMAP")), "{:?}", m.file.notes);
+        let path = dir.path().join(format!("u-{metric}.embedmap.json"));
+        m.save(&path).unwrap();
+        let back = Model::load(&path).unwrap();
+        let new = part(&all, &new_rows);
+        let xy = back.assign(&new).unwrap().xy.unwrap();
+        assert_eq!(xy, m.assign(&new).unwrap().xy.unwrap(), "{metric}: the round trip changes nothing");
+        // A row's position does not depend on its batch.
+        let first = back.assign(&part(&all, &new_rows[..7])).unwrap().xy.unwrap();
+        assert_eq!(first[..], xy[..7], "{metric}");
+        // New rows land among the fitted rows of their blob.
+        let blob_of_nearest = |q: [f32; 2]| {
+            let j = (0..fit_rows.len())
+                .min_by(|&a, &b| {
+                    let d = |i: usize| (p.coords[i][0] - q[0]).powi(2) + (p.coords[i][1] - q[1]).powi(2);
+                    d(a).total_cmp(&d(b))
+                })
+                .unwrap();
+            fit_rows[j] % 5
+        };
+        let same = new_rows.iter().zip(&xy).filter(|&(&r, &q)| blob_of_nearest(q) == r % 5).count();
+        assert!(same * 100 >= 97 * new_rows.len(), "{metric}: {same} of {}", new_rows.len());
+    }
+}
+
+#[test]
+fn a_sampled_umap_model_holds_the_fitted_sample_and_its_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let emb = blobs(900, 12, 3, 5);
+    let (m, p) = umap_model(&emb, Metric::Cosine, Some(300));
+    let Some(ProjectionSpec::Umap { placement, .. }) = &m.file.projection else { panic!("{:?}", m.file.projection) };
+    assert_eq!((placement.metric, placement.n_neighbors), (Metric::Cosine, 15));
+    let path = dir.path().join("s.embedmap.json");
+    m.save(&path).unwrap();
+    let back = Model::load(&path).unwrap();
+    let Some(ProjectionSpec::Umap { fitted, layout, .. }) = &back.file.projection else { panic!() };
+    assert_eq!((fitted.rows(), layout.rows()), (300, 300));
+    let u = back.umap.as_ref().unwrap();
+    let ProjectionDetail::Umap { sampled: Some(s), .. } = &p.detail else { panic!() };
+    for (t, &i) in s.fitted_rows.iter().enumerate() {
+        assert_eq!(u.layout[t], p.coords[i]);
+        assert_eq!(u.fitted.row(t), emb.points(Metric::Cosine).row(i));
+    }
 }
 
 #[test]
