@@ -40,6 +40,11 @@ pub(crate) fn declared_in(metadata: &FileMetadata) -> Option<ArrowSchema> {
 /// The `ARROW:schema` entry for writing `schema`: each column as `like` declares it when it has
 /// that column with the same kind of values, else with the classic Arrow type.
 pub(crate) fn metadata(schema: &Schema, like: Option<&ArrowSchema>) -> KeyValueMetadata {
+    KeyValueMetadata::Static(vec![entry(schema, like)])
+}
+
+/// The `ARROW:schema` key-value pair of [`metadata`].
+pub(crate) fn entry(schema: &Schema, like: Option<&ArrowSchema>) -> polars_parquet::write::KeyValue {
     let arrow: ArrowSchema = schema
         .iter()
         .map(|(name, dtype)| {
@@ -51,7 +56,7 @@ pub(crate) fn metadata(schema: &Schema, like: Option<&ArrowSchema>) -> KeyValueM
             (field.name.clone(), field)
         })
         .collect();
-    KeyValueMetadata::Static(vec![polars_parquet::write::schema_to_metadata_key(&arrow)])
+    polars_parquet::write::schema_to_metadata_key(&arrow)
 }
 
 fn classic_field(f: ArrowField) -> ArrowField {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
+use super::parquet_out::{self, Part};
 use super::{Dataset, ExportError, write_atomically};
 
 /// The per-row results to append.
@@ -89,18 +90,65 @@ fn target_for(ds: &Dataset, path: &Path) -> Result<Target, ExportError> {
     Ok(target)
 }
 
-/// Writes `frame` to `path` as `target`, atomically; a Parquet output declares the Arrow types
-/// of the `input` file's columns where it is Parquet (see `arrow_types`).
-fn write_frame(frame: &mut DataFrame, target: Target, path: &Path, input: Option<&Path>) -> Result<(), ExportError> {
-    let like = input.and_then(super::arrow_types::declared);
-    write_atomically(path, |file| match target {
-        Target::Csv(sep) => CsvWriter::new(file).include_header(true).with_separator(sep).finish(frame).map_err(|e| e.to_string()),
-        Target::Parquet => ParquetWriter::new(file)
-            .with_key_value_metadata(Some(super::arrow_types::metadata(frame.schema(), like.as_ref())))
-            .finish(frame)
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
-    })
+/// Writes `frame` to `path` as `target`, atomically, with `held` (the embedding column kept as
+/// the matrix: its position, name, type and row-major values) put back in its place; a Parquet
+/// output declares the Arrow types of the `input` file's columns where it is Parquet (see
+/// `arrow_types`).
+fn write_frame(frame: DataFrame, held: Option<Held<'_>>, target: Target, path: &Path, input: Option<&Path>) -> Result<(), ExportError> {
+    let werr = |message: String| ExportError::Write { message, path: path.to_path_buf() };
+    match target {
+        Target::Csv(sep) => {
+            let mut frame = frame;
+            if let Some(h) = held {
+                let column = h.to_column().map_err(|e| werr(e.to_string()))?;
+                frame.insert_column(h.index.min(frame.width()), column).map_err(|e| werr(e.to_string()))?;
+            }
+            let mut frame = lists_to_text(frame).map_err(werr)?;
+            write_atomically(path, |file| {
+                CsvWriter::new(file).include_header(true).with_separator(sep).finish(&mut frame).map_err(|e| e.to_string())
+            })
+        }
+        Target::Parquet => {
+            let like = input.and_then(super::arrow_types::declared);
+            let rows = frame.height().max(held.as_ref().map_or(0, |h| h.values.len() / h.width.max(1)));
+            let mut parts: Vec<Part<'_>> = frame.columns().iter().cloned().map(Part::Column).collect();
+            if let Some(h) = &held {
+                let at = h.index.min(parts.len());
+                parts.insert(at, Part::Rows { name: h.name.into(), values: &h.values, width: h.width, dtype: h.dtype.clone() });
+            }
+            let schema: Schema = parts.iter().map(|p| Field::new(p.name().clone(), p.dtype().clone())).collect();
+            let key_value = vec![super::arrow_types::entry(&schema, like.as_ref())];
+            write_atomically(path, |file| parquet_out::write(&parts, rows, std::io::BufWriter::with_capacity(1 << 20, file), key_value))
+        }
+    }
+}
+
+/// The embedding column held as the dataset's matrix, ready to write.
+struct Held<'a> {
+    index: usize,
+    name: &'a str,
+    dtype: DataType,
+    width: usize,
+    values: std::borrow::Cow<'a, [f32]>,
+}
+
+impl Held<'_> {
+    /// The column as polars holds it (for CSV, which turns it into text).
+    fn to_column(&self) -> PolarsResult<Column> {
+        let n = self.values.len() / self.width.max(1);
+        let flat = Series::new("item".into(), self.values.as_ref());
+        let offsets: Vec<i64> = (0..=n).map(|r| (r * self.width) as i64).collect();
+        let list = ListChunked::from_chunk_iter(
+            self.name.into(),
+            [polars_arrow::array::ListArray::<i64>::new(
+                ArrowDataType::LargeList(Box::new(ArrowField::new("item".into(), ArrowDataType::Float32, true))),
+                polars_arrow::offset::OffsetsBuffer::try_from(offsets)?,
+                flat.to_arrow(0, CompatLevel::newest()),
+                None,
+            )],
+        );
+        list.into_series().cast(&self.dtype).map(Series::into_column)
+    }
 }
 
 /// Writes `ds` with the result columns to `path` (CSV, TSV or Parquet by extension).
@@ -146,6 +194,14 @@ fn export_impl(ds: &Dataset, cols: ExportColumns<'_>, rows: Option<&[usize]>, pa
     if let Some(v) = cols.membership {
         push(&mut frame, "membership", Series::new("membership".into(), v))?;
     }
+    let matrix = ds.embeddings.raw();
+    let mut held = ds.vectors.as_ref().map(|v| Held {
+        index: v.index,
+        name: &v.name,
+        dtype: v.dtype.clone(),
+        width: matrix.d(),
+        values: std::borrow::Cow::Borrowed(matrix.as_slice()),
+    });
     let written = match rows {
         Some(rows) => {
             if let Some(&bad) = rows.iter().find(|&&r| r >= n) {
@@ -153,14 +209,14 @@ fn export_impl(ds: &Dataset, cols: ExportColumns<'_>, rows: Option<&[usize]>, pa
             }
             let idx: Vec<IdxSize> = rows.iter().filter_map(|&r| IdxSize::try_from(r).ok()).collect();
             frame = frame.take(&IdxCa::from_vec("rows".into(), idx)).map_err(|e| werr(e.to_string()))?;
+            if let Some(h) = &mut held {
+                h.values = std::borrow::Cow::Owned(rows.iter().flat_map(|&r| matrix.row(r).iter().copied()).collect());
+            }
             rows.len()
         }
         None => n,
     };
-    if let Target::Csv(_) = target {
-        frame = lists_to_text(frame).map_err(werr)?;
-    }
-    write_frame(&mut frame, target, path, ds.path.as_deref())?;
+    write_frame(frame, held, target, path, ds.path.as_deref())?;
     Ok(ExportSummary { path: path.to_path_buf(), rows: written, added_columns: added })
 }
 
@@ -180,12 +236,9 @@ pub fn export_coords(ds: &Dataset, xy: &[[f32; 2]], path: &Path) -> Result<Expor
     }
     columns.push(Series::new("x".into(), xy.iter().map(|p| p[0]).collect::<Vec<f32>>()).into_column());
     columns.push(Series::new("y".into(), xy.iter().map(|p| p[1]).collect::<Vec<f32>>()).into_column());
-    let mut frame = DataFrame::new(xy.len(), columns).map_err(|e| werr(e.to_string()))?;
-    if let Target::Csv(_) = target {
-        frame = lists_to_text(frame).map_err(werr)?;
-    }
+    let frame = DataFrame::new(xy.len(), columns).map_err(|e| werr(e.to_string()))?;
     let added = frame.get_column_names().iter().map(|c| c.to_string()).collect();
-    write_frame(&mut frame, target, path, ds.path.as_deref())?;
+    write_frame(frame, None, target, path, ds.path.as_deref())?;
     Ok(ExportSummary { path: path.to_path_buf(), rows: xy.len(), added_columns: added })
 }
 

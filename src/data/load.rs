@@ -85,12 +85,27 @@ pub struct Dataset {
     pub warnings: Vec<String>,
     /// Rows removed because they held NaN or infinite values.
     pub dropped_rows: usize,
-    /// Every original column in file order (for `.npy`, the sidecar's columns).
+    /// Every original column in file order (for `.npy`, the sidecar's columns), except the
+    /// embedding column when `vectors` says the matrix holds it.
     pub(super) frame: DataFrame,
+    /// The embedding column that is held only as the matrix.
+    pub(super) vectors: Option<VectorsColumn>,
     /// The metadata file joined to a `.npy`.
     pub sidecar: Option<PathBuf>,
     /// Plausible embeddings found while loading (for the picker).
     pub(super) candidates: Vec<(String, String)>,
+}
+
+/// An embedding column kept as the dataset's matrix rather than in its frame: a list or array
+/// of `f32`, whose values the matrix holds exactly.
+#[derive(Clone, Debug)]
+pub(super) struct VectorsColumn {
+    /// Its name.
+    pub name: String,
+    /// Its position among the file's columns.
+    pub index: usize,
+    /// Its type in the file.
+    pub dtype: DataType,
 }
 
 impl Dataset {
@@ -109,7 +124,24 @@ impl Dataset {
     /// All original column names, in file order.
     #[must_use]
     pub fn column_names(&self) -> Vec<String> {
-        self.frame.get_column_names().iter().map(|s| s.to_string()).collect()
+        let mut names: Vec<String> = self.frame.get_column_names().iter().map(|s| s.to_string()).collect();
+        if let Some(v) = &self.vectors {
+            names.insert(v.index.min(names.len()), v.name.clone());
+        }
+        names
+    }
+
+    /// The embedding column held as the matrix when `column` names it.
+    fn held(&self, column: &str) -> Option<&VectorsColumn> {
+        self.vectors.as_ref().filter(|v| v.name == column)
+    }
+
+    /// A row of the held embedding column as text, as polars shows a list.
+    fn held_text(&self, row: usize) -> String {
+        let values = self.embeddings.raw().row(row);
+        let shown: Vec<String> = values.iter().take(8).map(f32::to_string).collect();
+        let more = if values.len() > shown.len() { ", …" } else { "" };
+        format!("[{}{more}]", shown.join(", "))
     }
 
     /// The columns that are not part of the embedding, in file order.
@@ -122,12 +154,18 @@ impl Dataset {
     /// Type of a column, for display.
     #[must_use]
     pub fn column_type(&self, column: &str) -> String {
+        if let Some(v) = self.held(column) {
+            return v.dtype.to_string();
+        }
         self.frame.column(column).map(|c| c.dtype().to_string()).unwrap_or_default()
     }
 
     /// The text of one cell (empty for a missing value or an unknown column).
     #[must_use]
     pub fn cell_text(&self, row: usize, column: &str) -> String {
+        if self.held(column).is_some() {
+            return if row < self.n() { self.held_text(row) } else { String::new() };
+        }
         let Ok(col) = self.frame.column(column) else { return String::new() };
         match col.get(row) {
             Ok(AnyValue::Null) | Err(_) => String::new(),
@@ -152,7 +190,10 @@ impl Dataset {
     /// Every cell of a column as text (`None` where missing; all `None` for an unknown column).
     #[must_use]
     pub fn column_texts(&self, column: &str) -> Vec<Option<String>> {
-        let n = self.frame.height();
+        let n = self.n();
+        if self.held(column).is_some() {
+            return (0..self.n()).map(|i| Some(self.held_text(i))).collect();
+        }
         let Ok(col) = self.frame.column(column) else { return vec![None; n] };
         if let Ok(cast) = col.cast(&DataType::String)
             && let Ok(ca) = cast.str()
@@ -444,6 +485,11 @@ fn finish(
         return Err(LoadError::ZeroDimension { path: path.to_path_buf() });
     }
     let n = data.len() / d;
+    let vectors = held_as_matrix(&frame, &source, d);
+    if let Some(v) = &vectors {
+        // The matrix now holds this column's values exactly; a second copy would double memory.
+        let _ = frame.drop_in_place(&v.name);
+    }
     let mut dropped = 0;
     if !nonfinite.rows.is_empty() {
         if !opts.drop_nonfinite {
@@ -490,9 +536,23 @@ fn finish(
         warnings: std::mem::take(warnings),
         dropped_rows: dropped,
         frame,
+        vectors,
         sidecar: None,
         candidates: Vec::new(),
     })
+}
+
+/// The embedding column when the matrix holds its values bit for bit (a list or array of `f32`,
+/// every row the same length), so it can be written back from the matrix.
+fn held_as_matrix(frame: &DataFrame, source: &EmbeddingSource, d: usize) -> Option<VectorsColumn> {
+    let EmbeddingSource::ListColumn { column } = source else { return None };
+    let col = frame.column(column).ok()?;
+    let exact = match col.dtype() {
+        DataType::List(inner) => **inner == DataType::Float32,
+        DataType::Array(inner, width) => **inner == DataType::Float32 && *width == d,
+        _ => false,
+    };
+    exact.then(|| VectorsColumn { name: column.clone(), index: frame.get_column_index(column).unwrap_or(0), dtype: col.dtype().clone() })
 }
 
 pub(super) fn shorten(s: &str) -> String {
