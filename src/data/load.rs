@@ -270,6 +270,18 @@ pub fn load(path: &Path, opts: &LoadOptions, progress: LoadProgress<'_>) -> Resu
     if format == Format::Npy {
         return load_npy(path, opts, progress);
     }
+    if format == Format::Parquet
+        && let Some(direct) = super::parquet_in::load(path, opts, progress)?
+    {
+        progress("validating", 0.95);
+        let super::parquet_in::Direct { frame, data, dim, nonfinite, source, held, kinds, mut warnings } = direct;
+        let first_column = if nonfinite.is_empty() { String::new() } else { held.name.clone() };
+        let nonfinite = NonFinite { rows: nonfinite, first_column };
+        let mut ds = finish(frame, data, dim, nonfinite, source, Some(held), format, path, opts, &mut warnings)?;
+        ds.candidates = candidates(&kinds);
+        progress("done", 1.0);
+        return Ok(ds);
+    }
     let frame = read_frame(path, format)?;
     progress("parsing vectors", 0.5);
     let mut ds = from_frame(frame, format, path, opts, progress)?;
@@ -393,7 +405,7 @@ pub(super) fn read_frame(path: &Path, format: Format) -> Result<DataFrame, LoadE
     }
 }
 
-fn classify(col: &Column) -> ColumnKind {
+pub(super) fn classify(col: &Column) -> ColumnKind {
     let dt = col.dtype();
     match dt {
         DataType::List(inner) | DataType::Array(inner, _) if inner.is_primitive_numeric() => ColumnKind::NumericList,
@@ -458,7 +470,7 @@ fn from_frame(frame: DataFrame, format: Format, path: &Path, opts: &LoadOptions,
     };
     let (data, d, nonfinite) = extract(&frame, &source, path)?;
     progress("validating", 0.9);
-    let mut ds = finish(frame, data, d, nonfinite, source, format, path, opts, &mut warnings)?;
+    let mut ds = finish(frame, data, d, nonfinite, source, None, format, path, opts, &mut warnings)?;
     ds.candidates = candidates(&kinds);
     Ok(ds)
 }
@@ -476,6 +488,7 @@ fn finish(
     d: usize,
     nonfinite: NonFinite,
     source: EmbeddingSource,
+    held: Option<VectorsColumn>,
     format: Format,
     path: &Path,
     opts: &LoadOptions,
@@ -485,8 +498,11 @@ fn finish(
         return Err(LoadError::ZeroDimension { path: path.to_path_buf() });
     }
     let n = data.len() / d;
-    let vectors = held_as_matrix(&frame, &source, d);
-    if let Some(v) = &vectors {
+    // `held`: the column was never read into the frame.
+    let vectors = held.or_else(|| held_as_matrix(&frame, &source, d));
+    if let Some(v) = &vectors
+        && frame.column(&v.name).is_ok()
+    {
         // The matrix now holds this column's values exactly; a second copy would double memory.
         let _ = frame.drop_in_place(&v.name);
     }
@@ -741,6 +757,7 @@ fn load_npy(path: &Path, opts: &LoadOptions, progress: LoadProgress<'_>) -> Resu
         d,
         NonFinite { rows: bad_rows, first_column },
         EmbeddingSource::Npy,
+        None,
         Format::Npy,
         path,
         opts,

@@ -18,6 +18,8 @@ mod export;
 mod load;
 pub mod npy;
 #[cfg(feature = "io")]
+mod parquet_in;
+#[cfg(feature = "io")]
 mod parquet_out;
 #[cfg(feature = "io")]
 pub mod stream;

@@ -52,6 +52,7 @@ impl std::str::FromStr for Metric {
 pub struct Embeddings {
     raw: Matrix,
     unit: OnceLock<(Matrix, Vec<usize>)>,
+    zero: OnceLock<Vec<usize>>,
     distinct: OnceLock<usize>,
     derived: super::cache::Derived,
 }
@@ -60,7 +61,7 @@ impl Embeddings {
     /// Wraps a matrix.
     #[must_use]
     pub fn new(raw: Matrix) -> Self {
-        Self { raw, unit: OnceLock::new(), distinct: OnceLock::new(), derived: super::cache::Derived::default() }
+        Self { raw, unit: OnceLock::new(), zero: OnceLock::new(), distinct: OnceLock::new(), derived: super::cache::Derived::default() }
     }
 
     /// Wraps a matrix with the unit-length copy and zero rows that [`Matrix::normalized`]
@@ -90,7 +91,16 @@ impl Embeddings {
     /// Rows of length zero: their cosine distance to everything is 1, by convention.
     #[must_use]
     pub fn zero_rows(&self) -> &[usize] {
-        &self.unit_pair().1
+        if let Some((_, zero)) = self.unit.get() {
+            return zero;
+        }
+        // Without the unit copy (which a euclidean run never needs): a row has length zero
+        // exactly when every value is 0, as `scale_to_unit` decides.
+        self.zero.get_or_init(|| {
+            use rayon::prelude::*;
+            let m = &self.raw;
+            (0..m.n()).into_par_iter().filter(|&i| m.row(i).iter().all(|&v| v == 0.0)).collect()
+        })
     }
 
     /// Number of distinct rows (exact duplicates counted once; −0 equals 0), computed once.
@@ -137,5 +147,21 @@ impl Embeddings {
 
     fn unit_pair(&self) -> &(Matrix, Vec<usize>) {
         self.unit.get_or_init(|| self.raw.normalized())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_rows_are_the_same_without_and_with_the_unit_copy() {
+        let data = vec![1.0, 0.0, 0.0, 0.0, -0.0, 0.0, 1e-40, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let e = Embeddings::new(Matrix::new(data.clone(), 4, 3).unwrap());
+        assert_eq!(e.zero_rows(), &[1, 3]);
+        assert!(e.unit.get().is_none(), "finding zero rows makes no unit copy");
+        let f = Embeddings::new(Matrix::new(data, 4, 3).unwrap());
+        let _ = f.points(Metric::Cosine);
+        assert_eq!(f.zero_rows(), &[1, 3]);
     }
 }
