@@ -6,8 +6,7 @@
 use rayon::prelude::*;
 
 use super::control::{Cancelled, Control};
-use super::kernels::{ROW_BLOCK, fixed_ranges};
-use super::neighbors::{Pairwise, TILE};
+use super::kernels::{ROW_BLOCK, dot_nt, fixed_ranges};
 use super::rng::Rng;
 use super::{Embeddings, Metric};
 
@@ -215,27 +214,28 @@ pub fn trust(
         r
     };
     let map_nn = map_knn(coords, k);
-    // Euclidean tiles in squared distances (ranks are the same, and the error bound is simple).
-    let pw = match metric {
-        Metric::Euclidean => Pairwise::new(emb, metric).squared(),
-        Metric::Cosine => Pairwise::new(emb, metric),
-    };
     let pts = emb.points(metric);
-    // f32 tiles are exact to a few ulps of the squared norms involved; pairs closer than that
-    // to a map neighbour's distance are decided by an exact f64 distance.
-    let (norm_sq, max_norm_sq) = match metric {
-        Metric::Cosine => (Vec::new(), 1.0),
+    let d = pts.d();
+    // Euclidean distances come from mean-centred rows (small cancellation), centred a block at
+    // a time here rather than in a copy of the data; f32 tiles are exact to a few ulps of the
+    // squared norms involved, so pairs closer than that to a map neighbour's distance are
+    // decided by an exact f64 distance.
+    let (mean, norm_sq, max_norm_sq) = match metric {
+        Metric::Cosine => (Vec::new(), Vec::new(), 1.0),
         Metric::Euclidean => {
-            let d = pts.d();
             let mut mean = vec![0.0f64; d];
             for i in 0..n {
                 mean.iter_mut().zip(pts.row(i)).for_each(|(m, &v)| *m += f64::from(v));
             }
             #[allow(clippy::cast_precision_loss)]
             mean.iter_mut().for_each(|m| *m /= n as f64);
-            let ns: Vec<f64> = (0..n).map(|i| pts.row(i).iter().zip(&mean).map(|(&v, m)| (f64::from(v) - m).powi(2)).sum()).collect();
+            let ns: Vec<f64> = (0..n)
+                .into_par_iter()
+                .map(|i| pts.row(i).iter().zip(&mean).map(|(&v, m)| (f64::from(v) - m).powi(2)).sum())
+                .collect();
             let mx = ns.iter().copied().fold(0.0f64, f64::max);
-            (ns, mx)
+            #[allow(clippy::cast_possible_truncation)]
+            (mean.iter().map(|&m| m as f32).collect::<Vec<f32>>(), ns, mx)
         }
     };
     let exact = |i: usize, j: usize| -> f64 {
@@ -251,50 +251,60 @@ pub fn trust(
             Metric::Euclidean => (4e-6 * (norm_sq[i] + max_norm_sq)) as f32,
         }
     };
-    // Per measured row: Σ max(0, rank − k) over its map neighbours, and its recall.
-    let per_row: Vec<(f64, f64)> = {
-        // Each chunk holds its rows' full distance rows: at most ~256 MB of them (each chunk
-        // streams every row's vector once, so few large chunks: at a million rows, 8-row
-        // chunks took 105 s, almost all of it memory traffic).
-        let per_chunk = (64_000_000 / n).clamp(1, ROW_BLOCK);
-        let chunks: Vec<&[usize]> = rows.chunks(per_chunk).collect();
-        let done = std::sync::atomic::AtomicUsize::new(0);
-        let res: Result<Vec<Vec<(f64, f64)>>, Cancelled> = chunks
-            .par_iter()
-            .map(|chunk| {
-                let mut gathered = Vec::new();
-                let mut tile = vec![0.0f32; TILE];
-                let cb = TILE / chunk.len().max(1);
-                // Full distance rows of the chunk, one column block at a time.
-                let mut full = vec![0.0f32; chunk.len() * n];
-                let mut c0 = 0;
-                while c0 < n {
-                    ctl.check()?;
-                    let cols = c0..(c0 + cb).min(n);
-                    pw.tile_gathered(chunk, cols.clone(), &mut gathered, &mut tile);
-                    let w = cols.len();
-                    for r in 0..chunk.len() {
-                        full[r * n + cols.start..r * n + cols.end].copy_from_slice(&tile[r * w..(r + 1) * w]);
+    let tiles = Tiles { data: pts.as_slice(), d, mean: &mean };
+    // The measured rows, prepared once: their map neighbours by distance, and their vectors.
+    let targets: Vec<Targets> = rows.par_iter().map(|&i| Targets::new(i, &map_nn[i * k..(i + 1) * k], tolerance(i), &exact)).collect();
+    let (gathered, gathered_norms) = tiles.gather(&rows);
+    // Every column range is met by every measured row, so the data streams through once; each
+    // range keeps its own counts, summed after (integers: the order does not matter).
+    let threads = rayon::current_num_threads().max(1);
+    let ranges = fixed_ranges(n, (4 * threads).min(n.div_ceil(COLS)).max(1));
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let partial: Result<Vec<Vec<Counts>>, Cancelled> = ranges
+        .par_iter()
+        .map(|range| {
+            let mut counts: Vec<Counts> = targets.iter().map(Counts::new).collect();
+            let mut block = Vec::new();
+            let mut block_norms = Vec::new();
+            let mut tile = vec![0.0f32; ROW_BLOCK * COLS];
+            let mut c0 = range.start;
+            while c0 < range.end {
+                ctl.check()?;
+                let cols = c0..(c0 + COLS).min(range.end);
+                let w = cols.len();
+                tiles.columns(cols.clone(), &mut block, &mut block_norms);
+                for r0 in (0..rows.len()).step_by(ROW_BLOCK) {
+                    let m = ROW_BLOCK.min(rows.len() - r0);
+                    let out = &mut tile[..m * w];
+                    dot_nt(&gathered[r0 * d..(r0 + m) * d], m, &block, w, d, out, w);
+                    for (r, line) in out.chunks_exact_mut(w).enumerate() {
+                        let i = rows[r0 + r];
+                        match metric {
+                            Metric::Cosine => line.iter_mut().for_each(|v| *v = (1.0 - *v).clamp(0.0, 2.0)),
+                            Metric::Euclidean => {
+                                let ni = gathered_norms[r0 + r];
+                                line.iter_mut().zip(&block_norms).for_each(|(v, &nj)| *v = (ni + nj - 2.0 * *v).max(0.0));
+                            }
+                        }
+                        counts[r0 + r].add(&targets[r0 + r], line, cols.start, i);
                     }
-                    c0 = cols.end;
                 }
-                let out = chunk
-                    .iter()
-                    .enumerate()
-                    .map(|(r, &i)| {
-                        let row = &mut full[r * n..(r + 1) * n];
-                        row[i] = f32::INFINITY;
-                        row_terms(row, i, &map_nn[i * k..(i + 1) * k], k, tolerance(i), &exact)
-                    })
-                    .collect();
-                let t = done.fetch_add(chunk.len(), std::sync::atomic::Ordering::Relaxed) + chunk.len();
+                c0 = cols.end;
+                let t = done.fetch_add(w, std::sync::atomic::Ordering::Relaxed) + w;
                 #[allow(clippy::cast_precision_loss)]
-                ctl.progress("map trust", t as f32 / rows.len() as f32);
-                Ok(out)
-            })
-            .collect();
-        res?.into_iter().flatten().collect()
-    };
+                ctl.progress("map trust", t as f32 / n as f32);
+            }
+            Ok(counts)
+        })
+        .collect();
+    let mut partial = partial?.into_iter();
+    let mut counts = partial.next().unwrap_or_default();
+    for more in partial {
+        counts.iter_mut().zip(more).for_each(|(c, m)| c.merge(m));
+    }
+    // Per measured row: Σ max(0, rank − k) over its map neighbours, and its recall.
+    let per_row: Vec<(f64, f64)> =
+        targets.par_iter().zip(counts.par_iter()).map(|(t, c)| t.terms(c, k, &exact)).collect();
     #[allow(clippy::cast_precision_loss)]
     let (nf, kf, m) = (n as f64, k as f64, per_row.len() as f64);
     let scale = 2.0 / (nf * kf * (2.0 * nf - 3.0 * kf - 1.0));
@@ -316,67 +326,151 @@ pub fn trust(
     Ok(Some(Trust { k, trustworthiness, knn_recall: mr, rows_measured: rows.len(), ci95 }))
 }
 
-/// One row's trustworthiness penalty Σ max(0, rank(j) − k) over its map neighbours j (rank
-/// among the row's full-space distances, 1 = nearest, `row[i] = ∞` for the row itself) and
-/// its recall (share of map neighbours among the k nearest in full space). Values within `tol`
-/// of a neighbour's distance are compared by `exact` (f64); exact ties rank by index, as a
-/// stable sort would.
-fn row_terms(row: &[f32], i: usize, map_nn: &[u32], k: usize, tol: f32, exact: &dyn Fn(usize, usize) -> f64) -> (f64, f64) {
-    // The map neighbours by distance, so that one comparison settles the common case (a row
-    // farther than all of them) and a binary search the rest.
-    let mut targets: Vec<(f32, usize)> = map_nn.iter().map(|&j| (row[j as usize], j as usize)).collect();
-    targets.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    let lower: Vec<f32> = targets.iter().map(|t| t.0 - tol).collect();
-    let upper: Vec<f32> = targets.iter().map(|t| t.0 + tol).collect();
-    let last = upper.last().copied().unwrap_or(f32::NEG_INFINITY);
-    // below[p]: rows closer than the lower bounds of targets p.. (and not of p − 1).
-    let mut below = vec![0usize; targets.len() + 1];
-    let mut close: Vec<Vec<usize>> = vec![Vec::new(); targets.len()];
-    for (c, &v) in row.iter().enumerate() {
-        if !(v <= last) {
-            continue;
+/// Columns per distance tile in [`trust`].
+const COLS: usize = 256;
+
+/// The data as distance tiles: unit rows for cosine, rows centred on `mean` for euclidean.
+struct Tiles<'a> {
+    data: &'a [f32],
+    d: usize,
+    /// Empty for cosine.
+    mean: &'a [f32],
+}
+
+impl Tiles<'_> {
+    /// Row `i` as the tiles see it, into `out`; its squared norm.
+    fn row_into(&self, i: usize, out: &mut Vec<f32>) -> f32 {
+        let row = &self.data[i * self.d..(i + 1) * self.d];
+        if self.mean.is_empty() {
+            out.extend_from_slice(row);
+            0.0
+        } else {
+            let start = out.len();
+            out.extend(row.iter().zip(self.mean).map(|(v, m)| v - m));
+            #[allow(clippy::cast_possible_truncation)]
+            let norm = super::kernels::sum_sq(&out[start..]) as f32;
+            norm
         }
-        // Targets pos.. have v < dv − tol.
-        let pos = lower.partition_point(|&l| l <= v);
-        below[pos] += 1;
-        if c != i {
-            let mut t = pos;
-            while t > 0 && upper[t - 1] >= v {
-                t -= 1;
-                close[t].push(c);
+    }
+
+    /// The rows `rows`, one after the other, with their squared norms.
+    fn gather(&self, rows: &[usize]) -> (Vec<f32>, Vec<f32>) {
+        let mut out = Vec::with_capacity(rows.len() * self.d);
+        let norms = rows.iter().map(|&i| self.row_into(i, &mut out)).collect();
+        (out, norms)
+    }
+
+    /// The rows `cols` (the columns of a tile) into `out`, with their squared norms.
+    fn columns(&self, cols: std::ops::Range<usize>, out: &mut Vec<f32>, norms: &mut Vec<f32>) {
+        out.clear();
+        norms.clear();
+        if self.mean.is_empty() {
+            out.extend_from_slice(&self.data[cols.start * self.d..cols.end * self.d]);
+        } else {
+            for i in cols {
+                let norm = self.row_into(i, out);
+                norms.push(norm);
             }
         }
     }
-    let mut rank = vec![1usize; targets.len()];
-    let mut acc = 0usize;
-    for (t, r) in rank.iter_mut().enumerate() {
-        acc += below[t];
-        *r += acc;
+}
+
+/// A measured row's map neighbours, nearest first in the full space, with the bounds within
+/// which another row's tile distance does not settle whether it is nearer.
+struct Targets {
+    /// The measured row.
+    row: usize,
+    /// (exact distance, index) of each map neighbour, ascending (ties by index).
+    by_distance: Vec<(f64, usize)>,
+    lower: Vec<f32>,
+    upper: Vec<f32>,
+}
+
+impl Targets {
+    fn new(i: usize, map_nn: &[u32], tol: f32, exact: &dyn Fn(usize, usize) -> f64) -> Self {
+        let mut by_distance: Vec<(f64, usize)> = map_nn.iter().map(|&j| (exact(i, j as usize), j as usize)).collect();
+        by_distance.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        #[allow(clippy::cast_possible_truncation)]
+        let lower = by_distance.iter().map(|t| t.0 as f32 - tol).collect();
+        #[allow(clippy::cast_possible_truncation)]
+        let upper = by_distance.iter().map(|t| t.0 as f32 + tol).collect();
+        Self { row: i, by_distance, lower, upper }
     }
-    let mut pen = 0.0;
-    let mut kept = 0usize;
-    for (t, &(_, j)) in targets.iter().enumerate() {
-        let dj = exact(i, j);
-        for &c in &close[t] {
-            if c == j {
+
+    /// The row's trustworthiness penalty Σ max(0, rank(j) − k) over its map neighbours j (rank
+    /// among the row's full-space distances, 1 = nearest) and its recall (share of map
+    /// neighbours among the k nearest in full space), from its counts. Rows whose tile distance
+    /// was within the bounds of a neighbour's are compared by `exact` (f64); exact ties rank by
+    /// index, as a stable sort would.
+    fn terms(&self, counts: &Counts, k: usize, exact: &dyn Fn(usize, usize) -> f64) -> (f64, f64) {
+        let i = self.row;
+        let mut rank = vec![1usize; self.by_distance.len()];
+        let mut acc = 0usize;
+        for (t, r) in rank.iter_mut().enumerate() {
+            acc += counts.below[t];
+            *r += acc;
+        }
+        let mut pen = 0.0;
+        let mut kept = 0usize;
+        for (t, &(dj, j)) in self.by_distance.iter().enumerate() {
+            for &c in &counts.close[t] {
+                if c == j {
+                    continue;
+                }
+                let dc = exact(i, c);
+                if dc < dj || (dc == dj && c < j) {
+                    rank[t] += 1;
+                }
+            }
+            if rank[t] > k {
+                #[allow(clippy::cast_precision_loss)]
+                {
+                    pen += (rank[t] - k) as f64;
+                }
+            } else {
+                kept += 1;
+            }
+        }
+        #[allow(clippy::cast_precision_loss)]
+        (pen, kept as f64 / k as f64)
+    }
+}
+
+/// What a measured row's distances to a range of rows say about its map neighbours' ranks.
+struct Counts {
+    /// `below[p]`: rows surely nearer than the map neighbours p.. (and not than p − 1).
+    below: Vec<usize>,
+    /// Per map neighbour: the rows whose tile distance lies within its bounds.
+    close: Vec<Vec<usize>>,
+}
+
+impl Counts {
+    fn new(t: &Targets) -> Self {
+        Self { below: vec![0; t.lower.len() + 1], close: vec![Vec::new(); t.lower.len()] }
+    }
+
+    /// Counts the rows `first..first + line.len()` at tile distances `line` from the measured row.
+    fn add(&mut self, t: &Targets, line: &[f32], first: usize, i: usize) {
+        let last = t.upper.last().copied().unwrap_or(f32::NEG_INFINITY);
+        for (c, &v) in (first..).zip(line) {
+            if !(v <= last) || c == i {
                 continue;
             }
-            let dc = exact(i, c);
-            if dc < dj || (dc == dj && c < j) {
-                rank[t] += 1;
+            // Neighbours pos.. are surely farther than this row.
+            let pos = t.lower.partition_point(|&l| l <= v);
+            self.below[pos] += 1;
+            let mut p = pos;
+            while p > 0 && t.upper[p - 1] >= v {
+                p -= 1;
+                self.close[p].push(c);
             }
-        }
-        if rank[t] > k {
-            #[allow(clippy::cast_precision_loss)]
-            {
-                pen += (rank[t] - k) as f64;
-            }
-        } else {
-            kept += 1;
         }
     }
-    #[allow(clippy::cast_precision_loss)]
-    (pen, kept as f64 / k as f64)
+
+    fn merge(&mut self, other: Self) {
+        self.below.iter_mut().zip(&other.below).for_each(|(a, b)| *a += b);
+        self.close.iter_mut().zip(other.close).for_each(|(a, b)| a.extend(b));
+    }
 }
 
 /// Every row's kNN recall at `k` from its exact full-space neighbours (`full_nn`, `n × kf`
