@@ -13,6 +13,8 @@ Data (made once, kept as float32 .npy in --cache-dir, default ~/.cache/embedmap-
   B  the 20,000-row subset of A at np.sort(default_rng(0).choice(100_000, 20_000, replace=False))
   U  default_rng(1).random((100_000, 384), float32), for the cost of one Lloyd iteration
   C  make_blobs(1_000_000, 128, centers=100, cluster_std=6.0, random_state=1), only with --large
+  P  1,000,000 rows of `benches/make_scaled.py` (id, category, text, a 384-float list column; Debian
+     embeddings with noise), a 1.5 GB Parquet file in row groups of 100k, only with --large
   D  the 9,506 Debian package descriptions of --debian (default ../shared/data/debian_pkgs.parquet
      beside the repository), their 384-d `embedding` list column as float32
 
@@ -56,6 +58,15 @@ metric='cosine', n_jobs=--threads, random_state=0, negative_gradient_method='fft
 defaults (approximate neighbours by Annoy from 1,000 rows on, PCA start, 250 + 500 iterations),
 timed around fit after an untimed small fit.
 
+pipeline_1m is a new user's first run on a big file: `embedmap cluster P --k 50 --metric cosine
+--seed 0 --out OUT.parquet --report R` (load, mini-batch K-means, sampled silhouette, PCA and its
+trust figures, export of every column plus the results). Its stage times (`timings_ms`) stand
+beside pyarrow on the same files, each --repeat times in a fresh process: `read_table` of P with
+the embedding made one float32 numpy matrix (the load's reference), and `write_table` of OUT's
+table as embedmap wrote it, zstd (embedmap's codec) and snappy (pyarrow's default) (the export's
+reference). Peak memory is judged against the float32 matrix plus the Arrow size of the other
+input columns; the output's original columns must keep their Arrow types.
+
 --rows N keeps only the first N rows of every data set: a quick check that the script runs; the
 goals are then not judged.
 """
@@ -77,6 +88,7 @@ ITEMS = [
     "kmeans_debian",
     "lloyd_iter_100k",
     "kmeans_1m",
+    "pipeline_1m",
     "silhouette_eucl_20k",
     "silhouette_cos_20k",
     "pca_100k",
@@ -90,6 +102,9 @@ ITEMS = [
     "tsne_20k",
 ]
 
+# Items that only run with --large.
+LARGE_ITEMS = ["kmeans_1m", "pipeline_1m"]
+
 # Names that --only accepts for a set of items.
 GROUPS = {"umap": ["umap_debian", "umap_20k", "umap_100k"], "tsne": ["tsne_debian", "tsne_20k"]}
 
@@ -97,6 +112,7 @@ GOALS = {
     "kmeans_100k": "≤ 0.5× FAISS, inertia ≤ FAISS + 0.1%",
     "lloyd_iter_100k": "≥ 40% of the GEMM roof",
     "kmeans_1m": "≤ 4 s",
+    "pipeline_1m": "load ≤ 1.0× pyarrow's read, export ≤ 1.5× its write, peak ≤ 1.5× the matrix + metadata",
     "kmeans_debian": "≤ 0.3× sklearn, objective ≤ sklearn's",
     "silhouette_eucl_20k": "≤ 0.2× sklearn",
     "silhouette_cos_20k": "≤ 0.005× sklearn",
@@ -931,6 +947,92 @@ def item_kmeans_1m(b):
                "reference_ari_truth": ari(truth, ref["labels"])})
 
 
+def item_pipeline_1m(b):
+    import pyarrow.parquet as pq
+
+    rows = b.a.rows or 1_000_000
+    name = "debian_1m" if rows == 1_000_000 else f"debian_{rows // 1000}k" if rows % 1000 == 0 else f"debian_{rows}"
+    path = os.path.join(b.cache, name + ".parquet")
+    if not os.path.exists(path):
+        log(f"making data set P ({rows:,} rows) -> {path}")
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "make_scaled.py")
+        subprocess.run([sys.executable, script, "--rows", str(rows), "--source", b.a.debian, "--out", path], check=True)
+    meta = pq.ParquetFile(path).metadata
+    schema = pq.read_schema(path)
+    dim = len(pq.read_table(path, columns=["embedding"]).slice(0, 1).column(0)[0])
+    other = pq.read_table(path, columns=[c for c in schema.names if c != "embedding"])
+    metadata_bytes = other.nbytes
+    del other
+    matrix_bytes = meta.num_rows * dim * 4
+    ours_runs, ref_runs = [], []
+    out = b.tmpfile("pipeline", "parquet")
+    for i in range(b.a.repeat):
+        rep, mem = b.tmpfile("report", "json"), b.tmpfile("mem", "txt")
+        cmd = [b.binary, "cluster", path, "--k", "50", "--metric", "cosine", "--seed", "0", "--out", out, "--report", rep]
+        log(f"embedmap cluster on P ({i + 1}/{b.a.repeat})")
+        wall = b.run_timed(cmd, mem, what="embedmap")
+        b.binary_mtimes.add(os.path.getmtime(b.binary))
+        with open(rep) as f:
+            report = json.load(f)
+        ours_runs.append({"timings_ms": report["timings_ms"], "peak_kb": read_peak_kb(mem), "wall_s": wall})
+        res, mem = b.tmpfile("pyarrow", "json"), b.tmpfile("mem", "txt")
+        log(f"pyarrow read and write on P ({i + 1}/{b.a.repeat})")
+        b.run_timed([sys.executable, "-c", PYARROW_IO, path, out, b.tmpfile("pyarrow-out", "parquet"), res], mem,
+                    what="pyarrow")
+        with open(res) as f:
+            ref = json.load(f)
+        ref["peak_kb"] = read_peak_kb(mem)
+        ref_runs.append(ref)
+    out_schema = pq.read_schema(out)
+    changed = [f"{n}: {schema.field(n).type} -> {out_schema.field(n).type}" for n in schema.names
+               if n not in out_schema.names or out_schema.field(n).type != schema.field(n).type]
+    os.remove(out)
+    med = lambda key: median([r["timings_ms"][key] for r in ours_runs])  # noqa: E731
+    ref_med = lambda key: median([r[key] for r in ref_runs])  # noqa: E731
+    stages = ", ".join(f"{k} {fmt_ms(med(k))}" for k in ("load", "cluster", "silhouette", "project", "trust", "export"))
+    types = "output types as the input's" if not changed else "TYPES CHANGED: " + "; ".join(changed)
+    load_ms, read_ms = med("load"), ref_med("read_ms")
+    b.row("pipeline_1m", "load: pyarrow read_table + embedding to float32 numpy", read_ms, load_ms,
+          max(r["peak_kb"] for r in ref_runs), None, load_ms <= read_ms, f"stages: {stages}",
+          {"embedmap": ours_runs, "pyarrow": ref_runs}, goal="≤ 1.0×")
+    export_ms = med("export")
+    for codec in ("zstd", "snappy"):
+        ref_ms = ref_med(f"write_{codec}_ms")
+        b.row("pipeline_1m", f"export: pyarrow write_table of the same table, {codec}", ref_ms, export_ms,
+              met=export_ms <= 1.5 * ref_ms, quality=types, goal="≤ 1.5×")
+    peak_kb = max(r["peak_kb"] for r in ours_runs if r["peak_kb"])
+    budget = 1.5 * matrix_bytes + metadata_bytes
+    b.row("pipeline_1m", "peak memory: 1.5 × the f32 matrix + the other columns' Arrow size", None, None,
+          None, peak_kb, peak_kb * 1024 <= budget,
+          f"peak {peak_kb / 1024 ** 2:.2f} GB against {budget / 1024 ** 3:.2f} GB (matrix {matrix_bytes / 1024 ** 3:.2f} GB, "
+          f"other columns {metadata_bytes / 1024 ** 3:.2f} GB); wall {median([r['wall_s'] for r in ours_runs]):.1f} s",
+          goal="≤ 1.5× matrix + metadata", ratio=peak_kb * 1024 / (matrix_bytes + metadata_bytes))
+
+
+# pyarrow's side of pipeline_1m: argv = input, embedmap's output, a scratch file, the result file.
+PYARROW_IO = """
+import json, os, sys, time
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+src, ours, scratch, result = sys.argv[1:5]
+t = time.perf_counter()
+table = pq.read_table(src)
+x = table.column("embedding").combine_chunks().flatten().to_numpy(zero_copy_only=False).reshape(table.num_rows, -1)
+x = np.ascontiguousarray(x, dtype=np.float32)
+read_ms = (time.perf_counter() - t) * 1000
+del x, table
+out = pq.read_table(ours)
+times = {}
+for codec in ("zstd", "snappy"):
+    t = time.perf_counter()
+    pq.write_table(out, scratch, compression=codec)
+    times[f"write_{codec}_ms"] = (time.perf_counter() - t) * 1000
+    os.remove(scratch)
+json.dump({"read_ms": read_ms, **times, "pyarrow": pa.__version__}, open(result, "w"))
+"""
+
+
 def item_silhouette(b, metric):
     item = "silhouette_eucl_20k" if metric == "euclidean" else "silhouette_cos_20k"
     ours = b.embedmap("B", ["--algo", "kmeans", "--k", "20", "--n-init", "1", "--seed", "0", "--metric", metric,
@@ -1143,6 +1245,7 @@ RUNNERS = {
     "kmeans_100k": item_kmeans_100k,
     "lloyd_iter_100k": item_lloyd_iter_100k,
     "kmeans_1m": item_kmeans_1m,
+    "pipeline_1m": item_pipeline_1m,
     "kmeans_debian": item_kmeans_debian,
     "silhouette_eucl_20k": lambda b: item_silhouette(b, "euclidean"),
     "silhouette_cos_20k": lambda b: item_silhouette(b, "cosine"),
@@ -1217,7 +1320,8 @@ def main():
     ap.add_argument("--only", help=f"comma-separated work items: {', '.join(ITEMS)}; or a group: "
                                    + "; ".join(f"{g} = {', '.join(v)}" for g, v in GROUPS.items()))
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement (a run over 20 s is not repeated)")
-    ap.add_argument("--large", action="store_true", help="also kmeans_1m (1,000,000 × 128, a 512 MB file)")
+    ap.add_argument("--large", action="store_true", help="also kmeans_1m (1,000,000 × 128, a 512 MB file) and "
+                                                         "pipeline_1m (1,000,000 × 384 Parquet, 1.5 GB)")
     ap.add_argument("--slow", action="store_true", help="also sklearn's HDBSCAN (minutes)")
     ap.add_argument("--threads", type=int, default=2, help="threads for embedmap and every reference")
     ap.add_argument("--cache-dir", default=os.path.join("~", ".cache", "embedmap-bench"))
@@ -1230,15 +1334,15 @@ def main():
                                              "script runs (goals not judged)")
     a = ap.parse_args()
 
-    items = [i for i in ITEMS if i != "kmeans_1m" or a.large]
+    items = [i for i in ITEMS if i not in LARGE_ITEMS or a.large]
     if a.only:
         wanted = [w for s in a.only.split(",") if s.strip() for w in GROUPS.get(s.strip(), [s.strip()])]
         unknown = [w for w in wanted if w not in ITEMS]
         if unknown:
             ap.error(f"unknown work item(s): {', '.join(unknown)}; known: {', '.join(ITEMS)}, "
                      f"and the group(s) {', '.join(GROUPS)}")
-        if "kmeans_1m" in wanted and not a.large:
-            ap.error("kmeans_1m needs --large (it makes a 512 MB file)")
+        if any(w in LARGE_ITEMS for w in wanted) and not a.large:
+            ap.error(f"{', '.join(w for w in wanted if w in LARGE_ITEMS)} need --large (they make files of 0.5–1.5 GB)")
         items = [i for i in ITEMS if i in wanted]
     if a.rows is not None and a.rows < 100:
         ap.error("--rows: at least 100")

@@ -709,7 +709,7 @@ fn cluster(a: &ClusterArgs) -> anyhow::Result<()> {
     };
     // The map's trust figures are for a reader: `fit` without --out or --report has none.
     let with_trust = !a.projection.no_trust && (a.out.is_some() || a.report.is_some());
-    let (projected, trust_fig) = run_projection(&ds, &proj_params, request.algorithm.metric(), with_trust, &ctl)?;
+    let (projected, trust_fig, trust_ms) = run_projection(&ds, &proj_params, request.algorithm.metric(), with_trust, &ctl)?;
     let project_ms = projected.ms;
     let sil_values = match &outcome.silhouette {
         Ok(s) => s.values.clone(),
@@ -838,6 +838,7 @@ fn cluster(a: &ClusterArgs) -> anyhow::Result<()> {
                 "silhouette": outcome.silhouette_ms,
                 "indices": outcome.indices_ms,
                 "project": project_ms,
+                "trust": trust_ms,
                 "export": export_ms,
             },
         });
@@ -882,7 +883,7 @@ fn run_projection(
     metric: Metric,
     with_trust: bool,
     ctl: &Control,
-) -> anyhow::Result<(Projected, Option<Trust>)> {
+) -> anyhow::Result<(Projected, Option<Trust>, f64)> {
     eprintln!("projecting with {}", params.name());
     let projected = match project(&ds.embeddings, params, ctl, None) {
         Ok(p) => p,
@@ -896,8 +897,8 @@ fn run_projection(
             g.lists, g.probes, g.recall, g.sample
         );
     }
+    let t = Instant::now();
     let trust_fig = if with_trust {
-        let t = Instant::now();
         let fig = trust(&ds.embeddings, metric, &projected.coords, 15, 0, ctl).map_err(|_| anyhow::anyhow!("cancelled"))?;
         if let Some(f) = &fig {
             eprintln!("map ({}, {metric}): {} in {:.0} ms", params.name(), f.describe(), elapsed_ms(t));
@@ -906,7 +907,7 @@ fn run_projection(
     } else {
         None
     };
-    Ok((projected, trust_fig))
+    Ok((projected, trust_fig, if with_trust { elapsed_ms(t) } else { 0.0 }))
 }
 
 fn projection_json(p: &Projected, trust_fig: Option<&Trust>) -> serde_json::Value {
@@ -923,7 +924,7 @@ fn project_cmd(a: &ProjectArgs) -> anyhow::Result<()> {
     let (ds, load_ms) = load(&a.file, &a.load)?;
     let ctl = stderr_progress();
     let params = a.projection.params(a.metric, a.seed);
-    let (projected, trust_fig) = run_projection(&ds, &params, a.metric, !a.projection.no_trust, &ctl)?;
+    let (projected, trust_fig, trust_ms) = run_projection(&ds, &params, a.metric, !a.projection.no_trust, &ctl)?;
     let t = Instant::now();
     let summary = data::export_coords(&ds, &projected.coords, &a.out)?;
     let export_ms = elapsed_ms(t);
@@ -937,7 +938,7 @@ fn project_cmd(a: &ProjectArgs) -> anyhow::Result<()> {
             "dim": ds.dim(),
             "metric": a.metric,
             "projection": projection_json(&projected, trust_fig.as_ref()),
-            "timings_ms": { "load": load_ms, "project": projected.ms, "export": export_ms },
+            "timings_ms": { "load": load_ms, "project": projected.ms, "trust": trust_ms, "export": export_ms },
         });
         let text = serde_json::to_string_pretty(&report)?;
         std::fs::write(report_path, text).with_context(|| format!("cannot write the report: {}", report_path.display()))?;

@@ -719,9 +719,10 @@ fn extract(frame: &DataFrame, source: &EmbeddingSource, path: &Path) -> Result<(
 
 /// Loads a `.npy` array and the metadata file beside it, if any.
 fn load_npy(path: &Path, opts: &LoadOptions, progress: LoadProgress<'_>) -> Result<Dataset, LoadError> {
-    let bytes = std::fs::read(path).map_err(|e| LoadError::Io { source: e, path: path.to_path_buf() })?;
-    let arr = npy::read(&bytes).map_err(|message| LoadError::Npy { message, path: path.to_path_buf() })?;
-    drop(bytes);
+    let arr = npy::read_file(path).map_err(|e| match e {
+        npy::ReadFileError::Io(source) => LoadError::Io { source, path: path.to_path_buf() },
+        npy::ReadFileError::Format(message) => LoadError::Npy { message, path: path.to_path_buf() },
+    })?;
     progress("validating", 0.8);
     let (n, d) = (arr.rows, arr.cols);
     let mut bad_rows = Vec::new();

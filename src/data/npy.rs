@@ -69,6 +69,53 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, String> {
     Ok(NpyHeader { descr, fortran_order, shape, data_offset: end })
 }
 
+/// Why a `.npy` file could not be read.
+#[derive(Debug)]
+pub enum ReadFileError {
+    /// The file could not be opened or read.
+    Io(std::io::Error),
+    /// Its contents are not a supported array (the message says why).
+    Format(String),
+}
+
+/// Reads a `.npy` file. A little-endian C-order `float32` array (what `np.save` writes for
+/// float32 on every common machine) is read straight into the values, with no second copy of
+/// the file in memory; any other layout goes through [`read`].
+pub fn read_file(path: &std::path::Path) -> Result<NpyArray, ReadFileError> {
+    use std::io::Read as _;
+    let mut f = std::fs::File::open(path).map_err(ReadFileError::Io)?;
+    let size = f.metadata().map_err(ReadFileError::Io)?.len();
+    let mut head = vec![0u8; usize::try_from(size.min(65_536)).unwrap_or(65_536)];
+    f.read_exact(&mut head).map_err(ReadFileError::Io)?;
+    let h = parse_header(&head).map_err(ReadFileError::Format)?;
+    let direct = cfg!(target_endian = "little") && matches!(h.descr.as_str(), "<f4" | "|f4" | "=f4");
+    let (rows, cols) = match h.shape.as_slice() {
+        [r, c] => (*r, *c),
+        [r] => (*r, 1),
+        _ => (0, 0),
+    };
+    let single = rows <= 1 || cols <= 1;
+    if !(direct && (!h.fortran_order || single) && h.shape.len() <= 2 && !h.shape.is_empty()) {
+        drop(head);
+        let bytes = std::fs::read(path).map_err(ReadFileError::Io)?;
+        return read(&bytes).map_err(ReadFileError::Format);
+    }
+    let count = rows.checked_mul(cols).ok_or_else(|| ReadFileError::Format("the shape is too large".into()))?;
+    let need = count.checked_mul(4).ok_or_else(|| ReadFileError::Format("the shape is too large".into()))?;
+    let have = usize::try_from(size).unwrap_or(usize::MAX).saturating_sub(h.data_offset);
+    if have < need {
+        return Err(ReadFileError::Format(format!("the data is cut short: the header promises {need} bytes, the file has {have}")));
+    }
+    let mut values = vec![0.0f32; count];
+    // SAFETY: the byte view covers exactly the vector's initialised f32 storage, and every bit
+    // pattern is a valid f32; on a little-endian machine the file's bytes are the values.
+    let bytes = unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<u8>(), need) };
+    let from_head = head.len().saturating_sub(h.data_offset).min(need);
+    bytes[..from_head].copy_from_slice(&head[h.data_offset..h.data_offset + from_head]);
+    f.read_exact(&mut bytes[from_head..]).map_err(ReadFileError::Io)?;
+    Ok(NpyArray { data: values, rows, cols, descr: h.descr, fortran_order: h.fortran_order })
+}
+
 /// The text of `key`'s value in the header's Python dict literal.
 fn dict_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     let pat1 = format!("'{key}'");
@@ -159,6 +206,28 @@ mod tests {
         let mut out = header(descr, fortran, shape).unwrap();
         out.extend_from_slice(payload);
         out
+    }
+
+    #[test]
+    fn files_read_directly_equal_the_bytes_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let payload: Vec<u8> = (0..600u32).flat_map(|i| (i as f32 * 0.37 - 50.0).to_le_bytes()).collect();
+        for (name, descr, fortran, shape) in [
+            ("c.npy", "<f4", false, vec![100, 6]),
+            ("one.npy", "<f4", false, vec![600]),
+            ("f.npy", "<f4", true, vec![100, 6]),
+            ("d.npy", "<f8", false, vec![100, 3]),
+        ] {
+            let bytes = npy(descr, fortran, &shape, &payload);
+            let path = dir.path().join(name);
+            std::fs::write(&path, &bytes).unwrap();
+            let direct = read_file(&path).unwrap();
+            let whole = read(&bytes).unwrap();
+            assert_eq!((direct.rows, direct.cols), (whole.rows, whole.cols), "{name}");
+            assert!(direct.data.iter().zip(&whole.data).all(|(a, b)| a.to_bits() == b.to_bits()), "{name}");
+            std::fs::write(&path, &bytes[..bytes.len() - 5]).unwrap();
+            assert!(matches!(read_file(&path), Err(ReadFileError::Format(m)) if m.contains("cut short")), "{name}");
+        }
     }
 
     #[test]

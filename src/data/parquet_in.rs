@@ -242,7 +242,11 @@ fn read_batch(
         return Ok(None);
     }
     Ok(Some(
-        out.chunks_exact(dim).enumerate().filter(|(_, row)| row.iter().fold(false, |bad, v| bad | !v.is_finite())).map(|(i, _)| i).collect(),
+        out.chunks_exact(dim)
+            .enumerate()
+            .filter(|(_, row)| row.iter().fold(false, |bad, v| bad | !v.is_finite()))
+            .map(|(i, _)| i)
+            .collect(),
     ))
 }
 
@@ -308,11 +312,8 @@ mod tests {
         let emb = Series::new("embedding".into(), lists).cast(dtype).unwrap();
         let ids: Vec<i64> = (0..rows as i64).collect();
         let texts: Vec<String> = (0..rows).map(|i| format!("row {i}")).collect();
-        let mut frame = DataFrame::new(
-            rows,
-            vec![Series::new("id".into(), ids).into(), emb.into(), Series::new("text".into(), texts).into()],
-        )
-        .unwrap();
+        let mut frame =
+            DataFrame::new(rows, vec![Series::new("id".into(), ids).into(), emb.into(), Series::new("text".into(), texts).into()]).unwrap();
         let path = dir.join(name);
         ParquetWriter::new(std::fs::File::create(&path).unwrap()).with_row_group_size(Some(group)).finish(&mut frame).unwrap();
         path
@@ -341,7 +342,10 @@ mod tests {
             assert_eq!(d.held.dtype, dtype);
             assert_eq!(d.frame.get_column_names(), ["id", "text"]);
             assert_eq!(d.frame.column("text").unwrap().str().unwrap().get(rows - 1), Some("row 70000"));
-            assert_eq!(d.kinds.iter().map(|k| k.1.clone()).collect::<Vec<_>>(), [ColumnKind::Numeric, ColumnKind::NumericList, ColumnKind::Other]);
+            assert_eq!(
+                d.kinds.iter().map(|k| k.1.clone()).collect::<Vec<_>>(),
+                [ColumnKind::Numeric, ColumnKind::NumericList, ColumnKind::Other]
+            );
         }
     }
 

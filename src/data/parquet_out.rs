@@ -24,7 +24,7 @@ use polars_parquet::parquet::statistics::PrimitiveStatistics;
 use polars_parquet::parquet::types::NativeType as ParquetNative;
 use polars_parquet::write::{
     CompressedPage, CompressionOptions, DynIter, DynStreamingIterator, Encoding, FileWriter, KeyValue, Page, ParquetType,
-    StatisticsOptions, Version, WriteOptions, array_to_columns, compress, fallible_streaming_iterator, get_dtype_encoding,
+    StatisticsOptions, Version, WriteOptions, ZstdLevel, array_to_columns, compress, fallible_streaming_iterator, get_dtype_encoding,
     to_parquet_schema,
 };
 use rayon::prelude::*;
@@ -76,11 +76,11 @@ impl Part<'_> {
     }
 }
 
-/// The Parquet write options of every export: zstd, statistics, format version 1 pages.
+/// The Parquet write options of every export: zstd at level 1 (as pyarrow's default level), statistics, format version 1 pages.
 fn options() -> WriteOptions {
     WriteOptions {
         statistics: StatisticsOptions::default(),
-        compression: CompressionOptions::Zstd(None),
+        compression: CompressionOptions::Zstd(ZstdLevel::try_new(1).ok()),
         version: Version::V1,
         data_page_size: None,
     }

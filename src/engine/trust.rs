@@ -229,10 +229,8 @@ pub fn trust(
             }
             #[allow(clippy::cast_precision_loss)]
             mean.iter_mut().for_each(|m| *m /= n as f64);
-            let ns: Vec<f64> = (0..n)
-                .into_par_iter()
-                .map(|i| pts.row(i).iter().zip(&mean).map(|(&v, m)| (f64::from(v) - m).powi(2)).sum())
-                .collect();
+            let ns: Vec<f64> =
+                (0..n).into_par_iter().map(|i| pts.row(i).iter().zip(&mean).map(|(&v, m)| (f64::from(v) - m).powi(2)).sum()).collect();
             let mx = ns.iter().copied().fold(0.0f64, f64::max);
             #[allow(clippy::cast_possible_truncation)]
             (mean.iter().map(|&m| m as f32).collect::<Vec<f32>>(), ns, mx)
@@ -303,8 +301,7 @@ pub fn trust(
         counts.iter_mut().zip(more).for_each(|(c, m)| c.merge(m));
     }
     // Per measured row: Σ max(0, rank − k) over its map neighbours, and its recall.
-    let per_row: Vec<(f64, f64)> =
-        targets.par_iter().zip(counts.par_iter()).map(|(t, c)| t.terms(c, k, &exact)).collect();
+    let per_row: Vec<(f64, f64)> = targets.par_iter().zip(counts.par_iter()).map(|(t, c)| t.terms(c, k, &exact)).collect();
     #[allow(clippy::cast_precision_loss)]
     let (nf, kf, m) = (n as f64, k as f64, per_row.len() as f64);
     let scale = 2.0 / (nf * kf * (2.0 * nf - 3.0 * kf - 1.0));
