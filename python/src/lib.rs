@@ -96,19 +96,34 @@ fn copy_rows(py: Python<'_>, x: &PyReadonlyArray2<'_, f32>, unit: bool) -> PyRes
         let (bad, zero): (Vec<Vec<usize>>, Vec<Vec<usize>>) = blocks.into_iter().unzip();
         (data, unit_data, bad.concat(), zero.concat())
     });
-    if !bad.is_empty() {
-        let shown: Vec<String> = bad.iter().take(5).map(ToString::to_string).collect();
-        let more = if bad.len() > 5 { ", …" } else { "" };
-        return Err(refuse(format!(
-            "{} row(s) contain NaN or infinite values (row(s) {}{more}); drop or fix them first",
-            bad.len(),
-            shown.join(", ")
-        )));
-    }
+    refuse_nonfinite(&bad)?;
     let shape = || refuse("X's shape does not match its data");
     let raw = Matrix::new(data, n, d).ok_or_else(shape)?;
     let unit = if unit { Some((Matrix::new(unit_data, n, d).ok_or_else(shape)?, zero)) } else { None };
     Ok((raw, unit))
+}
+
+/// The rows (from 0) of a row-major buffer of `d` values per row holding a NaN or an infinity.
+fn nonfinite_rows(values: &[f32], d: usize) -> Vec<usize> {
+    const ROWS: usize = 2048;
+    let parts: Vec<Vec<usize>> = values
+        .par_chunks(ROWS * d)
+        .enumerate()
+        .map(|(b, src)| {
+            src.chunks_exact(d).enumerate().filter(|(_, r)| !r.iter().all(|v| v.is_finite())).map(|(i, _)| b * ROWS + i).collect()
+        })
+        .collect();
+    parts.concat()
+}
+
+/// The error for rows with NaN or infinite values, if any.
+fn refuse_nonfinite(bad: &[usize]) -> PyResult<()> {
+    if bad.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<String> = bad.iter().take(5).map(ToString::to_string).collect();
+    let more = if bad.len() > 5 { ", …" } else { "" };
+    Err(refuse(format!("{} row(s) contain NaN or infinite values (row(s) {}{more}); drop or fix them first", bad.len(), shown.join(", "))))
 }
 
 /// Runs `work` with the GIL released, on a thread of its own, handing it a control that stops
@@ -476,8 +491,31 @@ impl PyModel {
     /// noise), `membership` (HDBSCAN) and `x`, `y` (models with a map) when they apply, as
     /// `embedmap assign` writes.
     fn assign<'py>(&self, py: Python<'py>, x: PyReadonlyArray2<'_, f32>) -> PyResult<Bound<'py, PyDict>> {
-        let m = matrix(py, &x)?;
-        let a = py.detach(|| self.model.assign_named(&m, "X")).map_err(refuse)?;
+        // A block of rows at a time through one reused buffer: no copy of the whole input
+        // (and none of its page faults); the answer is row by row, so the same.
+        const ROWS: usize = 65_536;
+        let (n, d) = (x.shape()[0], x.shape()[1]);
+        if n == 0 || d == 0 {
+            return Err(refuse(format!("X has shape ({n}, {d}); it needs at least one row and one column")));
+        }
+        let values = x.as_slice().map_err(|_| refuse("X must be a C-contiguous float32 array"))?;
+        let bad = py.detach(|| nonfinite_rows(values, d));
+        refuse_nonfinite(&bad)?;
+        let a = py
+            .detach(|| {
+                let mut all = embedmap::model::Assigned::default();
+                let mut buf: Vec<f32> = Vec::with_capacity(ROWS.min(n) * d);
+                for part in values.chunks(ROWS * d) {
+                    buf.clear();
+                    buf.extend_from_slice(part);
+                    let m = Matrix::new(std::mem::take(&mut buf), part.len() / d, d).expect("whole rows");
+                    let got = self.model.assign_named(&m, "X")?;
+                    buf = m.into_vec();
+                    all.append(got);
+                }
+                Ok::<_, embedmap::model::ModelError>(all)
+            })
+            .map_err(refuse)?;
         let out = PyDict::new(py);
         out.set_item("cluster", a.labels.into_pyarray(py))?;
         out.set_item("distance", a.distance.into_pyarray(py))?;

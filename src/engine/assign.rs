@@ -9,6 +9,8 @@
 //! final labels, `embedmap assign`, and the Python package all go through this function, which
 //! is why a model gives the labels of the clustering it was saved from, row for row.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use rayon::prelude::*;
 
 use super::kernels::{dot_f64, dot_nt, sq_dist_exact, sum_sq};
@@ -55,10 +57,20 @@ pub fn nearest(points: &Matrix, targets: &Matrix, metric: Metric) -> Nearest {
     let rel = (d as f64 + 2.0) * f64::from(f32::EPSILON);
     // Per target, the parts of the allowance that do not depend on the row.
     let t_err: Vec<f64> = t_norm_sq.iter().map(|&v| rel * v).collect();
-    index.par_chunks_mut(ROWS).zip(distance.par_chunks_mut(ROWS)).enumerate().for_each(|(b, (idx, dist))| {
-        let start = b * ROWS;
+    let pruner = super::assign_prune::Pruner::new(targets, n);
+    // Rows tried by the shortcut and rows it sent on to the full scan: once most go on (clusters
+    // that overlap), the shortcut stops. The answer is the same either way.
+    let tried = AtomicUsize::new(0);
+    let passed = AtomicUsize::new(0);
+    let finish = |key: f64| -> f32 {
+        #[allow(clippy::cast_possible_truncation)]
+        match metric {
+            Metric::Euclidean => key.max(0.0).sqrt() as f32,
+            Metric::Cosine => (1.0 + key).max(0.0) as f32,
+        }
+    };
+    let full_scan = |block: &[f32], idx: &mut [u32], dist: &mut [f32]| {
         let m = idx.len();
-        let block = &points.as_slice()[start * d..(start + m) * d];
         // Per row: twice the allowance's factor on ‖c‖, and the smallest upper estimate so far.
         let x_err: Vec<f64> = (0..m).map(|r| 2.0 * rel * sum_sq(&block[r * d..(r + 1) * d]).sqrt()).collect();
         let mut best_hi = vec![f64::INFINITY; m];
@@ -102,13 +114,45 @@ pub fn nearest(points: &Matrix, targets: &Matrix, metric: Metric) -> Nearest {
         }
         for (r, &(j, key)) in best.iter().enumerate() {
             idx[r] = j;
-            #[allow(clippy::cast_possible_truncation)]
-            {
-                dist[r] = match metric {
-                    Metric::Euclidean => key.max(0.0).sqrt() as f32,
-                    Metric::Cosine => (1.0 + key).max(0.0) as f32,
-                };
+            dist[r] = finish(key);
+        }
+    };
+    index.par_chunks_mut(ROWS).zip(distance.par_chunks_mut(ROWS)).enumerate().for_each(|(b, (idx, dist))| {
+        let start = b * ROWS;
+        let m = idx.len();
+        let block = &points.as_slice()[start * d..(start + m) * d];
+        let worth_trying = {
+            let t = tried.load(Ordering::Relaxed);
+            t < 8 * ROWS || passed.load(Ordering::Relaxed) * 2 < t
+        };
+        let Some(pruner) = pruner.as_ref().filter(|_| worth_trying) else {
+            full_scan(block, idx, dist);
+            return;
+        };
+        // Quarter blocks, so that the rows are still in cache for their exact distances.
+        let answers: Vec<super::assign_prune::Answer> = block
+            .chunks(ROWS * d)
+            .flat_map(|part| pruner.resolve(part, part.len() / d, targets, metric, |x, c| exact_key(x, c, metric)))
+            .collect();
+        let rest: Vec<usize> = answers.iter().enumerate().filter(|(_, a)| a.is_none()).map(|(r, _)| r).collect();
+        tried.fetch_add(m, Ordering::Relaxed);
+        passed.fetch_add(rest.len(), Ordering::Relaxed);
+        for (r, a) in answers.iter().enumerate() {
+            if let Some((j, key)) = *a {
+                idx[r] = j;
+                dist[r] = finish(key);
             }
+        }
+        if rest.is_empty() {
+            return;
+        }
+        let gathered: Vec<f32> = rest.iter().flat_map(|&r| block[r * d..(r + 1) * d].iter().copied()).collect();
+        let mut sub_idx = vec![0u32; rest.len()];
+        let mut sub_dist = vec![0.0f32; rest.len()];
+        full_scan(&gathered, &mut sub_idx, &mut sub_dist);
+        for (p, &r) in rest.iter().enumerate() {
+            idx[r] = sub_idx[p];
+            dist[r] = sub_dist[p];
         }
     });
     Nearest { index, distance }
@@ -204,6 +248,50 @@ mod tests {
                     assert!((f64::from(got.distance[i]) - want).abs() <= 1e-6 * want.abs().max(1.0), "{i}");
                 }
             }
+        }
+    }
+
+    /// Rows around `k` well-apart centres (the shortcut's case), the centres as targets with
+    /// the first one given twice, and rows exactly between two centres.
+    fn separated(n: usize, k: usize, d: usize) -> (Matrix, Matrix) {
+        let mut rng = Rng::new(9);
+        #[allow(clippy::cast_possible_truncation)]
+        let centres: Vec<f32> = (0..k * d).map(|_| (rng.next_f64() * 6.0 - 3.0) as f32).collect();
+        let mut rows = Vec::with_capacity(n * d);
+        for i in 0..n {
+            let c = i % k;
+            if i % 97 == 0 {
+                let o = (c + 1) % k;
+                rows.extend((0..d).map(|t| 0.5 * (centres[c * d + t] + centres[o * d + t])));
+            } else {
+                #[allow(clippy::cast_possible_truncation)]
+                rows.extend((0..d).map(|t| centres[c * d + t] + (rng.next_f64() * 0.6 - 0.3) as f32));
+            }
+        }
+        let mut t = centres[..d].to_vec();
+        t.extend_from_slice(&centres);
+        (Matrix::new(rows, n, d).unwrap(), Matrix::new(t, k + 1, d).unwrap())
+    }
+
+    #[test]
+    fn the_shortcut_for_clusters_well_apart_gives_the_full_scans_answer() {
+        let (p, t) = separated(6000, 20, 64);
+        for metric in Metric::ALL {
+            let (p, t) = if metric == Metric::Cosine { (p.normalized().0, t.normalized().0) } else { (p.clone(), t.clone()) };
+            let pruner = super::super::assign_prune::Pruner::new(&t, p.n()).expect("the shortcut applies");
+            let answers = pruner.resolve(p.as_slice(), p.n(), &t, metric, |x, c| exact_key(x, c, metric));
+            let answered = answers.iter().filter(|a| a.is_some()).count();
+            assert!(answered * 10 > p.n() * 9, "{metric}: the shortcut answered only {answered} of {} rows", p.n());
+            let want = brute(&p, &t, metric);
+            for (i, a) in answers.iter().enumerate() {
+                if let Some((j, _)) = a {
+                    assert_eq!(*j, want[i], "{metric}: row {i}");
+                }
+            }
+            let got = nearest(&p, &t, metric);
+            assert_eq!(got.index, want, "{metric}");
+            // The duplicated first centre: its rows go to the lower index, never to the copy.
+            assert!(got.index.iter().all(|&j| j != 1), "{metric}");
         }
     }
 

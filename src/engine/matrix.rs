@@ -33,6 +33,12 @@ impl Matrix {
         &self.data
     }
 
+    /// The row-major buffer back, for reuse.
+    #[must_use]
+    pub fn into_vec(self) -> Vec<f32> {
+        self.data
+    }
+
     /// Row `i`.
     #[must_use]
     pub fn row(&self, i: usize) -> &[f32] {

@@ -3,6 +3,7 @@
 
 pub mod ann;
 pub mod assign;
+mod assign_prune;
 pub mod cache;
 pub mod control;
 pub mod dbscan;

@@ -313,7 +313,7 @@ struct UmapRule {
 }
 
 /// Labels of new rows.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Assigned {
     /// Cluster per row (−1: noise).
     pub labels: Vec<i32>,
@@ -325,6 +325,24 @@ pub struct Assigned {
     pub xy: Option<Vec<[f32; 2]>>,
     /// Membership strength per row in [0, 1] (HDBSCAN; 0 for noise).
     pub membership: Option<Vec<f32>>,
+}
+
+impl Assigned {
+    /// Appends the labels of the rows that follow, from the same model.
+    pub fn append(&mut self, more: Self) {
+        fn join<T>(a: &mut Option<Vec<T>>, b: Option<Vec<T>>) {
+            match (a.as_mut(), b) {
+                (Some(a), Some(b)) => a.extend(b),
+                (None, Some(b)) => *a = Some(b),
+                _ => {}
+            }
+        }
+        self.labels.extend(more.labels);
+        self.distance.extend(more.distance);
+        join(&mut self.is_noise, more.is_noise);
+        join(&mut self.xy, more.xy);
+        join(&mut self.membership, more.membership);
+    }
 }
 
 /// `xxh3-64:<16 hex digits>` of f32 values' little-endian bytes, in order.
