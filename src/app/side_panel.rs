@@ -303,8 +303,10 @@ fn controls_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     if let Some(r) = app.clustering.clone() {
         // Only jobs that last show progress, so quick ones do not flicker.
         if r.started.elapsed().as_millis() > 300 {
+            // The stage above the bar, wrapped: inside it a long stage was cut off.
+            ui.add(egui::Label::new(egui::RichText::new(&r.stage).small()).wrap());
             ui.horizontal(|ui| {
-                ui.add(egui::ProgressBar::new(r.fraction).text(r.stage).desired_width(200.0));
+                ui.add(egui::ProgressBar::new(r.fraction).show_percentage().desired_width(200.0));
                 if ui.button("Cancel").clicked() {
                     app.push(Command::CancelCluster);
                 }
