@@ -23,6 +23,10 @@ pub const EXACT_MAX: usize = 15_000;
 pub const RECALL_SAMPLE: usize = 1_000;
 /// The recall the number of probes is chosen for.
 pub const RECALL_GOAL: f64 = 0.97;
+/// The recall the placement search ([`ivf_cross_knn`]) is chosen for: its neighbours only start
+/// each placed row and weigh its few epochs, so a rarer miss costs little, and on real text at
+/// 1M rows 0.97 took twice the lists (128 of 632, 156 s of searching) that 0.95 did.
+pub const PLACE_RECALL_GOAL: f64 = 0.95;
 
 /// How an approximate graph was built and how good it is.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -302,7 +306,7 @@ pub fn ivf_knn(emb: &Embeddings, metric: Metric, k: usize, seed: u64, ctl: &Cont
         let r = found as f64 / (sample.len() * k) as f64;
         r
     };
-    let (probes, recall) = choose_probes(lists, ctl, sampled_recall)?;
+    let (probes, recall) = choose_probes(lists, RECALL_GOAL, ctl, sampled_recall)?;
     // The full pass: every list against its probes, in parallel over lists.
     let per_list = part.search_all(probes, k, ctl, "neighbours (approximate)", n, |l| part.start[l]..part.start[l + 1])?;
     let mut indices = vec![u32::MAX; n * k];
@@ -388,7 +392,7 @@ pub fn ivf_cross_knn(
         let r = if want == 0 { 1.0 } else { hit as f64 / want as f64 };
         r
     };
-    let (probes, recall) = choose_probes(lists, ctl, recall_at)?;
+    let (probes, recall) = choose_probes(lists, PLACE_RECALL_GOAL, ctl, recall_at)?;
     let per_list = part.search_all(probes, k, ctl, "placing · neighbours", rest.len(), queries_of)?;
     // Back to original rows, ascending.
     let mut slot = vec![0usize; fitted.len()];
@@ -409,12 +413,12 @@ pub fn ivf_cross_knn(
     Ok((indices, distances, AnnReport { lists, probes, recall, sample: sample.len() }))
 }
 
-/// Lists to probe: doubled from 8 until `recall_at` reaches [`RECALL_GOAL`] or every list is
-/// probed; with the recall reached.
-fn choose_probes(lists: usize, ctl: &Control, recall_at: impl Fn(usize) -> f64) -> Result<(usize, f64), Cancelled> {
+/// Lists to probe: doubled from 8 until `recall_at` reaches `goal` or every list is probed;
+/// with the recall reached.
+fn choose_probes(lists: usize, goal: f64, ctl: &Control, recall_at: impl Fn(usize) -> f64) -> Result<(usize, f64), Cancelled> {
     let mut probes = 8.min(lists);
     let mut recall = recall_at(probes);
-    while recall < RECALL_GOAL && probes < lists {
+    while recall < goal && probes < lists {
         ctl.check()?;
         probes = (probes * 2).min(lists);
         recall = recall_at(probes);
@@ -503,7 +507,9 @@ mod tests {
                 q += 1;
             }
             let recall = found as f64 / (q * k) as f64;
-            assert!(recall >= 0.95, "{metric}: true recall {recall}, reported {rep:?}");
+            // The goal is met on the sample; the whole is within its sampling error.
+            assert!(rep.recall >= PLACE_RECALL_GOAL || rep.probes == rep.lists, "{metric}: {rep:?}");
+            assert!(recall >= PLACE_RECALL_GOAL - 0.02, "{metric}: true recall {recall}, reported {rep:?}");
             assert!((recall - rep.recall).abs() < 0.03, "{metric}: sampled recall {} far from the true {recall}", rep.recall);
         }
     }
