@@ -17,6 +17,7 @@ use std::sync::mpsc;
 use polars::io::parquet::metadata::FileMetadataRef;
 use polars::prelude::*;
 use polars_arrow::array::{Array, FixedSizeListArray, ListArray, PrimitiveArray};
+use polars_arrow::offset::Offset;
 
 use super::detect::{self, ColumnKind, EmbeddingSource, resolve_spec};
 use super::error::LoadError;
@@ -220,15 +221,7 @@ fn read_batch(
     dim: usize,
     out: &mut [f32],
 ) -> Result<Option<Vec<usize>>, LoadError> {
-    let p = || path.to_path_buf();
-    let f = std::fs::File::open(path).map_err(|e| LoadError::Io { source: e, path: p() })?;
-    let mut r = ParquetReader::new(f).with_slice(Some((first_row, count))).with_columns(Some(vec![column.to_string()]));
-    r.set_metadata(metadata.clone());
-    let frame = r.finish().map_err(|e| LoadError::Parse {
-        format: "Parquet",
-        message: format!("rows {}–{}: {e}", first_row + 1, first_row + count),
-        path: p(),
-    })?;
+    let frame = super::stream::read_parquet_rows(path, metadata, first_row, count, Some(vec![column.to_string()]))?;
     let Ok(col) = frame.column(column) else { return Ok(None) };
     let s = col.as_materialized_series();
     let mut at = 0;
@@ -256,21 +249,9 @@ fn flat_values(array: &dyn Array, dim: usize) -> Option<&[f32]> {
         return None;
     }
     let (values, rows, first) = if let Some(list) = array.as_any().downcast_ref::<ListArray<i64>>() {
-        let offsets = list.offsets().buffer();
-        let first = usize::try_from(offsets[0]).ok()?;
-        let step = i64::try_from(dim).ok()?;
-        if offsets.windows(2).any(|w| w[1] - w[0] != step) {
-            return None;
-        }
-        (list.values().as_ref(), list.len(), first)
+        uniform(list, dim)?
     } else if let Some(list) = array.as_any().downcast_ref::<ListArray<i32>>() {
-        let offsets = list.offsets().buffer();
-        let first = usize::try_from(offsets[0]).ok()?;
-        let step = i32::try_from(dim).ok()?;
-        if offsets.windows(2).any(|w| w[1] - w[0] != step) {
-            return None;
-        }
-        (list.values().as_ref(), list.len(), first)
+        uniform(list, dim)?
     } else if let Some(fixed) = array.as_any().downcast_ref::<FixedSizeListArray>() {
         if fixed.size() != dim {
             return None;
@@ -286,6 +267,16 @@ fn flat_values(array: &dyn Array, dim: usize) -> Option<&[f32]> {
         return None;
     }
     Some(slice)
+}
+
+/// A list array's values, rows and first value, when every row holds exactly `dim` values.
+fn uniform<O: Offset>(list: &ListArray<O>, dim: usize) -> Option<(&dyn Array, usize, usize)> {
+    let offsets = list.offsets().buffer();
+    let first = offsets[0].to_usize();
+    if offsets.windows(2).any(|w| w[1].to_usize().checked_sub(w[0].to_usize()) != Some(dim)) {
+        return None;
+    }
+    Some((list.values().as_ref(), list.len(), first))
 }
 
 /// `1234567` as `1,234,567`.

@@ -219,14 +219,7 @@ impl BatchReader {
         let (first_row, rows) = self.plan[index];
         let (frame, vectors, bad) = match &self.kind {
             Kind::Parquet { metadata, columns } => {
-                let f = std::fs::File::open(path).map_err(|e| LoadError::Io { source: e, path: p() })?;
-                let mut r = ParquetReader::new(f).with_slice(Some((first_row, rows))).with_columns(columns.clone());
-                r.set_metadata(metadata.clone());
-                let frame = r.finish().map_err(|e| LoadError::Parse {
-                    format: "Parquet",
-                    message: format!("rows {}–{}: {e}", first_row + 1, first_row + rows),
-                    path: p(),
-                })?;
+                let frame = read_parquet_rows(path, metadata, first_row, rows, columns.clone())?;
                 let (vectors, bad) = extract_tolerant(&frame, &self.source, self.dim, path)?;
                 (frame, vectors, bad)
             }
@@ -277,6 +270,25 @@ impl BatchReader {
         };
         Ok(Batch { frame, first_row, rows, vectors, bad })
     }
+}
+
+/// Rows `first_row..first_row + rows` of a Parquet file whose metadata was read once (only
+/// `columns`, when given); an error names the rows.
+pub(super) fn read_parquet_rows(
+    path: &Path,
+    metadata: &FileMetadataRef,
+    first_row: usize,
+    rows: usize,
+    columns: Option<Vec<String>>,
+) -> Result<DataFrame, LoadError> {
+    let f = std::fs::File::open(path).map_err(|e| LoadError::Io { source: e, path: path.to_path_buf() })?;
+    let mut r = ParquetReader::new(f).with_slice(Some((first_row, rows))).with_columns(columns);
+    r.set_metadata(metadata.clone());
+    r.finish().map_err(|e| LoadError::Parse {
+        format: "Parquet",
+        message: format!("rows {}–{}: {e}", first_row + 1, first_row + rows),
+        path: path.to_path_buf(),
+    })
 }
 
 /// Zeroes the rows of `data` (`dim` values each) that hold a NaN or an infinity, and names them.
