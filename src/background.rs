@@ -128,14 +128,16 @@ mod gate_tests {
         let cancel = Arc::new(AtomicBool::new(false));
         let fg = foreground();
         let (c, started) = (Arc::clone(&cancel), Instant::now());
-        let waiter = std::thread::spawn(move || {
-            pause_for_foreground(&c);
-            started.elapsed()
+        let waited = std::thread::scope(|s| {
+            let waiter = s.spawn(move || {
+                pause_for_foreground(&c);
+                started.elapsed()
+            });
+            std::thread::sleep(Duration::from_millis(150));
+            assert!(!waiter.is_finished(), "the background work waits while the foreground runs");
+            drop(fg);
+            waiter.join().unwrap()
         });
-        std::thread::sleep(Duration::from_millis(150));
-        assert!(!waiter.is_finished(), "the background work waits while the foreground runs");
-        drop(fg);
-        let waited = waiter.join().unwrap();
         assert!(waited >= Duration::from_millis(150), "{waited:?}");
         // A cancelled background job does not wait for the foreground to end.
         let _fg = foreground();
@@ -153,19 +155,21 @@ mod tests {
     #[test]
     fn background_work_runs_at_the_lowest_priority_on_its_own_pool() {
         assert!(!idle_this_thread());
-        std::thread::spawn(move || {
-            assert!(!idle_this_thread(), "a new thread starts at normal priority");
-            let (name, idle, inner) = run(|| {
-                let inner: Vec<bool> = rayon::broadcast(|_| idle_this_thread());
-                (std::thread::current().name().map(str::to_string), idle_this_thread(), inner)
-            });
-            assert!(name.is_some_and(|n| n.starts_with("embedmap-background-")), "the work runs on the background pool");
-            assert!(idle);
-            assert!(inner.iter().all(|&v| v), "every thread of the pool is lowered: {inner:?}");
-            assert!(idle_this_thread(), "the thread that handed the work in is lowered too");
-        })
-        .join()
-        .unwrap();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                assert!(!idle_this_thread(), "a new thread starts at normal priority");
+                let (name, idle, inner) = run(|| {
+                    let inner: Vec<bool> = rayon::broadcast(|_| idle_this_thread());
+                    (std::thread::current().name().map(str::to_string), idle_this_thread(), inner)
+                });
+                assert!(name.is_some_and(|n| n.starts_with("embedmap-background-")), "the work runs on the background pool");
+                assert!(idle);
+                assert!(inner.iter().all(|&v| v), "every thread of the pool is lowered: {inner:?}");
+                assert!(idle_this_thread(), "the thread that handed the work in is lowered too");
+            })
+            .join()
+            .unwrap();
+        });
         // Other threads are untouched.
         assert!(!idle_this_thread());
     }

@@ -158,28 +158,72 @@ enum Job {
     Project { embeddings: Arc<Embeddings>, params: ProjectionParams, trust_metric: Metric },
 }
 
-/// Job kinds: their slot in the running list.
-const LOAD: usize = 0;
-const CLUSTER: usize = 1;
-const ANALYSIS: usize = 2;
-const PROJECTION: usize = 3;
+/// The worker's kinds of job, each with one slot: a newer job of a kind replaces the older.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lane {
+    /// Reading a file; a new load makes every older job stale.
+    Load,
+    /// A clustering.
+    Cluster,
+    /// An analysis such as the k-distance curve.
+    Analysis,
+    /// A map layout, served by its own thread.
+    Projection,
+}
+
+impl Lane {
+    const ALL: [Self; 4] = [Self::Load, Self::Cluster, Self::Analysis, Self::Projection];
+
+    /// The lanes a new job of this lane makes stale.
+    fn replaces(self) -> &'static [Self] {
+        match self {
+            Self::Load => &Self::ALL,
+            Self::Cluster => &[Self::Cluster],
+            Self::Analysis => &[Self::Analysis],
+            Self::Projection => &[Self::Projection],
+        }
+    }
+}
+
+/// A queued job with its generation and cancel flag.
+type Queued = (u64, Arc<AtomicBool>, Job);
 
 #[derive(Default)]
 struct Queue {
-    load: Option<(u64, Arc<AtomicBool>, Job)>,
-    cluster: Option<(u64, Arc<AtomicBool>, Job)>,
-    analysis: Option<(u64, Arc<AtomicBool>, Job)>,
+    load: Option<Queued>,
+    cluster: Option<Queued>,
+    analysis: Option<Queued>,
     /// Served by its own thread, so a long layout never delays a clustering.
-    projection: Option<(u64, Arc<AtomicBool>, Job)>,
+    projection: Option<Queued>,
     shutdown: bool,
+}
+
+impl Queue {
+    fn slot(&mut self, lane: Lane) -> &mut Option<Queued> {
+        match lane {
+            Lane::Load => &mut self.load,
+            Lane::Cluster => &mut self.cluster,
+            Lane::Analysis => &mut self.analysis,
+            Lane::Projection => &mut self.projection,
+        }
+    }
+}
+
+/// The cancel flags of the running and queued jobs, one per lane.
+#[derive(Default)]
+struct Flags([Option<Arc<AtomicBool>>; 4]);
+
+impl Flags {
+    fn slot(&mut self, lane: Lane) -> &mut Option<Arc<AtomicBool>> {
+        &mut self.0[lane as usize]
+    }
 }
 
 struct Shared {
     queue: Mutex<Queue>,
     wake: Condvar,
-    /// Cancel flags of the running and queued jobs, by kind (0 = load, 1 = cluster,
-    /// 2 = analysis such as the k-distance curve, 3 = projection).
-    running: Mutex<[Option<Arc<AtomicBool>>; 4]>,
+    /// Cancel flags of the running and queued jobs.
+    running: Mutex<Flags>,
     /// What the window has drawn.
     shown: Shown,
 }
@@ -256,55 +300,37 @@ impl Worker {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
-            running: Mutex::new([None, None, None, None]),
+            running: Mutex::new(Flags::default()),
             shown: Shown::default(),
         });
         let (tx, rx) = channel();
         let (s, tx2, notify2) = (Arc::clone(&shared), tx.clone(), Arc::clone(&notify));
-        let thread = std::thread::Builder::new()
-            .name("embedmap-worker".into())
-            .spawn(move || run(&s, &tx, &notify, false))
+        let thread = crate::jobs::spawn("worker", move || run(&s, &tx, &notify, false))
             // Without a worker thread the application cannot do anything; this is fatal at startup.
             .expect("cannot start the worker thread");
         let s = Arc::clone(&shared);
-        let projection_thread = std::thread::Builder::new()
-            .name("embedmap-projection".into())
-            .spawn(move || run(&s, &tx2, &notify2, true))
-            .expect("cannot start the projection thread");
+        let projection_thread =
+            crate::jobs::spawn("projection", move || run(&s, &tx2, &notify2, true)).expect("cannot start the projection thread");
         Self { shared, generation: AtomicU64::new(0), events: rx, thread: Some(thread), projection_thread: Some(projection_thread) }
     }
 
-    fn submit(&self, kind: usize, job: Job) -> u64 {
+    fn submit(&self, lane: Lane, job: Job) -> u64 {
         let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
         let cancel = Arc::new(AtomicBool::new(false));
         {
             let mut running = lock(&self.shared.running);
-            // A new load makes every older job stale; other jobs only older ones of their kind.
-            let kinds: &[usize] = match kind {
-                LOAD => &[LOAD, CLUSTER, ANALYSIS, PROJECTION],
-                CLUSTER => &[CLUSTER],
-                PROJECTION => &[PROJECTION],
-                _ => &[ANALYSIS],
-            };
-            for &k in kinds {
-                if let Some(old) = running[k].take() {
+            for &stale in lane.replaces() {
+                if let Some(old) = running.slot(stale).take() {
                     old.store(true, Ordering::Relaxed);
                 }
             }
-            running[kind] = Some(Arc::clone(&cancel));
+            *running.slot(lane) = Some(Arc::clone(&cancel));
         }
         let mut q = lock(&self.shared.queue);
-        match kind {
-            LOAD => {
-                q.cluster = None;
-                q.analysis = None;
-                q.projection = None;
-                q.load = Some((generation, cancel, job));
-            }
-            CLUSTER => q.cluster = Some((generation, cancel, job)),
-            PROJECTION => q.projection = Some((generation, cancel, job)),
-            _ => q.analysis = Some((generation, cancel, job)),
+        for &stale in lane.replaces() {
+            *q.slot(stale) = None;
         }
+        *q.slot(lane) = Some((generation, cancel, job));
         drop(q);
         // Two threads wait on the queue, each for its own jobs.
         self.shared.wake.notify_all();
@@ -313,12 +339,12 @@ impl Worker {
 
     /// Loads a dataset; returns the job's generation.
     pub fn load(&self, source: LoadSource, options: LoadOptions) -> u64 {
-        self.submit(LOAD, Job::Load { source, options })
+        self.submit(Lane::Load, Job::Load { source, options })
     }
 
     /// Clusters `embeddings`; returns the job's generation.
     pub fn cluster(&self, embeddings: Arc<Embeddings>, request: ClusterRequest) -> u64 {
-        self.submit(CLUSTER, Job::Cluster { embeddings, request, preview: None })
+        self.submit(Lane::Cluster, Job::Cluster { embeddings, request, preview: None })
     }
 
     /// Clusters `embeddings`, first sending a preview when the request has them, started from
@@ -329,24 +355,24 @@ impl Worker {
         request: ClusterRequest,
         on_screen: Option<Arc<ClusterOutcome>>,
     ) -> u64 {
-        self.submit(CLUSTER, Job::Cluster { embeddings, request, preview: Some(on_screen) })
+        self.submit(Lane::Cluster, Job::Cluster { embeddings, request, preview: Some(on_screen) })
     }
 
     /// Computes the k-distance curve of `embeddings`; returns the job's generation.
     pub fn k_distance(&self, embeddings: Arc<Embeddings>, metric: Metric, min_samples: usize) -> u64 {
-        self.submit(ANALYSIS, Job::KDistance { embeddings, metric, min_samples })
+        self.submit(Lane::Analysis, Job::KDistance { embeddings, metric, min_samples })
     }
 
     /// Lays out `embeddings` as `params` says and measures the map's trust; returns the job's
     /// generation. A newer projection replaces a running one.
     /// The trust figures are measured in `trust_metric` (the clustering's).
     pub fn project(&self, embeddings: Arc<Embeddings>, params: ProjectionParams, trust_metric: Metric) -> u64 {
-        self.submit(PROJECTION, Job::Project { embeddings, params, trust_metric })
+        self.submit(Lane::Projection, Job::Project { embeddings, params, trust_metric })
     }
 
     /// Stops the running projection, if any.
     pub fn cancel_projection(&self) {
-        if let Some(c) = lock(&self.shared.running)[PROJECTION].take() {
+        if let Some(c) = lock(&self.shared.running).slot(Lane::Projection).take() {
             c.store(true, Ordering::Relaxed);
         }
         lock(&self.shared.queue).projection = None;
@@ -354,7 +380,7 @@ impl Worker {
 
     /// Stops the running clustering, if any.
     pub fn cancel_cluster(&self) {
-        if let Some(c) = lock(&self.shared.running)[CLUSTER].take() {
+        if let Some(c) = lock(&self.shared.running).slot(Lane::Cluster).take() {
             c.store(true, Ordering::Relaxed);
         }
         lock(&self.shared.queue).cluster = None;
@@ -389,7 +415,7 @@ impl Drop for Worker {
             q.analysis = None;
             q.projection = None;
         }
-        for c in lock(&self.shared.running).iter().flatten() {
+        for c in lock(&self.shared.running).0.iter().flatten() {
             c.store(true, Ordering::Relaxed);
         }
         self.shared.wake.notify_all();
@@ -528,7 +554,7 @@ fn run(shared: &Shared, tx: &Sender<Event>, notify: &Notify, projections: bool) 
             });
         }
         let mut running = lock(&shared.running);
-        for slot in running.iter_mut() {
+        for slot in &mut running.0 {
             if slot.as_ref().is_some_and(|c| Arc::ptr_eq(c, &cancel)) {
                 *slot = None;
             }

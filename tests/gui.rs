@@ -579,7 +579,7 @@ fn a_saved_session_reopens_with_the_same_labels_and_names_in_the_window_and_the_
     let labels = h.state().outcome().unwrap().labels.clone();
     let session = dir.path().join("s.json");
     h.state_mut().push(embedmap::app::Command::SaveSessionTo(session.clone()));
-    h.run_steps(2);
+    wait_idle(&mut h);
     assert!(h.state().error().is_none(), "{:?}", h.state().error());
     let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&session).unwrap()).unwrap();
     assert_eq!(saved["request"]["k"], 5);
@@ -605,7 +605,7 @@ fn a_saved_session_reopens_with_the_same_labels_and_names_in_the_window_and_the_
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, "{\"hello\": 1}").unwrap();
     h2.state_mut().push(embedmap::app::Command::OpenSession(bad));
-    h2.run_steps(2);
+    wait_idle(&mut h2);
     assert!(h2.state().error().unwrap().contains("is not an embedmap session"), "{:?}", h2.state().error());
     assert_eq!(h2.state().dataset().unwrap().n(), 400);
 }
@@ -617,7 +617,7 @@ fn the_map_exports_as_a_png_of_what_is_on_screen() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("map.png");
     h.state_mut().push(embedmap::app::Command::ExportPngTo(out.clone()));
-    h.run_steps(2);
+    wait_idle(&mut h);
     assert!(h.state().error().is_none(), "{:?}", h.state().error());
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&out).unwrap()));
     let mut reader = decoder.read_info().unwrap();
@@ -683,7 +683,7 @@ fn a_selection_becomes_a_cluster_of_its_own_and_the_session_keeps_it() {
     let dir = tempfile::tempdir().unwrap();
     let session = dir.path().join("s.json");
     h.state_mut().push(embedmap::app::Command::SaveSessionTo(session.clone()));
-    h.run_steps(2);
+    wait_idle(&mut h);
     assert_command_line_reproduces(&session, &o.labels);
     // Another k starts from the algorithm's clusters again.
     h.get_by_role_and_label(Role::Slider, "k").set_value_accesskit(3.0);

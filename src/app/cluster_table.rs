@@ -3,18 +3,19 @@
 //! frequent values of a chosen metadata column and the texts nearest its centroid. Rows sort by
 //! any column; a click on a row brings the cluster forward on the map.
 //!
-//! The descriptions are computed on their own thread (c-TF-IDF over a million texts takes
-//! seconds) and shown when ready.
+//! The descriptions are side work (c-TF-IDF over a million texts takes seconds), started
+//! before the panels draw and shown when ready.
 
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
 
 use eframe::egui::{self, RichText, Sense, Vec2};
 
+use super::tasks::{Output, Task};
 use super::{EmbedmapApp, palette};
 use crate::data::Dataset;
 use crate::describe;
 use crate::engine::Metric;
+use crate::jobs::{Policy, Priority};
 use crate::session::ClusterOutcome;
 
 /// Terms per cluster kept, and shown in the automatic name.
@@ -52,7 +53,8 @@ pub(crate) enum SortBy {
 #[derive(Default)]
 pub(crate) struct TableState {
     pub(crate) profiles: Option<Arc<Profiles>>,
-    pending: Option<(Arc<ClusterOutcome>, Option<String>, Receiver<Profiles>)>,
+    /// The outcome and column being described.
+    pub(crate) pending: Option<(Arc<ClusterOutcome>, Option<String>)>,
     pub(crate) sort: SortBy,
     pub(crate) descending: bool,
     /// The metadata column whose frequent values are listed.
@@ -115,8 +117,9 @@ fn compute(ds: &Dataset, o: &ClusterOutcome, value_column: Option<&str>) -> Prof
     Profiles { outcome: None, value_column: value_column.map(str::to_string), text_column: text_col, terms, values, nearest }
 }
 
-/// Starts describing the outcome on screen when it or the chosen column changed.
-fn refresh(app: &mut EmbedmapApp, ctx: &egui::Context) {
+/// Starts describing the outcome on screen when it or the chosen column changed (before the
+/// panels draw).
+pub(crate) fn ensure_described(app: &mut EmbedmapApp) {
     let (Some(ds), Some(o)) = (app.dataset.clone(), app.outcome.clone()) else { return };
     if !o.is_final() {
         // Described once the seeded result with its exact figures replaces it, a moment later.
@@ -151,27 +154,26 @@ fn refresh(app: &mut EmbedmapApp, ctx: &egui::Context) {
     if t.profiles.as_ref().is_some_and(|p| same(p.outcome.as_ref(), &o) && p.value_column == want) {
         return;
     }
-    if let Some((k, col, rx)) = &t.pending
-        && Arc::ptr_eq(k, &o)
-        && *col == want
-    {
-        if let Ok(mut p) = rx.try_recv() {
-            p.outcome = Some(Arc::clone(&o));
-            t.profiles = Some(Arc::new(p));
-            t.pending = None;
-        }
+    if t.pending.as_ref().is_some_and(|(k, col)| Arc::ptr_eq(k, &o) && *col == want) {
         return;
     }
-    let (tx, rx) = channel();
-    let ctx = ctx.clone();
     let col = want.clone();
     let job = Arc::clone(&o);
-    let spawned = std::thread::Builder::new().name("embedmap-describe".into()).spawn(move || {
-        let _ = tx.send(crate::background::run(|| compute(&ds, &job, col.as_deref())));
-        ctx.request_repaint();
+    let started = app.tasks.start(Task::Describe, Policy::Replace, Priority::Background, "the cluster descriptions", move |_| {
+        let mut p = compute(&ds, &job, col.as_deref());
+        p.outcome = Some(job);
+        Output::Profiles(Box::new(p))
     });
-    if spawned.is_ok() {
-        t.pending = Some((o, want, rx));
+    app.table.pending = started.ok().map(|_| (o, want));
+}
+
+/// Descriptions arrived: shown if they are of the outcome and column still asked for.
+pub(crate) fn described(app: &mut EmbedmapApp, p: Profiles) {
+    let t = &mut app.table;
+    let asked = t.pending.as_ref().is_some_and(|(o, col)| same(p.outcome.as_ref(), o) && *col == p.value_column);
+    if asked {
+        t.profiles = Some(Arc::new(p));
+        t.pending = None;
     }
 }
 
@@ -196,7 +198,6 @@ pub(crate) fn display_name(app: &EmbedmapApp, c: usize) -> String {
 #[allow(clippy::too_many_lines)]
 pub(super) fn cluster_table_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     let (Some(ds), Some(o)) = (app.dataset.clone(), app.outcome.clone()) else { return };
-    refresh(app, ui.ctx());
     egui::Panel::bottom("cluster table").resizable(true).default_size(220.0).min_size(80.0).show(ui, |ui| {
         ui.horizontal(|ui| {
             ui.heading("Cluster table");

@@ -4,10 +4,12 @@ use std::path::{Path, PathBuf};
 
 use super::projection::Choice;
 use super::raster::{Frame, View, rasterize};
+use super::tasks::{Output, Task, refuse_input};
 use super::{AlgoKind, EmbedmapApp};
 use crate::data::LoadOptions;
 use crate::engine::noise::NoisePolicy;
 use crate::engine::project::ProjectionParams;
+use crate::jobs::{Policy, Priority};
 use crate::session::{Algorithm, ClusterRequest, SESSION_VERSION, SessionFile};
 use crate::worker::LoadSource;
 
@@ -51,7 +53,7 @@ pub(crate) fn session_file(app: &EmbedmapApp) -> Result<SessionFile, String> {
     })
 }
 
-/// Writes the session on screen to `path`.
+/// Writes the session on screen to `path`, as side work.
 pub(crate) fn save_session(app: &mut EmbedmapApp, path: &Path) {
     let s = match session_file(app) {
         Ok(s) => s,
@@ -60,20 +62,20 @@ pub(crate) fn save_session(app: &mut EmbedmapApp, path: &Path) {
             return;
         }
     };
-    if let Some(ds) = &app.dataset
-        && ds.path.iter().chain(ds.sidecar.iter()).any(|p| p.canonicalize().ok() == path.canonicalize().ok())
-    {
-        app.error = Some(format!("refusing to overwrite the data file with the session; choose another name: {}", path.display()));
-        return;
+    let Some(ds) = app.dataset.clone() else { return };
+    if let Some(dir) = path.parent() {
+        app.settings.last_dir = Some(dir.to_path_buf());
     }
-    match s.write(path) {
-        Ok(()) => {
-            app.notice = Some(format!("saved the session to {}", path.display()));
-            if let Some(dir) = path.parent() {
-                app.settings.last_dir = Some(dir.to_path_buf());
-            }
-        }
-        Err(e) => app.error = Some(format!("cannot save the session to {}: {e}", path.display())),
+    let path = path.to_path_buf();
+    let started = app.tasks.start(Task::SaveSession, Policy::One, Priority::Io, "saving the session", move |_| {
+        Output::Written(refuse_input(&ds, &path, "session").and_then(|()| {
+            s.write(&path)
+                .map(|()| format!("saved the session to {}", path.display()))
+                .map_err(|e| format!("cannot save the session to {}: {e}", path.display()))
+        }))
+    });
+    if let Err(e) = started {
+        app.error = Some(e.to_string());
     }
 }
 
@@ -95,23 +97,26 @@ pub(crate) fn apply_projection(app: &mut EmbedmapApp, p: Option<&ProjectionParam
     app.map.dirty = true;
 }
 
-/// Reads a session and starts loading its file; the clustering follows once it is loaded.
+/// Reads a session as side work; [`reopen`] follows.
 pub(crate) fn open_session(app: &mut EmbedmapApp, path: &Path) {
-    match SessionFile::read(path) {
-        Err(e) => app.error = Some(e),
-        Ok(s) => {
-            if let Some(f) = &s.file
-                && !f.exists()
-            {
-                app.error = Some(format!("the session's data file is missing: {} (named in {})", f.display(), path.display()));
-                return;
-            }
-            app.load_options = LoadOptions { embedding_columns: s.embedding_columns.clone(), drop_nonfinite: s.drop_nonfinite };
-            let source = s.file.clone().map_or(LoadSource::Demo, LoadSource::File);
-            app.pending_session = Some(s);
-            app.start_load(source);
-        }
+    let path = path.to_path_buf();
+    let started = app.tasks.start(Task::OpenSession, Policy::One, Priority::Io, "reading the session", move |_| {
+        Output::SessionRead(SessionFile::read(&path).and_then(|s| match &s.file {
+            Some(f) if !f.exists() => Err(format!("the session's data file is missing: {} (named in {})", f.display(), path.display())),
+            _ => Ok(Box::new(s)),
+        }))
+    });
+    if let Err(e) = started {
+        app.error = Some(e.to_string());
     }
+}
+
+/// Starts loading a session's file; the clustering follows once it is loaded.
+pub(crate) fn reopen(app: &mut EmbedmapApp, s: SessionFile) {
+    app.load_options = LoadOptions { embedding_columns: s.embedding_columns.clone(), drop_nonfinite: s.drop_nonfinite };
+    let source = s.file.clone().map_or(LoadSource::Demo, LoadSource::File);
+    app.pending_session = Some(s);
+    app.start_load(source);
 }
 
 /// Sets the controls to `r` (after its data loaded), so the next clustering is exactly `r`.
@@ -149,41 +154,54 @@ pub(crate) fn apply_request(app: &mut EmbedmapApp, r: &ClusterRequest) {
 }
 
 /// Writes the map as it is on screen (view, colours, hidden clusters) to a PNG at twice the
-/// screen resolution.
+/// screen resolution, as side work: rasterising a million points and encoding the image takes
+/// longer than a frame.
 pub(crate) fn export_png(app: &mut EmbedmapApp, path: &Path) {
     let (Some(xy), Some((rect, view))) = (app.xy(), app.map.shown) else {
         app.error = Some("nothing to export yet: the map has not been drawn".into());
         return;
     };
+    let Some(ds) = app.dataset.clone() else { return };
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let (w, h) = ((rect.width() * 2.0).round() as usize, (rect.height() * 2.0).round() as usize);
-    let pixels = super::raster::on_window_pool(|| {
-        rasterize(&Frame {
-            xy: &xy,
-            colors: &app.map.colors,
-            order: &app.map.order,
-            stride: 1,
-            view: View { scale: view.scale * 2.0, ..view },
-            width: w,
-            height: h,
-            radius: app.settings.point_radius * 2.0,
-            opacity: app.settings.point_opacity,
-            background: app.map.background,
+    let (colors, order) = (app.map.colors.clone(), app.map.order.clone());
+    let (radius, opacity, background) = (app.settings.point_radius * 2.0, app.settings.point_opacity, app.map.background);
+    let path = path.to_path_buf();
+    let started = app.tasks.start(Task::Png, Policy::One, Priority::Io, "saving the map", move |_| {
+        if let Err(e) = refuse_input(&ds, &path, "map") {
+            return Output::Written(Err(e));
+        }
+        let pixels = super::raster::on_window_pool(|| {
+            rasterize(&Frame {
+                xy: &xy,
+                colors: &colors,
+                order: &order,
+                stride: 1,
+                view: View { scale: view.scale * 2.0, ..view },
+                width: w,
+                height: h,
+                radius,
+                opacity,
+                background,
+            })
+        });
+        let rgba: Vec<u8> = pixels.iter().flat_map(|c| c.to_array()).collect();
+        let written = crate::data::write_atomically(&path, |f| {
+            #[allow(clippy::cast_possible_truncation)]
+            let mut enc = png::Encoder::new(std::io::BufWriter::new(f), w as u32, h as u32);
+            enc.set_color(png::ColorType::Rgba);
+            enc.set_depth(png::BitDepth::Eight);
+            let mut writer = enc.write_header().map_err(|e| e.to_string())?;
+            writer.write_image_data(&rgba).map_err(|e| e.to_string())?;
+            writer.finish().map_err(|e| e.to_string())
+        });
+        Output::Written(match written {
+            Ok(()) => Ok(format!("saved the map ({w}×{h} pixels) to {}", path.display())),
+            Err(e) => Err(format!("cannot save the map: {e}")),
         })
     });
-    let rgba: Vec<u8> = pixels.iter().flat_map(|c| c.to_array()).collect();
-    let written = crate::data::write_atomically(path, |f| {
-        #[allow(clippy::cast_possible_truncation)]
-        let mut enc = png::Encoder::new(std::io::BufWriter::new(f), w as u32, h as u32);
-        enc.set_color(png::ColorType::Rgba);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut writer = enc.write_header().map_err(|e| e.to_string())?;
-        writer.write_image_data(&rgba).map_err(|e| e.to_string())?;
-        writer.finish().map_err(|e| e.to_string())
-    });
-    match written {
-        Ok(()) => app.notice = Some(format!("saved the map ({w}×{h} pixels) to {}", path.display())),
-        Err(e) => app.error = Some(format!("cannot save the map: {e}")),
+    if let Err(e) = started {
+        app.error = Some(e.to_string());
     }
 }
 

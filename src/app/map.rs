@@ -4,14 +4,15 @@
 //! pins a point and lists its nearest neighbours in the full-dimensional space.
 
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
 use std::time::Instant;
 
 use eframe::egui::{self, Color32, Pos2, Rect, Sense, Stroke, Vec2};
 
 use super::raster::{Frame, Grid, View, rasterize};
-use super::{EmbedmapApp, palette, silhouette_plot};
+use super::tasks::{Output, Task};
+use super::{Command, EmbedmapApp, palette, silhouette_plot};
 use crate::engine::Metric;
+use crate::jobs::{Policy, Priority};
 
 /// Longest hover text per field, in characters.
 const HOVER_CHARS: usize = 240;
@@ -52,18 +53,12 @@ pub(crate) struct Swatch {
     pub(crate) color: Color32,
 }
 
-/// A pinned point and its nearest neighbours (computed on a thread).
+/// A pinned point and its nearest neighbours (side work; `None` until they arrive).
+#[derive(Debug)]
 pub(crate) struct Pinned {
     pub(crate) row: usize,
     pub(crate) metric: Metric,
     pub(crate) neighbours: Option<Vec<(usize, f32)>>,
-    rx: Option<Receiver<Vec<(usize, f32)>>>,
-}
-
-impl std::fmt::Debug for Pinned {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pinned").field("row", &self.row).field("neighbours", &self.neighbours).finish_non_exhaustive()
-    }
 }
 
 /// Everything the map keeps between frames. Colours are recomputed only when `dirty` is set; the
@@ -404,20 +399,18 @@ fn recolor(app: &mut EmbedmapApp) {
     map.order = order;
 }
 
-/// Starts the nearest-neighbour search of a newly pinned row.
-fn pin(app: &mut EmbedmapApp, ctx: &egui::Context, row: usize) {
+/// Pins `row` and starts the search of its nearest neighbours (a newer pin replaces it).
+pub(crate) fn pin(app: &mut EmbedmapApp, row: usize) {
     let Some(ds) = &app.dataset else { return };
     let metric = app.settings.metric;
     let emb = Arc::clone(&ds.embeddings);
-    let (tx, rx) = channel();
-    let ctx = ctx.clone();
-    let spawned = std::thread::Builder::new().name("embedmap-neighbours".into()).spawn(move || {
-        let _ = tx.send(crate::background::run(|| crate::engine::neighbors::nearest_rows(&emb, metric, row, NEIGHBOURS)));
-        ctx.request_repaint();
+    let started = app.tasks.start(Task::Neighbours, Policy::Replace, Priority::Background, "the neighbour search", move |_| {
+        let neighbours = crate::engine::neighbors::nearest_rows(&emb, metric, row, NEIGHBOURS);
+        Output::Neighbours { row, metric, neighbours }
     });
-    match spawned {
-        Ok(_) => app.map.pinned = Some(Pinned { row, metric, neighbours: None, rx: Some(rx) }),
-        Err(e) => app.error = Some(format!("cannot start the neighbour search: {e}")),
+    match started {
+        Ok(_) => app.map.pinned = Some(Pinned { row, metric, neighbours: None }),
+        Err(e) => app.error = Some(e.to_string()),
     }
 }
 
@@ -452,13 +445,6 @@ pub(super) fn map_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             });
             return;
         };
-        if let Some(p) = &mut app.map.pinned
-            && let Some(rx) = &p.rx
-            && let Ok(nb) = rx.try_recv()
-        {
-            p.neighbours = Some(nb);
-            p.rx = None;
-        }
         let xy = app.xy().unwrap_or_else(|| Arc::new(pca.projection.clone()));
         toolbar_ui(app, ui, &ds);
         if !app.map.selection.is_empty() {
@@ -735,9 +721,9 @@ fn canvas_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, xy: &[[f32; 2]]) {
         resp.hover_pos().filter(|_| app.map.drag.is_none()).and_then(|p| app.map.row_at(xy, &view, rect, p, app.settings.point_radius));
     if resp.clicked() && !resp.double_clicked() {
         match hovered {
-            Some(row) if app.map.pinned.as_ref().is_none_or(|p| p.row != row) => pin(app, ui.ctx(), row),
+            Some(row) if app.map.pinned.as_ref().is_none_or(|p| p.row != row) => app.push(Command::Pin(Some(row))),
             Some(_) => {}
-            None => app.map.pinned = None,
+            None => app.push(Command::Pin(None)),
         }
     }
     if view != before {
@@ -887,8 +873,8 @@ fn pinned_ui(app: &mut EmbedmapApp, ui: &egui::Ui) {
         },
     );
     if !open {
-        app.map.pinned = None;
+        app.push(Command::Pin(None));
     } else if let Some(j) = repin {
-        pin(app, ui.ctx(), j);
+        app.push(Command::Pin(Some(j)));
     }
 }

@@ -14,12 +14,12 @@ pub mod raster;
 mod side_panel;
 mod silhouette_plot;
 mod sweep;
+mod tasks;
 mod tuning;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
 use std::time::Instant;
 
 use eframe::egui;
@@ -33,8 +33,10 @@ use crate::engine::kmeans::KMeansParams;
 use crate::engine::minibatch::MiniBatchParams;
 use crate::engine::noise::NoisePolicy;
 use crate::engine::pca::Pca;
+use crate::jobs::{Policy, Priority};
 use crate::session::{Algorithm, ClusterOutcome, ClusterRequest};
 use crate::worker::{Event, LoadSource, Worker};
+use tasks::Task;
 
 /// What persists between runs: preferences only, never data or results.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -201,6 +203,14 @@ pub enum Command {
     CancelProjection,
     /// Dismiss the error banner.
     DismissError,
+    /// Pin a row and look up its nearest neighbours (`None`: unpin).
+    Pin(Option<usize>),
+    /// Compare the clusters with a label column (`None`: with none).
+    CompareWith(Option<String>),
+    /// Run K-means over the sweep's range of k.
+    StartSweep,
+    /// Stop the running sweep.
+    CancelSweep,
     /// Close the window.
     Quit,
 }
@@ -250,8 +260,8 @@ pub struct EmbedmapApp {
     kdist_pending: Option<u64>,
     pub(crate) spec_edit: String,
     pub(crate) path_edit: String,
-    dialog: Option<Receiver<DialogResult>>,
-    export: Option<Receiver<Result<String, String>>>,
+    /// The side work running (dialogs, exports, descriptions…).
+    tasks: tasks::Tasks,
     commands: Vec<Command>,
     bench: Option<bench::Bench>,
     tuning: Option<tuning::Tuning>,
@@ -270,13 +280,10 @@ pub struct EmbedmapApp {
     pub(crate) reference: Option<String>,
     external_cache: Vec<ExternalEntry>,
     /// Agreement figures being computed off the window's thread (large data).
-    external_pending: Vec<PendingExternal>,
+    external_pending: Vec<(Arc<ClusterOutcome>, String)>,
     /// The map's layouts.
     pub(crate) projection: projection::ProjectionState,
 }
-
-/// Agreement figures of one outcome with one label column, on their way from a helper thread.
-type PendingExternal = ((Arc<ClusterOutcome>, String), Receiver<crate::engine::quality::External>);
 
 /// Up to this many rows the agreement figures are computed at once (a few milliseconds);
 /// above, on a helper thread while the readout says so.
@@ -298,7 +305,8 @@ pub(crate) struct Timings {
     pub(crate) project_ms: f64,
 }
 
-enum DialogResult {
+/// The path a file dialog returned, by what it was for.
+pub(crate) enum DialogResult {
     Open(Option<PathBuf>),
     Export(Option<PathBuf>),
     ExportSelection(Option<PathBuf>),
@@ -315,6 +323,8 @@ impl EmbedmapApp {
         let settings: Settings = storage.and_then(|s| eframe::get_value(s, eframe::APP_KEY)).unwrap_or_default();
         ctx.set_visuals(if settings.dark { egui::Visuals::dark() } else { egui::Visuals::light() });
         install_fonts(ctx);
+        let repaint = ctx.clone();
+        let tasks = tasks::Tasks::new(Arc::new(move || repaint.request_repaint()));
         let repaint = ctx.clone();
         let worker = Worker::spawn(Arc::new(move |u: crate::worker::Urgency| match u {
             crate::worker::Urgency::Now => repaint.request_repaint(),
@@ -341,8 +351,7 @@ impl EmbedmapApp {
             kdist: None,
             kdist_pending: None,
             path_edit: String::new(),
-            dialog: None,
-            export: None,
+            tasks,
             commands: Vec::new(),
             bench: None,
             tuning: None,
@@ -395,7 +404,7 @@ impl EmbedmapApp {
     pub fn is_busy(&self) -> bool {
         self.loading.is_some()
             || self.clustering.is_some()
-            || self.export.is_some()
+            || tasks::waited_for(&self.tasks)
             || self.kdist_pending.is_some()
             || !self.external_pending.is_empty()
     }
@@ -482,36 +491,47 @@ impl EmbedmapApp {
         Some(t.position_from_point(&egui_plot::PlotPoint::new((b.min()[0] + b.max()[0]) / 2.0, y)))
     }
 
-    /// ARI, NMI and V-measure of `o` against the metadata column `col`, computed once per pair;
-    /// `None` while a helper thread computes them for a large dataset.
-    pub(crate) fn external_for(
-        &mut self,
-        ctx: &egui::Context,
-        o: &Arc<ClusterOutcome>,
-        col: &str,
-    ) -> Option<Arc<crate::engine::quality::External>> {
-        if let Some((_, e)) = self.external_cache.iter().find(|((held, c), _)| Arc::ptr_eq(held, o) && c == col) {
-            return Some(Arc::clone(e));
-        }
-        let ds = Arc::clone(self.dataset.as_ref()?);
-        if ds.n() <= EXTERNAL_INLINE_MAX {
-            let e = Arc::new(compute_external(&ds, o, col));
-            self.remember_external(o, col, Arc::clone(&e));
-            return Some(e);
-        }
-        if !self.external_pending.iter().any(|((held, c), _)| Arc::ptr_eq(held, o) && c == col) {
-            let (tx, rx) = channel();
-            let (outcome, column, ctx) = (Arc::clone(o), col.to_string(), ctx.clone());
-            let spawned = std::thread::Builder::new().name("embedmap-agreement".into()).spawn(move || {
-                let _ = tx.send(crate::background::run(|| compute_external(&ds, &outcome, &column)));
-                ctx.request_repaint();
+    /// ARI, NMI and V-measure of `o` against the metadata column `col`, once they are computed
+    /// (see [`Self::ensure_agreement`]).
+    pub(crate) fn external_for(&self, o: &Arc<ClusterOutcome>, col: &str) -> Option<Arc<crate::engine::quality::External>> {
+        self.external_cache.iter().find(|((held, c), _)| Arc::ptr_eq(held, o) && c == col).map(|(_, e)| Arc::clone(e))
+    }
+
+    /// Computes the agreement figures the readout shows (the outcome on screen and the previous
+    /// one against the chosen label column) unless they are known: at once for small data, as
+    /// side work above [`EXTERNAL_INLINE_MAX`] rows.
+    fn ensure_agreement(&mut self) {
+        let (Some(ds), Some(col)) = (self.dataset.clone(), self.reference.clone()) else { return };
+        for o in [self.outcome.clone(), self.previous.clone()].into_iter().flatten() {
+            if self.external_for(&o, &col).is_some() || self.external_pending.iter().any(|(held, c)| Arc::ptr_eq(held, &o) && *c == col) {
+                continue;
+            }
+            if ds.n() <= EXTERNAL_INLINE_MAX {
+                let e = Arc::new(compute_external(&ds, &o, &col));
+                self.remember_external(&o, &col, e);
+                continue;
+            }
+            let (ds, outcome, column) = (Arc::clone(&ds), Arc::clone(&o), col.clone());
+            let started = self.tasks.start(Task::Agreement, Policy::Alongside, Priority::Background, "the agreement figures", move |_| {
+                let e = compute_external(&ds, &outcome, &column);
+                tasks::Output::Agreement(outcome, column, e)
             });
-            match spawned {
-                Ok(_) => self.external_pending.push(((Arc::clone(o), col.to_string()), rx)),
-                Err(e) => self.error = Some(format!("cannot start the agreement figures: {e}")),
+            match started {
+                Ok(_) => self.external_pending.push((o, col.clone())),
+                Err(e) => {
+                    self.error = Some(e.to_string());
+                    return;
+                }
             }
         }
-        None
+    }
+
+    /// Starts the side work the state on screen needs: agreement figures, the cluster
+    /// descriptions; a sweep of a closed dataset stops.
+    fn ensure_side_work(&mut self) {
+        self.ensure_agreement();
+        cluster_table::ensure_described(self);
+        sweep::ensure_current(self);
     }
 
     fn remember_external(&mut self, o: &Arc<ClusterOutcome>, col: &str, e: Arc<crate::engine::quality::External>) {
@@ -519,23 +539,6 @@ impl EmbedmapApp {
             self.external_cache.remove(0);
         }
         self.external_cache.push(((Arc::clone(o), col.to_string()), e));
-    }
-
-    /// Moves finished agreement figures into the cache.
-    fn poll_external(&mut self) {
-        let mut i = 0;
-        while i < self.external_pending.len() {
-            match self.external_pending[i].1.try_recv() {
-                Ok(e) => {
-                    let ((o, col), _) = self.external_pending.swap_remove(i);
-                    self.remember_external(&o, &col, Arc::new(e));
-                }
-                Err(std::sync::mpsc::TryRecvError::Empty) => i += 1,
-                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-                    self.external_pending.swap_remove(i);
-                }
-            }
-        }
     }
 
     /// Queues a command, as a click would.
@@ -712,6 +715,9 @@ impl EmbedmapApp {
                     self.table = cluster_table::TableState::default();
                     self.external_cache.clear();
                     self.external_pending.clear();
+                    self.tasks.cancel(Task::Agreement);
+                    self.tasks.cancel(Task::Describe);
+                    self.tasks.cancel(Task::Neighbours);
                     self.eps = None;
                     self.kdist = None;
                     self.kdist_pending = None;
@@ -818,7 +824,7 @@ impl EmbedmapApp {
         match c {
             Command::OpenDialog => {
                 let dir = self.settings.last_dir.clone();
-                self.spawn_dialog(ctx, move || {
+                self.spawn_dialog(move || {
                     let d = rfd::FileDialog::new()
                         .set_title("Open embeddings")
                         .add_filter("Embeddings", &["csv", "tsv", "parquet", "jsonl", "ndjson", "arrow", "feather", "ipc", "npy"]);
@@ -836,7 +842,7 @@ impl EmbedmapApp {
                 }
                 let dir = self.settings.last_dir.clone();
                 let stem = files::file_stem(self);
-                self.spawn_dialog(ctx, move || {
+                self.spawn_dialog(move || {
                     let d = rfd::FileDialog::new()
                         .set_title(if selection { "Export the selected rows" } else { "Export labelled data" })
                         .set_file_name(format!("{stem}_{}.csv", if selection { "selection" } else { "clusters" }))
@@ -868,7 +874,7 @@ impl EmbedmapApp {
                 self.load_options = opts;
                 self.start_load(source);
             }
-            Command::ExportTo(path) => self.export_to(ctx, path, None),
+            Command::ExportTo(path) => self.export_to(path, None),
             Command::SaveSessionDialog | Command::ExportPngDialog => {
                 let session = matches!(c, Command::SaveSessionDialog);
                 if self.outcome.is_none() {
@@ -876,7 +882,7 @@ impl EmbedmapApp {
                 }
                 let dir = self.settings.last_dir.clone();
                 let name = files::suggested_name(self, if session { "session.json" } else { "map.png" });
-                self.spawn_dialog(ctx, move || {
+                self.spawn_dialog(move || {
                     let d = rfd::FileDialog::new()
                         .set_title(if session { "Save session" } else { "Export the map as PNG" })
                         .set_file_name(name)
@@ -895,7 +901,7 @@ impl EmbedmapApp {
                 }
                 let dir = self.settings.last_dir.clone();
                 let stem = files::file_stem(self);
-                self.spawn_dialog(ctx, move || {
+                self.spawn_dialog(move || {
                     let d = rfd::FileDialog::new()
                         .set_title("Export the clustering as a model")
                         .set_file_name(format!("{stem}.embedmap.json"))
@@ -907,10 +913,10 @@ impl EmbedmapApp {
                     DialogResult::ExportModel(d.save_file())
                 });
             }
-            Command::ExportModelTo(path) => self.export_model_to(ctx, path),
+            Command::ExportModelTo(path) => self.export_model_to(path),
             Command::OpenSessionDialog => {
                 let dir = self.settings.last_dir.clone();
-                self.spawn_dialog(ctx, move || {
+                self.spawn_dialog(move || {
                     let d = rfd::FileDialog::new().set_title("Open session").add_filter("Session", &["json"]);
                     let d = match dir {
                         Some(dir) => d.set_directory(dir),
@@ -942,7 +948,7 @@ impl EmbedmapApp {
                     self.error = Some("nothing is selected: drag a box (shift-drag) or a lasso (ctrl-drag) on the map first".into());
                 } else {
                     let rows = self.map.selection.clone();
-                    self.export_to(ctx, path, Some(rows));
+                    self.export_to(path, Some(rows));
                 }
             }
             Command::Recluster => self.recluster(),
@@ -963,30 +969,58 @@ impl EmbedmapApp {
                 self.load_failure = None;
                 self.notice = None;
             }
+            Command::Pin(Some(row)) => map::pin(self, row),
+            Command::Pin(None) => self.map.pinned = None,
+            Command::CompareWith(col) => {
+                self.reference = col;
+                self.ensure_agreement();
+            }
+            Command::StartSweep => sweep::start(self),
+            Command::CancelSweep => {
+                self.tasks.cancel(Task::Sweep);
+                if let Some(s) = &mut self.sweep.sweep {
+                    s.running = false;
+                }
+            }
             Command::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
         }
     }
 
-    /// Runs a (blocking) file dialog on its own thread; one dialog at a time.
-    fn spawn_dialog(&mut self, ctx: &egui::Context, show: impl FnOnce() -> DialogResult + Send + 'static) {
-        if self.dialog.is_some() {
+    /// Runs a (blocking) file dialog as side work; one dialog at a time.
+    fn spawn_dialog(&mut self, show: impl FnOnce() -> DialogResult + Send + 'static) {
+        if self.tasks.is_running(Task::Dialog) {
             return;
         }
-        let (tx, rx) = channel();
-        let ctx = ctx.clone();
-        let spawned = std::thread::Builder::new().name("embedmap-dialog".into()).spawn(move || {
-            // The window may have closed meanwhile; then nobody waits for the answer.
-            let _ = tx.send(show());
-            ctx.request_repaint();
-        });
-        match spawned {
-            Ok(_) => self.dialog = Some(rx),
-            Err(e) => self.error = Some(format!("cannot open the file dialog: {e}")),
+        if let Err(e) = self.tasks.start(Task::Dialog, Policy::One, Priority::Io, "a file dialog", move |_| tasks::Output::Dialog(show())) {
+            self.error = Some(e.to_string());
         }
     }
 
-    fn export_to(&mut self, ctx: &egui::Context, path: PathBuf, rows: Option<Vec<usize>>) {
-        if self.export.is_some() {
+    /// The path a dialog returned becomes the command it was asked for.
+    fn chosen(&mut self, r: DialogResult) {
+        self.commands.push(match r {
+            DialogResult::Open(Some(p)) => Command::OpenPath(p),
+            DialogResult::Export(Some(p)) => Command::ExportTo(p),
+            DialogResult::ExportSelection(Some(p)) => Command::ExportSelectionTo(p),
+            DialogResult::SaveSession(Some(p)) => Command::SaveSessionTo(p),
+            DialogResult::OpenSession(Some(p)) => Command::OpenSession(p),
+            DialogResult::ExportPng(Some(p)) => Command::ExportPngTo(p),
+            DialogResult::ExportModel(Some(p)) => Command::ExportModelTo(p),
+            DialogResult::Open(None)
+            | DialogResult::Export(None)
+            | DialogResult::ExportSelection(None)
+            | DialogResult::SaveSession(None)
+            | DialogResult::OpenSession(None)
+            | DialogResult::ExportPng(None)
+            | DialogResult::ExportModel(None) => {
+                self.notice = Some("no file chosen (if no dialog appeared, type the path in the Dataset panel)".into());
+                return;
+            }
+        });
+    }
+
+    fn export_to(&mut self, path: PathBuf, rows: Option<Vec<usize>>) {
+        if self.tasks.is_running(Task::Export) {
             self.error = Some("an export is already running; wait for it to finish".into());
             return;
         }
@@ -1011,9 +1045,7 @@ impl EmbedmapApp {
         if let Some(dir) = path.parent() {
             self.settings.last_dir = Some(dir.to_path_buf());
         }
-        let (tx, rx) = channel();
-        let ctx = ctx.clone();
-        let spawned = std::thread::Builder::new().name("embedmap-export".into()).spawn(move || {
+        let started = self.tasks.start(Task::Export, Policy::One, Priority::Io, "an export", move |_| {
             let sil = o.silhouette.as_ref().map_or_else(|_| vec![f32::NAN; ds.n()], |s| s.values.clone());
             let cols = o.export_columns(&sil, &xy);
             let written = match &rows {
@@ -1042,19 +1074,17 @@ impl EmbedmapApp {
                 let note = if fell_back { " · x, y from PCA: the UMAP layout was not finished" } else { "" };
                 Ok(format!("exported {} rows to {} (parameters in {}){note}", summary.rows, summary.path.display(), side.display()))
             });
-            let _ = tx.send(r);
-            ctx.request_repaint();
+            tasks::Output::Written(r)
         });
-        match spawned {
-            Ok(_) => self.export = Some(rx),
-            Err(e) => self.error = Some(format!("cannot start the export: {e}")),
+        if let Err(e) = started {
+            self.error = Some(e.to_string());
         }
     }
 
     /// Saves the clustering on screen as a model, on the export thread: its centroids or core
     /// points, parameters, cluster names and (for PCA) the map's axes.
-    fn export_model_to(&mut self, ctx: &egui::Context, path: PathBuf) {
-        if self.export.is_some() {
+    fn export_model_to(&mut self, path: PathBuf) {
+        if self.tasks.is_running(Task::Export) {
             self.error = Some("an export is already running; wait for it to finish".into());
             return;
         }
@@ -1080,9 +1110,7 @@ impl EmbedmapApp {
             .map(|l| Arc::clone(&l.projected))
             .filter(|p| !matches!(p.params, crate::engine::project::ProjectionParams::Pca));
         let names = self.table.names.iter().map(|n| n.trim().to_string()).collect::<Vec<_>>();
-        let (tx, rx) = channel();
-        let ctx = ctx.clone();
-        let spawned = std::thread::Builder::new().name("embedmap-export".into()).spawn(move || {
+        let started = self.tasks.start(Task::Export, Policy::One, Priority::Io, "an export", move |_| {
             let r = (|| -> Result<String, String> {
                 let projected = match layout {
                     Some(p) => p,
@@ -1105,17 +1133,14 @@ impl EmbedmapApp {
                     path.display()
                 ))
             })();
-            let _ = tx.send(r);
-            ctx.request_repaint();
+            tasks::Output::Written(r)
         });
-        match spawned {
-            Ok(_) => self.export = Some(rx),
-            Err(e) => self.error = Some(format!("cannot start the export: {e}")),
+        if let Err(e) = started {
+            self.error = Some(e.to_string());
         }
     }
 
     fn poll(&mut self, ctx: &egui::Context) {
-        self.poll_external();
         for e in self.worker.poll() {
             let loaded = matches!(e, Event::Loaded { .. });
             self.handle(e);
@@ -1123,38 +1148,7 @@ impl EmbedmapApp {
                 ctx.send_viewport_cmd(egui::ViewportCommand::Title(format!("embedmap — {}", ds.name)));
             }
         }
-        if let Some(rx) = &self.dialog
-            && let Ok(r) = rx.try_recv()
-        {
-            self.dialog = None;
-            match r {
-                DialogResult::Open(Some(p)) => self.commands.push(Command::OpenPath(p)),
-                DialogResult::Export(Some(p)) => self.commands.push(Command::ExportTo(p)),
-                DialogResult::ExportSelection(Some(p)) => self.commands.push(Command::ExportSelectionTo(p)),
-                DialogResult::SaveSession(Some(p)) => self.commands.push(Command::SaveSessionTo(p)),
-                DialogResult::OpenSession(Some(p)) => self.commands.push(Command::OpenSession(p)),
-                DialogResult::ExportPng(Some(p)) => self.commands.push(Command::ExportPngTo(p)),
-                DialogResult::ExportModel(Some(p)) => self.commands.push(Command::ExportModelTo(p)),
-                DialogResult::Open(None)
-                | DialogResult::Export(None)
-                | DialogResult::ExportSelection(None)
-                | DialogResult::SaveSession(None)
-                | DialogResult::OpenSession(None)
-                | DialogResult::ExportPng(None)
-                | DialogResult::ExportModel(None) => {
-                    self.notice = Some("no file chosen (if no dialog appeared, type the path in the Dataset panel)".into());
-                }
-            }
-        }
-        if let Some(rx) = &self.export
-            && let Ok(r) = rx.try_recv()
-        {
-            self.export = None;
-            match r {
-                Ok(msg) => self.notice = Some(msg),
-                Err(e) => self.error = Some(e),
-            }
-        }
+        tasks::poll(self);
         let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
         if let Some(p) = dropped.into_iter().next() {
             self.commands.push(Command::OpenPath(p));
@@ -1184,6 +1178,7 @@ impl eframe::App for EmbedmapApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.poll(ctx);
         self.ensure_projection();
+        self.ensure_side_work();
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
@@ -1201,6 +1196,8 @@ impl eframe::App for EmbedmapApp {
         for c in cmds {
             self.apply(&ctx, c);
         }
+        // What the commands changed starts its side work in this frame, not the next.
+        self.ensure_side_work();
         if let Some(r) = &mut self.clustering
             && r.undrawn
             && !self.map.dirty

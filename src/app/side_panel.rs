@@ -358,26 +358,29 @@ fn reference_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, o: &std::sync::Arc<cra
     if app.reference.as_ref().is_some_and(|c| !cols.contains(c)) {
         app.reference = None;
     }
+    let mut chosen = app.reference.clone();
     egui::ComboBox::from_label("Compare with")
         .selected_text(app.reference.clone().unwrap_or_else(|| "(no label column)".into()))
         .show_ui(ui, |ui| {
-            ui.selectable_value(&mut app.reference, None, "(no label column)");
+            ui.selectable_value(&mut chosen, None, "(no label column)");
             for c in cols {
-                ui.selectable_value(&mut app.reference, Some(c.clone()), c);
+                ui.selectable_value(&mut chosen, Some(c.clone()), c);
             }
         })
         .response
         .on_hover_text("A column of known labels: how well the clusters agree with it");
+    if chosen != app.reference {
+        app.push(Command::CompareWith(chosen));
+    }
     let Some(col) = app.reference.clone() else { return };
-    let ctx = ui.ctx().clone();
-    let Some(now) = app.external_for(&ctx, o, &col) else {
+    let Some(now) = app.external_for(o, &col) else {
         ui.horizontal(|ui| {
             super::chrome::spinner(ui);
             ui.label(format!("comparing with '{col}'…"));
         });
         return;
     };
-    let before = app.previous.clone().and_then(|p| app.external_for(&ctx, &p, &col));
+    let before = app.previous.clone().and_then(|p| app.external_for(&p, &col));
     let row = |ui: &mut egui::Ui, name: &str, v: f64, b: Option<f64>| {
         ui.horizontal(|ui| {
             ui.label(format!("{name} {v:.4}"));

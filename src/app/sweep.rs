@@ -1,25 +1,20 @@
-//! The k-sweep chart: K-means for every k in a range, run on its own thread on request, each k's
+//! The k-sweep chart: K-means for every k in a range, run as side work on request, each k's
 //! silhouette, Davies-Bouldin, Calinski-Harabasz and inertia drawn as it arrives. The four indices
 //! have different scales, so each is drawn relative to its own range (0 = its worst, 1 = its best
 //! k), with the real values in the hover text. The current k is marked; a click applies a k.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, channel};
 
 use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points, VLine};
 
+use super::tasks::{Output, Task};
 use super::{AlgoKind, Command, EmbedmapApp, palette};
 use crate::engine::kmeans::KMeansParams;
 use crate::engine::silhouette::SilhouetteMode;
 use crate::engine::{Control, Metric};
+use crate::jobs::{Policy, Priority};
 use crate::session::{SweepRow, run_sweep};
-
-enum Msg {
-    Row(SweepRow),
-    Done(Result<(), String>),
-}
 
 /// A sweep: its settings, the rows so far, and the running job.
 pub(crate) struct Sweep {
@@ -27,8 +22,8 @@ pub(crate) struct Sweep {
     pub(crate) seed: u64,
     pub(crate) rows: Vec<SweepRow>,
     pub(crate) error: Option<String>,
-    rx: Option<Receiver<Msg>>,
-    cancel: Arc<AtomicBool>,
+    /// Whether its job still runs.
+    pub(crate) running: bool,
     /// The data swept (held, so that no other dataset can take its place in memory).
     dataset: Arc<crate::data::Dataset>,
     total: usize,
@@ -52,87 +47,47 @@ impl Default for SweepState {
 impl SweepState {
     /// Whether a sweep is running.
     pub(crate) fn running(&self) -> bool {
-        self.sweep.as_ref().is_some_and(|s| s.rx.is_some())
-    }
-
-    /// Stops a running sweep.
-    pub(crate) fn cancel(&mut self) {
-        if let Some(s) = &mut self.sweep {
-            s.cancel.store(true, Ordering::Relaxed);
-            s.rx = None;
-        }
+        self.sweep.as_ref().is_some_and(|s| s.running)
     }
 }
 
-impl Drop for SweepState {
-    fn drop(&mut self) {
-        self.cancel();
-    }
-}
-
-/// Starts a sweep over `from..=to` on the current data, metric and seed.
-pub(crate) fn start(app: &mut EmbedmapApp, ctx: &egui::Context) {
+/// Starts a sweep over `from..=to` on the current data, metric and seed (replacing a running one).
+pub(crate) fn start(app: &mut EmbedmapApp) {
     let Some(ds) = &app.dataset else { return };
-    app.sweep.cancel();
     let n = ds.n();
     let to = app.sweep.to.min(n.saturating_sub(1)).max(2);
     let from = app.sweep.from.clamp(2, to);
     let ks: Vec<usize> = (from..=to).collect();
     let base = KMeansParams { metric: app.settings.metric, seed: app.settings.seed, n_init: app.settings.n_init, ..Default::default() };
     let emb = Arc::clone(&ds.embeddings);
-    let cancel = Arc::new(AtomicBool::new(false));
-    let ctl = Control::new(Arc::clone(&cancel), None).yielding();
-    let (tx, rx) = channel();
-    let repaint = ctx.clone();
     let total = ks.len();
-    let spawned = std::thread::Builder::new().name("embedmap-sweep".into()).spawn(move || {
-        let r = crate::background::run(|| {
-            run_sweep(&emb, &ks, &base, SilhouetteMode::Auto, &ctl, |row| {
-                let _ = tx.send(Msg::Row(row.clone()));
-                repaint.request_repaint();
-            })
-        });
-        let _ = tx.send(Msg::Done(r.map(|_| ()).map_err(|e| e.to_string())));
-        repaint.request_repaint();
+    let started = app.tasks.start(Task::Sweep, Policy::Replace, Priority::Background, "the k-sweep", move |job| {
+        let ctl = Control::new(job.cancel_flag(), None).yielding();
+        let r = run_sweep(&emb, &ks, &base, SilhouetteMode::Auto, &ctl, |row| job.send(Output::SweepRow(row.clone())));
+        Output::SweepDone(r.map(|_| ()).map_err(|e| e.to_string()))
     });
-    match spawned {
+    match started {
         Ok(_) => {
             app.sweep.sweep = Some(Sweep {
                 metric: app.settings.metric,
                 seed: app.settings.seed,
                 rows: Vec::new(),
                 error: None,
-                rx: Some(rx),
-                cancel,
+                running: true,
                 dataset: Arc::clone(ds),
                 total,
             });
         }
-        Err(e) => app.error = Some(format!("cannot start the k-sweep: {e}")),
+        Err(e) => app.error = Some(e.to_string()),
     }
 }
 
-/// Collects the rows that arrived.
-fn poll(app: &mut EmbedmapApp) {
-    let Some(s) = &mut app.sweep.sweep else { return };
+/// A sweep of another dataset than the one open is stopped and forgotten (before the panels draw).
+pub(crate) fn ensure_current(app: &mut EmbedmapApp) {
+    let Some(s) = &app.sweep.sweep else { return };
     if !app.dataset.as_ref().is_some_and(|d| Arc::ptr_eq(d, &s.dataset)) {
-        app.sweep.cancel();
+        app.tasks.cancel(Task::Sweep);
         app.sweep.sweep = None;
-        return;
-    }
-    let Some(rx) = &s.rx else { return };
-    for m in rx.try_iter().collect::<Vec<_>>() {
-        match m {
-            Msg::Row(r) => s.rows.push(r),
-            Msg::Done(r) => {
-                s.rx = None;
-                if let Err(e) = r
-                    && e != "cancelled"
-                {
-                    s.error = Some(e);
-                }
-            }
-        }
     }
 }
 
@@ -156,7 +111,6 @@ fn best(rows: &[SweepRow], value: impl Fn(&SweepRow) -> Option<f64>, higher_is_b
 /// Draws the sweep section (in the right panel, under the silhouette plot).
 #[allow(clippy::too_many_lines)]
 pub(super) fn sweep_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
-    poll(app);
     let Some(n) = app.dataset.as_ref().map(|d| d.n()) else { return };
     ui.heading("k-sweep");
     ui.horizontal(|ui| {
@@ -167,10 +121,10 @@ pub(super) fn sweep_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
         ui.add(egui::DragValue::new(&mut app.sweep.to).range(2..=max)).labelled_by(l.id);
         if app.sweep.running() {
             if ui.button("Cancel sweep").clicked() {
-                app.sweep.cancel();
+                app.push(Command::CancelSweep);
             }
         } else if ui.button("Run sweep").on_hover_text("K-means at every k of the range, with the current metric and seed").clicked() {
-            start(app, ui.ctx());
+            app.push(Command::StartSweep);
         }
     });
     let Some(s) = &app.sweep.sweep else {
