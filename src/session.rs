@@ -91,14 +91,17 @@ impl Algorithm {
         }
     }
 
-    /// Checks the settings against `n` rows; the message says what is allowed.
-    pub fn check(&self, n: usize) -> Result<(), String> {
+    /// Checks the settings against `n` rows; the error says what is allowed.
+    ///
+    /// # Errors
+    /// The algorithm's own [`ParamError`].
+    pub fn check(&self, n: usize) -> Result<(), ParamError> {
         match self {
-            Self::Kmeans(p) => p.check(n).map(|_| ()).map_err(|e| e.to_string()),
-            Self::MinibatchKmeans(p) => p.check(n).map_err(|e| e.to_string()),
-            Self::Dbscan(p) => p.check().map_err(|e| e.to_string()),
-            Self::Hierarchical(p) => p.check(n).map_err(|e| e.to_string()),
-            Self::Hdbscan(p) => p.check(n).map_err(|e| e.to_string()),
+            Self::Kmeans(p) => p.check(n).map(|_| ()).map_err(ParamError::from),
+            Self::MinibatchKmeans(p) => p.check(n).map_err(ParamError::from),
+            Self::Dbscan(p) => p.check().map_err(ParamError::from),
+            Self::Hierarchical(p) => p.check(n).map_err(ParamError::from),
+            Self::Hdbscan(p) => p.check(n).map_err(ParamError::from),
         }
     }
 }
@@ -324,7 +327,7 @@ pub fn run_sweep(
     for &k in ks {
         let t = Instant::now();
         let p = KMeansParams { k, ..base.clone() };
-        let cfg = p.check(n).map_err(|e| RunError::Params(e.to_string()))?;
+        let cfg = p.check(n).map_err(ParamError::from)?;
         let km = kmeans(emb, &cfg, ctl)?;
         let labels = to_i32(&km.labels);
         let sil = match silhouette(emb, &labels, p.metric, mode, p.seed, ctl) {
@@ -394,12 +397,56 @@ pub fn elapsed_ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
 }
 
+/// Settings refused before anything runs, by what refused them; each message says what is allowed.
+#[derive(Debug, thiserror::Error)]
+pub enum ParamError {
+    /// K-means' settings.
+    #[error(transparent)]
+    Kmeans(#[from] crate::engine::kmeans::KMeansParamError),
+    /// Mini-batch K-means' settings.
+    #[error(transparent)]
+    MiniBatch(#[from] crate::engine::minibatch::MiniBatchParamError),
+    /// DBSCAN's settings.
+    #[error(transparent)]
+    Dbscan(#[from] crate::engine::dbscan::DbscanParamError),
+    /// The hierarchical clustering's settings.
+    #[error(transparent)]
+    Hierarchical(#[from] crate::engine::hierarchical::HierarchicalParamError),
+    /// HDBSCAN's settings.
+    #[error(transparent)]
+    Hdbscan(#[from] crate::engine::hdbscan::HdbscanParamError),
+    /// The UMAP reduction clustered on.
+    #[error(transparent)]
+    Reduce(#[from] crate::engine::umap::UmapError),
+    /// More clusters asked for than there are distinct rows.
+    #[error("k={k} is more than the {distinct} distinct points in the data ({n} rows, some of them identical); choose k ≤ {distinct}")]
+    TooFewDistinct {
+        /// Clusters asked for.
+        k: usize,
+        /// Distinct rows.
+        distinct: usize,
+        /// Rows.
+        n: usize,
+    },
+    /// A tree over micro-clusters has fewer leaves than k.
+    #[error("above {dense_max} rows the tree is built on {leaves} micro-clusters, so k must be at most {leaves}")]
+    MicroClusters {
+        /// Rows up to which the tree is built on single rows.
+        dense_max: usize,
+        /// Its leaves.
+        leaves: usize,
+    },
+}
+
 /// Why a request could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// Settings rejected.
-    #[error("{0}")]
-    Params(String),
+    /// Settings refused.
+    #[error(transparent)]
+    Params(#[from] ParamError),
+    /// A neighbourhood structure could not be built.
+    #[error(transparent)]
+    Graph(GraphError),
     /// Superseded.
     #[error("cancelled")]
     Cancelled,
@@ -415,7 +462,7 @@ impl From<crate::engine::umap::UmapRunError> for RunError {
     fn from(e: crate::engine::umap::UmapRunError) -> Self {
         match e {
             crate::engine::umap::UmapRunError::Cancelled(_) => Self::Cancelled,
-            crate::engine::umap::UmapRunError::Invalid(e) => Self::Params(e.to_string()),
+            crate::engine::umap::UmapRunError::Invalid(e) => Self::Params(ParamError::Reduce(e)),
         }
     }
 }
@@ -424,7 +471,7 @@ impl From<GraphError> for RunError {
     fn from(e: GraphError) -> Self {
         match e {
             GraphError::Cancelled => Self::Cancelled,
-            other => Self::Params(other.to_string()),
+            other => Self::Graph(other),
         }
     }
 }
@@ -472,7 +519,7 @@ fn run_algorithm(emb: &Embeddings, algo: &Algorithm, interactive: bool, ctl: &Co
     Ok(match algo {
         Algorithm::Kmeans(_) | Algorithm::MinibatchKmeans(_) => {
             let km = match algo {
-                Algorithm::Kmeans(p) => kmeans(emb, &p.check(n).map_err(|e| RunError::Params(e.to_string()))?, ctl)?,
+                Algorithm::Kmeans(p) => kmeans(emb, &p.check(n).map_err(ParamError::from)?, ctl)?,
                 Algorithm::MinibatchKmeans(p) => minibatch_kmeans(emb, p, ctl)?,
                 _ => unreachable!("matched above"),
             };
@@ -516,12 +563,7 @@ fn run_algorithm(emb: &Embeddings, algo: &Algorithm, interactive: bool, ctl: &Co
             reuse_note("dendrogram", origin, &mut notes);
             if tree.leaf_of.is_some() {
                 if p.k > tree.n {
-                    return Err(RunError::Params(format!(
-                        "above {} rows the tree is built on {} micro-clusters, so k must be at most {}",
-                        crate::engine::hierarchical::DENSE_MAX,
-                        tree.n,
-                        tree.n
-                    )));
+                    return Err(ParamError::MicroClusters { dense_max: crate::engine::hierarchical::DENSE_MAX, leaves: tree.n }.into());
                 }
                 notes.push(format!(
                     "the tree was built on {} K-means micro-clusters, not on single rows (more than {} rows)",
@@ -590,14 +632,12 @@ fn run_with(
     scoring: Scoring,
 ) -> Result<ClusterOutcome, RunError> {
     let n = emb.raw().n();
-    req.algorithm.check(n).map_err(RunError::Params)?;
+    req.algorithm.check(n)?;
     let k = req.algorithm.k();
     if let Some(k) = k.filter(|&k| k > 1) {
         let distinct = emb.distinct_rows();
         if k > distinct {
-            return Err(RunError::Params(format!(
-                "k={k} is more than the {distinct} distinct points in the data ({n} rows, some of them identical); choose k ≤ {distinct}"
-            )));
+            return Err(ParamError::TooFewDistinct { k, distinct, n }.into());
         }
     }
     let metric = req.algorithm.metric();
@@ -989,6 +1029,30 @@ impl SessionFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refused_settings_arrive_as_the_refusing_rule_with_the_message_unchanged() {
+        use crate::engine::Matrix;
+        // Three distinct points among six rows.
+        let data: Vec<f32> = [0.0, 0.0, 1.0, 0.0, 0.0, 1.0].repeat(2);
+        let emb = Embeddings::new(Matrix::new(data, 6, 2).unwrap());
+        let ask = |algorithm| run_cluster(&emb, &ClusterRequest { algorithm, ..ClusterRequest::default() }, &Control::default());
+        let km = |k| Algorithm::Kmeans(KMeansParams { k, ..Default::default() });
+        match ask(km(4)) {
+            Err(RunError::Params(e @ ParamError::TooFewDistinct { k: 4, distinct: 3, n: 6 })) => assert_eq!(
+                e.to_string(),
+                "k=4 is more than the 3 distinct points in the data (6 rows, some of them identical); choose k ≤ 3"
+            ),
+            other => panic!("{:?}", other.map(|o| o.sizes)),
+        }
+        match ask(km(7)) {
+            Err(RunError::Params(ParamError::Kmeans(crate::engine::kmeans::KMeansParamError::BadK { k: 7, n: 6 }))) => {}
+            other => panic!("{:?}", other.map(|o| o.sizes)),
+        }
+        let dbscan =
+            Algorithm::Dbscan(crate::engine::dbscan::DbscanParams { eps: -1.0, min_samples: 2, metric: crate::engine::Metric::Euclidean });
+        assert!(matches!(ask(dbscan), Err(RunError::Params(ParamError::Dbscan(_)))));
+    }
 
     #[test]
     fn session_files_round_trip_and_bad_ones_say_what_is_wrong() {

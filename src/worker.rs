@@ -53,8 +53,8 @@ pub enum Event {
     LoadFailed {
         /// Job generation.
         generation: u64,
-        /// What to tell the user.
-        error: String,
+        /// Why (its message is what the user reads).
+        error: data::LoadError,
         /// What was being loaded.
         source: LoadSource,
     },
@@ -548,7 +548,7 @@ fn run(shared: &Shared, tx: &Sender<Event>, notify: &Notify, projections: bool) 
             };
             let error = format!("internal error while {doing}: {what}");
             send(match failure {
-                Some(source) => Event::LoadFailed { generation, error, source },
+                Some(source) => Event::LoadFailed { generation, error: data::LoadError::Internal { message: what }, source },
                 None if is_projection => Event::ProjectionFailed { generation, error },
                 None => Event::ClusterFailed { generation, error },
             });
@@ -578,7 +578,7 @@ fn run_job(
                 LoadSource::File(p) => data::load(p, &options, &|stage, f| progress(stage, f)),
             };
             match loaded {
-                Err(e) => send(Event::LoadFailed { generation, error: e.to_string(), source }),
+                Err(error) => send(Event::LoadFailed { generation, error, source }),
                 Ok(ds) => {
                     let load_ms = elapsed_ms(t);
                     let t = Instant::now();
@@ -597,7 +597,7 @@ fn run_job(
                     Ok(Some(outcome)) => shown.send_and_wait(send, outcome, generation, ctl),
                     Err(RunError::Cancelled) => return,
                     // Refused settings: the seeded run below says why.
-                    Ok(None) | Err(RunError::Params(_)) => {}
+                    Ok(None) | Err(RunError::Params(_) | RunError::Graph(_)) => {}
                 }
             }
             // The window shows a big result's labels at once, its exact figures after.
@@ -606,7 +606,7 @@ fn run_job(
             match crate::session::run_cluster_then_exact(&embeddings, &request, ctl, sampled) {
                 Ok(outcome) => send(Event::Clustered { generation, outcome: Arc::new(outcome) }),
                 Err(RunError::Cancelled) => {}
-                Err(RunError::Params(error)) => send(Event::ClusterFailed { generation, error }),
+                Err(e @ (RunError::Params(_) | RunError::Graph(_))) => send(Event::ClusterFailed { generation, error: e.to_string() }),
             }
         }
         Job::KDistance { embeddings, metric, min_samples } => {

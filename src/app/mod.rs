@@ -740,8 +740,8 @@ impl EmbedmapApp {
             Event::LoadFailed { generation, error, source } => {
                 if self.loading.as_ref().is_some_and(|(r, _)| r.generation == generation) {
                     self.loading = None;
-                    let can_drop_nonfinite = error.contains("NaN or infinite") && !self.load_options.drop_nonfinite;
-                    self.load_failure = Some(LoadFailure { message: error, source, can_drop_nonfinite });
+                    let can_drop_nonfinite = matches!(error, crate::data::LoadError::NonFinite { .. }) && !self.load_options.drop_nonfinite;
+                    self.load_failure = Some(LoadFailure { message: error.to_string(), source, can_drop_nonfinite });
                 }
             }
             Event::Clustered { generation, outcome } => {

@@ -698,7 +698,7 @@ fn cluster(a: &ClusterArgs) -> anyhow::Result<()> {
     eprintln!("clustering {} rows × {} dims: {}", ds.n(), ds.dim(), describe(&request));
     let outcome = match run_cluster(&ds.embeddings, &request, &ctl) {
         Ok(o) => o,
-        Err(RunError::Params(m)) => bail!("{m}"),
+        Err(e @ (RunError::Params(_) | RunError::Graph(_))) => bail!("{e}"),
         Err(RunError::Cancelled) => bail!("cancelled"),
     };
     // A session's own projection, unless the command line names one.
@@ -974,7 +974,7 @@ fn sweep(a: &SweepArgs) -> anyhow::Result<()> {
     });
     let rows = match rows {
         Ok(r) => r,
-        Err(RunError::Params(m)) => bail!("{m}"),
+        Err(e @ (RunError::Params(_) | RunError::Graph(_))) => bail!("{e}"),
         Err(RunError::Cancelled) => bail!("cancelled"),
     };
     if a.json {

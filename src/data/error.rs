@@ -114,6 +114,12 @@ pub enum LoadError {
         /// The file.
         path: PathBuf,
     },
+    /// The reader stopped on an internal error; the message says where.
+    #[error("internal error while loading: {message}")]
+    Internal {
+        /// What failed.
+        message: String,
+    },
     /// Fewer than two rows to cluster.
     #[error("at least 2 rows are needed to cluster, the file has {rows}: {path}")]
     TooFewRows {
