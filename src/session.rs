@@ -15,6 +15,59 @@ use crate::engine::quality::{External, calinski_harabasz, davies_bouldin, encode
 use crate::engine::silhouette::{Silhouette, SilhouetteMode, silhouette};
 use crate::engine::{Cancelled, Control, Embeddings, Metric};
 
+/// The algorithms, without their settings: what the window's menu, the command line's `--algo`
+/// and an [`Algorithm`]'s tag name.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "io", derive(clap::ValueEnum))]
+pub enum AlgorithmKind {
+    /// K-means (spherical under cosine).
+    #[default]
+    Kmeans,
+    /// Mini-batch K-means (the default above 500,000 rows).
+    MinibatchKmeans,
+    /// DBSCAN (needs eps).
+    Dbscan,
+    /// Agglomerative clustering (needs k; a linkage).
+    Hierarchical,
+    /// HDBSCAN (min_cluster_size, min_samples).
+    Hdbscan,
+}
+
+impl AlgorithmKind {
+    /// Every algorithm, in menu order.
+    pub const ALL: [Self; 5] = [Self::Kmeans, Self::MinibatchKmeans, Self::Dbscan, Self::Hierarchical, Self::Hdbscan];
+
+    /// Name shown to the user.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Kmeans => "K-means",
+            Self::MinibatchKmeans => "Mini-batch K-means",
+            Self::Dbscan => "DBSCAN",
+            Self::Hierarchical => "Hierarchical",
+            Self::Hdbscan => "HDBSCAN",
+        }
+    }
+
+    /// The name used on the command line and in reports.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Kmeans => "kmeans",
+            Self::MinibatchKmeans => "minibatch-kmeans",
+            Self::Dbscan => "dbscan",
+            Self::Hierarchical => "hierarchical",
+            Self::Hdbscan => "hdbscan",
+        }
+    }
+
+    /// Whether the algorithm calls some rows noise.
+    #[must_use]
+    pub fn has_noise(self) -> bool {
+        matches!(self, Self::Dbscan | Self::Hdbscan)
+    }
+}
+
 /// An algorithm with its settings.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "algorithm", rename_all = "kebab-case")]
@@ -43,16 +96,22 @@ impl Algorithm {
         }
     }
 
+    /// Which algorithm it is.
+    #[must_use]
+    pub fn kind(&self) -> AlgorithmKind {
+        match self {
+            Self::Kmeans(_) => AlgorithmKind::Kmeans,
+            Self::MinibatchKmeans(_) => AlgorithmKind::MinibatchKmeans,
+            Self::Dbscan(_) => AlgorithmKind::Dbscan,
+            Self::Hierarchical(_) => AlgorithmKind::Hierarchical,
+            Self::Hdbscan(_) => AlgorithmKind::Hdbscan,
+        }
+    }
+
     /// The name used on the command line and in reports.
     #[must_use]
     pub fn name(&self) -> &'static str {
-        match self {
-            Self::Kmeans(_) => "kmeans",
-            Self::MinibatchKmeans(_) => "minibatch-kmeans",
-            Self::Dbscan(_) => "dbscan",
-            Self::Hierarchical(_) => "hierarchical",
-            Self::Hdbscan(_) => "hdbscan",
-        }
+        self.kind().name()
     }
 
     /// The metric the clustering measures distances in.

@@ -1051,7 +1051,7 @@ fn a_file_above_half_a_million_rows_opens_with_mini_batch_k_means_as_on_the_comm
         h.step();
     }
     assert_eq!(h.state().dataset().unwrap().n(), n);
-    assert_eq!(h.state().algorithm(), embedmap::app::AlgoKind::MinibatchKmeans);
+    assert_eq!(h.state().algorithm(), embedmap::session::AlgorithmKind::MinibatchKmeans);
     let o = h.state().outcome().unwrap();
     assert!(matches!(o.request.algorithm, embedmap::session::Algorithm::MinibatchKmeans(_)), "{:?}", o.request.algorithm);
     let notice = h.state().notice().unwrap_or_default().to_string();

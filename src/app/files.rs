@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use super::projection::Choice;
 use super::raster::{Frame, View, rasterize};
 use super::tasks::{Output, Task, refuse_input};
-use super::{AlgoKind, EmbedmapApp};
+use super::{AlgorithmKind, EmbedmapApp};
 use crate::data::LoadOptions;
 use crate::engine::noise::NoisePolicy;
 use crate::engine::project::ProjectionParams;
@@ -125,24 +125,24 @@ pub(crate) fn apply_request(app: &mut EmbedmapApp, r: &ClusterRequest) {
     st.metric = r.algorithm.metric();
     match &r.algorithm {
         Algorithm::Kmeans(p) => {
-            st.algorithm = AlgoKind::Kmeans;
+            st.algorithm = AlgorithmKind::Kmeans;
             (st.k, st.seed, st.n_init) = (p.k, p.seed, p.n_init);
         }
         Algorithm::MinibatchKmeans(p) => {
-            st.algorithm = AlgoKind::MinibatchKmeans;
+            st.algorithm = AlgorithmKind::MinibatchKmeans;
             (st.k, st.seed, st.n_init, st.batch_size) = (p.k, p.seed, p.n_init, p.batch_size);
         }
         Algorithm::Dbscan(p) => {
-            st.algorithm = AlgoKind::Dbscan;
+            st.algorithm = AlgorithmKind::Dbscan;
             st.min_samples = p.min_samples;
             app.eps = Some(p.eps);
         }
         Algorithm::Hierarchical(p) => {
-            st.algorithm = AlgoKind::Hierarchical;
+            st.algorithm = AlgorithmKind::Hierarchical;
             (st.k, st.linkage) = (p.k, p.linkage);
         }
         Algorithm::Hdbscan(p) => {
-            st.algorithm = AlgoKind::Hdbscan;
+            st.algorithm = AlgorithmKind::Hdbscan;
             (st.min_cluster_size, st.hdbscan_min_samples, st.selection) = (p.min_cluster_size, p.min_samples, p.selection);
             st.selection_epsilon = p.cluster_selection_epsilon;
         }

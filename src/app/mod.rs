@@ -34,7 +34,7 @@ use crate::engine::minibatch::MiniBatchParams;
 use crate::engine::noise::NoisePolicy;
 use crate::engine::pca::Pca;
 use crate::jobs::{Policy, Priority};
-use crate::session::{Algorithm, ClusterOutcome, ClusterRequest};
+use crate::session::{Algorithm, AlgorithmKind, ClusterOutcome, ClusterRequest};
 use crate::worker::{Event, LoadSource, Worker};
 use tasks::Task;
 
@@ -51,7 +51,7 @@ pub struct Settings {
     /// Last folder a file was opened from or exported to.
     pub last_dir: Option<PathBuf>,
     /// Last algorithm.
-    pub algorithm: AlgoKind,
+    pub algorithm: AlgorithmKind,
     /// Last number of clusters.
     pub k: usize,
     /// Last metric.
@@ -95,7 +95,7 @@ impl Default for Settings {
             point_radius: 2.0,
             point_opacity: 0.85,
             last_dir: None,
-            algorithm: AlgoKind::Kmeans,
+            algorithm: AlgorithmKind::Kmeans,
             k: 12,
             metric: Metric::Cosine,
             seed: 0,
@@ -117,36 +117,24 @@ impl Default for Settings {
     }
 }
 
-/// The algorithms the window offers.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum AlgoKind {
-    /// K-means.
-    #[default]
-    Kmeans,
-    /// Mini-batch K-means.
-    MinibatchKmeans,
-    /// DBSCAN.
-    Dbscan,
-    /// Agglomerative.
-    Hierarchical,
-    /// HDBSCAN.
-    Hdbscan,
+/// The window's result cache key: one request on one loaded dataset.
+#[derive(Debug, Clone, PartialEq)]
+struct CacheKey {
+    dataset: u64,
+    request: ClusterRequest,
 }
 
-impl AlgoKind {
-    /// Every algorithm, in menu order.
-    pub const ALL: [Self; 5] = [Self::Kmeans, Self::MinibatchKmeans, Self::Dbscan, Self::Hierarchical, Self::Hdbscan];
+// Requests with a NaN parameter are refused before they run and never reach the cache, so the
+// equality of kept keys is reflexive.
+impl Eq for CacheKey {}
 
-    /// Name shown to the user.
-    #[must_use]
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Kmeans => "K-means",
-            Self::MinibatchKmeans => "Mini-batch K-means",
-            Self::Dbscan => "DBSCAN",
-            Self::Hierarchical => "Hierarchical",
-            Self::Hdbscan => "HDBSCAN",
-        }
+impl std::hash::Hash for CacheKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        // What equal requests share (their floats are compared, not hashed).
+        self.dataset.hash(h);
+        self.request.algorithm.kind().hash(h);
+        self.request.algorithm.k().hash(h);
+        self.request.reduce.as_ref().map(|r| r.dim).hash(h);
     }
 }
 
@@ -249,7 +237,10 @@ pub struct EmbedmapApp {
     pub(crate) clustering: Option<Running>,
     pub(crate) outcome: Option<Arc<ClusterOutcome>>,
     pub(crate) previous: Option<Arc<ClusterOutcome>>,
-    cache: HashMap<String, Arc<ClusterOutcome>>,
+    /// Clusterings already computed, by dataset and request.
+    cache: HashMap<CacheKey, Arc<ClusterOutcome>>,
+    /// Which load the dataset on screen came from: the dataset part of a cache key.
+    dataset_id: u64,
     pub(crate) error: Option<String>,
     pub(crate) notice: Option<String>,
     pub(crate) map: map::MapCache,
@@ -344,6 +335,7 @@ impl EmbedmapApp {
             outcome: None,
             previous: None,
             cache: HashMap::new(),
+            dataset_id: 0,
             error: None,
             notice: None,
             map: map::MapCache::default(),
@@ -378,8 +370,8 @@ impl EmbedmapApp {
     /// bar says so; choosing K-means again is kept until the next file opens.
     fn size_default_algorithm(&mut self) {
         let n = self.dataset.as_ref().map_or(0, |d| d.n());
-        if self.settings.algorithm == AlgoKind::Kmeans && n > crate::engine::minibatch::DEFAULT_ABOVE {
-            self.settings.algorithm = AlgoKind::MinibatchKmeans;
+        if self.settings.algorithm == AlgorithmKind::Kmeans && n > crate::engine::minibatch::DEFAULT_ABOVE {
+            self.settings.algorithm = AlgorithmKind::MinibatchKmeans;
             self.notice = Some(format!(
                 "mini-batch K-means, the default above {} rows (as on the command line); K-means is in Algorithm",
                 crate::engine::minibatch::DEFAULT_ABOVE
@@ -389,7 +381,7 @@ impl EmbedmapApp {
 
     /// The algorithm the controls are set to.
     #[must_use]
-    pub fn algorithm(&self) -> AlgoKind {
+    pub fn algorithm(&self) -> AlgorithmKind {
         self.settings.algorithm
     }
 
@@ -553,8 +545,10 @@ impl EmbedmapApp {
         let st = &self.settings;
         let metric = st.metric;
         let algorithm = match st.algorithm {
-            AlgoKind::Kmeans => Algorithm::Kmeans(KMeansParams { k: st.k, metric, seed: st.seed, n_init: st.n_init, ..Default::default() }),
-            AlgoKind::MinibatchKmeans => Algorithm::MinibatchKmeans(MiniBatchParams {
+            AlgorithmKind::Kmeans => {
+                Algorithm::Kmeans(KMeansParams { k: st.k, metric, seed: st.seed, n_init: st.n_init, ..Default::default() })
+            }
+            AlgorithmKind::MinibatchKmeans => Algorithm::MinibatchKmeans(MiniBatchParams {
                 k: st.k,
                 metric,
                 seed: st.seed,
@@ -562,9 +556,9 @@ impl EmbedmapApp {
                 batch_size: st.batch_size,
                 ..Default::default()
             }),
-            AlgoKind::Dbscan => Algorithm::Dbscan(DbscanParams { eps: self.eps?, min_samples: st.min_samples, metric }),
-            AlgoKind::Hierarchical => Algorithm::Hierarchical(HierarchicalParams { k: st.k, linkage: st.linkage, metric }),
-            AlgoKind::Hdbscan => Algorithm::Hdbscan(HdbscanParams {
+            AlgorithmKind::Dbscan => Algorithm::Dbscan(DbscanParams { eps: self.eps?, min_samples: st.min_samples, metric }),
+            AlgorithmKind::Hierarchical => Algorithm::Hierarchical(HierarchicalParams { k: st.k, linkage: st.linkage, metric }),
+            AlgorithmKind::Hdbscan => Algorithm::Hdbscan(HdbscanParams {
                 min_cluster_size: st.min_cluster_size,
                 min_samples: st.hdbscan_min_samples,
                 selection: st.selection,
@@ -572,18 +566,22 @@ impl EmbedmapApp {
                 metric,
             }),
         };
-        let noise = if matches!(st.algorithm, AlgoKind::Dbscan | AlgoKind::Hdbscan) { st.noise } else { NoisePolicy::Keep };
+        let noise = if matches!(st.algorithm, AlgorithmKind::Dbscan | AlgorithmKind::Hdbscan) { st.noise } else { NoisePolicy::Keep };
         // Hand-made clusters belong to the clustering they were made on.
         let manual = if self.manual_for.as_ref() == Some(&(algorithm.clone(), noise)) { self.manual.clone() } else { Vec::new() };
         // DBSCAN's eps is suggested from the full space's neighbour distances: full space only.
-        let reduce = if st.algorithm == AlgoKind::Dbscan { None } else { st.reduce.clone() };
+        let reduce = if st.algorithm == AlgorithmKind::Dbscan { None } else { st.reduce.clone() };
         Some(ClusterRequest { algorithm, reduce, noise, manual, interactive: true, ..ClusterRequest::default() })
     }
 
     /// The neighbour rank of the k-distance chart: DBSCAN's min_samples, HDBSCAN's core-distance rank.
     pub(crate) fn kdist_rank(&self) -> usize {
         let st = &self.settings;
-        if st.algorithm == AlgoKind::Hdbscan { st.hdbscan_min_samples.unwrap_or(st.min_cluster_size).max(2) } else { st.min_samples.max(2) }
+        if st.algorithm == AlgorithmKind::Hdbscan {
+            st.hdbscan_min_samples.unwrap_or(st.min_cluster_size).max(2)
+        } else {
+            st.min_samples.max(2)
+        }
     }
 
     /// Asks for the k-distance curve DBSCAN's eps slider (and HDBSCAN's chart) is scaled to, unless it is there.
@@ -592,7 +590,7 @@ impl EmbedmapApp {
         let (metric, ms) = (self.settings.metric, self.kdist_rank());
         // HDBSCAN keeps the curve it has (labelled with its rank) while min_cluster_size moves: a
         // new curve would queue ahead of the re-selection, which the kept tree makes instant.
-        let hdbscan = self.settings.algorithm == AlgoKind::Hdbscan;
+        let hdbscan = self.settings.algorithm == AlgorithmKind::Hdbscan;
         if self.kdist.as_ref().is_some_and(|k| k.metric == metric && (k.min_samples == ms || hdbscan)) {
             return;
         }
@@ -612,7 +610,7 @@ impl EmbedmapApp {
         let Some(ds) = &self.dataset else { return };
         let n = ds.n();
         self.settings.k = self.settings.k.clamp(2, n.saturating_sub(1).max(2));
-        if matches!(self.settings.algorithm, AlgoKind::Dbscan | AlgoKind::Hdbscan) {
+        if matches!(self.settings.algorithm, AlgorithmKind::Dbscan | AlgorithmKind::Hdbscan) {
             self.ensure_kdistance();
         }
         let Some(req) = self.request() else {
@@ -622,7 +620,7 @@ impl EmbedmapApp {
             return;
         };
         let Some(ds) = &self.dataset else { return };
-        let key = format!("{}|{:?}", Arc::as_ptr(ds) as usize, req);
+        let key = CacheKey { dataset: self.dataset_id, request: req };
         if let Some(hit) = self.cache.get(&key).cloned() {
             self.worker.cancel_cluster();
             self.clustering = None;
@@ -630,7 +628,7 @@ impl EmbedmapApp {
             return;
         }
         // A first answer from the clusters on screen, then the seeded result.
-        let generation = self.worker.cluster_with_preview(Arc::clone(&ds.embeddings), req, self.outcome.clone());
+        let generation = self.worker.cluster_with_preview(Arc::clone(&ds.embeddings), key.request, self.outcome.clone());
         self.clustering =
             Some(Running { generation, started: Instant::now(), stage: "clustering".into(), fraction: 0.0, interim: None, undrawn: false });
     }
@@ -638,12 +636,10 @@ impl EmbedmapApp {
     /// A kept clustering with the same settings as `o` in the other space (full embedding or
     /// a UMAP reduction), to show both noise shares.
     pub(crate) fn other_space(&self, o: &ClusterOutcome) -> Option<Arc<ClusterOutcome>> {
-        let ds = self.dataset.as_ref()?;
-        let prefix = format!("{}|", Arc::as_ptr(ds) as usize);
         self.cache
             .iter()
             .filter(|(k, v)| {
-                k.starts_with(&prefix)
+                k.dataset == self.dataset_id
                     && v.request.algorithm == o.request.algorithm
                     && v.request.noise == o.request.noise
                     && v.request.manual.is_empty()
@@ -711,6 +707,7 @@ impl EmbedmapApp {
                     self.outcome = None;
                     self.previous = None;
                     self.cache.clear();
+                    self.dataset_id += 1;
                     self.map.reset();
                     self.table = cluster_table::TableState::default();
                     self.external_cache.clear();
@@ -747,8 +744,8 @@ impl EmbedmapApp {
             Event::Clustered { generation, outcome } => {
                 if self.clustering.as_ref().is_some_and(|r| r.generation == generation) {
                     self.clustering = None;
-                    if let Some(ds) = &self.dataset {
-                        let key = format!("{}|{:?}", Arc::as_ptr(ds) as usize, outcome.request);
+                    if self.dataset.is_some() {
+                        let key = CacheKey { dataset: self.dataset_id, request: outcome.request.clone() };
                         if self.cache.len() > 64 {
                             self.cache.clear();
                         }

@@ -2,7 +2,7 @@
 
 use eframe::egui;
 
-use super::{AlgoKind, Command, EmbedmapApp, palette};
+use super::{AlgorithmKind, Command, EmbedmapApp, palette};
 use crate::data::LoadOptions;
 use crate::engine::Metric;
 use crate::engine::hdbscan::Selection;
@@ -131,9 +131,9 @@ fn dataset_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
 }
 
 /// "Cluster on": the full embedding, or a UMAP of it in a few dimensions.
-fn space_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, algo: AlgoKind) -> bool {
+fn space_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, algo: AlgorithmKind) -> bool {
     let mut changed = false;
-    let dbscan = algo == AlgoKind::Dbscan;
+    let dbscan = algo == AlgorithmKind::Dbscan;
     let reduced = app.settings.reduce.is_some() && !dbscan;
     let shown = if reduced { app.settings.reduce.as_ref().map_or_else(String::new, Reduce::describe) } else { "full embedding".into() };
     egui::ComboBox::from_label("Cluster on").selected_text(shown).show_ui(ui, |ui| {
@@ -171,18 +171,22 @@ fn controls_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     let mut changed = false;
     let before = app.settings.algorithm;
     egui::ComboBox::from_label("Algorithm").selected_text(app.settings.algorithm.label()).show_ui(ui, |ui| {
-        for a in AlgoKind::ALL {
+        for a in AlgorithmKind::ALL {
             changed |= ui.selectable_value(&mut app.settings.algorithm, a, a.label()).changed();
         }
     });
     let algo = app.settings.algorithm;
-    if algo == AlgoKind::Hierarchical && app.settings.linkage == Linkage::Ward && app.settings.metric == Metric::Cosine && before != algo {
+    if algo == AlgorithmKind::Hierarchical
+        && app.settings.linkage == Linkage::Ward
+        && app.settings.metric == Metric::Cosine
+        && before != algo
+    {
         app.settings.linkage = Linkage::Average;
     }
-    if matches!(algo, AlgoKind::Kmeans | AlgoKind::MinibatchKmeans | AlgoKind::Hierarchical) {
+    if matches!(algo, AlgorithmKind::Kmeans | AlgorithmKind::MinibatchKmeans | AlgorithmKind::Hierarchical) {
         changed |= ui.add(egui::Slider::new(&mut app.settings.k, 2..=max_k).text("k")).changed();
     }
-    let ward = algo == AlgoKind::Hierarchical && app.settings.linkage == Linkage::Ward;
+    let ward = algo == AlgorithmKind::Hierarchical && app.settings.linkage == Linkage::Ward;
     let old_metric = app.settings.metric;
     egui::ComboBox::from_label("Metric").selected_text(app.settings.metric.name()).show_ui(ui, |ui| {
         for m in Metric::ALL {
@@ -201,17 +205,17 @@ fn controls_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     }
     changed |= space_ui(app, ui, algo);
     match algo {
-        AlgoKind::Kmeans | AlgoKind::MinibatchKmeans => {
+        AlgorithmKind::Kmeans | AlgorithmKind::MinibatchKmeans => {
             ui.horizontal(|ui| {
                 changed |= ui.add(egui::DragValue::new(&mut app.settings.seed).prefix("seed ")).changed();
                 changed |= ui.add(egui::DragValue::new(&mut app.settings.n_init).range(1..=50).prefix("restarts ")).changed();
             });
-            if algo == AlgoKind::MinibatchKmeans {
+            if algo == AlgorithmKind::MinibatchKmeans {
                 changed |=
                     ui.add(egui::Slider::new(&mut app.settings.batch_size, 64..=8192).logarithmic(true).text("batch size")).changed();
             }
         }
-        AlgoKind::Dbscan => {
+        AlgorithmKind::Dbscan => {
             let range = app.kdist.as_ref().and_then(|k| Some((*k.curve.first()?, *k.curve.last()?)));
             match (app.eps, range) {
                 (Some(mut eps), Some((lo, hi))) => {
@@ -242,7 +246,7 @@ fn controls_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
                 changed = true;
             }
         }
-        AlgoKind::Hierarchical => {
+        AlgorithmKind::Hierarchical => {
             egui::ComboBox::from_label("Linkage").selected_text(app.settings.linkage.name()).show_ui(ui, |ui| {
                 for l in Linkage::ALL {
                     let allowed = !(l == Linkage::Ward && app.settings.metric == Metric::Cosine);
@@ -255,7 +259,7 @@ fn controls_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
                 }
             });
         }
-        AlgoKind::Hdbscan => {
+        AlgorithmKind::Hdbscan => {
             let max_mcs = (n / 2).clamp(2, 500);
             changed |= ui.add(egui::Slider::new(&mut app.settings.min_cluster_size, 2..=max_mcs).text("min_cluster_size")).changed();
             let mut same = app.settings.hdbscan_min_samples.is_none();

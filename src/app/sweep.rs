@@ -9,7 +9,7 @@ use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points, VLine};
 
 use super::tasks::{Output, Task};
-use super::{AlgoKind, Command, EmbedmapApp, palette};
+use super::{AlgorithmKind, Command, EmbedmapApp, palette};
 use crate::engine::kmeans::KMeansParams;
 use crate::engine::silhouette::SilhouetteMode;
 use crate::engine::{Control, Metric};
@@ -155,8 +155,8 @@ pub(super) fn sweep_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
         (format!("Calinski-H. {}", fmt(best(&rows, ch, true))), scaled(&rows, ch, true), palette::cluster(2)),
         ("inertia ↓ (look for the elbow)".to_string(), scaled(&rows, inertia, false), palette::cluster(3)),
     ];
-    let current =
-        matches!(app.settings.algorithm, AlgoKind::Kmeans | AlgoKind::MinibatchKmeans | AlgoKind::Hierarchical).then_some(app.settings.k);
+    let current = matches!(app.settings.algorithm, AlgorithmKind::Kmeans | AlgorithmKind::MinibatchKmeans | AlgorithmKind::Hierarchical)
+        .then_some(app.settings.k);
     let by_k: Vec<(usize, String)> = rows
         .iter()
         .map(|r| {
@@ -218,8 +218,8 @@ pub(super) fn sweep_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
 
 /// Uses `k` (switching a density algorithm to K-means, whose k it is).
 pub(crate) fn apply_k(app: &mut EmbedmapApp, k: usize) {
-    if !matches!(app.settings.algorithm, AlgoKind::Kmeans | AlgoKind::MinibatchKmeans | AlgoKind::Hierarchical) {
-        app.settings.algorithm = AlgoKind::Kmeans;
+    if !matches!(app.settings.algorithm, AlgorithmKind::Kmeans | AlgorithmKind::MinibatchKmeans | AlgorithmKind::Hierarchical) {
+        app.settings.algorithm = AlgorithmKind::Kmeans;
     }
     app.settings.k = k;
     app.push(Command::Recluster);

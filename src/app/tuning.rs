@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use eframe::egui;
 
-use super::{AlgoKind, EmbedmapApp, Settings};
+use super::{AlgorithmKind, EmbedmapApp, Settings};
 use crate::cli::TuneParam;
 
 /// The script: from the default value, four steps up, eight down, four up.
@@ -68,9 +68,9 @@ impl Tuning {
     /// The settings the benchmark starts from: the defaults, with the algorithm `param` tunes.
     pub(crate) fn settings(param: TuneParam, kept: &Settings) -> Settings {
         let algorithm = match param {
-            TuneParam::K => AlgoKind::Kmeans,
-            TuneParam::Eps => AlgoKind::Dbscan,
-            TuneParam::MinClusterSize => AlgoKind::Hdbscan,
+            TuneParam::K => AlgorithmKind::Kmeans,
+            TuneParam::Eps => AlgorithmKind::Dbscan,
+            TuneParam::MinClusterSize => AlgorithmKind::Hdbscan,
         };
         Settings { algorithm, dark: kept.dark, ..Settings::default() }
     }

@@ -23,7 +23,9 @@ use crate::engine::trust::{Trust, trust};
 use crate::engine::tsne::TsneParams;
 use crate::engine::umap::UmapParams;
 use crate::engine::{Control, Metric};
-use crate::session::{Algorithm, ClusterRequest, RunError, SessionFile, elapsed_ms, external_indices, run_cluster, run_sweep};
+use crate::session::{
+    Algorithm, AlgorithmKind, ClusterRequest, RunError, SessionFile, elapsed_ms, external_indices, run_cluster, run_sweep,
+};
 
 /// embedmap: explore clusters in embeddings.
 #[derive(Debug, Parser)]
@@ -315,21 +317,6 @@ fn info_parquet(a: &InfoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Clustering algorithms available on the command line.
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum Algo {
-    /// K-means (spherical under cosine).
-    Kmeans,
-    /// Mini-batch K-means (the default above 500,000 rows).
-    MinibatchKmeans,
-    /// DBSCAN (needs --eps).
-    Dbscan,
-    /// Agglomerative clustering (needs --k; --linkage).
-    Hierarchical,
-    /// HDBSCAN (--min-cluster-size, --min-samples).
-    Hdbscan,
-}
-
 /// `embedmap cluster`.
 #[derive(Debug, Args)]
 pub struct ClusterArgs {
@@ -342,7 +329,7 @@ pub struct ClusterArgs {
     pub session: Option<PathBuf>,
     /// Algorithm [default: kmeans, or minibatch-kmeans above 500,000 rows].
     #[arg(long, value_enum)]
-    pub algo: Option<Algo>,
+    pub algo: Option<AlgorithmKind>,
     /// Number of clusters (K-means, mini-batch K-means, hierarchical).
     #[arg(long)]
     pub k: Option<usize>,
@@ -417,11 +404,11 @@ pub struct ClusterArgs {
 impl ClusterArgs {
     /// The request these arguments describe for `n` rows.
     fn request(&self, n: usize) -> anyhow::Result<ClusterRequest> {
-        let algo = self.algo.unwrap_or(if n > minibatch::DEFAULT_ABOVE { Algo::MinibatchKmeans } else { Algo::Kmeans });
+        let algo = self.algo.unwrap_or(if n > minibatch::DEFAULT_ABOVE { AlgorithmKind::MinibatchKmeans } else { AlgorithmKind::Kmeans });
         let need_k = |name: &str| self.k.with_context(|| format!("--algo {name} needs --k (the number of clusters)"));
         let metric = self.metric;
         let algorithm = match algo {
-            Algo::Kmeans => Algorithm::Kmeans(KMeansParams {
+            AlgorithmKind::Kmeans => Algorithm::Kmeans(KMeansParams {
                 k: need_k("kmeans")?,
                 metric,
                 n_init: self.n_init,
@@ -429,7 +416,7 @@ impl ClusterArgs {
                 tol: self.tol,
                 seed: self.seed,
             }),
-            Algo::MinibatchKmeans => Algorithm::MinibatchKmeans(MiniBatchParams {
+            AlgorithmKind::MinibatchKmeans => Algorithm::MinibatchKmeans(MiniBatchParams {
                 k: need_k("minibatch-kmeans")?,
                 metric,
                 batch_size: self.batch_size,
@@ -437,13 +424,13 @@ impl ClusterArgs {
                 seed: self.seed,
                 ..MiniBatchParams::default()
             }),
-            Algo::Dbscan => Algorithm::Dbscan(DbscanParams {
+            AlgorithmKind::Dbscan => Algorithm::Dbscan(DbscanParams {
                 eps: self.eps.context("--algo dbscan needs --eps (the neighbourhood radius; `embedmap sweep` does not help here, look at the k-distance curve)")?,
                 min_samples: self.min_samples.unwrap_or(5),
                 metric,
             }),
-            Algo::Hierarchical => Algorithm::Hierarchical(HierarchicalParams { k: need_k("hierarchical")?, linkage: self.linkage, metric }),
-            Algo::Hdbscan => Algorithm::Hdbscan(HdbscanParams {
+            AlgorithmKind::Hierarchical => Algorithm::Hierarchical(HierarchicalParams { k: need_k("hierarchical")?, linkage: self.linkage, metric }),
+            AlgorithmKind::Hdbscan => Algorithm::Hdbscan(HdbscanParams {
                 min_cluster_size: self.min_cluster_size,
                 min_samples: self.min_samples,
                 cluster_selection_epsilon: self.cluster_selection_epsilon,
