@@ -22,6 +22,7 @@ use rayon::prelude::*;
 const D: usize = 384;
 
 /// n points around 20 random centres, with unit-variance noise.
+#[expect(clippy::cast_possible_truncation, reason = "bench data: small generated values")]
 fn mixture(n: usize, seed: u64) -> Embeddings {
     let mut rng = Rng::new(seed);
     let mut gauss = move || {
@@ -41,6 +42,7 @@ fn mixture(n: usize, seed: u64) -> Embeddings {
 
 /// n points drawn like scikit-learn's `make_blobs(centers=20, cluster_std=7.0)` (centres uniform
 /// in [−10, 10]^d): heavily overlapping clusters, as on the comparison script's data.
+#[expect(clippy::cast_possible_truncation, reason = "bench data: small generated values")]
 fn blobs(n: usize, seed: u64) -> Embeddings {
     let mut rng = Rng::new(seed);
     let centres: Vec<f32> = (0..20 * D).map(|_| (rng.next_f64() * 20.0 - 10.0) as f32).collect();
@@ -155,6 +157,7 @@ fn bench_assign(c: &mut Criterion) {
     g.finish();
 }
 
+#[expect(clippy::cast_possible_truncation, clippy::cast_possible_wrap, reason = "labels below 20")]
 fn bench_silhouette(c: &mut Criterion) {
     let mut g = c.benchmark_group("silhouette_k20");
     g.sample_size(10);

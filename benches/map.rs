@@ -9,6 +9,7 @@ use eframe::egui::Color32;
 use embedmap::app::raster::{Frame, Grid, View, rasterize};
 
 /// n points in 20 gaussian-ish blobs, coloured by blob.
+#[expect(clippy::cast_possible_truncation, reason = "below 255 by the modulo")]
 fn points(n: usize) -> (Vec<[f32; 2]>, Vec<Color32>) {
     let mut s = 0x9E37_79B9_7F4A_7C15u64;
     let mut next = move || {
@@ -30,6 +31,7 @@ fn points(n: usize) -> (Vec<[f32; 2]>, Vec<Color32>) {
     (xy, colors)
 }
 
+#[expect(clippy::cast_possible_truncation, reason = "bench sizes are far below u32::MAX")]
 fn bench_rasterize(c: &mut Criterion) {
     let mut g = c.benchmark_group("map_rasterize_600x800");
     g.sample_size(10);

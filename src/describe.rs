@@ -224,7 +224,6 @@ pub fn ctfidf_terms<'a>(labels: &[i32], n_clusters: usize, text: impl Fn(usize) 
     if non_empty == 0 {
         return out;
     }
-    #[allow(clippy::cast_precision_loss)]
     let avg = totals.iter().sum::<u64>() as f64 / non_empty as f64;
 
     let better = |a: &(&str, f64), b: &(&str, f64)| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0));
@@ -233,7 +232,6 @@ pub fn ctfidf_terms<'a>(labels: &[i32], n_clusters: usize, text: impl Fn(usize) 
             continue;
         }
         // (term, score, whether it occurs more than once in the corpus)
-        #[allow(clippy::cast_precision_loss)]
         let scored = cluster.iter().map(|(term, &n)| {
             let f = corpus.get(term.as_str()).copied().unwrap_or(n).max(1);
             (term.as_str(), (n as f64 / total as f64) * (1.0 + avg / f as f64).ln(), f > 1)
@@ -283,7 +281,6 @@ pub fn top_values(
     for ((cluster, size), slot) in counts.into_iter().zip(sizes).zip(&mut out) {
         let mut ranked: Vec<(String, usize)> = cluster.into_iter().collect();
         keep_smallest(&mut ranked, top, |a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        #[allow(clippy::cast_precision_loss)]
         let share = |n: usize| n as f64 / size as f64;
         *slot = ranked.into_iter().map(|(v, n)| (v, n, share(n))).collect();
     }
@@ -338,7 +335,6 @@ pub fn nearest_to_centroid(data: &[f32], d: usize, labels: &[i32], n_clusters: u
                 *s += f64::from(x);
             }
         }
-        #[allow(clippy::cast_precision_loss)]
         let size = rows.len() as f64;
         for s in &mut centroid {
             *s /= size;

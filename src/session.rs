@@ -551,7 +551,7 @@ struct Raw {
 
 fn to_i32(labels: &[u32]) -> Vec<i32> {
     // Cluster ids are below k ≤ n, which the loaders keep below i32::MAX.
-    #[allow(clippy::cast_possible_wrap)]
+    #[expect(clippy::cast_possible_wrap)]
     labels.iter().map(|&l| l as i32).collect()
 }
 
@@ -883,7 +883,7 @@ pub const NOT_COMPUTED: &str = "not computed";
 
 /// Noise handling, sizes and the quality indices of a labelling `raw` made in `space_emb`
 /// (the full embedding `emb` or a reduction of it); the indices in `emb`.
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments)]
 fn finish(
     emb: &Embeddings,
     space_emb: &Embeddings,
@@ -1001,7 +1001,6 @@ fn per_cluster(sizes: &[usize], own: &[i32], sil: Option<&Silhouette>, prob: Opt
             }
         }
     }
-    #[allow(clippy::cast_precision_loss)]
     let mean = |(s, c): (f64, usize)| (c > 0).then(|| s / c as f64);
     (0..k)
         .map(|c| ClusterFigures {
@@ -1147,7 +1146,7 @@ mod tests {
         use crate::engine::{Matrix, Metric, rng::Rng};
         let (n, d) = (EXACT_LATER_ROWS, 8);
         let mut rng = Rng::new(5);
-        #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+        #[expect(clippy::cast_possible_truncation)]
         let data: Vec<f32> = (0..n * d).map(|i| ((i / d) % 4 == i % d) as u8 as f32 + 0.3 * rng.next_f64() as f32).collect();
         let emb = Embeddings::new(Matrix::new(data, n, d).unwrap());
         let req = ClusterRequest {

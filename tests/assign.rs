@@ -195,7 +195,6 @@ fn write_npy(path: &Path, rows: usize, cols: usize) {
     out.extend_from_slice(&u16::try_from(dict.len()).unwrap().to_le_bytes());
     out.extend_from_slice(dict.as_bytes());
     for i in 0..rows * cols {
-        #[allow(clippy::cast_precision_loss)]
         out.extend_from_slice(&((i % 7) as f32).to_le_bytes());
     }
     std::fs::write(path, out).unwrap();

@@ -86,7 +86,7 @@ fn dbscan_has_sklearns_core_points_noise_and_core_partition() {
         let (emb, j) = load(name);
         for e in j["dbscan"].as_array().unwrap() {
             let m = metric(e);
-            #[allow(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation)]
             let eps = e["eps"].as_f64().unwrap() as f32;
             let ms = usize::try_from(e["min_samples"].as_u64().unwrap()).unwrap();
             let g = RadiusGraph::build(&emb, m, eps, usize::MAX, &Control::default()).unwrap();
@@ -187,7 +187,6 @@ fn hdbscan_agrees_with_sklearn() {
             for &i in &same {
                 assert_eq!(r.labels[i] < 0, want[i] < 0, "{ctx}: noise verdict of point {i}");
             }
-            #[allow(clippy::cast_precision_loss)]
             let mean_err = same.iter().map(|&i| (r.probabilities[i] - prob[i]).abs()).sum::<f64>() / same.len().max(1) as f64;
             assert!(mean_err < 1e-3, "{ctx}: membership differs by {mean_err} on average");
             settings += 1;

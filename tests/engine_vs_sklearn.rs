@@ -53,6 +53,7 @@ fn kmeans_inertia_within_one_percent_of_sklearn_best_of_ten() {
 /// Spherical K-means optimises Σ(1 − cos) to unit centroids; its objective must be at least as good
 /// as that of scikit-learn's labels on the normalised data, scored the same way.
 #[test]
+#[expect(clippy::cast_sign_loss, reason = "K-means labels are never negative")]
 fn spherical_kmeans_objective_not_worse_than_sklearn_labels() {
     for name in DATASETS {
         let emb = npy(&format!("{name}.npy"));
@@ -151,7 +152,6 @@ fn pca_agrees_with_linfa_reduction() {
     let model = linfa_reduction::Pca::params(2).fit(&ds).unwrap();
     let theirs = model.singular_values();
     let ours = pca_2d(raw, &Control::default()).unwrap();
-    #[allow(clippy::cast_precision_loss)]
     let dof = (raw.n() - 1) as f64;
     for a in 0..2 {
         let sigma = (ours.explained_variance[a] * dof).sqrt();

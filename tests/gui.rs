@@ -653,7 +653,7 @@ fn box_over(h: &mut Harness<'_, EmbedmapApp>, lo: f32, hi: f32) -> (Vec<egui::Po
     let mut ys: Vec<f32> = pos.iter().map(|p| p.y).collect();
     xs.sort_by(f32::total_cmp);
     ys.sort_by(f32::total_cmp);
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let q = |v: &[f32], f: f32| v[((n - 1) as f32 * f) as usize];
     let (a, b) = (egui::pos2(q(&xs, lo), q(&ys, lo)), egui::pos2(q(&xs, hi), q(&ys, hi)));
     drag(h, a, b);
@@ -856,7 +856,6 @@ fn neighbourhood_colouring_paints_each_row_by_its_own_recall() {
     let recall = h.state().map_recall().expect("every row's recall is measured at 400 rows");
     assert_eq!(recall.len(), 400);
     // The rows' own recalls average to the map's figure.
-    #[allow(clippy::cast_precision_loss)]
     let mean = recall.iter().map(|&v| f64::from(v)).sum::<f64>() / 400.0;
     assert!((mean - trust.knn_recall).abs() < 1e-6, "{mean} vs {}", trust.knn_recall);
     h.get_by_label("Colour by").click();
@@ -1038,7 +1037,6 @@ fn a_file_above_half_a_million_rows_opens_with_mini_batch_k_means_as_on_the_comm
     let n = embedmap::engine::minibatch::DEFAULT_ABOVE + 1;
     let mut next = common::uniform(5);
     // Three well-separated groups.
-    #[allow(clippy::cast_precision_loss)]
     let values: Vec<f32> = (0..n).flat_map(|i| [(i % 3) as f32 * 10.0 + next(), next()]).collect();
     write_npy(&path, &values, n, 2);
     let mut h = app_on(LoadSource::File(path));

@@ -8,7 +8,7 @@ use embedmap::data::{EmbeddingSource, ExportColumns, LoadOptions, export_labelle
 
 fn expected_vectors() -> Vec<f32> {
     let e = json("formats/expected_vectors.json");
-    #[allow(clippy::cast_possible_truncation)]
+    #[expect(clippy::cast_possible_truncation)]
     e["vectors"]
         .as_array()
         .unwrap()
@@ -144,9 +144,7 @@ fn embedding_columns_can_be_overridden() {
 
 fn result_columns(n: usize) -> (Vec<i32>, Vec<f32>, Vec<[f32; 2]>) {
     let labels: Vec<i32> = (0..n).map(|i| i32::try_from(i % 3).unwrap()).collect();
-    #[allow(clippy::cast_precision_loss)]
     let sil: Vec<f32> = (0..n).map(|i| if i == 1 { f32::NAN } else { i as f32 / 100.0 }).collect();
-    #[allow(clippy::cast_precision_loss)]
     let xy: Vec<[f32; 2]> = (0..n).map(|i| [i as f32, -(i as f32)]).collect();
     (labels, sil, xy)
 }

@@ -18,9 +18,7 @@ fn recall(full: &Embeddings, metric: Metric, low: &Embeddings) -> f64 {
     let b = KnnGraph::build(low, Metric::Euclidean, 15, &Control::default()).unwrap();
     let n = a.n();
     let kept: usize = (0..n).map(|i| a.neighbors(i).0.iter().filter(|j| b.neighbors(i).0.contains(j)).count()).sum();
-    #[allow(clippy::cast_precision_loss)]
-    let r = kept as f64 / (15 * n) as f64;
-    r
+    kept as f64 / (15 * n) as f64
 }
 
 #[test]

@@ -53,7 +53,6 @@ fn spread(emb: &Embeddings, metric: Metric) -> f64 {
     }
     let m = emb.raw();
     let (n, d) = (m.n(), m.d());
-    #[allow(clippy::cast_precision_loss)]
     let mean: Vec<f64> = (0..d).map(|c| (0..n).map(|i| f64::from(m.row(i)[c])).sum::<f64>() / n as f64).collect();
     (0..n).map(|i| m.row(i).iter().zip(&mean).map(|(&x, &c)| (f64::from(x) - c).powi(2)).sum::<f64>()).fold(0.0, f64::max)
 }
@@ -89,7 +88,7 @@ fn conditional_probabilities_match_opentsne() {
             // The neighbours and their distances, as openTSNE's exact search (near-equal distances
             // may come in either order).
             let (idx, d) = knn.neighbors(i);
-            #[allow(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation)]
             let same = if ties.contains(&(i as u32)) { k - 1 } else { k };
             let (mut ours, mut theirs) = (idx[..same].to_vec(), want_idx[..same].to_vec());
             ours.sort_unstable();
@@ -100,7 +99,7 @@ fn conditional_probabilities_match_opentsne() {
                 assert!((got - want).abs() < 1e-5 * want.max(1.0) + slack, "{name} row {i}: distance {c}: {} vs {}", d[c], want_d[c]);
             }
             // The calibration from openTSNE's own distances.
-            #[allow(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation)]
             let ds: Vec<f32> = want_d.iter().map(|&v| v as f32).collect();
             let p = conditional_row(&ds, 30.0);
             let top = want_p.iter().copied().fold(0.0, f64::max);
@@ -213,9 +212,9 @@ fn tsne_keeps_as_much_neighbourhood_as_opentsne_at_a_divergence_as_low() {
 /// `n` rows in `d` dimensions around `c` seeded centres, for inputs above the exact repulsion.
 fn clusters(n: usize, d: usize, c: usize, seed: u64) -> Embeddings {
     let mut rng = Rng::new(seed);
-    #[allow(clippy::cast_possible_truncation)]
+    #[expect(clippy::cast_possible_truncation)]
     let centres: Vec<Vec<f32>> = (0..c).map(|_| (0..d).map(|_| (rng.next_gaussian() * 6.0) as f32).collect()).collect();
-    #[allow(clippy::cast_possible_truncation)]
+    #[expect(clippy::cast_possible_truncation)]
     let data: Vec<f32> = (0..n).flat_map(|i| centres[i % c].iter().map(|&m| m + rng.next_gaussian() as f32).collect::<Vec<_>>()).collect();
     Embeddings::new(Matrix::new(data, n, d).unwrap())
 }
@@ -251,12 +250,10 @@ fn tiny_duplicate_and_identical_inputs_give_a_layout_or_a_clear_refusal() {
         Err(TsneRunError::Invalid(e)) => assert!(e.to_string().contains("at least 3 rows") || e.to_string().contains("perplexity")),
         other => panic!("expected a refusal, got {other:?}"),
     }
-    #[allow(clippy::cast_precision_loss)]
     let ten: Vec<Vec<f32>> = (0..10).map(|i| vec![i as f32, (i * i) as f32 * 0.1, 1.0]).collect();
     let l = layout(&matrix(&ten), Metric::Euclidean, &TsneParams::default());
     assert_eq!((l.coords.len(), l.params.k), (10, 9));
     assert!(l.coords.iter().all(|p| p[0].is_finite() && p[1].is_finite()));
-    #[allow(clippy::cast_precision_loss)]
     let dup: Vec<Vec<f32>> = (0..60).map(|i| vec![(i / 2) as f32, ((i / 2) % 7) as f32]).collect();
     let same: Vec<Vec<f32>> = (0..40).map(|_| vec![0.5, 0.5, 0.5]).collect();
     for (what, rows) in [("duplicates", dup), ("identical", same)] {

@@ -27,7 +27,7 @@ fn coords(v: &Value) -> Vec<[f32; 2]> {
         .iter()
         .map(|p| {
             let p = floats(p);
-            #[allow(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation)]
             [p[0] as f32, p[1] as f32]
         })
         .collect()
@@ -62,7 +62,7 @@ fn fuzzy_graph_matches_umap_learn() {
         let (rows, cols, vals) = (floats(&s["fuzzy_rows"]), floats(&s["fuzzy_cols"]), floats(&s["fuzzy_vals"]));
         assert_eq!(g.graph.nnz(), vals.len(), "{name}: entries");
         for t in 0..vals.len() {
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let (r, c) = (rows[t] as usize, cols[t] as u32);
             let (idx, w) = g.graph.row(r);
             let pos = idx.iter().position(|&x| x == c).unwrap_or_else(|| panic!("{name}: entry ({r}, {c}) missing"));
@@ -174,7 +174,6 @@ fn disconnected_graph_lays_out_both_components_apart() {
     // The two blobs' map boxes do not overlap along the axis that separates their centres.
     let centre = |c: i64| {
         let pts: Vec<&[f32; 2]> = l.coords.iter().zip(&truth).filter(|(_, t)| **t == c).map(|(p, _)| p).collect();
-        #[allow(clippy::cast_precision_loss)]
         let len = pts.len() as f32;
         [pts.iter().map(|p| p[0]).sum::<f32>() / len, pts.iter().map(|p| p[1]).sum::<f32>() / len]
     };
@@ -194,13 +193,11 @@ fn tiny_duplicate_and_identical_inputs_give_a_layout_or_a_clear_refusal() {
         other => panic!("expected a refusal, got {other:?}"),
     }
     assert!(UmapRunError::Invalid(UmapError::TooFewRows(2)).to_string().contains("at least 3 rows"));
-    #[allow(clippy::cast_precision_loss)]
     let ten: Vec<Vec<f32>> = (0..10).map(|i| vec![i as f32, (i * i) as f32 * 0.1, 1.0]).collect();
     let l = umap(&matrix(&ten), Metric::Euclidean, &UmapParams::default(), &Control::default(), None).unwrap();
     assert_eq!(l.coords.len(), 10);
     assert_eq!(l.params.n_neighbors, 10);
     // Every row duplicated, and all rows identical.
-    #[allow(clippy::cast_precision_loss)]
     let dup: Vec<Vec<f32>> = (0..60).map(|i| vec![(i / 2) as f32, ((i / 2) % 7) as f32]).collect();
     let same: Vec<Vec<f32>> = (0..40).map(|_| vec![0.5, 0.5, 0.5]).collect();
     for (what, rows) in [("duplicates", dup), ("identical", same)] {

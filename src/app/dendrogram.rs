@@ -21,7 +21,6 @@ pub(crate) struct Drawing {
 }
 
 /// Builds the drawing of `tree` showing its top `shown − 1` merges, coloured by `labels`.
-#[allow(clippy::cast_precision_loss)]
 pub(crate) fn drawing(tree: &Dendrogram, labels: &[i32], k: usize) -> Drawing {
     let n = tree.n;
     let merges = &tree.merges;

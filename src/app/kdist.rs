@@ -19,9 +19,7 @@ pub(super) fn kdist_ui(app: &EmbedmapApp, ui: &mut egui::Ui, eps: f32, what: &st
         return None;
     }
     let step = curve.len().div_ceil(MAX_DRAWN);
-    #[allow(clippy::cast_precision_loss)]
     let last = (curve.len() - 1) as f64;
-    #[allow(clippy::cast_precision_loss)]
     let pts: Vec<[f64; 2]> = curve
         .iter()
         .enumerate()
@@ -55,7 +53,6 @@ pub(super) fn kdist_ui(app: &EmbedmapApp, ui: &mut egui::Ui, eps: f32, what: &st
         .response
         .on_hover_text(format!("click or drag to set {what}"));
     let core = curve.partition_point(|&v| v <= eps);
-    #[allow(clippy::cast_precision_loss)]
     let share = 100.0 * core as f64 / curve.len() as f64;
     ui.label(
         egui::RichText::new(if what == "eps" {
@@ -66,7 +63,7 @@ pub(super) fn kdist_ui(app: &EmbedmapApp, ui: &mut egui::Ui, eps: f32, what: &st
         .small(),
     );
     match moved {
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         Some(y) if y > 0.0 && (y as f32 - eps).abs() > f32::EPSILON * eps.abs().max(f32::EPSILON) => Some(y as f32),
         _ => None,
     }

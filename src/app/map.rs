@@ -219,7 +219,7 @@ fn same_outcome(a: Option<&Arc<crate::session::ClusterOutcome>>, b: Option<&Arc<
 }
 
 /// Every row's colour under `color_by`, and the legend that explains it.
-#[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss, clippy::cast_sign_loss)]
+#[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn base_colors(
     ds: &crate::data::Dataset,
     o: Option<&Arc<crate::session::ClusterOutcome>>,
@@ -309,7 +309,7 @@ fn interim_labels(app: &EmbedmapApp) -> Option<Arc<Vec<u32>>> {
 }
 
 /// Recomputes every row's colour, the drawing order and the legend.
-#[allow(clippy::too_many_lines, clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+#[expect(clippy::cast_possible_truncation)]
 fn recolor(app: &mut EmbedmapApp) {
     let (Some(ds), Some(pca)) = (app.dataset.clone(), app.pca.clone()) else { return };
     let n = pca.projection.len();
@@ -541,7 +541,6 @@ fn selection_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     let total = sel.len();
     ui.horizontal_wrapped(|ui| {
         ui.strong(format!("{total} selected"));
-        #[allow(clippy::cast_precision_loss)]
         let parts: Vec<String> = mix
             .iter()
             .take(6)
@@ -635,7 +634,7 @@ fn visible(map: &MapCache, i: usize) -> bool {
     map.colors.get(i).is_some_and(|c| c.a() > 0)
 }
 
-#[allow(clippy::too_many_lines, clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+#[expect(clippy::too_many_lines, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn canvas_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, xy: &[[f32; 2]]) {
     let (rect, resp) = ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
     if rect.width() < 2.0 || rect.height() < 2.0 {

@@ -427,7 +427,7 @@ impl EmbedmapApp {
 
     /// The pinned row, and its nearest neighbours (row, distance) once they are found.
     #[must_use]
-    #[allow(clippy::type_complexity)]
+    #[expect(clippy::type_complexity)]
     pub fn pinned(&self) -> Option<(usize, Option<&[(usize, f32)]>)> {
         self.map.pinned.as_ref().map(|p| (p.row, p.neighbours.as_deref()))
     }
@@ -471,7 +471,6 @@ impl EmbedmapApp {
     /// Where the k-sweep chart drew k in the last frame (on its x axis, at half height).
     #[must_use]
     pub fn sweep_position(&self, k: usize) -> Option<egui::Pos2> {
-        #[allow(clippy::cast_precision_loss)]
         self.sweep.transform.as_ref().map(|t| t.position_from_point(&egui_plot::PlotPoint::new(k as f64, 0.5)))
     }
 
@@ -932,7 +931,7 @@ impl EmbedmapApp {
                     self.manual = o.request.manual.clone();
                     self.manual_for = Some(key);
                 }
-                #[allow(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation)]
                 self.manual.push(self.map.selection.iter().map(|&r| r as u32).collect());
                 self.map.selection.clear();
                 self.recluster();
@@ -1121,7 +1120,6 @@ impl EmbedmapApp {
                     .map_err(|e| e.to_string())?;
                 model.save(&path).map_err(|e| e.to_string())?;
                 let ag = model.file.agreement;
-                #[allow(clippy::cast_precision_loss)]
                 let share = 100.0 * ag.same as f64 / ag.rows.max(1) as f64;
                 let map = if model.file.projection.is_some() { ", with the map's PCA axes" } else { ", without x, y (see its notes)" };
                 Ok(format!(

@@ -35,7 +35,6 @@ pub fn cluster(c: usize) -> Color32 {
     if round == 0 {
         base
     } else {
-        #[allow(clippy::cast_precision_loss)]
         let f = 0.75f32.powi(i32::try_from(round).unwrap_or(4));
         base.gamma_multiply(f).to_opaque()
     }
@@ -67,7 +66,7 @@ pub fn diverging(v: f32) -> Color32 {
     lerp_stops(&STOPS, (v.clamp(-1.0, 1.0) + 1.0) / 2.0)
 }
 
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+#[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn lerp_stops(stops: &[[f32; 3]], t: f32) -> Color32 {
     let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
     let x = t * (stops.len() - 1) as f32;
@@ -90,7 +89,7 @@ pub const OTHER: Color32 = Color32::from_rgb(150, 140, 120);
 
 /// `c` faded toward `bg`, leaving `keep` (0–1) of the colour.
 #[must_use]
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+#[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 pub fn fade(c: Color32, bg: Color32, keep: f32) -> Color32 {
     let m = |a: u8, b: u8| (f32::from(a) * keep + f32::from(b) * (1.0 - keep)).round().clamp(0.0, 255.0) as u8;
     Color32::from_rgb(m(c.r(), bg.r()), m(c.g(), bg.g()), m(c.b(), bg.b()))

@@ -55,7 +55,7 @@ pub fn view_bounds(xy: &[[f32; 2]]) -> Option<(f64, f64, f64, f64)> {
     xs.sort_unstable_by(f32::total_cmp);
     ys.sort_unstable_by(f32::total_cmp);
     let q = |v: &[f32], f: f64| {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let i = ((v.len() - 1) as f64 * f) as usize;
         f64::from(v[i])
     };
@@ -84,7 +84,7 @@ impl View {
     }
 
     /// Image position (pixels from the top-left corner) of data point (x, y) in a `w`×`h` image.
-    #[allow(clippy::cast_possible_truncation)]
+    #[expect(clippy::cast_possible_truncation)]
     pub fn to_px(self, x: f64, y: f64, w: f32, h: f32) -> (f32, f32) {
         (((x - self.cx) * self.scale) as f32 + w / 2.0, (f64::from(h) / 2.0 - (y - self.cy) * self.scale) as f32)
     }
@@ -119,7 +119,8 @@ struct Disc {
 }
 
 impl Disc {
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[expect(clippy::cast_possible_wrap, reason = "span ends are at most the disc's side, a few dozen pixels")]
     fn new(radius: f32, opacity: f32) -> Self {
         let r = radius.clamp(0.5, 20.0);
         let half = (r + 0.5).ceil() as i32;
@@ -168,12 +169,6 @@ pub struct Frame<'a> {
 /// Image rows per band: a band's pixels (a few tens of KB) stay in cache while its points are stamped.
 const BAND: usize = 16;
 
-/// Draws `f` into a `width`×`height` image (row-major, top row first). The points are first
-/// placed on the image in parallel and sorted into horizontal bands by a counting sort that keeps
-/// the drawing order; then every band stamps its discs in parallel, so the result does not depend
-/// on the number of threads, and each band's pixels stay in cache however scattered the points are.
-#[must_use]
-#[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap, clippy::cast_sign_loss, clippy::cast_precision_loss)]
 /// Runs `f` (a map drawing) on the window's own two drawing threads. The engine's pool may be
 /// busy with a job whose parallel tasks run for a long time without yielding (HDBSCAN's
 /// distances), and a frame that queued its drawing behind them waited: on the Debian set each
@@ -188,6 +183,17 @@ pub fn on_window_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     }
 }
 
+/// Draws `f` into a `width`×`height` image (row-major, top row first). The points are first
+/// placed on the image in parallel and sorted into horizontal bands by a counting sort that keeps
+/// the drawing order; then every band stamps its discs in parallel, so the result does not depend
+/// on the number of threads, and each band's pixels stay in cache however scattered the points are.
+#[must_use]
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    reason = "pixel coordinates of an on-screen image: points far outside are dropped first, and negative ones are clamped before they index"
+)]
 pub fn rasterize(f: &Frame<'_>) -> Vec<Color32> {
     let (w, h) = (f.width, f.height);
     let mut pixels = vec![f.background; w * h];
@@ -297,7 +303,7 @@ pub struct Grid {
 
 impl Grid {
     /// Builds the grid with about four points per cell (counting sort, O(n)).
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     pub fn build(xy: &[[f32; 2]]) -> Self {
         let Some((x0, x1, y0, y1)) = bounds(xy).filter(|_| xy.len() <= u32::MAX as usize) else { return Self::default() };
         let (sx, sy) = ((x1 - x0).max(1e-12), (y1 - y0).max(1e-12));
@@ -324,7 +330,7 @@ impl Grid {
         g
     }
 
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     fn cell_of(&self, x: f64, y: f64) -> Option<usize> {
         if !(x.is_finite() && y.is_finite()) || self.nx == 0 {
             return None;
@@ -335,7 +341,7 @@ impl Grid {
     }
 
     /// Cell index ranges covering the data rectangle [x0, x1] × [y0, y1].
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     fn cells_in(&self, x0: f64, y0: f64, x1: f64, y1: f64) -> Option<(std::ops::RangeInclusive<usize>, std::ops::RangeInclusive<usize>)> {
         if self.nx == 0 || !(x0.is_finite() && y0.is_finite() && x1.is_finite() && y1.is_finite()) {
             return None;
@@ -369,7 +375,8 @@ impl Grid {
     /// drawn on top). Cells are visited in rings around the pointer's cell, and the search stops
     /// once no cell of the next ring can hold anything closer, so a dense spot costs one or two
     /// cells, not every point within reach.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+    #[expect(clippy::cast_possible_truncation)]
+    #[expect(clippy::cast_sign_loss, reason = "cell coordinates are clamped to 0 and to the grid's size first")]
     pub fn nearest(&self, xy: &[[f32; 2]], x: f64, y: f64, r: f64, accept: impl Fn(usize) -> bool) -> Option<usize> {
         if self.nx == 0 || !(x.is_finite() && y.is_finite() && r.is_finite()) {
             return None;
@@ -456,12 +463,11 @@ mod tests {
 
     #[test]
     fn the_fitted_view_ignores_a_few_far_outliers_but_keeps_small_inputs_whole() {
-        #[allow(clippy::cast_precision_loss)]
         let mut xy: Vec<[f32; 2]> = (0..5000).map(|i| [(i % 100) as f32 / 10.0, (i / 100) as f32 / 5.0]).collect();
         xy.push([1000.0, -500.0]);
         xy.push([f32::NAN, 3.0]);
         let (x0, x1, y0, y1) = view_bounds(&xy).unwrap();
-        assert!(x0 <= 0.1 && x1 >= 9.8 && x1 < 20.0, "{x0} {x1}");
+        assert!(x0 <= 0.1 && (9.8..20.0).contains(&x1), "{x0} {x1}");
         assert!(y0 <= 0.1 && y0 > -10.0 && y1 >= 9.7, "{y0} {y1}");
         let small = &xy[4900..];
         assert_eq!(view_bounds(small), bounds(small));

@@ -294,7 +294,7 @@ fn controls_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
                     changed = true;
                 }
             });
-            #[allow(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation)]
             if let Some(new) = super::kdist::kdist_ui(app, ui, app.settings.selection_epsilon as f32, "cluster_selection_epsilon") {
                 app.settings.selection_epsilon = f64::from(new);
                 changed = true;
@@ -480,7 +480,6 @@ fn readout_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     };
     ui.label(format!("{} clusters{iterations} · {:.0} ms", o.sizes.iter().filter(|&&s| s > 0).count(), o.cluster_ms));
     if o.n_noise > 0 {
-        #[allow(clippy::cast_precision_loss)]
         let share = 100.0 * o.n_noise as f64 / o.labels.len().max(1) as f64;
         let text = format!("Noise: {} points ({share:.1}%), left out of the indices", o.n_noise);
         let color = if share >= 50.0 { palette::WARNING } else { ui.visuals().text_color() };
@@ -491,7 +490,6 @@ fn readout_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
         && !o.labels.is_empty()
         && let Some(other) = app.other_space(&o)
     {
-        #[allow(clippy::cast_precision_loss)]
         let share = |x: &crate::session::ClusterOutcome| 100.0 * x.n_noise as f64 / x.labels.len().max(1) as f64;
         let name =
             |x: &crate::session::ClusterOutcome| x.request.reduce.as_ref().map_or_else(|| "full embedding".to_string(), Reduce::describe);

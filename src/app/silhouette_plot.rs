@@ -44,9 +44,7 @@ pub(super) fn shapes(o: &ClusterOutcome) -> Vec<Shape> {
         }
         vals.sort_by(|a, b| b.total_cmp(a));
         let step = vals.len().div_ceil(PER_CLUSTER);
-        #[allow(clippy::cast_precision_loss)]
         let width = vals.len() as f64;
-        #[allow(clippy::cast_precision_loss)]
         let points: Vec<[f64; 2]> = vals
             .iter()
             .enumerate()

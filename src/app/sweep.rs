@@ -96,7 +96,6 @@ fn scaled(rows: &[SweepRow], value: impl Fn(&SweepRow) -> Option<f64>, higher_is
     let vals: Vec<(usize, f64)> = rows.iter().filter_map(|r| value(r).filter(|v| v.is_finite()).map(|v| (r.k, v))).collect();
     let (lo, hi) = vals.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &(_, v)| (a.min(v), b.max(v)));
     let span = if hi > lo { hi - lo } else { 1.0 };
-    #[allow(clippy::cast_precision_loss)]
     vals.iter().map(|&(k, v)| [k as f64, if higher_is_better { (v - lo) / span } else { (hi - v) / span }]).collect()
 }
 
@@ -109,7 +108,7 @@ fn best(rows: &[SweepRow], value: impl Fn(&SweepRow) -> Option<f64>, higher_is_b
 }
 
 /// Draws the sweep section (in the right panel, under the silhouette plot).
-#[allow(clippy::too_many_lines)]
+#[expect(clippy::too_many_lines)]
 pub(super) fn sweep_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     let Some(n) = app.dataset.as_ref().map(|d| d.n()) else { return };
     ui.heading("k-sweep");
@@ -132,7 +131,6 @@ pub(super) fn sweep_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
         return;
     };
     if app.sweep.running() {
-        #[allow(clippy::cast_precision_loss)]
         let f = s.rows.len() as f32 / s.total.max(1) as f32;
         ui.add(egui::ProgressBar::new(f).text(format!("k {} of {}", s.rows.len(), s.total)));
     }
@@ -188,7 +186,7 @@ pub(super) fn sweep_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
         .allow_zoom(false)
         .label_formatter(|pos: &egui_plot::HoverPosition<'_>| {
             let (egui_plot::HoverPosition::NearDataPoint { position: p, .. } | egui_plot::HoverPosition::Elsewhere { position: p }) = pos;
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let k = p.x.round().max(0.0) as usize;
             by_k.iter().find(|(kk, _)| *kk == k).map(|(_, t)| t.clone())
         })
@@ -198,7 +196,6 @@ pub(super) fn sweep_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
                 plot_ui.points(Points::new(name.clone(), pts.clone()).color(*color).radius(2.5));
             }
             if let Some(k) = current {
-                #[allow(clippy::cast_precision_loss)]
                 plot_ui.vline(VLine::new(format!("k = {k}"), k as f64).color(palette::WARNING));
             }
             plot_ui.pointer_coordinate()
@@ -208,7 +205,7 @@ pub(super) fn sweep_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
         && let Some(p) = resp.inner
         && !rows.is_empty()
     {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let k = p.x.round().max(2.0) as usize;
         if rows.iter().any(|r| r.k == k) {
             apply_k(app, k);

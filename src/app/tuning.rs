@@ -85,7 +85,6 @@ fn max(v: &[f64]) -> f64 {
 }
 
 /// The setting's current value.
-#[allow(clippy::cast_precision_loss)]
 fn value(app: &EmbedmapApp, param: TuneParam) -> Option<f64> {
     match param {
         TuneParam::K => Some(app.settings.k as f64),
@@ -94,7 +93,7 @@ fn value(app: &EmbedmapApp, param: TuneParam) -> Option<f64> {
     }
 }
 
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+#[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn set(app: &mut EmbedmapApp, param: TuneParam, v: f64) {
     match param {
         TuneParam::K => app.settings.k = v.round() as usize,
@@ -109,7 +108,7 @@ fn script(param: TuneParam, v0: f64) -> Vec<f64> {
         TuneParam::Eps => v0 * (1.0 + 0.05 * f64::from(i)),
         TuneParam::K | TuneParam::MinClusterSize => (v0 + f64::from(i)).max(2.0),
     };
-    #[allow(clippy::cast_possible_wrap, clippy::cast_possible_truncation)]
+    #[expect(clippy::cast_possible_wrap, clippy::cast_possible_truncation)]
     let up = UP as i32;
     let mut s: Vec<f64> = (1..=up).map(at).collect();
     s.extend((-up..up).rev().map(at));

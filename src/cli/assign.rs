@@ -269,14 +269,13 @@ pub fn assign(a: &AssignArgs) -> anyhow::Result<()> {
                 bad_here += 1;
             }
             rows_total += batch.rows;
-            #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let within = if file_rows > 0 { ((written + batch.rows) as f64 / file_rows as f64 * size as f64) as u64 } else { size };
             progress.show(rows_total, done_bytes + within, &format!("file {}/{}", i + 1, files.len()));
         };
         let rows = pipeline(reader, writer, &model, a.columns, &shown, &mut on_batch, &mut times).map_err(stop)?;
         done_bytes += size;
         let ms = t.elapsed().as_secs_f64() * 1e3;
-        #[allow(clippy::cast_precision_loss)]
         let rate = rows as f64 / (ms / 1e3).max(1e-9);
         eprintln!(
             "  {} → {}: {rows} rows, {:.0} rows/s{}",
@@ -295,7 +294,6 @@ pub fn assign(a: &AssignArgs) -> anyhow::Result<()> {
         });
     }
     let secs = t0.elapsed().as_secs_f64();
-    #[allow(clippy::cast_precision_loss)]
     let rate = rows_total as f64 / secs.max(1e-9);
     eprintln!("labelled {rows_total} rows in {secs:.1} s ({rate:.0} rows/s)");
     if let Some(path) = &a.report {
@@ -451,7 +449,6 @@ fn labelled(model: &Model, batch: Batch, columns: Columns, file: &str, times: &m
     };
     let mut taken: Vec<String> = frame.get_column_names().iter().map(ToString::to_string).collect();
     if frame.width() == 0 {
-        #[allow(clippy::cast_possible_truncation)]
         let rows: Vec<u64> = (batch.first_row as u64..(batch.first_row + batch.rows) as u64).collect();
         frame.with_column(Column::new("row".into(), rows))?;
         taken.push("row".into());
@@ -485,7 +482,6 @@ fn labelled(model: &Model, batch: Batch, columns: Columns, file: &str, times: &m
 }
 
 fn mb(bytes: u64) -> f64 {
-    #[allow(clippy::cast_precision_loss)]
     let b = bytes as f64;
     b / 1e6
 }
@@ -504,7 +500,6 @@ impl Progress {
         }
         self.last = Instant::now();
         let secs = self.start.elapsed().as_secs_f64();
-        #[allow(clippy::cast_precision_loss)]
         let (rate, share) = (rows as f64 / secs.max(1e-9), done_bytes as f64 / self.total_bytes.max(1) as f64);
         let eta = if share > 0.0 { secs * (1.0 - share) / share } else { f64::NAN };
         eprintln!(

@@ -249,7 +249,6 @@ fn info_model(a: &InfoArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
-    #[allow(clippy::cast_precision_loss)]
     let share = 100.0 * f.agreement.same as f64 / f.agreement.rows.max(1) as f64;
     println!("model:      {} (format version {}, embedmap {})", a.file.display(), f.version, f.embedmap_version);
     println!("clustering: {}", describe(&f.request));
@@ -715,7 +714,6 @@ fn cluster(a: &ClusterArgs) -> anyhow::Result<()> {
             let model = crate::model::Model::from_clustering(&ds.embeddings, &ds.source, file, &outcome, Some(&projected), &[])?;
             model.save(path)?;
             let ag = model.file.agreement;
-            #[allow(clippy::cast_precision_loss)]
             let share = 100.0 * ag.same as f64 / ag.rows.max(1) as f64;
             eprintln!(
                 "wrote the model to {} ({}; it labels {} of the {} rows as the clustering did, {share:.2}%) in {:.0} ms",
@@ -732,7 +730,6 @@ fn cluster(a: &ClusterArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    #[allow(clippy::cast_precision_loss)]
     let noise_share = outcome.n_noise as f64 / ds.n().max(1) as f64;
     eprintln!("{} clusters, {} noise points ({:.1}%)", outcome.n_clusters, outcome.n_noise, 100.0 * noise_share);
     let excl = if outcome.n_noise > 0 { ", noise excluded" } else { "" };

@@ -134,6 +134,7 @@ struct Held<'a> {
 
 impl Held<'_> {
     /// The column as polars holds it (for CSV, which turns it into text).
+    #[expect(clippy::cast_possible_wrap, reason = "offsets into an in-memory column are below the allocation's size, so below i64::MAX")]
     fn to_column(&self) -> PolarsResult<Column> {
         let n = self.values.len() / self.width.max(1);
         let flat = Series::new("item".into(), self.values.as_ref());
@@ -228,7 +229,6 @@ pub fn export_coords(ds: &Dataset, xy: &[[f32; 2]], path: &Path) -> Result<Expor
     if xy.len() != ds.n() {
         return Err(ExportError::LengthMismatch { got: xy.len(), expected: ds.n() });
     }
-    #[allow(clippy::cast_possible_truncation)]
     let rows: Vec<u64> = (0..xy.len() as u64).collect();
     let mut columns = vec![Series::new("row".into(), rows).into_column()];
     if let Ok(id) = ds.frame.column("id") {

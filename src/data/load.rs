@@ -350,7 +350,7 @@ fn check_memory_against(path: &Path, format: Format, size: u64, available: Optio
         // Columnar files are compressed; vectors of floats rarely shrink more than 2×.
         Format::Parquet | Format::Arrow => 4.0,
     };
-    #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let need = (size as f64 * factor) as u64;
     if let Some(avail) = available
         && need > avail
@@ -481,7 +481,7 @@ struct NonFinite {
     first_column: String,
 }
 
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments)]
 fn finish(
     mut frame: DataFrame,
     mut data: Vec<f32>,
@@ -649,7 +649,7 @@ fn extract(frame: &DataFrame, source: &EmbeddingSource, path: &Path) -> Result<(
                 let mut row_bad = false;
                 for v in vals {
                     row_bad |= !v.is_finite();
-                    #[allow(clippy::cast_possible_truncation)]
+                    #[expect(clippy::cast_possible_truncation)]
                     data.push(v as f32);
                 }
                 if row_bad {
@@ -679,7 +679,7 @@ fn extract(frame: &DataFrame, source: &EmbeddingSource, path: &Path) -> Result<(
                             bad[row] = true;
                             first_bad.push((row, j));
                         }
-                        #[allow(clippy::cast_possible_truncation)]
+                        #[expect(clippy::cast_possible_truncation)]
                         {
                             data[row * d + j] = v as f32;
                         }
@@ -699,7 +699,7 @@ fn extract(frame: &DataFrame, source: &EmbeddingSource, path: &Path) -> Result<(
                             bad[row] = true;
                             first_bad.push((row, j));
                         }
-                        #[allow(clippy::cast_possible_truncation)]
+                        #[expect(clippy::cast_possible_truncation)]
                         {
                             data[row * d + j] = v as f32;
                         }

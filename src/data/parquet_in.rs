@@ -149,8 +149,7 @@ pub(super) fn load(path: &Path, opts: &LoadOptions, progress: LoadProgress<'_>) 
             let tx = tx.clone();
             let (work, metadata, column) = (&work, &metadata, column.as_str());
             scope.spawn(move || {
-                loop {
-                    let Some((first_row, count, bytes, out)) = work.lock().ok().and_then(|mut w| w.pop_front()) else { break };
+                while let Some((first_row, count, bytes, out)) = work.lock().ok().and_then(|mut w| w.pop_front()) {
                     let result = read_batch(path, metadata, column, first_row, count, dim, out)
                         .map(|bad| bad.map(|bad| (count, bytes, bad.into_iter().map(|r| r + first_row).collect())));
                     let stop = !matches!(result, Ok(Some(_)));
@@ -172,7 +171,6 @@ pub(super) fn load(path: &Path, opts: &LoadOptions, progress: LoadProgress<'_>) 
                     rows_done += count;
                     bytes_done += bytes;
                     nonfinite.extend(bad);
-                    #[allow(clippy::cast_precision_loss)]
                     progress(
                         &format!(
                             "reading vectors: {} of {} rows, {} of {} MB",
@@ -284,7 +282,7 @@ fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -297,6 +295,7 @@ mod tests {
     use super::*;
 
     /// A Parquet file of `rows` rows (id, text, the vectors as `dtype`) in row groups of `group`.
+    #[expect(clippy::cast_possible_wrap, reason = "test files of a few thousand rows")]
     fn write(dir: &Path, name: &str, values: &[f32], dim: usize, dtype: &DataType, group: usize) -> std::path::PathBuf {
         let rows = values.len() / dim;
         let lists: Vec<Series> = values.chunks(dim).map(|r| Series::new("".into(), r)).collect();

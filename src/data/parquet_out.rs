@@ -154,6 +154,7 @@ enum Job<'a> {
 }
 
 /// Encodes and compresses one row group: its columns' leaves in schema order, each a list of pages.
+#[expect(clippy::cast_possible_wrap, reason = "a row offset of an in-memory frame is below i64::MAX")]
 fn encode_group(
     parts: &[Part<'_>],
     fields: &[ParquetType],
@@ -386,7 +387,7 @@ where
     }
     let mut min: Option<T> = None;
     let mut max: Option<T> = None;
-    #[allow(clippy::eq_op)]
+    #[expect(clippy::eq_op)]
     for &v in values.iter().filter(|&&v| v == v) {
         if min.is_none_or(|m| v < m) {
             min = Some(v);

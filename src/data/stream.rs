@@ -249,7 +249,7 @@ impl BatchReader {
                 } else {
                     let mut raw = vec![0u8; rows * self.dim * elem];
                     f.read_exact(&mut raw).map_err(io)?;
-                    #[allow(clippy::cast_possible_truncation)]
+                    #[expect(clippy::cast_possible_truncation)]
                     raw.chunks_exact(8)
                         .map(|b| {
                             let b = [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]];
@@ -406,7 +406,7 @@ fn extract_tolerant(frame: &DataFrame, source: &EmbeddingSource, dim: usize, pat
                     Some((_, Some(v))) if v.len() != dim => Some(format!("{} values in '{column}', the model expects {dim}", v.len())),
                     Some((_, Some(v))) if v.iter().any(|x| !x.is_finite()) => Some(format!("NaN or infinite value in '{column}'")),
                     Some((_, Some(v))) => {
-                        #[allow(clippy::cast_possible_truncation)]
+                        #[expect(clippy::cast_possible_truncation)]
                         data[row * dim..(row + 1) * dim].iter_mut().zip(&v).for_each(|(o, &x)| *o = x as f32);
                         None
                     }
@@ -447,7 +447,7 @@ fn extract_tolerant(frame: &DataFrame, source: &EmbeddingSource, dim: usize, pat
                 };
                 for (row, v) in f.into_iter().enumerate() {
                     match v {
-                        #[allow(clippy::cast_possible_truncation)]
+                        #[expect(clippy::cast_possible_truncation)]
                         Some(v) if v.is_finite() => data[row * dim + j] = v as f32,
                         Some(_) => {
                             why[row].get_or_insert_with(|| format!("NaN or infinite value in '{name}'"));

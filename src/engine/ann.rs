@@ -63,10 +63,14 @@ struct Partition {
 }
 
 impl Partition {
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a positive square root of a row count, clamped to 8..=4096"
+    )]
     fn build(emb: &Embeddings, metric: Metric, fitted: Option<&[bool]>, seed: u64, ctl: &Control) -> Result<Self, Cancelled> {
         let src = emb.points(metric);
         let (n, d) = (src.n(), src.d());
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
         // About 2√m lists for the m rows searched (all, or the fitted ones).
         let m = fitted.map_or(n, |f| f.iter().filter(|&&x| x).count()).max(1);
         let lists = ((2.0 * (m as f64).sqrt()) as usize).clamp(8, 4096).min(n);
@@ -90,12 +94,12 @@ impl Partition {
                 for i in 0..n {
                     m.iter_mut().zip(src.row(i)).for_each(|(a, &v)| *a += f64::from(v));
                 }
-                #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation)]
                 m.iter().map(|s| (s / n as f64) as f32).collect()
             }
         };
         let centred = |row: &[f32]| -> Vec<f32> { row.iter().zip(&mean).map(|(v, m)| v - m).collect() };
-        let c: Vec<f32> = centres.chunks_exact(d).flat_map(|r| centred(r)).collect();
+        let c: Vec<f32> = centres.chunks_exact(d).flat_map(centred).collect();
         let cn: Vec<f32> = c.chunks_exact(d).map(|r| r.iter().map(|v| v * v).sum()).collect();
         // Every row's list: the nearest centre.
         const B: usize = 512;
@@ -114,7 +118,7 @@ impl Partition {
                             Metric::Cosine => -r[j],
                             Metric::Euclidean => cn[j] - 2.0 * r[j],
                         };
-                        #[allow(clippy::cast_possible_truncation)]
+                        #[expect(clippy::cast_possible_truncation)]
                         let best = (0..lists).min_by(|&a, &b| score(a).total_cmp(&score(b))).unwrap_or(0) as u32;
                         best
                     })
@@ -145,7 +149,7 @@ impl Partition {
             let slot = if searchable(i) { &mut fill[h as usize] } else { &mut fill_rest[h as usize] };
             let p = *slot;
             *slot += 1;
-            #[allow(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation)]
             {
                 order[p] = i as u32;
                 pos[i] = p as u32;
@@ -179,7 +183,7 @@ impl Partition {
                 if let Some(p) = o.iter().position(|&j| j as usize == l) {
                     o.remove(p);
                 }
-                #[allow(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation)]
                 o.insert(0, l as u32);
                 o
             })
@@ -213,7 +217,6 @@ impl Partition {
                     self.search(l, &qs, probes, k, &mut dd, &mut ii);
                 }
                 let t = done.fetch_add(qs.len(), std::sync::atomic::Ordering::Relaxed) + qs.len();
-                #[allow(clippy::cast_precision_loss)]
                 ctl.progress(stage, t as f32 / total.max(1) as f32);
                 Ok((dd, ii))
             })
@@ -302,9 +305,7 @@ pub fn ivf_knn(emb: &Embeddings, metric: Metric, k: usize, seed: u64, ctl: &Cont
                     .sum()
             })
             .sum();
-        #[allow(clippy::cast_precision_loss)]
-        let r = found as f64 / (sample.len() * k) as f64;
-        r
+        found as f64 / (sample.len() * k) as f64
     };
     let (probes, recall) = choose_probes(lists, RECALL_GOAL, ctl, sampled_recall)?;
     // The full pass: every list against its probes, in parallel over lists.
@@ -326,7 +327,7 @@ pub fn ivf_knn(emb: &Embeddings, metric: Metric, k: usize, seed: u64, ctl: &Cont
         if indices[i * k + k - 1] == u32::MAX {
             let row = super::neighbors::nearest_rows(emb, metric, i, k);
             for (t, (j, dv)) in row.into_iter().enumerate() {
-                #[allow(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation)]
                 {
                     indices[i * k + t] = j as u32;
                 }
@@ -388,9 +389,7 @@ pub fn ivf_cross_knn(
         let got = search_sample(probes);
         let hit: usize = got.iter().zip(&exact).map(|(g, e)| g.iter().filter(|p| **p != u32::MAX && e.contains(p)).count()).sum();
         let want: usize = exact.iter().map(|e| e.iter().filter(|p| **p != u32::MAX).count()).sum();
-        #[allow(clippy::cast_precision_loss)]
-        let r = if want == 0 { 1.0 } else { hit as f64 / want as f64 };
-        r
+        if want == 0 { 1.0 } else { hit as f64 / want as f64 }
     };
     let (probes, recall) = choose_probes(lists, PLACE_RECALL_GOAL, ctl, recall_at)?;
     let per_list = part.search_all(probes, k, ctl, "placing · neighbours", rest.len(), queries_of)?;
@@ -469,6 +468,7 @@ mod tests {
     use crate::engine::Matrix;
 
     #[test]
+    #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and row numbers")]
     fn cross_search_finds_the_nearest_fitted_rows_of_the_others() {
         // 6,000 points in 40 blobs in 32-d; every third row fitted.
         let mut rng = Rng::new(11);
@@ -515,6 +515,7 @@ mod tests {
     }
 
     #[test]
+    #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and row numbers")]
     fn ivf_graph_reaches_its_recall_goal_on_clustered_data() {
         // 6,000 points in 40 gaussian blobs in 32-d.
         let mut rng = Rng::new(9);

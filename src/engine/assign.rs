@@ -53,7 +53,6 @@ pub fn nearest(points: &Matrix, targets: &Matrix, metric: Metric) -> Nearest {
     }
     let t_norm_sq: Vec<f64> = (0..k).map(|j| sum_sq(targets.row(j))).collect();
     let t_norm: Vec<f64> = t_norm_sq.iter().map(|v| v.sqrt()).collect();
-    #[allow(clippy::cast_precision_loss)]
     let rel = (d as f64 + 2.0) * f64::from(f32::EPSILON);
     // Per target, the parts of the allowance that do not depend on the row.
     let t_err: Vec<f64> = t_norm_sq.iter().map(|&v| rel * v).collect();
@@ -63,7 +62,7 @@ pub fn nearest(points: &Matrix, targets: &Matrix, metric: Metric) -> Nearest {
     let tried = AtomicUsize::new(0);
     let passed = AtomicUsize::new(0);
     let finish = |key: f64| -> f32 {
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         match metric {
             Metric::Euclidean => key.max(0.0).sqrt() as f32,
             Metric::Cosine => (1.0 + key).max(0.0) as f32,
@@ -198,7 +197,7 @@ fn scan(buf: &[f32], c: &Chunk<'_>, metric: Metric, x_err: &[f64], best_hi: &mut
             hi = if u < hi { u } else { hi };
         }
         best_hi[r] = hi;
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         for (jj, ((&e, &n), &t)) in est.iter().zip(c.tn).zip(c.te).enumerate() {
             let lo = e - xe * n - t;
             if lo <= hi {
@@ -215,7 +214,7 @@ mod tests {
 
     fn random(n: usize, d: usize, seed: u64) -> Matrix {
         let mut rng = Rng::new(seed);
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         let v: Vec<f32> = (0..n * d).map(|_| (rng.next_f64() * 2.0 - 1.0) as f32 + 3.0).collect();
         Matrix::new(v, n, d).unwrap()
     }
@@ -255,7 +254,7 @@ mod tests {
     /// the first one given twice, and rows exactly between two centres.
     fn separated(n: usize, k: usize, d: usize) -> (Matrix, Matrix) {
         let mut rng = Rng::new(9);
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         let centres: Vec<f32> = (0..k * d).map(|_| (rng.next_f64() * 6.0 - 3.0) as f32).collect();
         let mut rows = Vec::with_capacity(n * d);
         for i in 0..n {
@@ -264,7 +263,7 @@ mod tests {
                 let o = (c + 1) % k;
                 rows.extend((0..d).map(|t| 0.5 * (centres[c * d + t] + centres[o * d + t])));
             } else {
-                #[allow(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation)]
                 rows.extend((0..d).map(|t| centres[c * d + t] + (rng.next_f64() * 0.6 - 0.3) as f32));
             }
         }

@@ -248,7 +248,6 @@ mod tests {
 
     #[test]
     fn a_row_sample_is_a_sorted_copy_of_the_metric_space_and_is_kept() {
-        #[allow(clippy::cast_precision_loss)]
         let data: Vec<f32> = (0..500 * 4).map(|i| ((i * 7919) % 113) as f32 + 1.0).collect();
         let emb = Embeddings::new(Matrix::new(data, 500, 4).unwrap());
         let s = emb.row_sample(Metric::Cosine, 3, 120);

@@ -2,7 +2,10 @@
 //! in f64 on a small dense matrix such as a d×d covariance.
 //!
 //! Index loops mirror the textbook formulation of both algorithms, which keeps them checkable.
-#![allow(clippy::needless_range_loop)]
+#![expect(
+    clippy::needless_range_loop,
+    reason = "the dense eigen solvers index several arrays by one loop variable, as the textbook algorithms do"
+)]
 
 /// Eigenvalues in ascending order and the matching eigenvectors as the columns of a row-major
 /// n×n matrix. `a` is a row-major symmetric n×n matrix.
@@ -38,7 +41,7 @@ fn transpose(v: &mut [f64], n: usize) {
 /// Householder reduction to tridiagonal form (after the EISPACK routine of the same name), with
 /// the matrix and the accumulated transformation addressed transposed (element (i, j) at
 /// `j·n + i`).
-#[allow(clippy::many_single_char_names)]
+#[expect(clippy::many_single_char_names)]
 fn tred2(v: &mut [f64], d: &mut [f64], e: &mut [f64], n: usize) {
     let at = |i: usize, j: usize| j * n + i;
     for j in 0..n {
@@ -137,7 +140,7 @@ fn tred2(v: &mut [f64], d: &mut [f64], e: &mut [f64], n: usize) {
 
 /// Implicit QL iterations on the tridiagonal form, then a sort into ascending order. `vt` holds
 /// the transformation transposed: eigenvector j ends up in row j.
-#[allow(clippy::many_single_char_names)]
+#[expect(clippy::many_single_char_names)]
 fn tql2(vt: &mut [f64], d: &mut [f64], e: &mut [f64], n: usize) {
     let at = |i: usize, j: usize| i * n + j;
     for i in 1..n {

@@ -216,7 +216,7 @@ impl HdbscanTree {
             let (nb, d) = g.neighbors(i);
             for (&j, &dv) in nb.iter().zip(d) {
                 let w = dv.max(core[i]).max(core[j as usize]);
-                #[allow(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation)]
                 let (a, b) = ((i as u32).min(j), (i as u32).max(j));
                 edges.push((w, a, b));
             }
@@ -299,10 +299,9 @@ fn prim(dist: &Square, core: &[f32], pair: Option<&super::pair::Pair<'_>>, ctl: 
     while edges.len() + 1 < n {
         if edges.len() % 1024 == 0 {
             ctl.check()?;
-            #[allow(clippy::cast_precision_loss)]
             ctl.progress("spanning tree", edges.len() as f32 / n as f32);
         }
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         let cur = current as u32;
         let row = dist.row(current);
         let cc = core[current];
@@ -498,7 +497,6 @@ fn select_clusters(tree: &[CondensedRow], n: usize, selection: Selection, epsilo
     }
     let mut stability = vec![0.0f64; n_clusters];
     for r in tree {
-        #[allow(clippy::cast_precision_loss)]
         {
             stability[r.parent - n] += (r.lambda - birth[r.parent - n]) * r.size as f64;
         }
@@ -600,7 +598,7 @@ fn owners(tree: &[CondensedRow], n: usize, selected: &[usize]) -> (Vec<i32>, Vec
     let n_clusters = tree.iter().filter(|r| r.size > 1).map(|r| r.child + 1 - n).max().unwrap_or(1);
     let mut cluster_label = vec![-1i32; n_clusters];
     for (i, &c) in selected.iter().enumerate() {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+        #[expect(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
         {
             cluster_label[c - n] = i as i32;
         }
@@ -701,7 +699,7 @@ impl Predictor {
         let tree_rows = &result.condensed;
         let (node_label, node_max) = owners(tree_rows, n, &result.selected);
         let m = node_label.len();
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         let dist_of = |lambda: f64| {
             if lambda.is_infinite() {
                 0.0
@@ -711,11 +709,9 @@ impl Predictor {
                 (1.0 / lambda) as f32
             }
         };
-        #[allow(clippy::cast_precision_loss)]
         let mut clusters: Vec<[f32; 4]> = (0..m).map(|c| [c as f32, f32::INFINITY, node_label[c] as f32, dist_of(node_max[c])]).collect();
         let mut points = vec![[0.0f32, f32::INFINITY, 0.0]; n];
         for r in tree_rows {
-            #[allow(clippy::cast_precision_loss)]
             if r.child < n {
                 points[r.child] = [tree.core[r.child], dist_of(r.lambda), (r.parent - n) as f32];
             } else {
@@ -759,17 +755,17 @@ impl Predictor {
                 let neighbor = ri[best];
                 let lambda = lambda_of(best_mr);
                 let [_, exit, node] = self.points[neighbor as usize];
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 let mut c = node as usize;
                 if lambda_of(exit) > lambda {
                     while c > 0 && lambda_of(self.clusters[c][1]) >= lambda {
-                        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                         {
                             c = self.clusters[c][0] as usize;
                         }
                     }
                 }
-                #[allow(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation)]
                 let label = self.clusters[c][2] as i32;
                 let strength = if label >= 0 { strength(lambda, lambda_of(self.clusters[c][3])) } else { 0.0 };
                 Predicted { label, strength, neighbor, distance: rd[best] }
@@ -780,6 +776,11 @@ impl Predictor {
 
     /// Checks a predictor read from a file for `n` fitted points and `n_clusters` labels: every
     /// index in range and every parent before its child (so the walk up ends).
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "the value is checked to be a non-negative whole number below the bound first"
+    )]
     pub fn check(&self, n: usize, n_clusters: usize) -> Result<(), String> {
         let m = self.clusters.len();
         if self.points.len() != n {
@@ -789,7 +790,6 @@ impl Predictor {
             return Err("no HDBSCAN tree".into());
         }
         let index = |v: f32, below: usize| v >= 0.0 && v.fract() == 0.0 && (v as usize) < below;
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
         for (c, cl) in self.clusters.iter().enumerate() {
             if !(index(cl[0], c.max(1))) {
                 return Err(format!("HDBSCAN cluster {c} has the parent {}, not an earlier cluster", cl[0]));
@@ -820,7 +820,7 @@ mod tests {
     fn a_new_min_samples_over_the_kept_distance_matrix_gives_the_tree_a_fresh_build_gives() {
         let (n, d) = (600, 8);
         let mut rng = Rng::new(5);
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         let pts: Vec<f32> = (0..n * d).map(|i| ((i / d) % 4) as f32 * 3.0 + (rng.next_f64() * 2.0) as f32).collect();
         let m = Matrix::new(pts, n, d).unwrap();
         let emb = Embeddings::new(m.clone());
@@ -842,7 +842,7 @@ mod tests {
         // must equal Kruskal's over every pair, and it must span every point.
         let (n, d) = (203, 5);
         let mut rng = Rng::new(11);
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         let pts: Vec<f32> = (0..n * d).map(|_| (rng.next_f64() * 10.0) as f32).collect();
         let emb = Embeddings::new(Matrix::new(pts, n, d).unwrap());
         let (dist, core) = Square::build_with_nearest(&emb, Metric::Euclidean, 3, &Control::default()).unwrap();
@@ -876,7 +876,7 @@ mod tests {
     fn two_blobs_and_scattered_noise() {
         let mut rng = Rng::new(5);
         let mut pts = Vec::new();
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         let mut g = || (rng.next_f64() - 0.5) as f32;
         for _ in 0..60 {
             pts.extend_from_slice(&[g(), g()]);

@@ -5,6 +5,7 @@
 //! average, complete and single. The merge heights are those of SciPy's `linkage` (and so of
 //! scikit-learn's `AgglomerativeClustering`): ward's is `sqrt(2·|u||v|/(|u|+|v|))·‖c_u − c_v‖`.
 
+use super::disjoint::Disjoint;
 use super::neighbors::{Condensed, index};
 use super::unionfind::UnionFind;
 use super::{Cancelled, Control, Embeddings, Metric};
@@ -144,6 +145,7 @@ impl Dendrogram {
     /// The labels of every point in the cut into `k` clusters (1 ≤ k ≤ leaves), numbered by
     /// first row.
     #[must_use]
+    #[expect(clippy::cast_sign_loss, reason = "hierarchical labels are never noise, so never negative")]
     pub fn cut(&self, k: usize) -> Vec<i32> {
         let leaves = self.cut_leaves(k);
         let Some(leaf_of) = &self.leaf_of else { return leaves };
@@ -290,7 +292,7 @@ pub fn micro_dendrogram(
                         }
                         _ => a.iter().zip(b).map(|(p, q)| (p - q) * (p - q)).sum::<f64>().sqrt(),
                     };
-                    #[allow(clippy::cast_possible_truncation)]
+                    #[expect(clippy::cast_possible_truncation)]
                     let v = v as f32;
                     v
                 })
@@ -347,7 +349,6 @@ fn nn_chain_split(
         while active.len() > 1 {
             if raw.len().is_multiple_of(256) {
                 ctl.check()?;
-                #[allow(clippy::cast_precision_loss)]
                 ctl.progress("dendrogram", raw.len() as f32 / (n - 1) as f32);
             }
             if chain.is_empty() {
@@ -416,7 +417,7 @@ fn nn_chain_split(
             let (lo, hi) = if a < b { (a, b) } else { (b, a) };
             let (sa, sb) = (f64::from(size[lo]), f64::from(size[hi]));
             let sizes_now = &size;
-            let cells = Cells(data.as_mut_ptr(), data.len());
+            let cells = Disjoint::new(data);
             let lw = LanceWilliams { linkage, sa, sb, d_ab };
             // Three runs of k with their own cell positions: below lo both cells are column
             // entries (fetched ahead), between lo and hi the first is in row lo, above hi both
@@ -464,35 +465,6 @@ fn nn_chain_split(
     Ok(Dendrogram { n, merges: to_scipy(n, sizes, &raw), linkage, metric, leaf_of: None })
 }
 
-/// The condensed matrix shared by the two halves of a Lance-Williams update, which write
-/// disjoint cells.
-struct Cells(*mut f32, usize);
-// SAFETY: only used by the two halves of an update, which write disjoint cells (see the update loop).
-unsafe impl Sync for Cells {}
-impl Cells {
-    /// # Safety
-    /// `i` < len and no other thread writes cell `i` meanwhile.
-    unsafe fn get(&self, i: usize) -> f32 {
-        assert!(i < self.1);
-        // SAFETY: bounds checked; the caller promises no concurrent write to this cell.
-        unsafe { *self.0.add(i) }
-    }
-    /// # Safety
-    /// `i` < len and no other thread reads or writes cell `i` meanwhile.
-    unsafe fn set(&self, i: usize, v: f32) {
-        assert!(i < self.1);
-        // SAFETY: as in `get`.
-        unsafe { *self.0.add(i) = v }
-    }
-    fn prefetch(&self, i: usize) {
-        #[cfg(target_arch = "x86_64")]
-        if i < self.1 {
-            // SAFETY: a prefetch never faults and has no architectural effect; the address is in bounds.
-            unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(self.0.add(i).cast::<i8>()) };
-        }
-    }
-}
-
 /// One merge's Lance-Williams update: the merged clusters' sizes and distance.
 struct LanceWilliams {
     linkage: Linkage,
@@ -523,7 +495,7 @@ impl LanceWilliams {
 #[inline(always)]
 fn update_run(
     ks: &[usize],
-    cells: &Cells,
+    cells: &Disjoint<'_, f32>,
     lw: &LanceWilliams,
     sizes: &[u32],
     pos_a: impl Fn(usize) -> usize,
@@ -541,7 +513,7 @@ fn update_run(
         let (da, db) = unsafe { (f64::from(cells.get(ka)), f64::from(cells.get(kb))) };
         let nv = lw.apply(f64::from(sizes[k]), da, db);
         // SAFETY: as above.
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         unsafe {
             cells.set(ka, nv as f32);
         }
@@ -579,7 +551,7 @@ fn to_scipy(n: usize, sizes: &[u32], raw: &[(usize, usize, f64)]) -> Vec<Merge> 
         let r = uf.union(ra, rb).unwrap_or(ra);
         node[r] = n + i;
         node_size[r] = s;
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         merges.push(Merge { left: na.min(nb) as u32, right: na.max(nb) as u32, height: h, size: s });
     }
     merges
@@ -621,7 +593,7 @@ mod tests {
     fn micro_clusters_keep_separated_groups_apart() {
         let mut rng = crate::engine::rng::Rng::new(4);
         let (n, d) = (3000, 5);
-        #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+        #[expect(clippy::cast_possible_truncation)]
         let data: Vec<f32> = (0..n * d).map(|i| ((i / d) % 4) as f32 * 20.0 + rng.next_f64() as f32).collect();
         let emb = Embeddings::new(Matrix::new(data, n, d).unwrap());
         for linkage in Linkage::ALL {
@@ -638,7 +610,7 @@ mod tests {
     fn the_chain_in_two_halves_builds_the_same_tree() {
         let mut rng = crate::engine::rng::Rng::new(8);
         let (n, d) = (1500, 6);
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         let data: Vec<f32> = (0..n * d).map(|_| rng.next_f64() as f32).collect();
         let emb = Embeddings::new(Matrix::new(data, n, d).unwrap());
         for linkage in Linkage::ALL {

@@ -186,11 +186,11 @@ fn distances_to_candidates(points: &Matrix, norms: &[f64], cands: &[f32], closes
     let cand_norms = row_norms_sq(cands, d);
     let ranges = fixed_ranges(n, n.div_ceil(1024).min(64));
     // Each range writes its own columns of `out`; gather per-range potentials and reduce in order.
-    let out_ptr = SendPtr(out.as_mut_ptr());
+    let out_view = super::disjoint::Disjoint::new(out);
     let partial: Vec<Vec<f64>> = ranges
         .par_iter()
         .map(|r| {
-            let out_ptr = &out_ptr;
+            let out_view = &out_view;
             let mut pot = vec![0.0f64; c];
             let mut buf = vec![0.0f32; ROW_BLOCK * c];
             let mut start = r.start;
@@ -201,14 +201,12 @@ fn distances_to_candidates(points: &Matrix, norms: &[f64], cands: &[f32], closes
                 for i in 0..m {
                     let xi = norms[start + i];
                     for j in 0..c {
-                        #[allow(clippy::cast_possible_truncation)]
                         let dist = (xi + cand_norms[j] - 2.0 * f64::from(buf[i * c + j])).max(0.0);
                         pot[j] += dist.min(closest[start + i]);
-                        // SAFETY: ranges are disjoint, so (j, start + i) is written by this task only,
-                        // and j * n + start + i < c * n = out.len().
-                        #[allow(clippy::cast_possible_truncation)]
+                        // SAFETY: ranges are disjoint, so (j, start + i) is written by this task only.
+                        #[expect(clippy::cast_possible_truncation)]
                         unsafe {
-                            *out_ptr.0.add(j * n + start + i) = dist as f32;
+                            out_view.set(j * n + start + i, dist as f32);
                         }
                     }
                 }
@@ -227,16 +225,10 @@ fn distances_to_candidates(points: &Matrix, norms: &[f64], cands: &[f32], closes
 }
 
 /// A raw pointer that may cross threads; every use states why the writes are disjoint.
-struct SendPtr<T>(*mut T);
-// SAFETY: used only for disjoint writes from rayon tasks that end before the owner is used again.
-unsafe impl<T> Sync for SendPtr<T> {}
-// SAFETY: as above.
-unsafe impl<T> Send for SendPtr<T> {}
-
 /// Greedy k-means++ (Arthur & Vassilvitskii; scikit-learn's variant with 2 + ⌊ln k⌋ local trials).
 pub(crate) fn kmeans_plus_plus(points: &Matrix, norms: &[f64], k: usize, rng: &mut Rng, ctl: &Control) -> Result<Vec<f32>, Cancelled> {
     let (n, d) = (points.n(), points.d());
-    #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let trials = 2 + (k as f64).ln() as usize;
     let mut centers = Vec::with_capacity(k * d);
     let first = rng.below(n);
@@ -253,7 +245,6 @@ pub(crate) fn kmeans_plus_plus(points: &Matrix, norms: &[f64], k: usize, rng: &m
     let mut cands = vec![0.0f32; trials * d];
     for c in 1..k {
         ctl.check()?;
-        #[allow(clippy::cast_precision_loss)]
         ctl.progress("k-means++", c as f32 / k as f32);
         let mut acc = 0.0;
         for (s, &v) in cumsum.iter_mut().zip(&closest) {
@@ -295,7 +286,6 @@ pub(crate) struct Step {
     pub(crate) changed: usize,
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn assign_step(
     points: &Matrix,
     centers: &[f32],
@@ -351,7 +341,7 @@ pub(crate) fn assign_step(
                         (best, sq_dist(x, &centers[best * d..(best + 1) * d]))
                     };
                     let li = start + i - r.start;
-                    #[allow(clippy::cast_possible_truncation)]
+                    #[expect(clippy::cast_possible_truncation)]
                     let best_u = best as u32;
                     if lab[li] != best_u {
                         changed += 1;
@@ -423,7 +413,7 @@ mod tests {
         for i in 0..200 {
             let off = if i % 2 == 0 { 10.0 } else { -10.0 };
             for _ in 0..3 {
-                #[allow(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation)]
                 data.push(off + rng.next_f64() as f32);
             }
         }

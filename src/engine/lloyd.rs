@@ -39,7 +39,6 @@ use super::matrix::Matrix;
 
 /// Relative rounding allowance of an f32 dot product over `d` terms.
 fn dot_eps(d: usize) -> f64 {
-    #[allow(clippy::cast_precision_loss)]
     let d = d.max(1) as f64;
     d * f64::from(f32::EPSILON)
 }
@@ -146,7 +145,7 @@ impl<'a> Centres<'a> {
                 half_pair[b * k + a] = s;
             }
         }
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         let w: Vec<f32> = norms.iter().zip(&origin_dot).map(|(&cn, &od)| (cn + 2.0 * od) as f32).collect();
         let w_abs_max = w.iter().map(|v| f64::from(v.abs())).fold(0.0, f64::max);
         Self { c, shifted, norms, max_norm, origin_dot, origin_norm, half_sep, half_pair, w, w_abs_max }
@@ -156,7 +155,7 @@ impl<'a> Centres<'a> {
 /// For each of the `m` rows of `block` (with squared distances `xn` to o): the nearest centre
 /// by the GEMM estimate, a lower bound on the distance to every other centre and an upper bound
 /// on the distance to that one.
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments)]
 fn nearest_two(block: &[f32], xn: &[f64], m: usize, cs: &Centres, k: usize, d: usize, buf: &mut [f32], out: &mut Vec<(usize, f64, f64)>) {
     dot_nt(block, m, &cs.shifted, k, d, buf, k);
     out.clear();
@@ -227,7 +226,6 @@ fn centre_lower_bounds(buf: &[f32], xn: &[f64], m: usize, cs: &Centres, k: usize
 /// The relative rounding allowance of [`sq_dist`] over `d` terms: it rounds each difference and
 /// square and adds up `d/8` f32 squares per lane.
 fn sq_dist_rel(d: usize) -> f64 {
-    #[allow(clippy::cast_precision_loss)]
     let terms = (d / 8 + 3) as f64;
     terms * f64::from(f32::EPSILON)
 }
@@ -313,7 +311,7 @@ fn full_pass(points: &Matrix, cs: &Centres, o: &[f32], k: usize, rows: &mut Rows
                 for (i, &(best, low, high)) in near.iter().enumerate() {
                     let x = points.row(start + i);
                     let li = off + i;
-                    #[allow(clippy::cast_possible_truncation)]
+                    #[expect(clippy::cast_possible_truncation)]
                     let best_u = best as u32;
                     let old = lab[li];
                     if old != best_u {
@@ -419,7 +417,7 @@ fn bounded_pass(points: &Matrix, cs: &Centres, o: &[f32], drift: &[f64], k: usiz
                     let old = lab[li] as usize;
                     if best != old {
                         out.changed += 1;
-                        #[allow(clippy::cast_possible_truncation)]
+                        #[expect(clippy::cast_possible_truncation)]
                         {
                             lab[li] = best as u32;
                         }
@@ -657,7 +655,7 @@ const ELKAN_CHUNK: usize = 16;
 /// One row of [`elkan_range`] whose bounds did not clear it (`gate`: the nearest another centre
 /// could be); returns the dot products it took.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments)]
 fn elkan_row<K: ElkanKernels>(
     r: &ElkanRange,
     li: usize,
@@ -701,7 +699,7 @@ fn elkan_row<K: ElkanKernels>(
         up[li] = (best_v + xn + err).max(0.0).sqrt() + shrink;
         if best != a {
             out.changed += 1;
-            #[allow(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation)]
             {
                 lab[li] = best as u32;
             }
@@ -722,7 +720,6 @@ fn centre_value<K: ElkanKernels>(cs: &Centres, x: &[f32], j: usize, d: usize) ->
 /// `tol_rel` times the mean per-feature variance of the rows (squared, summed, as scikit-learn's
 /// `tol`), or `max_iter` passes; spherical (unit centres) under cosine. The variance comes from
 /// the first pass's sums, so it costs no pass of its own.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn lloyd(
     points: &Matrix,
     centers: Vec<f32>,
@@ -790,7 +787,6 @@ fn lloyd_with(
     let o = centroid(&centers, k, d);
     for it in 0..max_iter {
         ctl.check()?;
-        #[allow(clippy::cast_precision_loss)]
         ctl.progress(&format!("{stage} · iteration {}", it + 1), it as f32 / max_iter as f32);
         let cs = Centres::new(&centers, &o, k, d);
         let (changed, gathered) = pass(points, &cs, &o, drift.as_deref(), fresh, k, &mut rows, &mut sums, &mut counts);
@@ -846,7 +842,7 @@ fn lloyd_with(
 /// A full pass when there is no drift to apply (summing every row when `fresh`, else moving the
 /// rows whose label changes between sums), else a bounded one; updates the sums and sizes,
 /// returns how many labels changed and how many rows the bounded pass re-assigned.
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments)]
 fn pass(
     points: &Matrix,
     cs: &Centres,
@@ -905,7 +901,6 @@ fn mean_variance(points: &Matrix, sums: &[f64], spread: f64) -> f64 {
     if n == 0 || d == 0 {
         return 0.0;
     }
-    #[allow(clippy::cast_precision_loss)]
     let (nf, df) = (n as f64, d as f64);
     let mut off = 0.0;
     for t in 0..d {
@@ -927,19 +922,18 @@ fn means(sums: &[f64], counts: &[i64], o: &[f32], old: &[f32], spherical: bool) 
             dst.copy_from_slice(&old[j * d..(j + 1) * d]);
             continue;
         }
-        #[allow(clippy::cast_precision_loss)]
         let c = counts[j] as f64;
         if spherical {
             let full: Vec<f64> = s.iter().zip(o).map(|(&v, &w)| v + c * f64::from(w)).collect();
             let norm = full.iter().map(|v| v * v).sum::<f64>().sqrt();
             if norm > 0.0 {
-                #[allow(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation)]
                 dst.iter_mut().zip(&full).for_each(|(out, &v)| *out = (v / norm) as f32);
             } else {
                 dst.copy_from_slice(&old[j * d..(j + 1) * d]);
             }
         } else {
-            #[allow(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation)]
             dst.iter_mut().zip(s).zip(o).for_each(|((out, &v), &w)| *out = (f64::from(w) + v / c) as f32);
         }
     }
@@ -955,7 +949,6 @@ fn inertia_from_sums(points: &Matrix, o: &[f32], centers: &[f32], sums: &[f64], 
     let k = counts.len();
     let mut total = if spherical { 0.0 } else { spread };
     for j in 0..k {
-        #[allow(clippy::cast_precision_loss)]
         let nj = counts[j] as f64;
         let (mut cross, mut cc) = (0.0, 0.0);
         for t in 0..d {
@@ -970,7 +963,6 @@ fn inertia_from_sums(points: &Matrix, o: &[f32], centers: &[f32], sums: &[f64], 
         }
         total += if spherical { -cross } else { nj * cc - 2.0 * cross };
     }
-    #[allow(clippy::cast_precision_loss)]
     let total = if spherical { n as f64 + total } else { total };
     total.max(0.0)
 }
@@ -978,7 +970,6 @@ fn inertia_from_sums(points: &Matrix, o: &[f32], centers: &[f32], sums: &[f64], 
 /// Gives every empty cluster the row farthest from its centre (as scikit-learn does), moving that
 /// row's contribution out of its old cluster's sums. Returns whether it moved any row; the sums
 /// then no longer follow the labels, and the next pass must be a full one.
-#[allow(clippy::too_many_arguments)]
 fn relocate_empty(points: &Matrix, cs: &Centres, o: &[f32], k: usize, rows: &mut Rows, sums: &mut [f64], counts: &mut [i64]) -> bool {
     let d = points.d();
     let empty: Vec<usize> = (0..k).filter(|&j| counts[j] == 0).collect();
@@ -1032,7 +1023,7 @@ mod tests {
         for i in 0..n {
             let c = i % centres;
             for t in 0..d {
-                #[allow(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation)]
                 data.push((mids[c * d + t] + spread * gauss()) as f32 + offset);
             }
         }
@@ -1040,7 +1031,8 @@ mod tests {
     }
 
     /// Plain Lloyd in f64 with every distance computed: the reference the bounds must reproduce.
-    #[allow(clippy::needless_range_loop)]
+    #[expect(clippy::needless_range_loop)]
+    #[expect(clippy::cast_possible_truncation, reason = "best < k ≤ n rows, which the loaders keep below u32::MAX")]
     fn plain_lloyd(points: &Matrix, mut centers: Vec<f32>, max_iter: usize, spherical: bool) -> (Vec<u32>, Vec<f32>, usize) {
         let (n, d) = (points.n(), points.d());
         let k = centers.len() / d;
@@ -1130,7 +1122,7 @@ mod tests {
         // ones, which move only the rows whose label changes between the sums.
         let mut rng = crate::engine::rng::Rng::new(17);
         let (n, d) = (2500, 6);
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         let data: Vec<f32> = (0..n * d).map(|_| rng.next_f64() as f32).collect();
         let points = Matrix::new(data, n, d).unwrap();
         let start = first_rows(&points, 11);
@@ -1235,9 +1227,9 @@ mod tests {
         }
         let mut rng = Rng::new(4);
         for d in [1, 7, 8, 31, 32, 33, 100, 384] {
-            #[allow(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation)]
             let x: Vec<f32> = (0..d).map(|_| rng.next_f64() as f32 - 0.5).collect();
-            #[allow(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation)]
             let c: Vec<f32> = (0..d).map(|_| rng.next_f64() as f32 - 0.5).collect();
             let (a, b) = (f64::from(Avx2::dot(&x, &c)), f64::from(Portable::dot(&x, &c)));
             assert!((a - b).abs() <= 1e-5, "d {d}: {a} vs {b}");

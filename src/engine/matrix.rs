@@ -125,7 +125,7 @@ fn prefetch_row(row: &[f32]) {
 pub fn scale_to_unit(row: &mut [f32]) -> bool {
     let norm = row.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>().sqrt();
     if norm > 0.0 {
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         let inv = (1.0 / norm) as f32;
         row.iter_mut().for_each(|v| *v *= inv);
         true

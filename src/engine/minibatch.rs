@@ -109,7 +109,6 @@ fn one_run(points: &Matrix, p: &MiniBatchParams, mut rng: Rng, ctl: &Control, re
     // history and new batches are weighted by their counts alone).
     let mut means: Vec<f64> = centers.iter().map(|&v| f64::from(v)).collect();
     let steps = (p.max_epochs * n).div_ceil(batch);
-    #[allow(clippy::cast_precision_loss)]
     let alpha = (2.0 * batch as f64 / (n as f64 + 1.0)).min(1.0);
     let (mut ewa, mut best_ewa, mut no_improve) = (f64::NAN, f64::INFINITY, 0usize);
     let mut labels = vec![u32::MAX; batch];
@@ -120,7 +119,6 @@ fn one_run(points: &Matrix, p: &MiniBatchParams, mut rng: Rng, ctl: &Control, re
         if step % 8 == 0 {
             ctl.check()?;
             if report {
-                #[allow(clippy::cast_precision_loss)]
                 ctl.progress("mini-batch k-means", step as f32 / steps as f32);
             }
         }
@@ -133,7 +131,6 @@ fn one_run(points: &Matrix, p: &MiniBatchParams, mut rng: Rng, ctl: &Control, re
                 continue;
             }
             counts[j] += s.counts[j] as u64;
-            #[allow(clippy::cast_precision_loss)]
             let (nj, total) = (s.counts[j] as f64, counts[j] as f64);
             let mu = &mut means[j * d..(j + 1) * d];
             for (m, &sv) in mu.iter_mut().zip(&s.sums[j * d..(j + 1) * d]) {
@@ -145,11 +142,10 @@ fn one_run(points: &Matrix, p: &MiniBatchParams, mut rng: Rng, ctl: &Control, re
             } else {
                 1.0
             };
-            #[allow(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation)]
             centers[j * d..(j + 1) * d].iter_mut().zip(mu.iter()).for_each(|(c, &m)| *c = (m * scale) as f32);
         }
         n_iter = step + 1;
-        #[allow(clippy::cast_precision_loss)]
         let batch_inertia = dists.iter().sum::<f64>() / batch as f64;
         ewa = if ewa.is_nan() { batch_inertia } else { ewa * (1.0 - alpha) + batch_inertia * alpha };
         if ewa < best_ewa {
@@ -182,7 +178,7 @@ mod tests {
         let mut data = Vec::with_capacity(n * d);
         for i in 0..n {
             for j in 0..d {
-                #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+                #[expect(clippy::cast_possible_truncation)]
                 data.push(((i % k) as f64 * 3.0 * if j % 2 == 0 { 1.0 } else { -1.0 } + rng.next_f64()) as f32);
             }
         }

@@ -7,6 +7,7 @@ mod assign_prune;
 pub mod cache;
 pub mod control;
 pub mod dbscan;
+mod disjoint;
 pub mod eigen;
 pub mod hdbscan;
 pub mod hierarchical;

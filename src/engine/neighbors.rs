@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
+use super::disjoint::Disjoint;
 use super::kernels::{ROW_BLOCK, dot_nt, fixed_ranges, sum_sq};
 use super::{Cancelled, Control, Embeddings, Matrix, Metric};
 
@@ -48,15 +49,14 @@ impl<'a> Pairwise<'a> {
                     }
                 }
                 // Counts below 2^53 are exact in f64.
-                #[allow(clippy::cast_precision_loss)]
                 let inv = 1.0 / n.max(1) as f64;
-                #[allow(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation)]
                 let mean: Vec<f32> = mean.iter().map(|s| (s * inv) as f32).collect();
                 let mut pts = m.as_slice().to_vec();
                 if d > 0 {
                     pts.par_chunks_mut(d).for_each(|row| row.iter_mut().zip(&mean).for_each(|(v, mu)| *v -= mu));
                 }
-                #[allow(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation)]
                 let norms = if d == 0 { vec![0.0; n] } else { pts.par_chunks(d).map(|r| sum_sq(r) as f32).collect() };
                 Self { pts: Cow::Owned(pts), norms, n, d, metric, squared: false }
             }
@@ -165,7 +165,6 @@ impl<'a> Pairwise<'a> {
                 visit(rows, cols, buf);
                 let t = done.fetch_add(1, Ordering::Relaxed) + 1;
                 if t.is_multiple_of(16) {
-                    #[allow(clippy::cast_precision_loss)]
                     ctl.progress(stage, t as f32 / total as f32);
                 }
                 Ok(())
@@ -223,7 +222,6 @@ impl KnnGraph {
                     }
                 }
                 let t = done.fetch_add(rows.len(), Ordering::Relaxed) + rows.len();
-                #[allow(clippy::cast_precision_loss)]
                 ctl.progress("neighbours", t as f32 / n as f32);
                 Ok(())
             },
@@ -301,7 +299,6 @@ pub fn k_distance_curve(emb: &Embeddings, metric: Metric, min_samples: usize, se
                     }
                 }
                 let finished = done.fetch_add(m, Ordering::Relaxed) + m;
-                #[allow(clippy::cast_precision_loss)]
                 ctl.progress("neighbour distances", finished as f32 / K_DISTANCE_EXACT_MAX as f32);
                 Ok(top.chunks_exact(kk).map(|t| t[kk - 1]).collect::<Vec<f32>>())
             },
@@ -347,7 +344,7 @@ pub fn nearest_rows(emb: &Embeddings, metric: Metric, query: usize, k: usize) ->
                 if i == query {
                     continue;
                 }
-                #[allow(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation)]
                 let dv = match metric {
                     Metric::Euclidean => super::kernels::sq_dist(q, points.row(i)).sqrt() as f32,
                     Metric::Cosine => (1.0 - super::kernels::dot_f64(q, points.row(i))).max(0.0) as f32,
@@ -428,7 +425,7 @@ impl KSmallest {
             list[len] = v;
             if len + 1 == 2 * k {
                 self.thr[i] = *list.select_nth_unstable_by(k - 1, f32::total_cmp).1;
-                #[allow(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation)]
                 let k32 = k as u32;
                 self.lens[i] = k32;
             } else {
@@ -464,7 +461,7 @@ pub(crate) fn insert_sorted(bd: &mut [f32], bi: &mut [u32], dv: f32, j: usize) {
     }
     bd[p] = dv;
     // Point indices fit in u32 (the loaders refuse more rows).
-    #[allow(clippy::cast_possible_truncation)]
+    #[expect(clippy::cast_possible_truncation)]
     {
         bi[p] = j as u32;
     }
@@ -531,7 +528,7 @@ impl RadiusGraph {
                 for (c, &dv) in buf[r * w..(r + 1) * w].iter().enumerate() {
                     let j = cols.start + c;
                     if j > i && dv <= radius {
-                        #[allow(clippy::cast_possible_truncation)]
+                        #[expect(clippy::cast_possible_truncation)]
                         local.push((i as u32, j as u32, dv));
                     }
                 }
@@ -547,7 +544,6 @@ impl RadiusGraph {
         });
         sweep?;
         if over.load(Ordering::Relaxed) {
-            #[allow(clippy::cast_precision_loss)]
             let per_point = count.load(Ordering::Relaxed) as f64 / n.max(1) as f64;
             return Err(GraphError::TooDense { radius, limit: max_pairs, per_point });
         }
@@ -654,7 +650,7 @@ impl Condensed {
     fn build_from(pw: &Pairwise<'_>, ctl: &Control) -> Result<Self, Cancelled> {
         let n = pw.n;
         let mut data = big_zeroed(n * n.saturating_sub(1) / 2);
-        let out = SharedOut(data.as_mut_ptr(), data.len());
+        let out = Disjoint::new(&mut data);
         pw.for_upper_tiles("distances", ctl, |rows, cols, buf| {
             let w = cols.len();
             for (r, i) in rows.clone().enumerate() {
@@ -729,7 +725,7 @@ impl Square {
         // Rows are read whole and in sequence here, so huge pages save little, and on a
         // fragmented system their synchronous compaction costs more than it saves.
         let mut data = vec![0.0f32; n * n];
-        let out = SharedOut(data.as_mut_ptr(), data.len());
+        let out = Disjoint::new(&mut data);
         let threads = rayon::current_num_threads().max(1);
         let lists_bytes = threads.saturating_mul(n).saturating_mul(2 * kth * std::mem::size_of::<f32>());
         let kk = if kth <= Self::NEAREST_IN_PASS && lists_bytes <= Self::NEAREST_LISTS_MAX_BYTES { kth } else { 0 };
@@ -862,19 +858,6 @@ fn transpose_tile(buf: &[f32], m: usize, w: usize, t: &mut Vec<f32>) {
     }
 }
 
-struct SharedOut(*mut f32, usize);
-// SAFETY: used only for disjoint writes from rayon tasks that end before the owner is used again.
-unsafe impl Sync for SharedOut {}
-impl SharedOut {
-    /// # Safety
-    /// `at + src.len() ≤ len`, and no other task writes the same range.
-    unsafe fn write(&self, at: usize, src: &[f32]) {
-        assert!(at + src.len() <= self.1);
-        // SAFETY: bounds checked above; disjointness is the caller's promise.
-        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), self.0.add(at), src.len()) };
-    }
-}
-
 /// The `k` nearest rows of `fitted` to every query, nearest first (ties: the lower index), by
 /// blocked GEMM: `k` indices and distances per query, `u32::MAX` past the end when `fitted` has
 /// fewer rows. Both matrices are in the metric's space (unit rows for cosine).
@@ -903,7 +886,7 @@ pub fn knn_among(fitted: &Matrix, queries: &Matrix, metric: Metric, k: usize, ct
                         Metric::Euclidean => (qn[r] + fnorm[cols.start + c] - 2.0 * dot).max(0.0).sqrt(),
                     };
                     if list.len() < k || dv < list[k - 1].0 {
-                        #[allow(clippy::cast_possible_truncation)]
+                        #[expect(clippy::cast_possible_truncation)]
                         let j = (cols.start + c) as u32;
                         let pos = list.partition_point(|&(x, jj)| (x, jj) <= (dv, j));
                         list.insert(pos, (dv, j));
@@ -932,7 +915,7 @@ mod tests {
 
     fn random(n: usize, d: usize, seed: u64) -> Embeddings {
         let mut rng = Rng::new(seed);
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         let data = (0..n * d).map(|_| (rng.next_f64() * 4.0 - 2.0) as f32).collect();
         Embeddings::new(Matrix::new(data, n, d).unwrap())
     }
@@ -1001,7 +984,7 @@ mod tests {
         let sampled = k_distance_curve(&emb, Metric::Euclidean, 5, 1, &Control::default()).unwrap();
         assert_eq!(sampled.len(), K_DISTANCE_EXACT_MAX);
         for q in [0.1, 0.5, 0.9] {
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let (a, b) = (exact[(q * exact.len() as f64) as usize], sampled[(q * sampled.len() as f64) as usize]);
             assert!((a - b).abs() < 0.03 * a, "quantile {q}: {a} vs {b}");
         }

@@ -41,9 +41,8 @@ pub fn pca_2d(data: &Matrix, ctl: &Control) -> Result<Pca, Cancelled> {
     for i in 0..head {
         o.iter_mut().zip(data.row(i)).for_each(|(a, &v)| *a += f64::from(v));
     }
-    #[allow(clippy::cast_precision_loss)]
     o.iter_mut().for_each(|a| *a /= head.max(1) as f64);
-    #[allow(clippy::cast_possible_truncation)]
+    #[expect(clippy::cast_possible_truncation)]
     let o32: Vec<f32> = o.iter().map(|&m| m as f32).collect();
     let ranges = fixed_ranges(n, n.div_ceil(COV_BLOCK * 2).min(4));
     // Per range: the upper triangle of Σ(x − o)ᵀ(x − o), and Σ(x − o).
@@ -85,7 +84,6 @@ pub fn pca_2d(data: &Matrix, ctl: &Control) -> Result<Pca, Cancelled> {
         cov.iter_mut().zip(acc).for_each(|(a, b)| *a += b);
         shift.iter_mut().zip(sum).for_each(|(a, b)| *a += b);
     }
-    #[allow(clippy::cast_precision_loss)]
     let nf = n as f64;
     // shift = μ − o.
     if n > 0 {
@@ -198,7 +196,7 @@ fn project(data: &Matrix, mean: &[f64], c0: &[f64], c1: &[f64]) -> Vec<[f32; 2]>
             u += t * p;
             v += t * q;
         }
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         [u as f32, v as f32]
     }
     #[cfg(target_arch = "x86_64")]
@@ -328,9 +326,7 @@ fn top_two_how(c: &[f64], d: usize) -> (([f64; 2], [Vec<f64>; 2]), Solved) {
         let now = (worst / tol).ln();
         excess.push(now);
         if step >= 2 * RATE_SPAN {
-            #[allow(clippy::cast_precision_loss)]
             let per_step = (excess[step - RATE_SPAN] - now) / RATE_SPAN as f64;
-            #[allow(clippy::cast_precision_loss)]
             let left = (max_steps - step - 1) as f64;
             if per_step <= 0.0 || now / per_step > left {
                 return (full(), Solved::Full(step + 1));
@@ -366,7 +362,7 @@ fn orthonormalize(q: &mut [f64], b: usize, d: usize) {
 /// `out = a · b` for `a` m×k and `b` k×n, all row-major f64.
 fn gemm_f64(a: &[f64], m: usize, k: usize, b: &[f64], n: usize, out: &mut [f64]) {
     assert!(a.len() >= m * k && b.len() >= k * n && out.len() >= m * n);
-    #[allow(clippy::cast_possible_wrap)]
+    #[expect(clippy::cast_possible_wrap)]
     let (k_s, n_s) = (k as isize, n as isize);
     // SAFETY: a is m×k (row stride k), b is k×n (row stride n), out is m×n (row stride n); the
     // assert above keeps every index inside the slices, and out aliases neither input.
@@ -383,7 +379,7 @@ const COV_TILE: usize = 64;
 /// the full product. Below the diagonal `out` holds whatever the strips wrote there or before.
 fn gemm_tn(a: &[f32], m: usize, d: usize, out: &mut [f32]) {
     assert!(a.len() >= m * d && out.len() >= d * d);
-    #[allow(clippy::cast_possible_wrap)]
+    #[expect(clippy::cast_possible_wrap)]
     let d_s = d as isize;
     // One product per strip of COV_TILE rows of the result, from its diagonal to the right
     // edge: each strip of a is packed once (tile by tile it would be packed once per tile).
@@ -421,6 +417,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values")]
     fn data_far_from_the_origin_keeps_its_variances() {
         // 5,000 rows (more than the rows the centre is taken from) in 70 dimensions, then the
         // same rows shifted by 10,000 in every coordinate: the covariance must not change.
@@ -460,9 +457,7 @@ mod tests {
     fn a_flat_spectrum_goes_to_the_full_decomposition_early_and_a_steep_one_iterates() {
         let d = 120;
         // Nearly flat: 1.0, 0.9999, …; steep: 10, 5, then 1 and less.
-        #[allow(clippy::cast_precision_loss)]
         let flat: Vec<f64> = (0..d).map(|i| 1.0 - 1e-4 * i as f64).collect();
-        #[allow(clippy::cast_precision_loss)]
         let steep: Vec<f64> = (0..d).map(|i| if i < 2 { 10.0 / (1 + i) as f64 } else { 1.0 / (1 + i) as f64 }).collect();
         for (vals, flat_case) in [(&flat, true), (&steep, false)] {
             let c = with_spectrum(vals, 3);

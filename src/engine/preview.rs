@@ -64,14 +64,13 @@ fn start_from(sample: &Matrix, rows: &[usize], previous: &[i32], k: usize, spher
     order.sort_unstable();
     let mut centers = Vec::with_capacity(k * d);
     for &l in &order {
-        #[allow(clippy::cast_precision_loss)]
         let inv = 1.0 / counts[l] as f64;
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         let mut v: Vec<f32> = sums[l * d..(l + 1) * d].iter().map(|&s| (s * inv) as f32).collect();
         if spherical {
             let norm = v.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>().sqrt();
             if norm > 0.0 {
-                #[allow(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation)]
                 let inv = (1.0 / norm) as f32;
                 v.iter_mut().for_each(|x| *x *= inv);
             }
@@ -161,7 +160,7 @@ pub fn nearest_centres(points: &Matrix, centers: &[f32], spherical: bool) -> (Ve
                 // Nearest: the largest dot under cosine, the smallest ‖c‖² − 2x·c otherwise.
                 let score = |j: usize| if spherical { -f64::from(row[j]) } else { c_norms[j] - 2.0 * f64::from(row[j]) };
                 let best = (1..k).fold(0, |b, j| if score(j) < score(b) { j } else { b });
-                #[allow(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation)]
                 {
                     *l = best as u32;
                 }
@@ -183,7 +182,7 @@ mod tests {
         let mut v = Vec::with_capacity(n * d);
         for i in 0..n {
             for j in 0..d {
-                #[allow(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation)]
                 let noise = (rng.next_f64() - 0.5) as f32;
                 v.push(if j % k == i % k { 3.0 } else { 0.0 } + noise);
             }
@@ -210,7 +209,7 @@ mod tests {
     #[test]
     fn a_preview_starts_from_the_labels_on_screen_and_adds_or_drops_centres() {
         let emb = blobs(6000, 16, 8);
-        let labels: Vec<i32> = (0..6000).map(|i| i32::try_from(i % 8).unwrap()).collect();
+        let labels: Vec<i32> = (0..6000).map(|i| i % 8).collect();
         for k in [5, 8, 10] {
             let cfg = KMeansParams { k, seed: 1, metric: Metric::Cosine, ..Default::default() }.check(6000).unwrap();
             let (r, rep) = kmeans_preview(&emb, &cfg, Some(&labels), &Control::default()).unwrap();

@@ -12,7 +12,7 @@ use super::kernels::fixed_ranges;
 /// `f` over fixed ranges of `n` rows in parallel, results in range order: the parts do not
 /// depend on the thread count, so neither do the sums added from them.
 fn over_rows<T: Send>(n: usize, f: impl Fn(std::ops::Range<usize>) -> T + Sync) -> Vec<T> {
-    fixed_ranges(n, n.div_ceil(8192).min(64)).into_par_iter().map(|r| f(r)).collect()
+    fixed_ranges(n, n.div_ceil(8192).min(64)).into_par_iter().map(&f).collect()
 }
 
 /// Why an index is undefined for a labelling.
@@ -82,7 +82,6 @@ fn groups(x: &Matrix, labels: &[i32]) -> Result<Groups, QualityError> {
         sizes.iter_mut().zip(ps).for_each(|(a, b)| *a += b);
     }
     for c in 0..k {
-        #[allow(clippy::cast_precision_loss)]
         let inv = 1.0 / sizes[c] as f64;
         centroids[c * d..(c + 1) * d].iter_mut().for_each(|v| *v *= inv);
     }
@@ -134,7 +133,6 @@ fn davies_bouldin_of(x: &Matrix, g: &Groups) -> Result<f64, QualityError> {
         intra.iter_mut().zip(part).for_each(|(a, b)| *a += b);
     }
     for (v, &s) in intra.iter_mut().zip(&g.sizes) {
-        #[allow(clippy::cast_precision_loss)]
         {
             *v /= s as f64;
         }
@@ -159,7 +157,6 @@ fn davies_bouldin_of(x: &Matrix, g: &Groups) -> Result<f64, QualityError> {
         }
         total += worst;
     }
-    #[allow(clippy::cast_precision_loss)]
     Ok(total / k as f64)
 }
 
@@ -173,19 +170,16 @@ fn calinski_harabasz_of(x: &Matrix, g: &Groups) -> Result<f64, QualityError> {
     let (k, d) = (g.sizes.len(), x.d());
     let mut mean = vec![0.0f64; d];
     for (c, &s) in g.sizes.iter().enumerate() {
-        #[allow(clippy::cast_precision_loss)]
         let w = s as f64;
         for (m, &v) in mean.iter_mut().zip(&g.centroids[c * d..(c + 1) * d]) {
             *m += w * v;
         }
     }
-    #[allow(clippy::cast_precision_loss)]
     let inv = 1.0 / g.points as f64;
     mean.iter_mut().for_each(|m| *m *= inv);
     let mut extra = 0.0;
     for (c, &s) in g.sizes.iter().enumerate() {
         let sq: f64 = g.centroids[c * d..(c + 1) * d].iter().zip(&mean).map(|(a, b)| (a - b) * (a - b)).sum();
-        #[allow(clippy::cast_precision_loss)]
         {
             extra += s as f64 * sq;
         }
@@ -206,7 +200,6 @@ fn calinski_harabasz_of(x: &Matrix, g: &Groups) -> Result<f64, QualityError> {
     if intra == 0.0 {
         return Ok(1.0);
     }
-    #[allow(clippy::cast_precision_loss)]
     Ok(extra * (g.points - k) as f64 / (intra * (k as f64 - 1.0)))
 }
 
@@ -367,10 +360,10 @@ mod tests {
     fn internal_indices_match_the_separate_ones_and_keep_noise_out() {
         let mut rng = crate::engine::rng::Rng::new(8);
         let (n, d) = (300, 13);
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         let data: Vec<f32> = (0..n * d).map(|i| rng.next_f64() as f32 + (i / d % 3) as f32).collect();
         let x = Matrix::new(data, n, d).unwrap();
-        #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+        #[expect(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
         let labels: Vec<i32> = (0..n).map(|i| if i % 17 == 0 { -1 } else { (i % 3) as i32 }).collect();
         let (db, ch) = internal_indices(&x, &labels);
         assert_eq!(db.unwrap(), davies_bouldin(&x, &labels).unwrap());

@@ -47,7 +47,6 @@ impl Rng {
     /// Uniform in `[0, 1)` with 53 bits of precision.
     pub fn next_f64(&mut self) -> f64 {
         // Top 53 bits scaled by 2^-53: exact and uniform.
-        #[allow(clippy::cast_precision_loss)]
         let v = (self.next_u64() >> 11) as f64;
         v * (1.0 / 9_007_199_254_740_992.0)
     }
@@ -68,7 +67,7 @@ impl Rng {
             let v = self.next_u64();
             if v < zone {
                 // The value is < n, which came from a usize.
-                #[allow(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation)]
                 return (v % n) as usize;
             }
         }

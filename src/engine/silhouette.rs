@@ -134,13 +134,12 @@ pub fn silhouette(
             (s, sample.is_none())
         }
         Metric::Euclidean => {
-            #[allow(clippy::cast_precision_loss)]
             let cost = (members.len() as f64).powi(2) * d as f64;
             let sample = match mode {
                 SilhouetteMode::Exact => None,
                 SilhouetteMode::Auto if cost <= EXACT_BUDGET => None,
                 SilhouetteMode::Auto | SilhouetteMode::Sample => {
-                    #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                     let m = (SAMPLE_BUDGET / (members.len() as f64 * d.max(1) as f64)) as usize;
                     let m = m.clamp(300, 5000);
                     (m < members.len()).then_some(m)
@@ -157,18 +156,16 @@ pub fn silhouette(
     };
     let mut sum = 0.0;
     for &(i, s) in &scored {
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         {
             values[i] = s as f32;
         }
         sum += s;
     }
-    #[allow(clippy::cast_precision_loss)]
     let m = scored.len() as f64;
     let mean = sum / m;
     let ci95 = (!exact).then(|| {
         let var = scored.iter().map(|&(_, s)| (s - mean) * (s - mean)).sum::<f64>() / (m - 1.0).max(1.0);
-        #[allow(clippy::cast_precision_loss)]
         let fpc = (1.0 - m / members.len() as f64).max(0.0).sqrt();
         let half = 1.96 * (var / m).sqrt() * fpc;
         (mean - half, mean + half)
@@ -188,7 +185,7 @@ fn compact_labels(labels: &[i32]) -> (Vec<u32>, usize) {
                 u32::MAX
             } else {
                 // `l` is in `distinct` by construction, and k < 2^32 because labels are i32.
-                #[allow(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation)]
                 let c = distinct.binary_search(&l).unwrap_or(0) as u32;
                 c
             }
@@ -202,12 +199,10 @@ fn score(sums: &[f64], own: usize, sizes: &[usize]) -> f64 {
     if sizes[own] <= 1 {
         return 0.0;
     }
-    #[allow(clippy::cast_precision_loss)]
     let a = sums[own] / (sizes[own] - 1) as f64;
     let mut b = f64::INFINITY;
     for (c, (&s, &size)) in sums.iter().zip(sizes).enumerate() {
         if c != own && size > 0 {
-            #[allow(clippy::cast_precision_loss)]
             let v = s / size as f64;
             b = b.min(v);
         }
@@ -312,6 +307,7 @@ fn cosine_chunk_avx2(q: &CosineQueries, chunk: &[usize]) -> Vec<(usize, f64)> {
 /// The scores of one chunk of [`cosine_scores`]' queries. The same arithmetic in any vector
 /// width (no contraction into FMAs), so the AVX2 copy gives the same numbers, about twice as fast.
 #[inline(always)]
+#[expect(clippy::needless_range_loop, reason = "c indexes the cluster sums, the sizes and the output together")]
 fn cosine_chunk(q: &CosineQueries, chunk: &[usize]) -> Vec<(usize, f64)> {
     let (k, d) = (q.sizes.len(), q.raw.d());
     let mut u = vec![0.0f64; d];
@@ -323,7 +319,6 @@ fn cosine_chunk(q: &CosineQueries, chunk: &[usize]) -> Vec<(usize, f64)> {
             let self_sq = if self_sq > 0.0 { dot_lanes(&u, &u) } else { 0.0 };
             for c in 0..k {
                 let dot = dot_lanes(&u, &q.cluster_sums[c * d..(c + 1) * d]);
-                #[allow(clippy::cast_precision_loss)]
                 let size = q.sizes[c] as f64;
                 sums[c] = size - dot;
             }
@@ -389,7 +384,6 @@ fn euclidean_exact_symmetric(
                     }
                 }
                 let t = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                #[allow(clippy::cast_precision_loss)]
                 ctl.progress("silhouette", t as f32 / tiles.len() as f32);
             }
             Ok(acc)
@@ -427,10 +421,9 @@ fn euclidean_scores(
                 *m += f64::from(v);
             }
         }
-        #[allow(clippy::cast_precision_loss)]
         let nm = members.len() as f64;
         mean.iter_mut().for_each(|m| *m /= nm);
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         let centred = raw.as_slice().chunks_exact(d).flat_map(|r| r.iter().zip(&mean).map(|(&v, &m)| (f64::from(v) - m) as f32)).collect();
         centred_store = centred;
         &centred_store
@@ -474,7 +467,6 @@ fn euclidean_scores(
                 start = end;
             }
             let finished = done.fetch_add(m, std::sync::atomic::Ordering::Relaxed) + m;
-            #[allow(clippy::cast_precision_loss)]
             ctl.progress("silhouette", finished as f32 / queries.len() as f32);
             Ok(block.iter().enumerate().map(|(ii, &p)| (p, score(&sums[ii * k..(ii + 1) * k], compact[p] as usize, sizes))).collect())
         })
@@ -492,15 +484,16 @@ mod tests {
 
     #[cfg(target_arch = "x86_64")]
     #[test]
+    #[expect(clippy::needless_range_loop, reason = "i indexes the rows and their compact labels together")]
     fn the_avx2_cosine_scores_are_the_portable_ones_exactly() {
         if !crate::engine::kernels::direct_available() {
             return;
         }
         let mut rng = crate::engine::rng::Rng::new(12);
         let (n, d, k) = (200, 37, 3);
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         let raw = Matrix::new((0..n * d).map(|_| rng.next_f64() as f32 - 0.3).collect(), n, d).unwrap();
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         let compact: Vec<u32> = (0..n).map(|i| (i % k) as u32).collect();
         let sizes = vec![67, 67, 66];
         let mut cluster_sums = vec![0.0f64; k * d];
@@ -517,6 +510,7 @@ mod tests {
         assert_eq!(fast, cosine_chunk(&q, &chunk));
     }
 
+    #[expect(clippy::cast_sign_loss, reason = "the reference takes labels without noise, so never negative")]
     fn naive(raw: &Matrix, labels: &[i32], cosine: bool) -> f64 {
         let n = raw.n();
         let dist = |a: usize, b: usize| {
@@ -546,6 +540,7 @@ mod tests {
         total / n as f64
     }
 
+    #[expect(clippy::cast_possible_truncation, clippy::cast_possible_wrap, reason = "test data: small generated values and labels")]
     fn data() -> (Embeddings, Vec<i32>) {
         let mut rng = Rng::new(5);
         let n = 120;

@@ -47,6 +47,7 @@ impl SparseGraph {
     /// The connected components: one label per vertex (0.., in order of first vertex) and
     /// their count.
     #[must_use]
+    #[expect(clippy::needless_range_loop, reason = "i is both a row and a union-find node")]
     pub fn components(&self) -> (Vec<u32>, usize) {
         let n = self.n();
         let mut uf = UnionFind::new(n);
@@ -135,7 +136,7 @@ const MIN_SPECTRAL: usize = 8;
 /// seed.
 pub fn spectral_layout<const D: usize>(g: &SparseGraph, seed: u64, ctl: &Control) -> Result<(Vec<[f32; D]>, InitKind), Cancelled> {
     let n = g.n();
-    let mut rng = Rng::derive(seed, 0x5bec_7a1);
+    let mut rng = Rng::derive(seed, 0x05be_c7a1);
     // A component needs more vertices than eigenvectors asked of it.
     let min_spectral = MIN_SPECTRAL.max(D + 2);
     if n < min_spectral {
@@ -178,7 +179,7 @@ pub fn spectral_layout<const D: usize>(g: &SparseGraph, seed: u64, ctl: &Control
         let coords = scale_to(coords, half);
         for (&v, p) in verts.iter().zip(coords) {
             for k in 0..D {
-                #[allow(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation)]
                 {
                     out[v][k] = p[k] + places[c][k] as f32;
                 }
@@ -202,7 +203,6 @@ fn component_places<const D: usize>(members: &[Vec<usize>]) -> Vec<[f64; D]> {
             })
             .collect();
     }
-    #[allow(clippy::cast_precision_loss)]
     (0..count)
         .map(|c| {
             let t = c as f64 / count as f64 * std::f64::consts::TAU;
@@ -216,7 +216,7 @@ fn component_places<const D: usize>(members: &[Vec<usize>]) -> Vec<[f64; D]> {
 
 /// Uniform positions in [−10, 10]ᴰ.
 fn random_layout<const D: usize>(n: usize, rng: &mut Rng) -> Vec<[f32; D]> {
-    #[allow(clippy::cast_possible_truncation)]
+    #[expect(clippy::cast_possible_truncation)]
     (0..n).map(|_| std::array::from_fn(|_| (rng.next_f64() * 20.0 - 10.0) as f32)).collect()
 }
 
@@ -225,7 +225,7 @@ fn random_layout<const D: usize>(n: usize, rng: &mut Rng) -> Vec<[f32; D]> {
 fn scale_to<const D: usize>(mut coords: Vec<[f32; D]>, to: f64) -> Vec<[f32; D]> {
     let m = coords.iter().flat_map(|p| p.iter()).fold(0.0f32, |a, &v| a.max(v.abs()));
     if m > 0.0 && m.is_finite() {
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         let s = (to / f64::from(m)) as f32;
         coords.iter_mut().for_each(|p| p.iter_mut().for_each(|v| *v *= s));
     }
@@ -254,7 +254,7 @@ fn component_layout<const D: usize>(g: &SparseGraph, rng: &mut Rng, ctl: &Contro
         }
     };
     let (vecs, converged) = lanczos_top(n, D, &op, &trivial, rng, ctl)?;
-    #[allow(clippy::cast_possible_truncation)]
+    #[expect(clippy::cast_possible_truncation)]
     let coords = (0..n).map(|i| std::array::from_fn(|k| vecs[k][i] as f32)).collect();
     Ok((coords, converged))
 }
@@ -284,7 +284,7 @@ fn lanczos_top(
     ctl: &Control,
 ) -> Result<(Vec<Vec<f64>>, bool), Cancelled> {
     // The space orthogonal to `deflate` has n − 1 dimensions.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let m = if n <= FULL_KRYLOV { n - 1 } else { ((n as f64).sqrt() as usize * 2).clamp(48, 200) }.max(nev + 1).min(n - 1);
     let mut start: Vec<f64> = (0..n).map(|_| rng.next_f64() - 0.5).collect();
     let mut best: Vec<Vec<f64>> = Vec::new();

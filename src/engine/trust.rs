@@ -105,9 +105,8 @@ impl Grid {
         }
         let span = [(hi[0] - lo[0]).max(1e-12), (hi[1] - lo[1]).max(1e-12)];
         // About two points per cell.
-        #[allow(clippy::cast_precision_loss)]
         let cell = ((span[0] * span[1]) / (n.max(1) as f64 / 2.0)).sqrt().max(span[0].max(span[1]) / 4096.0);
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let side = [((span[0] / cell) as usize + 1).min(4096), ((span[1] / cell) as usize + 1).min(4096)];
         let mut g = Self { lo, cell, side, start: vec![0; side[0] * side[1] + 1], items: vec![0; n] };
         let cells: Vec<usize> = coords.iter().map(|p| g.cell_of(p)).collect();
@@ -119,7 +118,7 @@ impl Grid {
         }
         let mut fill = g.start.clone();
         for (i, &c) in cells.iter().enumerate() {
-            #[allow(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation)]
             {
                 g.items[fill[c] as usize] = i as u32;
             }
@@ -133,7 +132,7 @@ impl Grid {
         if !v.is_finite() {
             return 0;
         }
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let c = ((v - self.lo[a]) / self.cell).max(0.0) as usize;
         c.min(self.side[a] - 1)
     }
@@ -157,7 +156,6 @@ impl Grid {
         for ring in 0..=max_ring {
             if best.len() == k {
                 // Every point in ring r is at least (r − 1) cells away.
-                #[allow(clippy::cast_precision_loss)]
                 let reach = (ring as f64 - 1.0).max(0.0) * self.cell;
                 if reach * reach > best[k - 1].0 {
                     break;
@@ -227,12 +225,11 @@ pub fn trust(
             for i in 0..n {
                 mean.iter_mut().zip(pts.row(i)).for_each(|(m, &v)| *m += f64::from(v));
             }
-            #[allow(clippy::cast_precision_loss)]
             mean.iter_mut().for_each(|m| *m /= n as f64);
             let ns: Vec<f64> =
                 (0..n).into_par_iter().map(|i| pts.row(i).iter().zip(&mean).map(|(&v, m)| (f64::from(v) - m).powi(2)).sum()).collect();
             let mx = ns.iter().copied().fold(0.0f64, f64::max);
-            #[allow(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation)]
             (mean.iter().map(|&m| m as f32).collect::<Vec<f32>>(), ns, mx)
         }
     };
@@ -243,7 +240,7 @@ pub fn trust(
         }
     };
     let tolerance = |i: usize| -> f32 {
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         match metric {
             Metric::Cosine => 4e-6,
             Metric::Euclidean => (4e-6 * (norm_sq[i] + max_norm_sq)) as f32,
@@ -289,7 +286,6 @@ pub fn trust(
                 }
                 c0 = cols.end;
                 let t = done.fetch_add(w, std::sync::atomic::Ordering::Relaxed) + w;
-                #[allow(clippy::cast_precision_loss)]
                 ctl.progress("map trust", t as f32 / n as f32);
             }
             Ok(counts)
@@ -302,7 +298,6 @@ pub fn trust(
     }
     // Per measured row: Σ max(0, rank − k) over its map neighbours, and its recall.
     let per_row: Vec<(f64, f64)> = targets.par_iter().zip(counts.par_iter()).map(|(t, c)| t.terms(c, k, &exact)).collect();
-    #[allow(clippy::cast_precision_loss)]
     let (nf, kf, m) = (n as f64, k as f64, per_row.len() as f64);
     let scale = 2.0 / (nf * kf * (2.0 * nf - 3.0 * kf - 1.0));
     // Fixed-order sums (the rows are in order): deterministic.
@@ -344,7 +339,7 @@ impl Tiles<'_> {
         } else {
             let start = out.len();
             out.extend(row.iter().zip(self.mean).map(|(v, m)| v - m));
-            #[allow(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation)]
             let norm = super::kernels::sum_sq(&out[start..]) as f32;
             norm
         }
@@ -387,9 +382,9 @@ impl Targets {
     fn new(i: usize, map_nn: &[u32], tol: f32, exact: &dyn Fn(usize, usize) -> f64) -> Self {
         let mut by_distance: Vec<(f64, usize)> = map_nn.iter().map(|&j| (exact(i, j as usize), j as usize)).collect();
         by_distance.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         let lower = by_distance.iter().map(|t| t.0 as f32 - tol).collect();
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         let upper = by_distance.iter().map(|t| t.0 as f32 + tol).collect();
         Self { row: i, by_distance, lower, upper }
     }
@@ -420,7 +415,6 @@ impl Targets {
                 }
             }
             if rank[t] > k {
-                #[allow(clippy::cast_precision_loss)]
                 {
                     pen += (rank[t] - k) as f64;
                 }
@@ -428,7 +422,6 @@ impl Targets {
                 kept += 1;
             }
         }
-        #[allow(clippy::cast_precision_loss)]
         (pen, kept as f64 / k as f64)
     }
 }
@@ -447,6 +440,7 @@ impl Counts {
     }
 
     /// Counts the rows `first..first + line.len()` at tile distances `line` from the measured row.
+    #[expect(clippy::neg_cmp_op_on_partial_ord, reason = "written so that a NaN distance is skipped too")]
     fn add(&mut self, t: &Targets, line: &[f32], first: usize, i: usize) {
         let last = t.upper.last().copied().unwrap_or(f32::NEG_INFINITY);
         for (c, &v) in (first..).zip(line) {
@@ -488,9 +482,7 @@ pub fn per_row_recall(full_nn: &[u32], kf: usize, coords: &[[f32; 2]], k: usize)
             r.map(move |i| {
                 let truth = &full_nn[i * kf..i * kf + k];
                 let kept = map_nn[i * k..(i + 1) * k].iter().filter(|j| truth.contains(j)).count();
-                #[allow(clippy::cast_precision_loss)]
-                let v = kept as f32 / k as f32;
-                v
+                kept as f32 / k as f32
             })
         })
         .collect()
@@ -514,7 +506,7 @@ mod tests {
     #[test]
     fn map_knn_matches_brute_force() {
         let mut rng = Rng::new(4);
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         let coords: Vec<[f32; 2]> =
             (0..700).map(|_| [(rng.next_f64() * 3.0) as f32, (rng.next_f64() * rng.next_f64() * 50.0) as f32]).collect();
         let k = 9;

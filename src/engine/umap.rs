@@ -269,14 +269,14 @@ fn smooth_with_rho(dists: &[f32], k: f64, mean_all: f64, rho: f64) -> (f32, f32)
             mid = if hi.is_infinite() { mid * 2.0 } else { (lo + hi) / 2.0 };
         }
     }
-    #[allow(clippy::cast_precision_loss)]
     let mean_row = dists.iter().map(|&d| f64::from(d)).sum::<f64>() / (dists.len() + 1) as f64;
     let floor = if rho > 0.0 { MIN_SCALE * mean_row } else { MIN_SCALE * mean_all };
-    #[allow(clippy::cast_possible_truncation)]
+    #[expect(clippy::cast_possible_truncation)]
     (rho as f32, mid.max(floor) as f32)
 }
 
 /// Membership strength of a neighbour at distance `d` for a row with (ρ, σ).
+#[expect(clippy::cast_possible_truncation, reason = "a membership strength in [0, 1]")]
 fn membership(d: f32, rho: f32, sigma: f32) -> f32 {
     if d - rho <= 0.0 || sigma == 0.0 { 1.0 } else { (-(f64::from(d - rho) / f64::from(sigma))).exp() as f32 }
 }
@@ -291,16 +291,14 @@ impl FuzzyGraph {
             let (idx, d) = knn.neighbors(i);
             (&idx[..m], &d[..m])
         };
-        #[allow(clippy::cast_precision_loss)]
         let mean_all = (0..n).map(|i| cols(i).1.iter().map(|&d| f64::from(d)).sum::<f64>()).sum::<f64>() / ((n * (m + 1)).max(1) as f64);
-        #[allow(clippy::cast_precision_loss)]
         let k = (m + 1) as f64;
         let (rho, sigma): (Vec<f32>, Vec<f32>) = (0..n).into_par_iter().map(|i| smooth_knn_row(cols(i).1, k, mean_all)).unzip();
         // Directed memberships, then the fuzzy union w = a + b − a·b over both directions.
         let mut entries: Vec<(u32, u32, f32)> = Vec::with_capacity(n * m * 2);
         for i in 0..n {
             let (idx, d) = cols(i);
-            #[allow(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation)]
             let iu = i as u32;
             for (&j, &dv) in idx.iter().zip(d) {
                 if j as usize == i || j == u32::MAX {
@@ -563,7 +561,7 @@ fn umap_sampled(
     let mut at = vec![u32::MAX; n];
     for (s, &i) in rows.iter().enumerate() {
         fitted[i] = true;
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         {
             at[i] = s as u32;
         }
@@ -628,7 +626,7 @@ fn start<const D: usize>(graph: &FuzzyGraph, seed: u64, ctl: &Control) -> Result
     let mut rng = Rng::derive(seed, 0x0a15e);
     for p in &mut init {
         for v in p.iter_mut() {
-            #[allow(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation)]
             {
                 *v += (rng.next_gaussian() * 1e-4) as f32;
             }
@@ -693,7 +691,7 @@ struct EdgeStep {
 
 impl EdgeStep {
     #[inline]
-    #[allow(clippy::too_many_arguments)]
+    #[expect(clippy::too_many_arguments)]
     fn run<const D: usize>(
         &self,
         yi: &mut [f32; D],
@@ -719,14 +717,13 @@ impl EdgeStep {
         }
         *next_sample += eps;
         let epn = eps / NEGATIVE_RATE;
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let n_neg = ((self.now - *next_negative) / epn).max(0.0) as usize;
         // The negative samples all push from the same position: independent of each other, so
         // they overlap in the pipeline.
         let mut push = [0.0f32; D];
         for p in 0..n_neg {
             // The hash's high half scaled to 0..tail_n (a multiplication, not a division).
-            #[allow(clippy::cast_possible_truncation)]
             let k = (((draw(p) >> 32) * self.tail_n as u64) >> 32) as usize;
             if k == self.skip {
                 continue;
@@ -742,7 +739,6 @@ impl EdgeStep {
         for (v, p) in yi.iter_mut().zip(push) {
             *v += p;
         }
-        #[allow(clippy::cast_precision_loss)]
         {
             *next_negative += n_neg as f64 * epn;
         }
@@ -770,7 +766,6 @@ fn optimize<const D: usize>(
     let tail_n = fixed.map_or(n, <[_]>::len);
     // Edges lighter than max / n_epochs are never sampled (umap-learn drops them).
     let wmax = graph.weights.iter().copied().fold(0.0f32, f32::max);
-    #[allow(clippy::cast_precision_loss)]
     let floor = f64::from(wmax) / n_epochs as f64;
     let epochs_per_sample: Vec<f64> =
         graph.weights.iter().map(|&w| if f64::from(w) >= floor && w > 0.0 { f64::from(wmax) / f64::from(w) } else { -1.0 }).collect();
@@ -782,9 +777,7 @@ fn optimize<const D: usize>(
         if epoch % 4 == 0 {
             ctl.check()?;
         }
-        #[allow(clippy::cast_precision_loss)]
         let alpha = initial_alpha * (1.0 - epoch as f64 / n_epochs as f64);
-        #[allow(clippy::cast_precision_loss)]
         let now = epoch as f64;
         // Split the per-edge state and the next positions by block (disjoint slices).
         let mut parts = Vec::with_capacity(blocks.len());
@@ -803,7 +796,7 @@ fn optimize<const D: usize>(
         }
         let cur: &[[f32; D]] = &head;
         let tail: &[[f32; D]] = fixed.unwrap_or(cur);
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         let (af, bf, alphaf) = (a as f32, b as f32, alpha as f32);
         parts.into_par_iter().for_each(|(r, ns, nn, out)| {
             let e0 = graph.indptr[r.start];
@@ -823,7 +816,6 @@ fn optimize<const D: usize>(
             }
         });
         std::mem::swap(&mut head, &mut next);
-        #[allow(clippy::cast_precision_loss)]
         ctl.progress("layout", (epoch + 1) as f32 / n_epochs as f32);
         if let Some(f) = on_epoch {
             f(epoch + 1, n_epochs, &head);
@@ -904,9 +896,8 @@ pub fn place_each(
     let k = placement.n_neighbors.clamp(1, fitted.n());
     let (idx, dist) = knn_among(fitted, queries, placement.metric, k, ctl)?;
     let n_epochs = placement.n_epochs.max(1);
-    #[allow(clippy::cast_precision_loss)]
     let (kf, floor) = (k as f64, 1.0 / n_epochs as f64);
-    #[allow(clippy::cast_possible_truncation)]
+    #[expect(clippy::cast_possible_truncation)]
     let (af, bf) = (placement.a as f32, placement.b as f32);
     let out = (0..nq)
         .into_par_iter()
@@ -916,7 +907,6 @@ pub fn place_each(
             if m == 0 {
                 return layout[0];
             }
-            #[allow(clippy::cast_precision_loss)]
             let mean = rd[..m].iter().map(|&d| f64::from(d)).sum::<f64>() / m as f64;
             let sigma = smooth_new_row(&rd[..m], kf, mean);
             let w: Vec<f32> = rd[..m].iter().map(|&d| membership(d, 0.0, sigma)).collect();
@@ -927,14 +917,14 @@ pub fn place_each(
                 sum[1] += f64::from(wj) * f64::from(p[1]);
                 wsum += f64::from(wj);
             }
-            #[allow(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation)]
             let mut yi = if wsum > 0.0 { [(sum[0] / wsum) as f32, (sum[1] / wsum) as f32] } else { layout[ri[0] as usize] };
             let key = row_key(placement.seed, queries.row(q));
             let eps: Vec<f64> = w.iter().map(|&wj| if f64::from(wj) >= floor && wj > 0.0 { 1.0 / f64::from(wj) } else { -1.0 }).collect();
             let mut next_sample = eps.clone();
             let mut next_negative: Vec<f64> = eps.iter().map(|e| e / NEGATIVE_RATE).collect();
             for epoch in 0..n_epochs {
-                #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation)]
                 let step = EdgeStep {
                     a: af,
                     b: bf,
@@ -982,9 +972,7 @@ fn place(
 ) -> Result<Vec<[f32; 2]>, Cancelled> {
     let nq = idx.len() / k.max(1);
     let finite: Vec<f64> = dist.iter().filter(|d| d.is_finite()).map(|&d| f64::from(d)).collect();
-    #[allow(clippy::cast_precision_loss)]
     let mean_all = finite.iter().sum::<f64>() / finite.len().max(1) as f64;
-    #[allow(clippy::cast_precision_loss)]
     let kf = k as f64;
     let rows: Vec<(Vec<u32>, Vec<f32>, [f32; 2])> = (0..nq)
         .into_par_iter()
@@ -1007,7 +995,7 @@ fn place(
                 js.push(s);
                 ws.push(w);
             }
-            #[allow(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation)]
             let start = if wsum > 0.0 { [(sum[0] / wsum) as f32, (sum[1] / wsum) as f32] } else { layout[js[0] as usize] };
             (js, ws, start)
         })

@@ -39,7 +39,7 @@ impl UnionFind {
             std::mem::swap(&mut ra, &mut rb);
         }
         // Indices below n, which fits in u32 (checked in new).
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         {
             self.parent[rb] = ra as u32;
         }

@@ -14,7 +14,7 @@ fn blobs(n: usize, d: usize, k: usize, seed: u64) -> Embeddings {
     let mut v = Vec::with_capacity(n * d);
     for i in 0..n {
         for j in 0..d {
-            #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+            #[expect(clippy::cast_possible_truncation)]
             v.push((if j % k == i % k { 4.0 } else { 0.0 } + rng.next_f64() * 1.7 - 0.85) as f32);
         }
     }
@@ -31,6 +31,7 @@ fn fit(emb: &Embeddings, algorithm: Algorithm) -> (ClusterOutcome, Model) {
 }
 
 #[test]
+#[expect(clippy::cast_sign_loss, reason = "a K-means label, never noise")]
 fn a_kmeans_model_gives_the_clusterings_labels_and_map_after_a_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     for metric in Metric::ALL {

@@ -53,7 +53,6 @@ pub fn uniform(seed: u64) -> impl FnMut() -> f32 {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
-        #[allow(clippy::cast_precision_loss)]
         let u = (state >> 40) as f32 / (1u64 << 24) as f32;
         u - 0.5
     }

@@ -140,11 +140,9 @@ impl TsneParams {
             Some(l) => Some(range("learning_rate", l, 1e-3, 1e7)?),
             None => None,
         };
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let k = ((3.0 * perplexity) as usize).min(n - 1);
-        #[allow(clippy::cast_precision_loss)]
         let perplexity = if perplexity > k as f64 { k as f64 / 3.0 } else { perplexity };
-        #[allow(clippy::cast_precision_loss)]
         let nf = n as f64;
         Ok(CheckedTsne {
             k,
@@ -276,7 +274,7 @@ pub fn affinities(knn: &KnnGraph, k: usize, perplexity: f64) -> SparseGraph {
         .collect();
     let mut entries: Vec<(u32, u32, f64)> = Vec::with_capacity(2 * n * k);
     for (i, (idx, p)) in rows.iter().enumerate() {
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         let iu = i as u32;
         for (&j, &v) in idx.iter().zip(p) {
             entries.push((iu, j, v));
@@ -296,7 +294,7 @@ pub fn affinities(knn: &KnnGraph, k: usize, perplexity: f64) -> SparseGraph {
         SparseGraph { indptr: vec![0; n + 1], indices: Vec::with_capacity(merged.len()), weights: Vec::with_capacity(merged.len()) };
     for (i, j, v) in merged {
         g.indices.push(j);
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation)]
         g.weights.push((v / total) as f32);
         g.indptr[i as usize + 1] += 1;
     }
@@ -344,7 +342,7 @@ pub fn tsne(
     gd.run(&p, &mut y, &phase, checked.early_exaggeration_iter, total, ctl, on_iter)?;
     let optimize_ms = ms(t);
     let kl_divergence = kl_divergence(&p, &y, &mut gd.repulsion);
-    #[allow(clippy::cast_possible_truncation)]
+    #[expect(clippy::cast_possible_truncation)]
     let coords = y.iter().map(|p| [p[0] as f32, p[1] as f32]).collect();
     Ok(TsneLayout {
         coords,
@@ -361,7 +359,6 @@ pub fn tsne(
 fn start(emb: &Embeddings, seed: u64, ctl: &Control) -> Result<(Vec<[f64; 2]>, TsneInit), Cancelled> {
     let pca = pca_2d(emb.raw(), ctl)?;
     let n = pca.projection.len();
-    #[allow(clippy::cast_precision_loss)]
     let nf = n as f64;
     let mean = pca.projection.iter().map(|p| f64::from(p[0])).sum::<f64>() / nf;
     let sd = (pca.projection.iter().map(|p| (f64::from(p[0]) - mean).powi(2)).sum::<f64>() / nf).sqrt();
@@ -401,7 +398,7 @@ impl Descent {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[expect(clippy::too_many_arguments)]
     fn run(
         &mut self,
         p: &SparseGraph,
@@ -445,17 +442,15 @@ impl Descent {
             let sums: Vec<[f64; 2]> =
                 self.blocks.par_iter().map(|r| y[r.clone()].iter().fold([0.0; 2], |s, p| [s[0] + p[0], s[1] + p[1]])).collect();
             let s = sums.iter().fold([0.0; 2], |s, p| [s[0] + p[0], s[1] + p[1]]);
-            #[allow(clippy::cast_precision_loss)]
             let mean = [s[0] / n as f64, s[1] / n as f64];
             y.par_iter_mut().for_each(|p| {
                 p[0] -= mean[0];
                 p[1] -= mean[1];
             });
             let step = done + it + 1;
-            #[allow(clippy::cast_precision_loss)]
             ctl.progress("layout", step as f32 / total as f32);
             if let Some(f) = on_iter {
-                #[allow(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation)]
                 {
                     shown.clear();
                     shown.extend(y.iter().map(|p| [p[0] as f32, p[1] as f32]));

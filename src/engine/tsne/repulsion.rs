@@ -64,9 +64,8 @@ impl Repulsion {
         }
         let (lo, hi) = y.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p[0]).min(p[1]), hi.max(p[0]).max(p[1])));
         let span = (hi - lo).max(1e-12);
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let boxes = smooth_size((span as usize).max(MIN_BOXES));
-        #[allow(clippy::cast_precision_loss)]
         let width = span / boxes as f64;
         let side = boxes * NODES; // nodes per side
         let m = 2 * side; // FFT length per axis
@@ -74,9 +73,8 @@ impl Repulsion {
 
         // Each point's box and its Lagrange weights on the box's nodes, per axis.
         let place = |v: f64| -> (usize, [f64; NODES]) {
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let b = (((v - lo) / width) as usize).min(boxes - 1);
-            #[allow(clippy::cast_precision_loss)]
             let t = (v - lo) / width - b as f64;
             (b, lagrange(t))
         };
@@ -100,14 +98,12 @@ impl Repulsion {
         }
 
         // The kernel on node offsets, laid out circularly, and its transform (real and even).
-        #[allow(clippy::cast_precision_loss)]
         let h = width / NODES as f64;
         let mut kernel = vec![Complex::new(0.0, 0.0); m * m];
         kernel.par_chunks_mut(m).enumerate().for_each(|(r, row)| {
             let Some(dr) = offset(r, side, m) else { return };
             for (c, v) in row.iter_mut().enumerate() {
                 if let Some(dc) = offset(c, side, m) {
-                    #[allow(clippy::cast_precision_loss)]
                     let d2 = h * h * ((dr * dr + dc * dc) as f64);
                     let q = 1.0 / (1.0 + d2);
                     *v = Complex::new(q * q, 0.0);
@@ -123,7 +119,6 @@ impl Repulsion {
             g.par_iter_mut().zip(kernel.par_iter()).for_each(|(v, k)| *v *= k.re);
             inverse_from_transposed(g, &mut tmp, m, side, &inv);
         }
-        #[allow(clippy::cast_precision_loss)]
         let scale = 1.0 / (m * m) as f64;
 
         // Gather the potentials back with the same weights: φ = (Σ q̃², Σ q̃² x, Σ q̃² y, Σ q̃² ‖y‖²).
@@ -158,7 +153,6 @@ impl Repulsion {
                     .sum::<f64>()
             })
             .collect();
-        #[allow(clippy::cast_precision_loss)]
         let z = (partial.iter().sum::<f64>() - n as f64).max(f64::MIN_POSITIVE);
         grad.par_iter_mut().zip(y.par_iter().zip(phi.par_iter())).for_each(|(g, (p, f))| {
             g[0] -= (p[0] * f[0] - f[1]) / z;
@@ -210,7 +204,6 @@ fn smooth_size(n: usize) -> usize {
 /// Lagrange weights of the box's equispaced nodes (at (j + ½) / NODES) for a point at relative
 /// position `t` ∈ [0, 1].
 fn lagrange(t: f64) -> [f64; NODES] {
-    #[allow(clippy::cast_precision_loss)]
     let node = |j: usize| (j as f64 + 0.5) / NODES as f64;
     let mut w = [0.0f64; NODES];
     for (j, wj) in w.iter_mut().enumerate() {
@@ -315,7 +308,6 @@ mod tests {
             let w = lagrange(t);
             let s: f64 = w.iter().sum();
             assert!((s - 1.0).abs() < 1e-12);
-            #[allow(clippy::cast_precision_loss)]
             let q: f64 = w.iter().enumerate().map(|(j, &wj)| wj * ((j as f64 + 0.5) / 3.0).powi(2)).sum();
             assert!((q - t * t).abs() < 1e-12, "{t}: {q}");
         }
