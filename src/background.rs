@@ -91,7 +91,7 @@ pub fn lower_this_thread() {
         let param = libc::sched_param { sched_priority: 0 };
         if libc::sched_setscheduler(tid, libc::SCHED_IDLE, &raw const param) != 0 {
             // A refusal of both leaves the thread at normal priority: only slower for the foreground.
-            #[expect(clippy::cast_sign_loss)]
+            #[expect(clippy::cast_sign_loss, reason = "a thread id is positive")]
             let _ = libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, NICE);
         }
     }

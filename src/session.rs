@@ -551,7 +551,7 @@ struct Raw {
 
 fn to_i32(labels: &[u32]) -> Vec<i32> {
     // Cluster ids are below k ≤ n, which the loaders keep below i32::MAX.
-    #[expect(clippy::cast_possible_wrap)]
+    #[expect(clippy::cast_possible_wrap, reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)")]
     labels.iter().map(|&l| l as i32).collect()
 }
 
@@ -883,7 +883,7 @@ pub const NOT_COMPUTED: &str = "not computed";
 
 /// Noise handling, sizes and the quality indices of a labelling `raw` made in `space_emb`
 /// (the full embedding `emb` or a reduction of it); the indices in `emb`.
-#[expect(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments, reason = "the kernel's inputs are separate slices and sizes; a struct would only name them again")]
 fn finish(
     emb: &Embeddings,
     space_emb: &Embeddings,
@@ -1146,7 +1146,7 @@ mod tests {
         use crate::engine::{Matrix, Metric, rng::Rng};
         let (n, d) = (EXACT_LATER_ROWS, 8);
         let mut rng = Rng::new(5);
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
         let data: Vec<f32> = (0..n * d).map(|i| ((i / d) % 4 == i % d) as u8 as f32 + 0.3 * rng.next_f64() as f32).collect();
         let emb = Embeddings::new(Matrix::new(data, n, d).unwrap());
         let req = ClusterRequest {

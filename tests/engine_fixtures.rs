@@ -86,7 +86,7 @@ fn dbscan_has_sklearns_core_points_noise_and_core_partition() {
         let (emb, j) = load(name);
         for e in j["dbscan"].as_array().unwrap() {
             let m = metric(e);
-            #[expect(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
             let eps = e["eps"].as_f64().unwrap() as f32;
             let ms = usize::try_from(e["min_samples"].as_u64().unwrap()).unwrap();
             let g = RadiusGraph::build(&emb, m, eps, usize::MAX, &Control::default()).unwrap();

@@ -653,7 +653,7 @@ fn box_over(h: &mut Harness<'_, EmbedmapApp>, lo: f32, hi: f32) -> (Vec<egui::Po
     let mut ys: Vec<f32> = pos.iter().map(|p| p.y).collect();
     xs.sort_by(f32::total_cmp);
     ys.sort_by(f32::total_cmp);
-    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "test data: small generated values and indices")]
     let q = |v: &[f32], f: f32| v[((n - 1) as f32 * f) as usize];
     let (a, b) = (egui::pos2(q(&xs, lo), q(&ys, lo)), egui::pos2(q(&xs, hi), q(&ys, hi)));
     drag(h, a, b);

@@ -8,7 +8,7 @@ use embedmap::data::{EmbeddingSource, ExportColumns, LoadOptions, export_labelle
 
 fn expected_vectors() -> Vec<f32> {
     let e = json("formats/expected_vectors.json");
-    #[expect(clippy::cast_possible_truncation)]
+    #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
     e["vectors"]
         .as_array()
         .unwrap()
@@ -255,4 +255,28 @@ fn vectors_of_dimension_zero_are_refused() {
     std::fs::write(&path, bytes).unwrap();
     let e = load(&path, &LoadOptions::default(), &|_, _| {}).err().unwrap().to_string();
     assert!(e.contains("dimension 0") && e.contains("empty_dims.npy"), "{e}");
+}
+
+#[test]
+fn numbers_beyond_f32s_range_are_refused_with_the_non_finite_rows_not_stored_as_infinity() {
+    let dir = tempfile::tempdir().unwrap();
+    // Wide columns (numbers and text cells) and a list column: 1e39 and -1e300 are finite as
+    // f64 but infinite as f32.
+    let wide = dir.path().join("wide.csv");
+    std::fs::write(&wide, "id,e0,e1\n1,0.5,0.25\n2,1e39,0.5\n3,0.75,0.125\n4,0.5,-1e300\n5,0.25,0.5\n").unwrap();
+    let list = dir.path().join("list.jsonl");
+    let rows: Vec<String> =
+        (0..5).map(|i| format!("{{\"id\": {i}, \"embedding\": [0.5, {}]}}", if i == 2 { "1e39" } else { "0.25" })).collect();
+    std::fs::write(&list, rows.join("\n")).unwrap();
+    for (path, bad) in [(&wide, 2), (&list, 1)] {
+        let e = match load(path, &LoadOptions::default(), &|_, _| {}) {
+            Err(e) => e.to_string(),
+            Ok(ds) => panic!("{} loaded, first values {:?}", path.display(), &ds.embeddings.raw().as_slice()[..6]),
+        };
+        assert!(e.contains(&format!("{bad} row(s) contain NaN or infinite values, or numbers beyond ±3.4e38")), "{e}");
+        let opts = LoadOptions { drop_nonfinite: true, ..LoadOptions::default() };
+        let ds = load(path, &opts, &|_, _| {}).unwrap();
+        assert_eq!((ds.n(), ds.dropped_rows), (5 - bad, bad));
+        assert!(ds.embeddings.raw().as_slice().iter().all(|v| v.is_finite()));
+    }
 }

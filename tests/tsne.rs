@@ -88,7 +88,7 @@ fn conditional_probabilities_match_opentsne() {
             // The neighbours and their distances, as openTSNE's exact search (near-equal distances
             // may come in either order).
             let (idx, d) = knn.neighbors(i);
-            #[expect(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
             let same = if ties.contains(&(i as u32)) { k - 1 } else { k };
             let (mut ours, mut theirs) = (idx[..same].to_vec(), want_idx[..same].to_vec());
             ours.sort_unstable();
@@ -99,7 +99,7 @@ fn conditional_probabilities_match_opentsne() {
                 assert!((got - want).abs() < 1e-5 * want.max(1.0) + slack, "{name} row {i}: distance {c}: {} vs {}", d[c], want_d[c]);
             }
             // The calibration from openTSNE's own distances.
-            #[expect(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
             let ds: Vec<f32> = want_d.iter().map(|&v| v as f32).collect();
             let p = conditional_row(&ds, 30.0);
             let top = want_p.iter().copied().fold(0.0, f64::max);
@@ -212,9 +212,9 @@ fn tsne_keeps_as_much_neighbourhood_as_opentsne_at_a_divergence_as_low() {
 /// `n` rows in `d` dimensions around `c` seeded centres, for inputs above the exact repulsion.
 fn clusters(n: usize, d: usize, c: usize, seed: u64) -> Embeddings {
     let mut rng = Rng::new(seed);
-    #[expect(clippy::cast_possible_truncation)]
+    #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
     let centres: Vec<Vec<f32>> = (0..c).map(|_| (0..d).map(|_| (rng.next_gaussian() * 6.0) as f32).collect()).collect();
-    #[expect(clippy::cast_possible_truncation)]
+    #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
     let data: Vec<f32> = (0..n).flat_map(|i| centres[i % c].iter().map(|&m| m + rng.next_gaussian() as f32).collect::<Vec<_>>()).collect();
     Embeddings::new(Matrix::new(data, n, d).unwrap())
 }

@@ -27,7 +27,7 @@ fn coords(v: &Value) -> Vec<[f32; 2]> {
         .iter()
         .map(|p| {
             let p = floats(p);
-            #[expect(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
             [p[0] as f32, p[1] as f32]
         })
         .collect()
@@ -62,7 +62,7 @@ fn fuzzy_graph_matches_umap_learn() {
         let (rows, cols, vals) = (floats(&s["fuzzy_rows"]), floats(&s["fuzzy_cols"]), floats(&s["fuzzy_vals"]));
         assert_eq!(g.graph.nnz(), vals.len(), "{name}: entries");
         for t in 0..vals.len() {
-            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "test data: small generated values and indices")]
             let (r, c) = (rows[t] as usize, cols[t] as u32);
             let (idx, w) = g.graph.row(r);
             let pos = idx.iter().position(|&x| x == c).unwrap_or_else(|| panic!("{name}: entry ({r}, {c}) missing"));

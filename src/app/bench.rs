@@ -110,7 +110,10 @@ fn report(app: &EmbedmapApp, b: &Bench) {
     let mut found = 0usize;
     for i in 0..1000u32 {
         let (fx, fy) = ((f64::from(i) * 0.618_034).fract(), (f64::from(i) * 0.414_214).fract());
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "screen pixels, counts and colour channels: small values, clamped before the cast"
+        )]
         let p = rect.min + egui::vec2((fx * f64::from(rect.width())) as f32, (fy * f64::from(rect.height())) as f32);
         let t = Instant::now();
         found += usize::from(app.map.hover_row(app, p).is_some());

@@ -187,7 +187,10 @@ pub(crate) fn spinner(ui: &mut egui::Ui) {
         let points: Vec<egui::Pos2> = (0..=24)
             .map(|i| {
                 let a = start + f64::from(i) / 24.0 * 240f64.to_radians();
-                #[expect(clippy::cast_possible_truncation)]
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "screen pixels, counts and colour channels: small values, clamped before the cast"
+                )]
                 let (s, c) = (a.sin() as f32, a.cos() as f32);
                 rect.center() + radius * egui::vec2(c, s)
             })

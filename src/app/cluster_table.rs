@@ -195,7 +195,7 @@ pub(crate) fn display_name(app: &EmbedmapApp, c: usize) -> String {
 }
 
 /// Draws the table in a bottom panel under the map.
-#[expect(clippy::too_many_lines)]
+#[expect(clippy::too_many_lines, reason = "one drawing function, read top to bottom")]
 pub(super) fn cluster_table_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     let (Some(ds), Some(o)) = (app.dataset.clone(), app.outcome.clone()) else { return };
     egui::Panel::bottom("cluster table").resizable(true).default_size(220.0).min_size(80.0).show(ui, |ui| {

@@ -162,7 +162,11 @@ pub(crate) fn export_png(app: &mut EmbedmapApp, path: &Path) {
         return;
     };
     let Some(ds) = app.dataset.clone() else { return };
-    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "screen pixels, counts and colour channels: small values, clamped before the cast"
+    )]
     let (w, h) = ((rect.width() * 2.0).round() as usize, (rect.height() * 2.0).round() as usize);
     let (colors, order) = (app.map.colors.clone(), app.map.order.clone());
     let (radius, opacity, background) = (app.settings.point_radius * 2.0, app.settings.point_opacity, app.map.background);
@@ -187,7 +191,10 @@ pub(crate) fn export_png(app: &mut EmbedmapApp, path: &Path) {
         });
         let rgba: Vec<u8> = pixels.iter().flat_map(|c| c.to_array()).collect();
         let written = crate::data::write_atomically(&path, |f| {
-            #[expect(clippy::cast_possible_truncation)]
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "screen pixels, counts and colour channels: small values, clamped before the cast"
+            )]
             let mut enc = png::Encoder::new(std::io::BufWriter::new(f), w as u32, h as u32);
             enc.set_color(png::ColorType::Rgba);
             enc.set_depth(png::BitDepth::Eight);

@@ -63,7 +63,10 @@ pub(super) fn kdist_ui(app: &EmbedmapApp, ui: &mut egui::Ui, eps: f32, what: &st
         .small(),
     );
     match moved {
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "screen pixels, counts and colour channels: small values, clamped before the cast"
+        )]
         Some(y) if y > 0.0 && (y as f32 - eps).abs() > f32::EPSILON * eps.abs().max(f32::EPSILON) => Some(y as f32),
         _ => None,
     }

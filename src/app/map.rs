@@ -219,7 +219,11 @@ fn same_outcome(a: Option<&Arc<crate::session::ClusterOutcome>>, b: Option<&Arc<
 }
 
 /// Every row's colour under `color_by`, and the legend that explains it.
-#[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "screen pixels, counts and colour channels: small values, clamped before the cast"
+)]
 fn base_colors(
     ds: &crate::data::Dataset,
     o: Option<&Arc<crate::session::ClusterOutcome>>,
@@ -309,7 +313,7 @@ fn interim_labels(app: &EmbedmapApp) -> Option<Arc<Vec<u32>>> {
 }
 
 /// Recomputes every row's colour, the drawing order and the legend.
-#[expect(clippy::cast_possible_truncation)]
+#[expect(clippy::cast_possible_truncation, reason = "screen pixels, counts and colour channels: small values, clamped before the cast")]
 fn recolor(app: &mut EmbedmapApp) {
     let (Some(ds), Some(pca)) = (app.dataset.clone(), app.pca.clone()) else { return };
     let n = pca.projection.len();
@@ -634,7 +638,12 @@ fn visible(map: &MapCache, i: usize) -> bool {
     map.colors.get(i).is_some_and(|c| c.a() > 0)
 }
 
-#[expect(clippy::too_many_lines, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+#[expect(
+    clippy::too_many_lines,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "screen pixels, counts and colour channels: small values, clamped before the cast"
+)]
 fn canvas_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, xy: &[[f32; 2]]) {
     let (rect, resp) = ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
     if rect.width() < 2.0 || rect.height() < 2.0 {

@@ -427,7 +427,6 @@ impl EmbedmapApp {
 
     /// The pinned row, and its nearest neighbours (row, distance) once they are found.
     #[must_use]
-    #[expect(clippy::type_complexity)]
     pub fn pinned(&self) -> Option<(usize, Option<&[(usize, f32)]>)> {
         self.map.pinned.as_ref().map(|p| (p.row, p.neighbours.as_deref()))
     }
@@ -931,7 +930,10 @@ impl EmbedmapApp {
                     self.manual = o.request.manual.clone();
                     self.manual_for = Some(key);
                 }
-                #[expect(clippy::cast_possible_truncation)]
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "screen pixels, counts and colour channels: small values, clamped before the cast"
+                )]
                 self.manual.push(self.map.selection.iter().map(|&r| r as u32).collect());
                 self.map.selection.clear();
                 self.recluster();

@@ -66,7 +66,11 @@ pub fn diverging(v: f32) -> Color32 {
     lerp_stops(&STOPS, (v.clamp(-1.0, 1.0) + 1.0) / 2.0)
 }
 
-#[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "screen pixels, counts and colour channels: small values, clamped before the cast"
+)]
 fn lerp_stops(stops: &[[f32; 3]], t: f32) -> Color32 {
     let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
     let x = t * (stops.len() - 1) as f32;
@@ -89,7 +93,11 @@ pub const OTHER: Color32 = Color32::from_rgb(150, 140, 120);
 
 /// `c` faded toward `bg`, leaving `keep` (0–1) of the colour.
 #[must_use]
-#[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "screen pixels, counts and colour channels: small values, clamped before the cast"
+)]
 pub fn fade(c: Color32, bg: Color32, keep: f32) -> Color32 {
     let m = |a: u8, b: u8| (f32::from(a) * keep + f32::from(b) * (1.0 - keep)).round().clamp(0.0, 255.0) as u8;
     Color32::from_rgb(m(c.r(), bg.r()), m(c.g(), bg.g()), m(c.b(), bg.b()))

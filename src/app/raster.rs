@@ -55,7 +55,11 @@ pub fn view_bounds(xy: &[[f32; 2]]) -> Option<(f64, f64, f64, f64)> {
     xs.sort_unstable_by(f32::total_cmp);
     ys.sort_unstable_by(f32::total_cmp);
     let q = |v: &[f32], f: f64| {
-        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "screen pixels, counts and colour channels: small values, clamped before the cast"
+        )]
         let i = ((v.len() - 1) as f64 * f) as usize;
         f64::from(v[i])
     };
@@ -84,7 +88,7 @@ impl View {
     }
 
     /// Image position (pixels from the top-left corner) of data point (x, y) in a `w`×`h` image.
-    #[expect(clippy::cast_possible_truncation)]
+    #[expect(clippy::cast_possible_truncation, reason = "screen pixels, counts and colour channels: small values, clamped before the cast")]
     pub fn to_px(self, x: f64, y: f64, w: f32, h: f32) -> (f32, f32) {
         (((x - self.cx) * self.scale) as f32 + w / 2.0, (f64::from(h) / 2.0 - (y - self.cy) * self.scale) as f32)
     }
@@ -119,7 +123,11 @@ struct Disc {
 }
 
 impl Disc {
-    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "screen pixels, counts and colour channels: small values, clamped before the cast"
+    )]
     #[expect(clippy::cast_possible_wrap, reason = "span ends are at most the disc's side, a few dozen pixels")]
     fn new(radius: f32, opacity: f32) -> Self {
         let r = radius.clamp(0.5, 20.0);
@@ -303,7 +311,11 @@ pub struct Grid {
 
 impl Grid {
     /// Builds the grid with about four points per cell (counting sort, O(n)).
-    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "screen pixels, counts and colour channels: small values, clamped before the cast"
+    )]
     pub fn build(xy: &[[f32; 2]]) -> Self {
         let Some((x0, x1, y0, y1)) = bounds(xy).filter(|_| xy.len() <= u32::MAX as usize) else { return Self::default() };
         let (sx, sy) = ((x1 - x0).max(1e-12), (y1 - y0).max(1e-12));
@@ -330,7 +342,11 @@ impl Grid {
         g
     }
 
-    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "screen pixels, counts and colour channels: small values, clamped before the cast"
+    )]
     fn cell_of(&self, x: f64, y: f64) -> Option<usize> {
         if !(x.is_finite() && y.is_finite()) || self.nx == 0 {
             return None;
@@ -341,7 +357,11 @@ impl Grid {
     }
 
     /// Cell index ranges covering the data rectangle [x0, x1] × [y0, y1].
-    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "screen pixels, counts and colour channels: small values, clamped before the cast"
+    )]
     fn cells_in(&self, x0: f64, y0: f64, x1: f64, y1: f64) -> Option<(std::ops::RangeInclusive<usize>, std::ops::RangeInclusive<usize>)> {
         if self.nx == 0 || !(x0.is_finite() && y0.is_finite() && x1.is_finite() && y1.is_finite()) {
             return None;
@@ -375,7 +395,7 @@ impl Grid {
     /// drawn on top). Cells are visited in rings around the pointer's cell, and the search stops
     /// once no cell of the next ring can hold anything closer, so a dense spot costs one or two
     /// cells, not every point within reach.
-    #[expect(clippy::cast_possible_truncation)]
+    #[expect(clippy::cast_possible_truncation, reason = "screen pixels, counts and colour channels: small values, clamped before the cast")]
     #[expect(clippy::cast_sign_loss, reason = "cell coordinates are clamped to 0 and to the grid's size first")]
     pub fn nearest(&self, xy: &[[f32; 2]], x: f64, y: f64, r: f64, accept: impl Fn(usize) -> bool) -> Option<usize> {
         if self.nx == 0 || !(x.is_finite() && y.is_finite() && r.is_finite()) {

@@ -294,7 +294,10 @@ fn controls_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
                     changed = true;
                 }
             });
-            #[expect(clippy::cast_possible_truncation)]
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "screen pixels, counts and colour channels: small values, clamped before the cast"
+            )]
             if let Some(new) = super::kdist::kdist_ui(app, ui, app.settings.selection_epsilon as f32, "cluster_selection_epsilon") {
                 app.settings.selection_epsilon = f64::from(new);
                 changed = true;

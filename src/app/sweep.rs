@@ -108,7 +108,7 @@ fn best(rows: &[SweepRow], value: impl Fn(&SweepRow) -> Option<f64>, higher_is_b
 }
 
 /// Draws the sweep section (in the right panel, under the silhouette plot).
-#[expect(clippy::too_many_lines)]
+#[expect(clippy::too_many_lines, reason = "one drawing function, read top to bottom")]
 pub(super) fn sweep_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     let Some(n) = app.dataset.as_ref().map(|d| d.n()) else { return };
     ui.heading("k-sweep");
@@ -186,7 +186,11 @@ pub(super) fn sweep_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
         .allow_zoom(false)
         .label_formatter(|pos: &egui_plot::HoverPosition<'_>| {
             let (egui_plot::HoverPosition::NearDataPoint { position: p, .. } | egui_plot::HoverPosition::Elsewhere { position: p }) = pos;
-            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "screen pixels, counts and colour channels: small values, clamped before the cast"
+            )]
             let k = p.x.round().max(0.0) as usize;
             by_k.iter().find(|(kk, _)| *kk == k).map(|(_, t)| t.clone())
         })
@@ -205,7 +209,11 @@ pub(super) fn sweep_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
         && let Some(p) = resp.inner
         && !rows.is_empty()
     {
-        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "screen pixels, counts and colour channels: small values, clamped before the cast"
+        )]
         let k = p.x.round().max(2.0) as usize;
         if rows.iter().any(|r| r.k == k) {
             apply_k(app, k);

@@ -93,7 +93,11 @@ fn value(app: &EmbedmapApp, param: TuneParam) -> Option<f64> {
     }
 }
 
-#[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "screen pixels, counts and colour channels: small values, clamped before the cast"
+)]
 fn set(app: &mut EmbedmapApp, param: TuneParam, v: f64) {
     match param {
         TuneParam::K => app.settings.k = v.round() as usize,
@@ -108,7 +112,7 @@ fn script(param: TuneParam, v0: f64) -> Vec<f64> {
         TuneParam::Eps => v0 * (1.0 + 0.05 * f64::from(i)),
         TuneParam::K | TuneParam::MinClusterSize => (v0 + f64::from(i)).max(2.0),
     };
-    #[expect(clippy::cast_possible_wrap, clippy::cast_possible_truncation)]
+    #[expect(clippy::cast_possible_wrap, clippy::cast_possible_truncation, reason = "a small constant step count")]
     let up = UP as i32;
     let mut s: Vec<f64> = (1..=up).map(at).collect();
     s.extend((-up..up).rev().map(at));

@@ -269,7 +269,11 @@ pub fn assign(a: &AssignArgs) -> anyhow::Result<()> {
                 bad_here += 1;
             }
             rows_total += batch.rows;
-            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "a byte estimate: non-negative and at most the file's size"
+            )]
             let within = if file_rows > 0 { ((written + batch.rows) as f64 / file_rows as f64 * size as f64) as u64 } else { size };
             progress.show(rows_total, done_bytes + within, &format!("file {}/{}", i + 1, files.len()));
         };

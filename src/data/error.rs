@@ -102,7 +102,7 @@ pub enum LoadError {
     },
     /// NaN or infinite values, and the user asked to stop on them.
     #[error(
-        "{count} row(s) contain NaN or infinite values (row(s) {rows}; first in column '{column}'); drop them (--drop-nonfinite, or the button in the window) or fix the file: {path}"
+        "{count} row(s) contain NaN or infinite values, or numbers beyond ±3.4e38 (row(s) {rows}; first in column '{column}'); drop them (--drop-nonfinite, or the button in the window) or fix the file: {path}"
     )]
     NonFinite {
         /// How many rows.
@@ -111,6 +111,18 @@ pub enum LoadError {
         rows: String,
         /// The column of the first bad value.
         column: String,
+        /// The file.
+        path: PathBuf,
+    },
+    /// More rows than one matrix holds.
+    #[error(
+        "the file has {rows} rows, more than the {max} one window or run holds; split it, or label it in batches with `embedmap assign`: {path}"
+    )]
+    TooManyRows {
+        /// Rows found.
+        rows: usize,
+        /// The limit.
+        max: usize,
         /// The file.
         path: PathBuf,
     },

@@ -350,7 +350,7 @@ fn check_memory_against(path: &Path, format: Format, size: u64, available: Optio
         // Columnar files are compressed; vectors of floats rarely shrink more than 2×.
         Format::Parquet | Format::Arrow => 4.0,
     };
-    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "a byte estimate: non-negative and far below u64::MAX")]
     let need = (size as f64 * factor) as u64;
     if let Some(avail) = available
         && need > avail
@@ -481,7 +481,7 @@ struct NonFinite {
     first_column: String,
 }
 
-#[expect(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments, reason = "the kernel's inputs are separate slices and sizes; a struct would only name them again")]
 fn finish(
     mut frame: DataFrame,
     mut data: Vec<f32>,
@@ -498,6 +498,9 @@ fn finish(
         return Err(LoadError::ZeroDimension { path: path.to_path_buf() });
     }
     let n = data.len() / d;
+    if n > Matrix::MAX_ROWS {
+        return Err(LoadError::TooManyRows { rows: n, max: Matrix::MAX_ROWS, path: path.to_path_buf() });
+    }
     // `held`: the column was never read into the frame.
     let vectors = held.or_else(|| held_as_matrix(&frame, &source, d));
     if let Some(v) = &vectors
@@ -648,9 +651,9 @@ fn extract(frame: &DataFrame, source: &EmbeddingSource, path: &Path) -> Result<(
                 }
                 let mut row_bad = false;
                 for v in vals {
-                    row_bad |= !v.is_finite();
-                    #[expect(clippy::cast_possible_truncation)]
-                    data.push(v as f32);
+                    let x = super::finite_f32(v);
+                    row_bad |= x.is_none();
+                    data.push(x.unwrap_or(f32::NAN));
                 }
                 if row_bad {
                     note_bad(row, column, &mut bad_rows);
@@ -675,14 +678,12 @@ fn extract(frame: &DataFrame, source: &EmbeddingSource, path: &Path) -> Result<(
                         let Some(v) = parse_number(cell) else {
                             return Err(LoadError::NotANumber { row: row + 1, column: name.clone(), value: shorten(cell), path: p() });
                         };
-                        if !v.is_finite() && !bad[row] {
+                        let x = super::finite_f32(v);
+                        if x.is_none() && !bad[row] {
                             bad[row] = true;
                             first_bad.push((row, j));
                         }
-                        #[expect(clippy::cast_possible_truncation)]
-                        {
-                            data[row * d + j] = v as f32;
-                        }
+                        data[row * d + j] = x.unwrap_or(f32::NAN);
                     }
                 } else if s.dtype().is_primitive_numeric() {
                     let f = s.cast(&DataType::Float64).map_err(|e| LoadError::Parse {
@@ -695,14 +696,12 @@ fn extract(frame: &DataFrame, source: &EmbeddingSource, path: &Path) -> Result<(
                         let Some(v) = v else {
                             return Err(LoadError::Missing { row: row + 1, column: name.clone(), path: p() });
                         };
-                        if !v.is_finite() && !bad[row] {
+                        let x = super::finite_f32(v);
+                        if x.is_none() && !bad[row] {
                             bad[row] = true;
                             first_bad.push((row, j));
                         }
-                        #[expect(clippy::cast_possible_truncation)]
-                        {
-                            data[row * d + j] = v as f32;
-                        }
+                        data[row * d + j] = x.unwrap_or(f32::NAN);
                     }
                 } else {
                     let shown = c.get(0).map(|v| v.to_string()).unwrap_or_default();

@@ -31,3 +31,12 @@ pub use error::{ExportError, LoadError};
 pub use export::{ExportColumns, ExportSummary, check_export_path, export_coords, export_labelled, export_rows, free_name, same_file};
 #[cfg(feature = "io")]
 pub use load::*;
+
+/// A number read as f64, as the engine stores it: `None` when it is NaN or infinite, or finite
+/// but beyond f32's range (±3.4e38), where the rounding would make it infinite.
+#[must_use]
+#[expect(clippy::cast_possible_truncation, reason = "the one place an f64 value becomes a vector element: the result is checked")]
+pub fn finite_f32(v: f64) -> Option<f32> {
+    let x = v as f32;
+    x.is_finite().then_some(x)
+}

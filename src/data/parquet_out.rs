@@ -387,7 +387,7 @@ where
     }
     let mut min: Option<T> = None;
     let mut max: Option<T> = None;
-    #[expect(clippy::eq_op)]
+    #[expect(clippy::eq_op, reason = "v == v is the NaN test")]
     for &v in values.iter().filter(|&&v| v == v) {
         if min.is_none_or(|m| v < m) {
             min = Some(v);

@@ -249,7 +249,10 @@ impl BatchReader {
                 } else {
                     let mut raw = vec![0u8; rows * self.dim * elem];
                     f.read_exact(&mut raw).map_err(io)?;
-                    #[expect(clippy::cast_possible_truncation)]
+                    #[expect(
+                        clippy::cast_possible_truncation,
+                        reason = "an f64 .npy value rounded to f32; one beyond f32's range becomes infinite and is refused with the non-finite rows"
+                    )]
                     raw.chunks_exact(8)
                         .map(|b| {
                             let b = [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]];
@@ -404,10 +407,14 @@ fn extract_tolerant(frame: &DataFrame, source: &EmbeddingSource, dim: usize, pat
                     None => Some(format!("no vector in '{column}'")),
                     Some((c, None)) => Some(format!("'{}' in '{column}' is not a vector", shorten(c))),
                     Some((_, Some(v))) if v.len() != dim => Some(format!("{} values in '{column}', the model expects {dim}", v.len())),
-                    Some((_, Some(v))) if v.iter().any(|x| !x.is_finite()) => Some(format!("NaN or infinite value in '{column}'")),
+                    Some((_, Some(v))) if v.iter().any(|&x| super::finite_f32(x).is_none()) => {
+                        Some(format!("NaN or infinite value in '{column}'"))
+                    }
                     Some((_, Some(v))) => {
-                        #[expect(clippy::cast_possible_truncation)]
-                        data[row * dim..(row + 1) * dim].iter_mut().zip(&v).for_each(|(o, &x)| *o = x as f32);
+                        data[row * dim..(row + 1) * dim]
+                            .iter_mut()
+                            .zip(&v)
+                            .for_each(|(o, &x)| *o = super::finite_f32(x).unwrap_or(f32::NAN));
                         None
                     }
                 };
@@ -447,8 +454,7 @@ fn extract_tolerant(frame: &DataFrame, source: &EmbeddingSource, dim: usize, pat
                 };
                 for (row, v) in f.into_iter().enumerate() {
                     match v {
-                        #[expect(clippy::cast_possible_truncation)]
-                        Some(v) if v.is_finite() => data[row * dim + j] = v as f32,
+                        Some(v) if let Some(x) = super::finite_f32(v) => data[row * dim + j] = x,
                         Some(_) => {
                             why[row].get_or_insert_with(|| format!("NaN or infinite value in '{name}'"));
                         }

@@ -94,7 +94,10 @@ impl Partition {
                 for i in 0..n {
                     m.iter_mut().zip(src.row(i)).for_each(|(a, &v)| *a += f64::from(v));
                 }
-                #[expect(clippy::cast_possible_truncation)]
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+                )]
                 m.iter().map(|s| (s / n as f64) as f32).collect()
             }
         };
@@ -118,7 +121,10 @@ impl Partition {
                             Metric::Cosine => -r[j],
                             Metric::Euclidean => cn[j] - 2.0 * r[j],
                         };
-                        #[expect(clippy::cast_possible_truncation)]
+                        #[expect(
+                            clippy::cast_possible_truncation,
+                            reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)"
+                        )]
                         let best = (0..lists).min_by(|&a, &b| score(a).total_cmp(&score(b))).unwrap_or(0) as u32;
                         best
                     })
@@ -149,7 +155,7 @@ impl Partition {
             let slot = if searchable(i) { &mut fill[h as usize] } else { &mut fill_rest[h as usize] };
             let p = *slot;
             *slot += 1;
-            #[expect(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation, reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)")]
             {
                 order[p] = i as u32;
                 pos[i] = p as u32;
@@ -183,7 +189,10 @@ impl Partition {
                 if let Some(p) = o.iter().position(|&j| j as usize == l) {
                     o.remove(p);
                 }
-                #[expect(clippy::cast_possible_truncation)]
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)"
+                )]
                 o.insert(0, l as u32);
                 o
             })
@@ -327,7 +336,7 @@ pub fn ivf_knn(emb: &Embeddings, metric: Metric, k: usize, seed: u64, ctl: &Cont
         if indices[i * k + k - 1] == u32::MAX {
             let row = super::neighbors::nearest_rows(emb, metric, i, k);
             for (t, (j, dv)) in row.into_iter().enumerate() {
-                #[expect(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation, reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)")]
                 {
                     indices[i * k + t] = j as u32;
                 }

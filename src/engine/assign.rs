@@ -62,7 +62,10 @@ pub fn nearest(points: &Matrix, targets: &Matrix, metric: Metric) -> Nearest {
     let tried = AtomicUsize::new(0);
     let passed = AtomicUsize::new(0);
     let finish = |key: f64| -> f32 {
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+        )]
         match metric {
             Metric::Euclidean => key.max(0.0).sqrt() as f32,
             Metric::Cosine => (1.0 + key).max(0.0) as f32,
@@ -197,7 +200,7 @@ fn scan(buf: &[f32], c: &Chunk<'_>, metric: Metric, x_err: &[f64], best_hi: &mut
             hi = if u < hi { u } else { hi };
         }
         best_hi[r] = hi;
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation, reason = "an f64 bound rounded to the engine's f32")]
         for (jj, ((&e, &n), &t)) in est.iter().zip(c.tn).zip(c.te).enumerate() {
             let lo = e - xe * n - t;
             if lo <= hi {
@@ -214,7 +217,7 @@ mod tests {
 
     fn random(n: usize, d: usize, seed: u64) -> Matrix {
         let mut rng = Rng::new(seed);
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
         let v: Vec<f32> = (0..n * d).map(|_| (rng.next_f64() * 2.0 - 1.0) as f32 + 3.0).collect();
         Matrix::new(v, n, d).unwrap()
     }
@@ -254,7 +257,7 @@ mod tests {
     /// the first one given twice, and rows exactly between two centres.
     fn separated(n: usize, k: usize, d: usize) -> (Matrix, Matrix) {
         let mut rng = Rng::new(9);
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
         let centres: Vec<f32> = (0..k * d).map(|_| (rng.next_f64() * 6.0 - 3.0) as f32).collect();
         let mut rows = Vec::with_capacity(n * d);
         for i in 0..n {
@@ -263,7 +266,7 @@ mod tests {
                 let o = (c + 1) % k;
                 rows.extend((0..d).map(|t| 0.5 * (centres[c * d + t] + centres[o * d + t])));
             } else {
-                #[expect(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
                 rows.extend((0..d).map(|t| centres[c * d + t] + (rng.next_f64() * 0.6 - 0.3) as f32));
             }
         }

@@ -58,7 +58,10 @@ impl Pruner {
         let axes = principal_axes(targets, dims);
         let mut t_axes = vec![0.0f32; k * dims];
         dot_nt(targets.as_slice(), k, &axes, dims, d, &mut t_axes, dims);
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+        )]
         let t_axes_sq = t_axes.chunks_exact(dims).map(|r| sum_sq(r) as f32).collect();
         let mut between = vec![0.0f64; k * k];
         for a in 0..k {
@@ -126,7 +129,10 @@ impl Pruner {
                         if left.len() == MAX_LEFT {
                             return None;
                         }
-                        #[expect(clippy::cast_possible_truncation)]
+                        #[expect(
+                            clippy::cast_possible_truncation,
+                            reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)"
+                        )]
                         left.push(j as u32);
                     }
                 }
@@ -134,7 +140,7 @@ impl Pruner {
                     Metric::Euclidean => d2,
                     Metric::Cosine => -dot_f64(x, targets.row(a)),
                 };
-                #[expect(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation, reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)")]
                 let mut win = (a as u32, ka);
                 for &j in &left {
                     let kj = key(x, targets.row(j as usize));
@@ -208,6 +214,9 @@ fn principal_axes(m: &Matrix, dims: usize) -> Vec<f32> {
 /// `dir` scaled to unit length into `out` (zeros when it has none).
 fn write_unit(dir: &[f64], out: &mut [f32]) {
     let norm = dir.iter().map(|v| v * v).sum::<f64>().sqrt();
-    #[expect(clippy::cast_possible_truncation)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+    )]
     out.iter_mut().zip(dir).for_each(|(o, &v)| *o = if norm > 0.0 { (v / norm) as f32 } else { 0.0 });
 }

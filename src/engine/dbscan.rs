@@ -91,7 +91,7 @@ fn number_clusters(core: Vec<bool>, mut root: impl FnMut(usize) -> usize, neares
         }
     }
     let n_noise = labels.iter().filter(|&&l| l < 0).count();
-    #[expect(clippy::cast_sign_loss)]
+    #[expect(clippy::cast_sign_loss, reason = "a count of clusters, never negative")]
     DbscanResult { labels, core, n_clusters: next as usize, n_noise }
 }
 
@@ -170,7 +170,10 @@ impl DbscanIndex {
                 let cd = &core_dist;
                 nb.iter().zip(d).filter_map(move |(&j, &dv)| {
                     let w = ci.max(cd[j as usize]).max(dv);
-                    #[expect(clippy::cast_possible_truncation)]
+                    #[expect(
+                        clippy::cast_possible_truncation,
+                        reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)"
+                    )]
                     ((j as usize) > i && w <= g.radius).then_some((w, i as u32, j))
                 })
             })
@@ -250,7 +253,7 @@ pub fn dbscan_streaming(emb: &Embeddings, metric: Metric, eps: f32, min_samples:
     let core: Vec<bool> = counts.iter().map(|c| c.load(Relaxed) as usize + 1 >= min_samples).collect();
     // Union-find whose roots are the smallest index of their set; border candidates packed as
     // (distance bits, core index) so that fetch_min keeps the nearest, then the lowest index.
-    #[expect(clippy::cast_possible_truncation)]
+    #[expect(clippy::cast_possible_truncation, reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)")]
     let parent: Vec<AtomicU32> = (0..n).map(|i| AtomicU32::new(i as u32)).collect();
     let nearest: Vec<AtomicU64> = (0..n).map(|_| AtomicU64::new(u64::MAX)).collect();
     let find = |mut x: u32| -> u32 {
@@ -290,7 +293,10 @@ pub fn dbscan_streaming(emb: &Embeddings, metric: Metric, eps: f32, min_samples:
                     continue;
                 }
                 match (core[i], core[j]) {
-                    #[expect(clippy::cast_possible_truncation)]
+                    #[expect(
+                        clippy::cast_possible_truncation,
+                        reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)"
+                    )]
                     (true, true) => union(i as u32, j as u32),
                     (true, false) => offer(j, i, v),
                     (false, true) => offer(i, j, v),
@@ -299,7 +305,7 @@ pub fn dbscan_streaming(emb: &Embeddings, metric: Metric, eps: f32, min_samples:
             }
         }
     })?;
-    #[expect(clippy::cast_possible_truncation)]
+    #[expect(clippy::cast_possible_truncation, reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)")]
     let roots: Vec<usize> = (0..n).map(|i| if core[i] { find(i as u32) as usize } else { i }).collect();
     let nearest = |i: usize| {
         let packed = nearest[i].load(Relaxed);

@@ -41,7 +41,7 @@ fn transpose(v: &mut [f64], n: usize) {
 /// Householder reduction to tridiagonal form (after the EISPACK routine of the same name), with
 /// the matrix and the accumulated transformation addressed transposed (element (i, j) at
 /// `j·n + i`).
-#[expect(clippy::many_single_char_names)]
+#[expect(clippy::many_single_char_names, reason = "the names of the published algorithm")]
 fn tred2(v: &mut [f64], d: &mut [f64], e: &mut [f64], n: usize) {
     let at = |i: usize, j: usize| j * n + i;
     for j in 0..n {
@@ -140,7 +140,7 @@ fn tred2(v: &mut [f64], d: &mut [f64], e: &mut [f64], n: usize) {
 
 /// Implicit QL iterations on the tridiagonal form, then a sort into ascending order. `vt` holds
 /// the transformation transposed: eigenvector j ends up in row j.
-#[expect(clippy::many_single_char_names)]
+#[expect(clippy::many_single_char_names, reason = "the names of the published algorithm")]
 fn tql2(vt: &mut [f64], d: &mut [f64], e: &mut [f64], n: usize) {
     let at = |i: usize, j: usize| i * n + j;
     for i in 1..n {

@@ -216,7 +216,7 @@ impl HdbscanTree {
             let (nb, d) = g.neighbors(i);
             for (&j, &dv) in nb.iter().zip(d) {
                 let w = dv.max(core[i]).max(core[j as usize]);
-                #[expect(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation, reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)")]
                 let (a, b) = ((i as u32).min(j), (i as u32).max(j));
                 edges.push((w, a, b));
             }
@@ -301,7 +301,7 @@ fn prim(dist: &Square, core: &[f32], pair: Option<&super::pair::Pair<'_>>, ctl: 
             ctl.check()?;
             ctl.progress("spanning tree", edges.len() as f32 / n as f32);
         }
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation, reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)")]
         let cur = current as u32;
         let row = dist.row(current);
         let cc = core[current];
@@ -598,7 +598,11 @@ fn owners(tree: &[CondensedRow], n: usize, selected: &[usize]) -> (Vec<i32>, Vec
     let n_clusters = tree.iter().filter(|r| r.size > 1).map(|r| r.child + 1 - n).max().unwrap_or(1);
     let mut cluster_label = vec![-1i32; n_clusters];
     for (i, &c) in selected.iter().enumerate() {
-        #[expect(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_possible_wrap,
+            reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)"
+        )]
         {
             cluster_label[c - n] = i as i32;
         }
@@ -699,7 +703,7 @@ impl Predictor {
         let tree_rows = &result.condensed;
         let (node_label, node_max) = owners(tree_rows, n, &result.selected);
         let m = node_label.len();
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation, reason = "an f64 distance rounded to the engine's f32")]
         let dist_of = |lambda: f64| {
             if lambda.is_infinite() {
                 0.0
@@ -755,17 +759,25 @@ impl Predictor {
                 let neighbor = ri[best];
                 let lambda = lambda_of(best_mr);
                 let [_, exit, node] = self.points[neighbor as usize];
-                #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss,
+                    reason = "condensed-tree fields hold whole non-negative indices in f64"
+                )]
                 let mut c = node as usize;
                 if lambda_of(exit) > lambda {
                     while c > 0 && lambda_of(self.clusters[c][1]) >= lambda {
-                        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                        #[expect(
+                            clippy::cast_possible_truncation,
+                            clippy::cast_sign_loss,
+                            reason = "condensed-tree fields hold whole non-negative indices in f64"
+                        )]
                         {
                             c = self.clusters[c][0] as usize;
                         }
                     }
                 }
-                #[expect(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation, reason = "condensed-tree fields hold whole cluster ids (-1 for noise) in f64")]
                 let label = self.clusters[c][2] as i32;
                 let strength = if label >= 0 { strength(lambda, lambda_of(self.clusters[c][3])) } else { 0.0 };
                 Predicted { label, strength, neighbor, distance: rd[best] }
@@ -820,7 +832,7 @@ mod tests {
     fn a_new_min_samples_over_the_kept_distance_matrix_gives_the_tree_a_fresh_build_gives() {
         let (n, d) = (600, 8);
         let mut rng = Rng::new(5);
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
         let pts: Vec<f32> = (0..n * d).map(|i| ((i / d) % 4) as f32 * 3.0 + (rng.next_f64() * 2.0) as f32).collect();
         let m = Matrix::new(pts, n, d).unwrap();
         let emb = Embeddings::new(m.clone());
@@ -842,7 +854,7 @@ mod tests {
         // must equal Kruskal's over every pair, and it must span every point.
         let (n, d) = (203, 5);
         let mut rng = Rng::new(11);
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
         let pts: Vec<f32> = (0..n * d).map(|_| (rng.next_f64() * 10.0) as f32).collect();
         let emb = Embeddings::new(Matrix::new(pts, n, d).unwrap());
         let (dist, core) = Square::build_with_nearest(&emb, Metric::Euclidean, 3, &Control::default()).unwrap();
@@ -876,7 +888,7 @@ mod tests {
     fn two_blobs_and_scattered_noise() {
         let mut rng = Rng::new(5);
         let mut pts = Vec::new();
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
         let mut g = || (rng.next_f64() - 0.5) as f32;
         for _ in 0..60 {
             pts.extend_from_slice(&[g(), g()]);

@@ -292,7 +292,10 @@ pub fn micro_dendrogram(
                         }
                         _ => a.iter().zip(b).map(|(p, q)| (p - q) * (p - q)).sum::<f64>().sqrt(),
                     };
-                    #[expect(clippy::cast_possible_truncation)]
+                    #[expect(
+                        clippy::cast_possible_truncation,
+                        reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+                    )]
                     let v = v as f32;
                     v
                 })
@@ -512,11 +515,10 @@ fn update_run(
         // writes only its own two cells, so the two halves of an update never touch one cell.
         let (da, db) = unsafe { (f64::from(cells.get(ka)), f64::from(cells.get(kb))) };
         let nv = lw.apply(f64::from(sizes[k]), da, db);
+        #[expect(clippy::cast_possible_truncation, reason = "a merged distance rounded to the matrix's f32")]
+        let nv = nv as f32;
         // SAFETY: as above.
-        #[expect(clippy::cast_possible_truncation)]
-        unsafe {
-            cells.set(ka, nv as f32);
-        }
+        unsafe { cells.set(ka, nv) };
     }
 }
 
@@ -551,7 +553,7 @@ fn to_scipy(n: usize, sizes: &[u32], raw: &[(usize, usize, f64)]) -> Vec<Merge> 
         let r = uf.union(ra, rb).unwrap_or(ra);
         node[r] = n + i;
         node_size[r] = s;
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation, reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)")]
         merges.push(Merge { left: na.min(nb) as u32, right: na.max(nb) as u32, height: h, size: s });
     }
     merges
@@ -593,7 +595,7 @@ mod tests {
     fn micro_clusters_keep_separated_groups_apart() {
         let mut rng = crate::engine::rng::Rng::new(4);
         let (n, d) = (3000, 5);
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
         let data: Vec<f32> = (0..n * d).map(|i| ((i / d) % 4) as f32 * 20.0 + rng.next_f64() as f32).collect();
         let emb = Embeddings::new(Matrix::new(data, n, d).unwrap());
         for linkage in Linkage::ALL {
@@ -610,7 +612,7 @@ mod tests {
     fn the_chain_in_two_halves_builds_the_same_tree() {
         let mut rng = crate::engine::rng::Rng::new(8);
         let (n, d) = (1500, 6);
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
         let data: Vec<f32> = (0..n * d).map(|_| rng.next_f64() as f32).collect();
         let emb = Embeddings::new(Matrix::new(data, n, d).unwrap());
         for linkage in Linkage::ALL {

@@ -39,7 +39,7 @@ pub fn dot_nt_gemm(a: &[f32], m: usize, b: &[f32], k: usize, d: usize, out: &mut
         return;
     }
     // Strides are below isize::MAX because the slices exist.
-    #[expect(clippy::cast_possible_wrap)]
+    #[expect(clippy::cast_possible_wrap, reason = "a stride or size of an existing slice, so below isize::MAX")]
     let (d_s, ldo_s) = (d as isize, ldo as isize);
     // SAFETY: check_shapes guarantees that every element the GEMM reads (a: m×d with
     // row stride d; b read as its transpose, d×k with column stride d) and writes (out: m×k
@@ -84,7 +84,7 @@ pub fn dot_nt_direct(a: &[f32], m: usize, b: &[f32], k: usize, d: usize, out: &m
 /// checked slicing, and the unchecked loads stay inside those rows.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-#[expect(clippy::many_single_char_names)]
+#[expect(clippy::many_single_char_names, reason = "the names of the published algorithm")]
 unsafe fn direct_avx2(a: &[f32], m: usize, b: &[f32], k: usize, d: usize, out: &mut [f32], ldo: usize) {
     use std::arch::x86_64::{__m256, _mm256_castps256_ps128, _mm256_extractf128_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_setzero_ps};
     use std::arch::x86_64::{_mm_add_ps, _mm_add_ss, _mm_cvtss_f32, _mm_movehl_ps, _mm_shuffle_ps};

@@ -203,11 +203,10 @@ fn distances_to_candidates(points: &Matrix, norms: &[f64], cands: &[f32], closes
                     for j in 0..c {
                         let dist = (xi + cand_norms[j] - 2.0 * f64::from(buf[i * c + j])).max(0.0);
                         pot[j] += dist.min(closest[start + i]);
+                        #[expect(clippy::cast_possible_truncation, reason = "a squared distance rounded to f32")]
+                        let dist = dist as f32;
                         // SAFETY: ranges are disjoint, so (j, start + i) is written by this task only.
-                        #[expect(clippy::cast_possible_truncation)]
-                        unsafe {
-                            out_view.set(j * n + start + i, dist as f32);
-                        }
+                        unsafe { out_view.set(j * n + start + i, dist) };
                     }
                 }
                 start = end;
@@ -228,7 +227,11 @@ fn distances_to_candidates(points: &Matrix, norms: &[f64], cands: &[f32], closes
 /// Greedy k-means++ (Arthur & Vassilvitskii; scikit-learn's variant with 2 + ⌊ln k⌋ local trials).
 pub(crate) fn kmeans_plus_plus(points: &Matrix, norms: &[f64], k: usize, rng: &mut Rng, ctl: &Control) -> Result<Vec<f32>, Cancelled> {
     let (n, d) = (points.n(), points.d());
-    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a non-negative figure (positive or clamped by construction) rounded down to a bounded count or index"
+    )]
     let trials = 2 + (k as f64).ln() as usize;
     let mut centers = Vec::with_capacity(k * d);
     let first = rng.below(n);
@@ -341,7 +344,10 @@ pub(crate) fn assign_step(
                         (best, sq_dist(x, &centers[best * d..(best + 1) * d]))
                     };
                     let li = start + i - r.start;
-                    #[expect(clippy::cast_possible_truncation)]
+                    #[expect(
+                        clippy::cast_possible_truncation,
+                        reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)"
+                    )]
                     let best_u = best as u32;
                     if lab[li] != best_u {
                         changed += 1;
@@ -413,7 +419,7 @@ mod tests {
         for i in 0..200 {
             let off = if i % 2 == 0 { 10.0 } else { -10.0 };
             for _ in 0..3 {
-                #[expect(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
                 data.push(off + rng.next_f64() as f32);
             }
         }

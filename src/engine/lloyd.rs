@@ -145,7 +145,10 @@ impl<'a> Centres<'a> {
                 half_pair[b * k + a] = s;
             }
         }
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+        )]
         let w: Vec<f32> = norms.iter().zip(&origin_dot).map(|(&cn, &od)| (cn + 2.0 * od) as f32).collect();
         let w_abs_max = w.iter().map(|v| f64::from(v.abs())).fold(0.0, f64::max);
         Self { c, shifted, norms, max_norm, origin_dot, origin_norm, half_sep, half_pair, w, w_abs_max }
@@ -155,7 +158,7 @@ impl<'a> Centres<'a> {
 /// For each of the `m` rows of `block` (with squared distances `xn` to o): the nearest centre
 /// by the GEMM estimate, a lower bound on the distance to every other centre and an upper bound
 /// on the distance to that one.
-#[expect(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments, reason = "the kernel's inputs are separate slices and sizes; a struct would only name them again")]
 fn nearest_two(block: &[f32], xn: &[f64], m: usize, cs: &Centres, k: usize, d: usize, buf: &mut [f32], out: &mut Vec<(usize, f64, f64)>) {
     dot_nt(block, m, &cs.shifted, k, d, buf, k);
     out.clear();
@@ -311,7 +314,10 @@ fn full_pass(points: &Matrix, cs: &Centres, o: &[f32], k: usize, rows: &mut Rows
                 for (i, &(best, low, high)) in near.iter().enumerate() {
                     let x = points.row(start + i);
                     let li = off + i;
-                    #[expect(clippy::cast_possible_truncation)]
+                    #[expect(
+                        clippy::cast_possible_truncation,
+                        reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)"
+                    )]
                     let best_u = best as u32;
                     let old = lab[li];
                     if old != best_u {
@@ -417,7 +423,10 @@ fn bounded_pass(points: &Matrix, cs: &Centres, o: &[f32], drift: &[f64], k: usiz
                     let old = lab[li] as usize;
                     if best != old {
                         out.changed += 1;
-                        #[expect(clippy::cast_possible_truncation)]
+                        #[expect(
+                            clippy::cast_possible_truncation,
+                            reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)"
+                        )]
                         {
                             lab[li] = best as u32;
                         }
@@ -655,7 +664,7 @@ const ELKAN_CHUNK: usize = 16;
 /// One row of [`elkan_range`] whose bounds did not clear it (`gate`: the nearest another centre
 /// could be); returns the dot products it took.
 #[inline(always)]
-#[expect(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments, reason = "the kernel's inputs are separate slices and sizes; a struct would only name them again")]
 fn elkan_row<K: ElkanKernels>(
     r: &ElkanRange,
     li: usize,
@@ -699,7 +708,7 @@ fn elkan_row<K: ElkanKernels>(
         up[li] = (best_v + xn + err).max(0.0).sqrt() + shrink;
         if best != a {
             out.changed += 1;
-            #[expect(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation, reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)")]
             {
                 lab[li] = best as u32;
             }
@@ -842,7 +851,7 @@ fn lloyd_with(
 /// A full pass when there is no drift to apply (summing every row when `fresh`, else moving the
 /// rows whose label changes between sums), else a bounded one; updates the sums and sizes,
 /// returns how many labels changed and how many rows the bounded pass re-assigned.
-#[expect(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments, reason = "the kernel's inputs are separate slices and sizes; a struct would only name them again")]
 fn pass(
     points: &Matrix,
     cs: &Centres,
@@ -927,13 +936,19 @@ fn means(sums: &[f64], counts: &[i64], o: &[f32], old: &[f32], spherical: bool) 
             let full: Vec<f64> = s.iter().zip(o).map(|(&v, &w)| v + c * f64::from(w)).collect();
             let norm = full.iter().map(|v| v * v).sum::<f64>().sqrt();
             if norm > 0.0 {
-                #[expect(clippy::cast_possible_truncation)]
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+                )]
                 dst.iter_mut().zip(&full).for_each(|(out, &v)| *out = (v / norm) as f32);
             } else {
                 dst.copy_from_slice(&old[j * d..(j + 1) * d]);
             }
         } else {
-            #[expect(clippy::cast_possible_truncation)]
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+            )]
             dst.iter_mut().zip(s).zip(o).for_each(|((out, &v), &w)| *out = (f64::from(w) + v / c) as f32);
         }
     }
@@ -1023,7 +1038,7 @@ mod tests {
         for i in 0..n {
             let c = i % centres;
             for t in 0..d {
-                #[expect(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
                 data.push((mids[c * d + t] + spread * gauss()) as f32 + offset);
             }
         }
@@ -1031,7 +1046,7 @@ mod tests {
     }
 
     /// Plain Lloyd in f64 with every distance computed: the reference the bounds must reproduce.
-    #[expect(clippy::needless_range_loop)]
+    #[expect(clippy::needless_range_loop, reason = "test data: small generated values and indices")]
     #[expect(clippy::cast_possible_truncation, reason = "best < k ≤ n rows, which the loaders keep below u32::MAX")]
     fn plain_lloyd(points: &Matrix, mut centers: Vec<f32>, max_iter: usize, spherical: bool) -> (Vec<u32>, Vec<f32>, usize) {
         let (n, d) = (points.n(), points.d());
@@ -1122,7 +1137,7 @@ mod tests {
         // ones, which move only the rows whose label changes between the sums.
         let mut rng = crate::engine::rng::Rng::new(17);
         let (n, d) = (2500, 6);
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
         let data: Vec<f32> = (0..n * d).map(|_| rng.next_f64() as f32).collect();
         let points = Matrix::new(data, n, d).unwrap();
         let start = first_rows(&points, 11);
@@ -1227,9 +1242,9 @@ mod tests {
         }
         let mut rng = Rng::new(4);
         for d in [1, 7, 8, 31, 32, 33, 100, 384] {
-            #[expect(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
             let x: Vec<f32> = (0..d).map(|_| rng.next_f64() as f32 - 0.5).collect();
-            #[expect(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
             let c: Vec<f32> = (0..d).map(|_| rng.next_f64() as f32 - 0.5).collect();
             let (a, b) = (f64::from(Avx2::dot(&x, &c)), f64::from(Portable::dot(&x, &c)));
             assert!((a - b).abs() <= 1e-5, "d {d}: {a} vs {b}");

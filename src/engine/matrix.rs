@@ -9,10 +9,14 @@ pub struct Matrix {
 }
 
 impl Matrix {
-    /// Wraps a row-major buffer; `None` when `data.len() != n * d`.
+    /// The most rows a matrix holds (i32::MAX): row indices then fit in a `u32` and cluster
+    /// labels (with −1 for noise) in an `i32` everywhere in the engine.
+    pub const MAX_ROWS: usize = i32::MAX as usize;
+
+    /// Wraps a row-major buffer; `None` when `data.len() != n * d` or `n` is above [`Self::MAX_ROWS`].
     #[must_use]
     pub fn new(data: Vec<f32>, n: usize, d: usize) -> Option<Self> {
-        (n.checked_mul(d) == Some(data.len())).then_some(Self { data, n, d })
+        (n <= Self::MAX_ROWS && n.checked_mul(d) == Some(data.len())).then_some(Self { data, n, d })
     }
 
     /// Number of rows (points).
@@ -125,7 +129,10 @@ fn prefetch_row(row: &[f32]) {
 pub fn scale_to_unit(row: &mut [f32]) -> bool {
     let norm = row.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>().sqrt();
     if norm > 0.0 {
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+        )]
         let inv = (1.0 / norm) as f32;
         row.iter_mut().for_each(|v| *v *= inv);
         true

@@ -50,13 +50,19 @@ impl<'a> Pairwise<'a> {
                 }
                 // Counts below 2^53 are exact in f64.
                 let inv = 1.0 / n.max(1) as f64;
-                #[expect(clippy::cast_possible_truncation)]
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+                )]
                 let mean: Vec<f32> = mean.iter().map(|s| (s * inv) as f32).collect();
                 let mut pts = m.as_slice().to_vec();
                 if d > 0 {
                     pts.par_chunks_mut(d).for_each(|row| row.iter_mut().zip(&mean).for_each(|(v, mu)| *v -= mu));
                 }
-                #[expect(clippy::cast_possible_truncation)]
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+                )]
                 let norms = if d == 0 { vec![0.0; n] } else { pts.par_chunks(d).map(|r| sum_sq(r) as f32).collect() };
                 Self { pts: Cow::Owned(pts), norms, n, d, metric, squared: false }
             }
@@ -344,7 +350,10 @@ pub fn nearest_rows(emb: &Embeddings, metric: Metric, query: usize, k: usize) ->
                 if i == query {
                     continue;
                 }
-                #[expect(clippy::cast_possible_truncation)]
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+                )]
                 let dv = match metric {
                     Metric::Euclidean => super::kernels::sq_dist(q, points.row(i)).sqrt() as f32,
                     Metric::Cosine => (1.0 - super::kernels::dot_f64(q, points.row(i))).max(0.0) as f32,
@@ -425,7 +434,7 @@ impl KSmallest {
             list[len] = v;
             if len + 1 == 2 * k {
                 self.thr[i] = *list.select_nth_unstable_by(k - 1, f32::total_cmp).1;
-                #[expect(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation, reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)")]
                 let k32 = k as u32;
                 self.lens[i] = k32;
             } else {
@@ -461,7 +470,7 @@ pub(crate) fn insert_sorted(bd: &mut [f32], bi: &mut [u32], dv: f32, j: usize) {
     }
     bd[p] = dv;
     // Point indices fit in u32 (the loaders refuse more rows).
-    #[expect(clippy::cast_possible_truncation)]
+    #[expect(clippy::cast_possible_truncation, reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)")]
     {
         bi[p] = j as u32;
     }
@@ -528,7 +537,10 @@ impl RadiusGraph {
                 for (c, &dv) in buf[r * w..(r + 1) * w].iter().enumerate() {
                     let j = cols.start + c;
                     if j > i && dv <= radius {
-                        #[expect(clippy::cast_possible_truncation)]
+                        #[expect(
+                            clippy::cast_possible_truncation,
+                            reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)"
+                        )]
                         local.push((i as u32, j as u32, dv));
                     }
                 }
@@ -886,7 +898,10 @@ pub fn knn_among(fitted: &Matrix, queries: &Matrix, metric: Metric, k: usize, ct
                         Metric::Euclidean => (qn[r] + fnorm[cols.start + c] - 2.0 * dot).max(0.0).sqrt(),
                     };
                     if list.len() < k || dv < list[k - 1].0 {
-                        #[expect(clippy::cast_possible_truncation)]
+                        #[expect(
+                            clippy::cast_possible_truncation,
+                            reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)"
+                        )]
                         let j = (cols.start + c) as u32;
                         let pos = list.partition_point(|&(x, jj)| (x, jj) <= (dv, j));
                         list.insert(pos, (dv, j));
@@ -915,7 +930,7 @@ mod tests {
 
     fn random(n: usize, d: usize, seed: u64) -> Embeddings {
         let mut rng = Rng::new(seed);
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
         let data = (0..n * d).map(|_| (rng.next_f64() * 4.0 - 2.0) as f32).collect();
         Embeddings::new(Matrix::new(data, n, d).unwrap())
     }
@@ -984,7 +999,7 @@ mod tests {
         let sampled = k_distance_curve(&emb, Metric::Euclidean, 5, 1, &Control::default()).unwrap();
         assert_eq!(sampled.len(), K_DISTANCE_EXACT_MAX);
         for q in [0.1, 0.5, 0.9] {
-            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "test data: small generated values and indices")]
             let (a, b) = (exact[(q * exact.len() as f64) as usize], sampled[(q * sampled.len() as f64) as usize]);
             assert!((a - b).abs() < 0.03 * a, "quantile {q}: {a} vs {b}");
         }

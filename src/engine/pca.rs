@@ -42,7 +42,10 @@ pub fn pca_2d(data: &Matrix, ctl: &Control) -> Result<Pca, Cancelled> {
         o.iter_mut().zip(data.row(i)).for_each(|(a, &v)| *a += f64::from(v));
     }
     o.iter_mut().for_each(|a| *a /= head.max(1) as f64);
-    #[expect(clippy::cast_possible_truncation)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+    )]
     let o32: Vec<f32> = o.iter().map(|&m| m as f32).collect();
     let ranges = fixed_ranges(n, n.div_ceil(COV_BLOCK * 2).min(4));
     // Per range: the upper triangle of Σ(x − o)ᵀ(x − o), and Σ(x − o).
@@ -196,7 +199,10 @@ fn project(data: &Matrix, mean: &[f64], c0: &[f64], c1: &[f64]) -> Vec<[f32; 2]>
             u += t * p;
             v += t * q;
         }
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+        )]
         [u as f32, v as f32]
     }
     #[cfg(target_arch = "x86_64")]
@@ -362,7 +368,7 @@ fn orthonormalize(q: &mut [f64], b: usize, d: usize) {
 /// `out = a · b` for `a` m×k and `b` k×n, all row-major f64.
 fn gemm_f64(a: &[f64], m: usize, k: usize, b: &[f64], n: usize, out: &mut [f64]) {
     assert!(a.len() >= m * k && b.len() >= k * n && out.len() >= m * n);
-    #[expect(clippy::cast_possible_wrap)]
+    #[expect(clippy::cast_possible_wrap, reason = "a stride or size of an existing slice, so below isize::MAX")]
     let (k_s, n_s) = (k as isize, n as isize);
     // SAFETY: a is m×k (row stride k), b is k×n (row stride n), out is m×n (row stride n); the
     // assert above keeps every index inside the slices, and out aliases neither input.
@@ -379,7 +385,7 @@ const COV_TILE: usize = 64;
 /// the full product. Below the diagonal `out` holds whatever the strips wrote there or before.
 fn gemm_tn(a: &[f32], m: usize, d: usize, out: &mut [f32]) {
     assert!(a.len() >= m * d && out.len() >= d * d);
-    #[expect(clippy::cast_possible_wrap)]
+    #[expect(clippy::cast_possible_wrap, reason = "a stride or size of an existing slice, so below isize::MAX")]
     let d_s = d as isize;
     // One product per strip of COV_TILE rows of the result, from its diagonal to the right
     // edge: each strip of a is packed once (tile by tile it would be packed once per tile).

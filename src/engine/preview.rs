@@ -65,12 +65,18 @@ fn start_from(sample: &Matrix, rows: &[usize], previous: &[i32], k: usize, spher
     let mut centers = Vec::with_capacity(k * d);
     for &l in &order {
         let inv = 1.0 / counts[l] as f64;
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+        )]
         let mut v: Vec<f32> = sums[l * d..(l + 1) * d].iter().map(|&s| (s * inv) as f32).collect();
         if spherical {
             let norm = v.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>().sqrt();
             if norm > 0.0 {
-                #[expect(clippy::cast_possible_truncation)]
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+                )]
                 let inv = (1.0 / norm) as f32;
                 v.iter_mut().for_each(|x| *x *= inv);
             }
@@ -160,7 +166,7 @@ pub fn nearest_centres(points: &Matrix, centers: &[f32], spherical: bool) -> (Ve
                 // Nearest: the largest dot under cosine, the smallest ‖c‖² − 2x·c otherwise.
                 let score = |j: usize| if spherical { -f64::from(row[j]) } else { c_norms[j] - 2.0 * f64::from(row[j]) };
                 let best = (1..k).fold(0, |b, j| if score(j) < score(b) { j } else { b });
-                #[expect(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation, reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)")]
                 {
                     *l = best as u32;
                 }
@@ -182,7 +188,7 @@ mod tests {
         let mut v = Vec::with_capacity(n * d);
         for i in 0..n {
             for j in 0..d {
-                #[expect(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
                 let noise = (rng.next_f64() - 0.5) as f32;
                 v.push(if j % k == i % k { 3.0 } else { 0.0 } + noise);
             }

@@ -360,10 +360,10 @@ mod tests {
     fn internal_indices_match_the_separate_ones_and_keep_noise_out() {
         let mut rng = crate::engine::rng::Rng::new(8);
         let (n, d) = (300, 13);
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
         let data: Vec<f32> = (0..n * d).map(|i| rng.next_f64() as f32 + (i / d % 3) as f32).collect();
         let x = Matrix::new(data, n, d).unwrap();
-        #[expect(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+        #[expect(clippy::cast_possible_truncation, clippy::cast_possible_wrap, reason = "test data: small generated values and indices")]
         let labels: Vec<i32> = (0..n).map(|i| if i % 17 == 0 { -1 } else { (i % 3) as i32 }).collect();
         let (db, ch) = internal_indices(&x, &labels);
         assert_eq!(db.unwrap(), davies_bouldin(&x, &labels).unwrap());

@@ -67,7 +67,7 @@ impl Rng {
             let v = self.next_u64();
             if v < zone {
                 // The value is < n, which came from a usize.
-                #[expect(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation, reason = "v % n < n, which is a usize")]
                 return (v % n) as usize;
             }
         }

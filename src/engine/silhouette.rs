@@ -139,7 +139,11 @@ pub fn silhouette(
                 SilhouetteMode::Exact => None,
                 SilhouetteMode::Auto if cost <= EXACT_BUDGET => None,
                 SilhouetteMode::Auto | SilhouetteMode::Sample => {
-                    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    #[expect(
+                        clippy::cast_possible_truncation,
+                        clippy::cast_sign_loss,
+                        reason = "a non-negative figure (positive or clamped by construction) rounded down to a bounded count or index"
+                    )]
                     let m = (SAMPLE_BUDGET / (members.len() as f64 * d.max(1) as f64)) as usize;
                     let m = m.clamp(300, 5000);
                     (m < members.len()).then_some(m)
@@ -156,7 +160,10 @@ pub fn silhouette(
     };
     let mut sum = 0.0;
     for &(i, s) in &scored {
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+        )]
         {
             values[i] = s as f32;
         }
@@ -185,7 +192,7 @@ fn compact_labels(labels: &[i32]) -> (Vec<u32>, usize) {
                 u32::MAX
             } else {
                 // `l` is in `distinct` by construction, and k < 2^32 because labels are i32.
-                #[expect(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation, reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)")]
                 let c = distinct.binary_search(&l).unwrap_or(0) as u32;
                 c
             }
@@ -423,7 +430,10 @@ fn euclidean_scores(
         }
         let nm = members.len() as f64;
         mean.iter_mut().for_each(|m| *m /= nm);
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+        )]
         let centred = raw.as_slice().chunks_exact(d).flat_map(|r| r.iter().zip(&mean).map(|(&v, &m)| (f64::from(v) - m) as f32)).collect();
         centred_store = centred;
         &centred_store
@@ -491,9 +501,9 @@ mod tests {
         }
         let mut rng = crate::engine::rng::Rng::new(12);
         let (n, d, k) = (200, 37, 3);
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
         let raw = Matrix::new((0..n * d).map(|_| rng.next_f64() as f32 - 0.3).collect(), n, d).unwrap();
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
         let compact: Vec<u32> = (0..n).map(|i| (i % k) as u32).collect();
         let sizes = vec![67, 67, 66];
         let mut cluster_sums = vec![0.0f64; k * d];

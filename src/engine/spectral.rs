@@ -179,7 +179,10 @@ pub fn spectral_layout<const D: usize>(g: &SparseGraph, seed: u64, ctl: &Control
         let coords = scale_to(coords, half);
         for (&v, p) in verts.iter().zip(coords) {
             for k in 0..D {
-                #[expect(clippy::cast_possible_truncation)]
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+                )]
                 {
                     out[v][k] = p[k] + places[c][k] as f32;
                 }
@@ -216,7 +219,10 @@ fn component_places<const D: usize>(members: &[Vec<usize>]) -> Vec<[f64; D]> {
 
 /// Uniform positions in [−10, 10]ᴰ.
 fn random_layout<const D: usize>(n: usize, rng: &mut Rng) -> Vec<[f32; D]> {
-    #[expect(clippy::cast_possible_truncation)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+    )]
     (0..n).map(|_| std::array::from_fn(|_| (rng.next_f64() * 20.0 - 10.0) as f32)).collect()
 }
 
@@ -225,7 +231,10 @@ fn random_layout<const D: usize>(n: usize, rng: &mut Rng) -> Vec<[f32; D]> {
 fn scale_to<const D: usize>(mut coords: Vec<[f32; D]>, to: f64) -> Vec<[f32; D]> {
     let m = coords.iter().flat_map(|p| p.iter()).fold(0.0f32, |a, &v| a.max(v.abs()));
     if m > 0.0 && m.is_finite() {
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+        )]
         let s = (to / f64::from(m)) as f32;
         coords.iter_mut().for_each(|p| p.iter_mut().for_each(|v| *v *= s));
     }
@@ -254,7 +263,10 @@ fn component_layout<const D: usize>(g: &SparseGraph, rng: &mut Rng, ctl: &Contro
         }
     };
     let (vecs, converged) = lanczos_top(n, D, &op, &trivial, rng, ctl)?;
-    #[expect(clippy::cast_possible_truncation)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+    )]
     let coords = (0..n).map(|i| std::array::from_fn(|k| vecs[k][i] as f32)).collect();
     Ok((coords, converged))
 }
@@ -284,7 +296,11 @@ fn lanczos_top(
     ctl: &Control,
 ) -> Result<(Vec<Vec<f64>>, bool), Cancelled> {
     // The space orthogonal to `deflate` has n − 1 dimensions.
-    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a non-negative figure (positive or clamped by construction) rounded down to a bounded count or index"
+    )]
     let m = if n <= FULL_KRYLOV { n - 1 } else { ((n as f64).sqrt() as usize * 2).clamp(48, 200) }.max(nev + 1).min(n - 1);
     let mut start: Vec<f64> = (0..n).map(|_| rng.next_f64() - 0.5).collect();
     let mut best: Vec<Vec<f64>> = Vec::new();

@@ -106,7 +106,11 @@ impl Grid {
         let span = [(hi[0] - lo[0]).max(1e-12), (hi[1] - lo[1]).max(1e-12)];
         // About two points per cell.
         let cell = ((span[0] * span[1]) / (n.max(1) as f64 / 2.0)).sqrt().max(span[0].max(span[1]) / 4096.0);
-        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a non-negative figure (positive or clamped by construction) rounded down to a bounded count or index"
+        )]
         let side = [((span[0] / cell) as usize + 1).min(4096), ((span[1] / cell) as usize + 1).min(4096)];
         let mut g = Self { lo, cell, side, start: vec![0; side[0] * side[1] + 1], items: vec![0; n] };
         let cells: Vec<usize> = coords.iter().map(|p| g.cell_of(p)).collect();
@@ -118,7 +122,7 @@ impl Grid {
         }
         let mut fill = g.start.clone();
         for (i, &c) in cells.iter().enumerate() {
-            #[expect(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation, reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)")]
             {
                 g.items[fill[c] as usize] = i as u32;
             }
@@ -132,7 +136,11 @@ impl Grid {
         if !v.is_finite() {
             return 0;
         }
-        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a non-negative figure (positive or clamped by construction) rounded down to a bounded count or index"
+        )]
         let c = ((v - self.lo[a]) / self.cell).max(0.0) as usize;
         c.min(self.side[a] - 1)
     }
@@ -229,7 +237,10 @@ pub fn trust(
             let ns: Vec<f64> =
                 (0..n).into_par_iter().map(|i| pts.row(i).iter().zip(&mean).map(|(&v, m)| (f64::from(v) - m).powi(2)).sum()).collect();
             let mx = ns.iter().copied().fold(0.0f64, f64::max);
-            #[expect(clippy::cast_possible_truncation)]
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+            )]
             (mean.iter().map(|&m| m as f32).collect::<Vec<f32>>(), ns, mx)
         }
     };
@@ -240,7 +251,7 @@ pub fn trust(
         }
     };
     let tolerance = |i: usize| -> f32 {
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation, reason = "tolerances are small constants")]
         match metric {
             Metric::Cosine => 4e-6,
             Metric::Euclidean => (4e-6 * (norm_sq[i] + max_norm_sq)) as f32,
@@ -339,7 +350,10 @@ impl Tiles<'_> {
         } else {
             let start = out.len();
             out.extend(row.iter().zip(self.mean).map(|(v, m)| v - m));
-            #[expect(clippy::cast_possible_truncation)]
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+            )]
             let norm = super::kernels::sum_sq(&out[start..]) as f32;
             norm
         }
@@ -382,9 +396,15 @@ impl Targets {
     fn new(i: usize, map_nn: &[u32], tol: f32, exact: &dyn Fn(usize, usize) -> f64) -> Self {
         let mut by_distance: Vec<(f64, usize)> = map_nn.iter().map(|&j| (exact(i, j as usize), j as usize)).collect();
         by_distance.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+        )]
         let lower = by_distance.iter().map(|t| t.0 as f32 - tol).collect();
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+        )]
         let upper = by_distance.iter().map(|t| t.0 as f32 + tol).collect();
         Self { row: i, by_distance, lower, upper }
     }
@@ -506,7 +526,7 @@ mod tests {
     #[test]
     fn map_knn_matches_brute_force() {
         let mut rng = Rng::new(4);
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
         let coords: Vec<[f32; 2]> =
             (0..700).map(|_| [(rng.next_f64() * 3.0) as f32, (rng.next_f64() * rng.next_f64() * 50.0) as f32]).collect();
         let k = 9;

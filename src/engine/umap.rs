@@ -271,7 +271,10 @@ fn smooth_with_rho(dists: &[f32], k: f64, mean_all: f64, rho: f64) -> (f32, f32)
     }
     let mean_row = dists.iter().map(|&d| f64::from(d)).sum::<f64>() / (dists.len() + 1) as f64;
     let floor = if rho > 0.0 { MIN_SCALE * mean_row } else { MIN_SCALE * mean_all };
-    #[expect(clippy::cast_possible_truncation)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+    )]
     (rho as f32, mid.max(floor) as f32)
 }
 
@@ -298,7 +301,7 @@ impl FuzzyGraph {
         let mut entries: Vec<(u32, u32, f32)> = Vec::with_capacity(n * m * 2);
         for i in 0..n {
             let (idx, d) = cols(i);
-            #[expect(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation, reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)")]
             let iu = i as u32;
             for (&j, &dv) in idx.iter().zip(d) {
                 if j as usize == i || j == u32::MAX {
@@ -561,7 +564,7 @@ fn umap_sampled(
     let mut at = vec![u32::MAX; n];
     for (s, &i) in rows.iter().enumerate() {
         fitted[i] = true;
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation, reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)")]
         {
             at[i] = s as u32;
         }
@@ -626,7 +629,10 @@ fn start<const D: usize>(graph: &FuzzyGraph, seed: u64, ctl: &Control) -> Result
     let mut rng = Rng::derive(seed, 0x0a15e);
     for p in &mut init {
         for v in p.iter_mut() {
-            #[expect(clippy::cast_possible_truncation)]
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+            )]
             {
                 *v += (rng.next_gaussian() * 1e-4) as f32;
             }
@@ -691,7 +697,7 @@ struct EdgeStep {
 
 impl EdgeStep {
     #[inline]
-    #[expect(clippy::too_many_arguments)]
+    #[expect(clippy::too_many_arguments, reason = "the kernel's inputs are separate slices and sizes; a struct would only name them again")]
     fn run<const D: usize>(
         &self,
         yi: &mut [f32; D],
@@ -717,7 +723,11 @@ impl EdgeStep {
         }
         *next_sample += eps;
         let epn = eps / NEGATIVE_RATE;
-        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a non-negative figure (positive or clamped by construction) rounded down to a bounded count or index"
+        )]
         let n_neg = ((self.now - *next_negative) / epn).max(0.0) as usize;
         // The negative samples all push from the same position: independent of each other, so
         // they overlap in the pipeline.
@@ -796,7 +806,10 @@ fn optimize<const D: usize>(
         }
         let cur: &[[f32; D]] = &head;
         let tail: &[[f32; D]] = fixed.unwrap_or(cur);
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+        )]
         let (af, bf, alphaf) = (a as f32, b as f32, alpha as f32);
         parts.into_par_iter().for_each(|(r, ns, nn, out)| {
             let e0 = graph.indptr[r.start];
@@ -897,7 +910,10 @@ pub fn place_each(
     let (idx, dist) = knn_among(fitted, queries, placement.metric, k, ctl)?;
     let n_epochs = placement.n_epochs.max(1);
     let (kf, floor) = (k as f64, 1.0 / n_epochs as f64);
-    #[expect(clippy::cast_possible_truncation)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+    )]
     let (af, bf) = (placement.a as f32, placement.b as f32);
     let out = (0..nq)
         .into_par_iter()
@@ -917,14 +933,17 @@ pub fn place_each(
                 sum[1] += f64::from(wj) * f64::from(p[1]);
                 wsum += f64::from(wj);
             }
-            #[expect(clippy::cast_possible_truncation)]
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+            )]
             let mut yi = if wsum > 0.0 { [(sum[0] / wsum) as f32, (sum[1] / wsum) as f32] } else { layout[ri[0] as usize] };
             let key = row_key(placement.seed, queries.row(q));
             let eps: Vec<f64> = w.iter().map(|&wj| if f64::from(wj) >= floor && wj > 0.0 { 1.0 / f64::from(wj) } else { -1.0 }).collect();
             let mut next_sample = eps.clone();
             let mut next_negative: Vec<f64> = eps.iter().map(|e| e / NEGATIVE_RATE).collect();
             for epoch in 0..n_epochs {
-                #[expect(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation, reason = "UMAP's a, b and learning rate are small constants")]
                 let step = EdgeStep {
                     a: af,
                     b: bf,
@@ -995,7 +1014,10 @@ fn place(
                 js.push(s);
                 ws.push(w);
             }
-            #[expect(clippy::cast_possible_truncation)]
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+            )]
             let start = if wsum > 0.0 { [(sum[0] / wsum) as f32, (sum[1] / wsum) as f32] } else { layout[js[0] as usize] };
             (js, ws, start)
         })

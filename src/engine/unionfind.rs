@@ -39,7 +39,7 @@ impl UnionFind {
             std::mem::swap(&mut ra, &mut rb);
         }
         // Indices below n, which fits in u32 (checked in new).
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation, reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)")]
         {
             self.parent[rb] = ra as u32;
         }

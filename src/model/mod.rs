@@ -391,7 +391,11 @@ impl Model {
             (Algorithm::Kmeans(_) | Algorithm::MinibatchKmeans(_), Some(FitData::Centroids(c))) => {
                 let k = c.len() / d.max(1);
                 let m = Matrix::new(c.to_vec(), k, d).ok_or_else(|| ModelError::Unsupported("centroids of another dimension".into()))?;
-                #[expect(clippy::cast_possible_wrap, clippy::cast_possible_truncation)]
+                #[expect(
+                    clippy::cast_possible_wrap,
+                    clippy::cast_possible_truncation,
+                    reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)"
+                )]
                 let labels = (0..k as i32).collect();
                 (AssignmentSpec::NearestCentroid { centroids: placeholder(), from: "k-means centroids".into() }, m, labels)
             }
@@ -568,7 +572,10 @@ impl Model {
             let flags: Vec<bool> = got.iter().map(|g| g.label < 0).collect();
             let mut labels: Vec<i32> = got.iter().map(|g| g.label).collect();
             let mut distance: Vec<f32> = got.iter().map(|g| g.distance).collect();
-            #[expect(clippy::cast_possible_truncation)]
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+            )]
             {
                 membership = Some(got.iter().map(|g| g.strength as f32).collect());
             }
@@ -740,7 +747,11 @@ impl Model {
                 if m.n() != n_clusters {
                     return Err(damaged(format!("{} centroids for {n_clusters} clusters", m.n())));
                 }
-                #[expect(clippy::cast_possible_wrap, clippy::cast_possible_truncation)]
+                #[expect(
+                    clippy::cast_possible_wrap,
+                    clippy::cast_possible_truncation,
+                    reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)"
+                )]
                 let labels = (0..m.n() as i32).collect();
                 (m, labels)
             }
@@ -831,7 +842,11 @@ impl HdbscanRule {
 
 /// HDBSCAN's own label of every fitted row (−1: noise), read from the tree.
 fn fitted_labels(p: &Predictor) -> Vec<i32> {
-    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "condensed-tree fields hold whole non-negative indices and cluster ids in f64"
+    )]
     p.points.iter().map(|r| p.clusters[r[2] as usize][2] as i32).collect()
 }
 
@@ -883,7 +898,10 @@ fn cluster_means(points: &Matrix, labels: &[i32], spherical: bool) -> (Matrix, V
             let norm = s.iter().map(|v| v * v).sum::<f64>().sqrt();
             scale = if norm > 0.0 { 1.0 / norm } else { 0.0 };
         }
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+        )]
         values.extend(s.iter().map(|&v| (v * scale) as f32));
         ids.push(i32::try_from(l).unwrap_or(i32::MAX));
     }

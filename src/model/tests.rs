@@ -14,7 +14,7 @@ fn blobs(n: usize, d: usize, k: usize, seed: u64) -> Embeddings {
     let mut v = Vec::with_capacity(n * d);
     for i in 0..n {
         for j in 0..d {
-            #[expect(clippy::cast_possible_truncation)]
+            #[expect(clippy::cast_possible_truncation, reason = "test data: small generated values and indices")]
             v.push((if j % k == i % k { 4.0 } else { 0.0 } + rng.next_f64() * 1.7 - 0.85) as f32);
         }
     }

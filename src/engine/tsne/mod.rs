@@ -140,7 +140,11 @@ impl TsneParams {
             Some(l) => Some(range("learning_rate", l, 1e-3, 1e7)?),
             None => None,
         };
-        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a non-negative figure (positive or clamped by construction) rounded down to a bounded count or index"
+        )]
         let k = ((3.0 * perplexity) as usize).min(n - 1);
         let perplexity = if perplexity > k as f64 { k as f64 / 3.0 } else { perplexity };
         let nf = n as f64;
@@ -274,7 +278,7 @@ pub fn affinities(knn: &KnnGraph, k: usize, perplexity: f64) -> SparseGraph {
         .collect();
     let mut entries: Vec<(u32, u32, f64)> = Vec::with_capacity(2 * n * k);
     for (i, (idx, p)) in rows.iter().enumerate() {
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(clippy::cast_possible_truncation, reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)")]
         let iu = i as u32;
         for (&j, &v) in idx.iter().zip(p) {
             entries.push((iu, j, v));
@@ -294,7 +298,10 @@ pub fn affinities(knn: &KnnGraph, k: usize, perplexity: f64) -> SparseGraph {
         SparseGraph { indptr: vec![0; n + 1], indices: Vec::with_capacity(merged.len()), weights: Vec::with_capacity(merged.len()) };
     for (i, j, v) in merged {
         g.indices.push(j);
-        #[expect(clippy::cast_possible_truncation)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+        )]
         g.weights.push((v / total) as f32);
         g.indptr[i as usize + 1] += 1;
     }
@@ -342,7 +349,10 @@ pub fn tsne(
     gd.run(&p, &mut y, &phase, checked.early_exaggeration_iter, total, ctl, on_iter)?;
     let optimize_ms = ms(t);
     let kl_divergence = kl_divergence(&p, &y, &mut gd.repulsion);
-    #[expect(clippy::cast_possible_truncation)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
+    )]
     let coords = y.iter().map(|p| [p[0] as f32, p[1] as f32]).collect();
     Ok(TsneLayout {
         coords,
@@ -398,7 +408,7 @@ impl Descent {
         }
     }
 
-    #[expect(clippy::too_many_arguments)]
+    #[expect(clippy::too_many_arguments, reason = "the kernel's inputs are separate slices and sizes; a struct would only name them again")]
     fn run(
         &mut self,
         p: &SparseGraph,
@@ -450,7 +460,7 @@ impl Descent {
             let step = done + it + 1;
             ctl.progress("layout", step as f32 / total as f32);
             if let Some(f) = on_iter {
-                #[expect(clippy::cast_possible_truncation)]
+                #[expect(clippy::cast_possible_truncation, reason = "an f64 position rounded to the engine's f32")]
                 {
                     shown.clear();
                     shown.extend(y.iter().map(|p| [p[0] as f32, p[1] as f32]));

@@ -64,7 +64,11 @@ impl Repulsion {
         }
         let (lo, hi) = y.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p[0]).min(p[1]), hi.max(p[0]).max(p[1])));
         let span = (hi - lo).max(1e-12);
-        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a non-negative figure (positive or clamped by construction) rounded down to a bounded count or index"
+        )]
         let boxes = smooth_size((span as usize).max(MIN_BOXES));
         let width = span / boxes as f64;
         let side = boxes * NODES; // nodes per side
@@ -73,7 +77,11 @@ impl Repulsion {
 
         // Each point's box and its Lagrange weights on the box's nodes, per axis.
         let place = |v: f64| -> (usize, [f64; NODES]) {
-            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "a non-negative figure (positive or clamped by construction) rounded down to a bounded count or index"
+            )]
             let b = (((v - lo) / width) as usize).min(boxes - 1);
             let t = (v - lo) / width - b as f64;
             (b, lagrange(t))
