@@ -295,6 +295,36 @@ fn every_algorithm_runs_from_the_window_with_its_own_controls() {
     assert!(h.state().error().is_none(), "{:?}", h.state().error());
 }
 
+#[test]
+fn the_rules_between_settings_hold_whichever_control_changed_them() {
+    use embedmap::engine::hierarchical::Linkage;
+    use embedmap::engine::{Control, Metric};
+    use embedmap::session::Algorithm;
+    let mut h = app_on(LoadSource::File(fixture("density.npy")));
+    wait_idle(&mut h);
+    pick(&mut h, "Metric", "euclidean");
+    pick(&mut h, "Algorithm", "DBSCAN");
+    let Algorithm::Dbscan(before) = h.state().outcome().unwrap().request.algorithm.clone() else { panic!() };
+    // eps is a distance in one metric: another metric gets that metric's own suggestion.
+    pick(&mut h, "Metric", "cosine");
+    let Algorithm::Dbscan(after) = h.state().outcome().unwrap().request.algorithm.clone() else { panic!() };
+    let emb = &h.state().dataset().unwrap().embeddings;
+    let curve = embedmap::engine::neighbors::k_distance_curve(emb, Metric::Cosine, 5, 0, &Control::default()).unwrap();
+    let suggested = embedmap::engine::neighbors::suggested_eps(&curve).unwrap();
+    assert_eq!((after.metric, after.eps), (Metric::Cosine, suggested), "the euclidean eps was {}", before.eps);
+    assert_ne!(after.eps, before.eps);
+    // Ward is euclidean only: hierarchical chosen under cosine leaves a kept ward for average.
+    pick(&mut h, "Metric", "euclidean");
+    pick(&mut h, "Algorithm", "Hierarchical");
+    pick(&mut h, "Linkage", "ward");
+    pick(&mut h, "Algorithm", "K-means");
+    pick(&mut h, "Metric", "cosine");
+    pick(&mut h, "Algorithm", "Hierarchical");
+    let Algorithm::Hierarchical(p) = h.state().outcome().unwrap().request.algorithm.clone() else { panic!() };
+    assert_eq!((p.metric, p.linkage), (Metric::Cosine, Linkage::Average));
+    assert!(h.state().error().is_none(), "{:?}", h.state().error());
+}
+
 fn press(h: &mut Harness<'_, EmbedmapApp>, pos: egui::Pos2, pressed: bool) {
     h.event(egui::Event::PointerButton { pos, button: egui::PointerButton::Primary, pressed, modifiers: egui::Modifiers::NONE });
 }

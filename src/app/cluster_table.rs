@@ -336,8 +336,7 @@ pub(super) fn cluster_table_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             app.table.editing = None;
         }
         if let Some(c) = clicked {
-            app.map.highlight = if app.map.highlight == Some(c) { None } else { Some(c) };
-            app.map.dirty = true;
+            app.push(super::Command::ToggleHighlight(c));
         }
     });
 }

@@ -136,6 +136,7 @@ pub(crate) fn apply_request(app: &mut EmbedmapApp, r: &ClusterRequest) {
             st.algorithm = AlgorithmKind::Dbscan;
             st.min_samples = p.min_samples;
             app.eps = Some(p.eps);
+            app.eps_metric = p.metric;
         }
         Algorithm::Hierarchical(p) => {
             st.algorithm = AlgorithmKind::Hierarchical;

@@ -193,6 +193,8 @@ pub enum Command {
     DismissError,
     /// Pin a row and look up its nearest neighbours (`None`: unpin).
     Pin(Option<usize>),
+    /// Bring a cluster forward on the map, or back if it is forward already.
+    ToggleHighlight(usize),
     /// Compare the clusters with a label column (`None`: with none).
     CompareWith(Option<String>),
     /// Run K-means over the sweep's range of k.
@@ -246,6 +248,8 @@ pub struct EmbedmapApp {
     pub(crate) map: map::MapCache,
     /// DBSCAN's eps for the current dataset (`None` until the k-distance curve suggests one).
     pub(crate) eps: Option<f32>,
+    /// The metric `eps` is a distance in.
+    pub(crate) eps_metric: Metric,
     /// The k-distance curve for DBSCAN's eps range.
     pub(crate) kdist: Option<KDist>,
     kdist_pending: Option<u64>,
@@ -340,6 +344,7 @@ impl EmbedmapApp {
             notice: None,
             map: map::MapCache::default(),
             eps: None,
+            eps_metric: Metric::default(),
             kdist: None,
             kdist_pending: None,
             path_edit: String::new(),
@@ -604,7 +609,22 @@ impl EmbedmapApp {
         self.load_failure = None;
     }
 
+    /// The rules between settings, applied before every clustering whatever widget changed
+    /// them: ward linkage is euclidean only (choosing hierarchical under cosine leaves ward for
+    /// average), and eps is a distance in one metric's units (another metric asks for a new
+    /// suggestion).
+    fn settle_settings(&mut self) {
+        let st = &mut self.settings;
+        if st.algorithm == AlgorithmKind::Hierarchical && st.linkage == Linkage::Ward && st.metric == Metric::Cosine {
+            st.linkage = Linkage::Average;
+        }
+        if self.eps.is_some() && self.eps_metric != st.metric {
+            self.eps = None;
+        }
+    }
+
     fn recluster(&mut self) {
+        self.settle_settings();
         let Some(ds) = &self.dataset else { return };
         let n = ds.n();
         self.settings.k = self.settings.k.clamp(2, n.saturating_sub(1).max(2));
@@ -758,6 +778,7 @@ impl EmbedmapApp {
                     self.kdist_pending = None;
                     let fresh = self.eps.is_none();
                     if fresh {
+                        self.eps_metric = metric;
                         self.eps = crate::engine::neighbors::suggested_eps(&curve)
                             .filter(|&e| e > 0.0)
                             .or(curve.last().copied().filter(|&e| e > 0.0));
@@ -969,6 +990,10 @@ impl EmbedmapApp {
             }
             Command::Pin(Some(row)) => map::pin(self, row),
             Command::Pin(None) => self.map.pinned = None,
+            Command::ToggleHighlight(c) => {
+                self.map.highlight = if self.map.highlight == Some(c) { None } else { Some(c) };
+                self.map.dirty = true;
+            }
             Command::CompareWith(col) => {
                 self.reference = col;
                 self.ensure_agreement();

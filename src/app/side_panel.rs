@@ -169,25 +169,16 @@ fn controls_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     let n = app.dataset.as_ref().map_or(50, |d| d.n());
     let max_k = 50.min(n.saturating_sub(1)).max(2);
     let mut changed = false;
-    let before = app.settings.algorithm;
     egui::ComboBox::from_label("Algorithm").selected_text(app.settings.algorithm.label()).show_ui(ui, |ui| {
         for a in AlgorithmKind::ALL {
             changed |= ui.selectable_value(&mut app.settings.algorithm, a, a.label()).changed();
         }
     });
     let algo = app.settings.algorithm;
-    if algo == AlgorithmKind::Hierarchical
-        && app.settings.linkage == Linkage::Ward
-        && app.settings.metric == Metric::Cosine
-        && before != algo
-    {
-        app.settings.linkage = Linkage::Average;
-    }
     if matches!(algo, AlgorithmKind::Kmeans | AlgorithmKind::MinibatchKmeans | AlgorithmKind::Hierarchical) {
         changed |= ui.add(egui::Slider::new(&mut app.settings.k, 2..=max_k).text("k")).changed();
     }
     let ward = algo == AlgorithmKind::Hierarchical && app.settings.linkage == Linkage::Ward;
-    let old_metric = app.settings.metric;
     egui::ComboBox::from_label("Metric").selected_text(app.settings.metric.name()).show_ui(ui, |ui| {
         for m in Metric::ALL {
             let allowed = !(ward && m == Metric::Cosine);
@@ -199,10 +190,6 @@ fn controls_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             }
         }
     });
-    if app.settings.metric != old_metric {
-        // eps is a distance in the old metric's units: suggest a new one.
-        app.eps = None;
-    }
     changed |= space_ui(app, ui, algo);
     match algo {
         AlgorithmKind::Kmeans | AlgorithmKind::MinibatchKmeans => {

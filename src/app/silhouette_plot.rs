@@ -130,7 +130,6 @@ fn silhouette_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, sil: &crate::engine::
         clicked = shapes.iter().find(|s| egui_plot::ItemId::new(("silhouette shape", s.cluster)) == id).map(|s| s.cluster);
     }
     if let Some(c) = clicked {
-        app.map.highlight = if app.map.highlight == Some(c) { None } else { Some(c) };
-        app.map.dirty = true;
+        app.push(super::Command::ToggleHighlight(c));
     }
 }

@@ -101,7 +101,10 @@ fn value(app: &EmbedmapApp, param: TuneParam) -> Option<f64> {
 fn set(app: &mut EmbedmapApp, param: TuneParam, v: f64) {
     match param {
         TuneParam::K => app.settings.k = v.round() as usize,
-        TuneParam::Eps => app.eps = Some(v as f32),
+        TuneParam::Eps => {
+            app.eps = Some(v as f32);
+            app.eps_metric = app.settings.metric;
+        }
         TuneParam::MinClusterSize => app.settings.min_cluster_size = v.round() as usize,
     }
 }
