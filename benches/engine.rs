@@ -121,9 +121,9 @@ fn bench_minibatch(c: &mut Criterion) {
     let n = 1_000_000;
     let emb = blobs(n, 3);
     let _ = emb.points(Metric::Cosine);
-    let p = MiniBatchParams { k: 12, metric: Metric::Cosine, ..MiniBatchParams::default() };
+    let cfg = MiniBatchParams { k: 12, metric: Metric::Cosine, ..MiniBatchParams::default() }.check(n).unwrap();
     g.bench_with_input(BenchmarkId::new("cosine", n), &n, |b, _| {
-        b.iter(|| black_box(minibatch_kmeans(&emb, &p, &Control::default()).unwrap()))
+        b.iter(|| black_box(minibatch_kmeans(&emb, &cfg, &Control::default()).unwrap()))
     });
     g.finish();
 }
@@ -215,12 +215,14 @@ fn bench_relabel(c: &mut Criterion) {
     });
     let index = DbscanIndex::build(std::sync::Arc::clone(&graph), 5, &ctl).unwrap();
     g.bench_function("dbscan_new_eps", |b| b.iter(|| black_box(index.labels(eps * 1.1))));
+    let rank = embedmap::engine::hdbscan::CoreRank::new(50, emb.raw().n()).unwrap();
     g.bench_function("hdbscan_tree_min_samples_50", |b| {
-        b.iter(|| black_box(HdbscanTree::build(&emb, Metric::Euclidean, 50, &ctl).unwrap()))
+        b.iter(|| black_box(HdbscanTree::build(&emb, Metric::Euclidean, rank, &ctl).unwrap()))
     });
-    let tree = HdbscanTree::build(&emb, Metric::Euclidean, 50, &ctl).unwrap();
+    let tree = HdbscanTree::build(&emb, Metric::Euclidean, rank, &ctl).unwrap();
     g.bench_function("hdbscan_new_min_cluster_size", |b| b.iter(|| black_box(tree.select(40, Selection::Eom, 0.0))));
-    let dendro = dendrogram(&emb, Linkage::Average, Metric::Euclidean, &ctl).unwrap();
+    let dendro =
+        dendrogram(&emb, embedmap::engine::hierarchical::TreeSpec::new(Linkage::Average, Metric::Euclidean).unwrap(), &ctl).unwrap();
     g.bench_function("dendrogram_new_k", |b| b.iter(|| black_box(dendro.cut(25))));
     g.finish();
 }

@@ -157,10 +157,10 @@ impl Algorithm {
     pub fn check(&self, n: usize) -> Result<(), ParamError> {
         match self {
             Self::Kmeans(p) => p.check(n).map(|_| ()).map_err(ParamError::from),
-            Self::MinibatchKmeans(p) => p.check(n).map_err(ParamError::from),
+            Self::MinibatchKmeans(p) => p.check(n).map(|_| ()).map_err(ParamError::from),
             Self::Dbscan(p) => p.check().map_err(ParamError::from),
-            Self::Hierarchical(p) => p.check(n).map_err(ParamError::from),
-            Self::Hdbscan(p) => p.check(n).map_err(ParamError::from),
+            Self::Hierarchical(p) => p.check(n).map(|_| ()).map_err(ParamError::from),
+            Self::Hdbscan(p) => p.check(n).map(|_| ()).map_err(ParamError::from),
         }
     }
 }
@@ -579,7 +579,7 @@ fn run_algorithm(emb: &Embeddings, algo: &Algorithm, interactive: bool, ctl: &Co
         Algorithm::Kmeans(_) | Algorithm::MinibatchKmeans(_) => {
             let km = match algo {
                 Algorithm::Kmeans(p) => kmeans(emb, &p.check(n).map_err(ParamError::from)?, ctl)?,
-                Algorithm::MinibatchKmeans(p) => minibatch_kmeans(emb, p, ctl)?,
+                Algorithm::MinibatchKmeans(p) => minibatch_kmeans(emb, &p.check(n).map_err(ParamError::from)?, ctl)?,
                 _ => unreachable!("matched above"),
             };
             let labels = to_i32(&km.labels);
@@ -618,7 +618,8 @@ fn run_algorithm(emb: &Embeddings, algo: &Algorithm, interactive: bool, ctl: &Co
             Raw { has_noise: true, fit: Some(FitData::Core(std::sync::Arc::new(r.core))), ..plain(r.labels, notes) }
         }
         Algorithm::Hierarchical(p) => {
-            let (tree, origin) = emb.dendrogram(p.linkage, p.metric, ctl)?;
+            let cfg = p.check(n).map_err(ParamError::from)?;
+            let (tree, origin) = emb.dendrogram(cfg.tree, ctl)?;
             reuse_note("dendrogram", origin, &mut notes);
             if tree.leaf_of.is_some() {
                 if p.k > tree.n {
@@ -633,7 +634,8 @@ fn run_algorithm(emb: &Embeddings, algo: &Algorithm, interactive: bool, ctl: &Co
             Raw { dendrogram: Some(std::sync::Arc::clone(&tree)), ..plain(tree.cut(p.k), notes) }
         }
         Algorithm::Hdbscan(p) => {
-            let (tree, origin) = emb.hdbscan_tree(p.metric, p.min_samples(), ctl)?;
+            let cfg = p.check(n).map_err(ParamError::from)?;
+            let (tree, origin) = emb.hdbscan_tree(p.metric, cfg.rank(), ctl)?;
             reuse_note("spanning tree", origin, &mut notes);
             if let Some((k, pieces)) = tree.from_graph {
                 notes.push(format!(
@@ -1087,6 +1089,62 @@ impl SessionFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_parameter_rule_refuses_by_its_own_variant_and_the_valid_settings_pass() {
+        use crate::engine::dbscan::DbscanParamError as D;
+        use crate::engine::hdbscan::HdbscanParamError as H;
+        use crate::engine::hierarchical::{HierarchicalParamError as A, Linkage};
+        use crate::engine::kmeans::KMeansParamError as K;
+        use crate::engine::minibatch::MiniBatchParamError as B;
+        let n = 10;
+        let km = |f: fn(&mut KMeansParams)| {
+            let mut p = KMeansParams { k: 3, ..Default::default() };
+            f(&mut p);
+            Algorithm::Kmeans(p)
+        };
+        let mb = |f: fn(&mut MiniBatchParams)| {
+            let mut p = MiniBatchParams { k: 3, ..Default::default() };
+            f(&mut p);
+            Algorithm::MinibatchKmeans(p)
+        };
+        let db = |eps: f32, min_samples: usize| Algorithm::Dbscan(DbscanParams { eps, min_samples, metric: Metric::Euclidean });
+        let hc = |k: usize, linkage: Linkage, metric: Metric| Algorithm::Hierarchical(HierarchicalParams { k, linkage, metric });
+        let hd = |f: fn(&mut HdbscanParams)| {
+            let mut p = HdbscanParams { min_cluster_size: 3, ..Default::default() };
+            f(&mut p);
+            Algorithm::Hdbscan(p)
+        };
+        let valid = [km(|_| {}), mb(|_| {}), db(0.5, 3), hc(3, Linkage::Average, Metric::Cosine), hd(|_| {})];
+        for a in &valid {
+            assert!(a.check(n).is_ok(), "{a:?}");
+        }
+        let refused: Vec<(Algorithm, fn(&ParamError) -> bool)> = vec![
+            (km(|p| p.k = 0), |e| matches!(e, ParamError::Kmeans(K::BadK { k: 0, n: 10 }))),
+            (km(|p| p.k = 11), |e| matches!(e, ParamError::Kmeans(K::BadK { k: 11, n: 10 }))),
+            (km(|p| p.n_init = 0), |e| matches!(e, ParamError::Kmeans(K::ZeroInit))),
+            (km(|p| p.max_iter = 0), |e| matches!(e, ParamError::Kmeans(K::ZeroIter))),
+            (km(|p| p.tol = f64::NAN), |e| matches!(e, ParamError::Kmeans(K::BadTol))),
+            (km(|p| p.tol = -1.0), |e| matches!(e, ParamError::Kmeans(K::BadTol))),
+            (mb(|p| p.k = 11), |e| matches!(e, ParamError::MiniBatch(B::BadK { k: 11, n: 10 }))),
+            (mb(|p| p.batch_size = 0), |e| matches!(e, ParamError::MiniBatch(B::Zero))),
+            (mb(|p| p.max_epochs = 0), |e| matches!(e, ParamError::MiniBatch(B::Zero))),
+            (mb(|p| p.n_init = 0), |e| matches!(e, ParamError::MiniBatch(B::Zero))),
+            (db(0.0, 3), |e| matches!(e, ParamError::Dbscan(D::Eps(_)))),
+            (db(f32::INFINITY, 3), |e| matches!(e, ParamError::Dbscan(D::Eps(_)))),
+            (db(0.5, 0), |e| matches!(e, ParamError::Dbscan(D::MinSamples))),
+            (hc(3, Linkage::Ward, Metric::Cosine), |e| matches!(e, ParamError::Hierarchical(A::WardNeedsEuclidean))),
+            (hc(11, Linkage::Average, Metric::Euclidean), |e| matches!(e, ParamError::Hierarchical(A::K { k: 11, n: 10 }))),
+            (hd(|p| p.min_cluster_size = 1), |e| matches!(e, ParamError::Hdbscan(H::MinClusterSize(1)))),
+            (hd(|p| p.min_samples = Some(0)), |e| matches!(e, ParamError::Hdbscan(H::MinSamples { got: 0, n: 10 }))),
+            (hd(|p| p.min_samples = Some(11)), |e| matches!(e, ParamError::Hdbscan(H::MinSamples { got: 11, n: 10 }))),
+            (hd(|p| p.cluster_selection_epsilon = -0.5), |e| matches!(e, ParamError::Hdbscan(H::Epsilon(_)))),
+        ];
+        for (a, is_rule) in &refused {
+            let e = a.check(n).expect_err(&format!("{a:?} passed"));
+            assert!(is_rule(&e), "{a:?} refused as {e:?}");
+        }
+    }
 
     #[test]
     fn refused_settings_arrive_as_the_refusing_rule_with_the_message_unchanged() {

@@ -129,7 +129,7 @@ fn agglomerative_cuts_equal_sklearns_for_every_linkage() {
         for t in a["trees"].as_array().unwrap() {
             let linkage: Linkage = t["linkage"].as_str().unwrap().parse().unwrap();
             let m = metric(t);
-            let tree = dendrogram(&emb, linkage, m, &Control::default()).unwrap();
+            let tree = dendrogram(&emb, embedmap::engine::hierarchical::TreeSpec::new(linkage, m).unwrap(), &Control::default()).unwrap();
             let mut want = floats(&t["distances"]);
             want.sort_by(f64::total_cmp);
             assert_eq!(tree.merges.len(), want.len());
@@ -167,7 +167,10 @@ fn hdbscan_agrees_with_sklearn() {
             let mcs = usize::try_from(e["min_cluster_size"].as_u64().unwrap()).unwrap();
             let eps = e["cluster_selection_epsilon"].as_f64().unwrap();
             let sel: Selection = e["cluster_selection_method"].as_str().unwrap().parse().unwrap();
-            let tree = trees.entry((m, ms)).or_insert_with(|| HdbscanTree::build(&emb, m, ms, &Control::default()).unwrap());
+            let tree = trees.entry((m, ms)).or_insert_with(|| {
+                HdbscanTree::build(&emb, m, embedmap::engine::hdbscan::CoreRank::new(ms, emb.raw().n()).unwrap(), &Control::default())
+                    .unwrap()
+            });
             let r = tree.select(mcs, sel, eps);
             let want = labels(&e["labels"]);
             let ctx = format!("{name} {m} mcs={mcs} ms={ms} eps={eps} {sel:?}");
@@ -251,7 +254,7 @@ fn minibatch_kmeans_inertia_is_within_two_percent_of_full_kmeans() {
             let want = e["inertia"].as_f64().unwrap();
             // Like for like: ten starts on both sides (scikit-learn's figure is its best of ten).
             let p = MiniBatchParams { k, metric: m, batch_size: 100, n_init: 10, ..MiniBatchParams::default() };
-            let r = minibatch_kmeans(&emb, &p, &Control::default()).unwrap();
+            let r = minibatch_kmeans(&emb, &p.check(emb.raw().n()).unwrap(), &Control::default()).unwrap();
             if m == Metric::Euclidean {
                 assert!(r.inertia <= want * 1.02, "{name} k={k}: mini-batch inertia {} vs full K-means {want}", r.inertia);
             } else {
@@ -281,7 +284,13 @@ fn hdbscan_from_the_neighbour_graph_stays_close_to_sklearn() {
         let mcs = usize::try_from(e["min_cluster_size"].as_u64().unwrap()).unwrap();
         let sel: Selection = e["cluster_selection_method"].as_str().unwrap().parse().unwrap();
         let eps = e["cluster_selection_epsilon"].as_f64().unwrap();
-        let tree = HdbscanTree::build_from_knn(&emb, metric(e), ms, &Control::default()).unwrap();
+        let tree = HdbscanTree::build_from_knn(
+            &emb,
+            metric(e),
+            embedmap::engine::hdbscan::CoreRank::new(ms, emb.raw().n()).unwrap(),
+            &Control::default(),
+        )
+        .unwrap();
         let r = tree.select(mcs, sel, eps);
         let score = ari(&r.labels, &labels(&e["labels"]));
         assert!(score >= 0.95, "mcs={mcs} ms={ms} {sel:?}: ARI {score}");

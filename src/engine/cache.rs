@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use super::ann::{AnnReport, EXACT_MAX, ivf_knn};
 use super::dbscan::DbscanIndex;
-use super::hdbscan::HdbscanTree;
-use super::hierarchical::{Dendrogram, Linkage, dendrogram};
+use super::hdbscan::{CoreRank, HdbscanTree};
+use super::hierarchical::{Dendrogram, TreeSpec, dendrogram};
 use super::neighbors::{GraphError, KnnGraph, MAX_RADIUS_PAIRS, RadiusGraph, Square};
 
 /// Largest distance matrix the store keeps for HDBSCAN (about 11,500 points): above, each new
@@ -174,13 +174,13 @@ impl Embeddings {
         Ok((e, r, Origin::Built))
     }
 
-    /// The dendrogram for `linkage` and `metric`.
-    pub fn dendrogram(&self, linkage: Linkage, metric: Metric, ctl: &Control) -> Result<(Arc<Dendrogram>, Origin), Cancelled> {
+    /// The dendrogram `tree` describes.
+    pub fn dendrogram(&self, tree: TreeSpec, ctl: &Control) -> Result<(Arc<Dendrogram>, Origin), Cancelled> {
         let d = self.derived();
-        if let Some(t) = get(&d.dendrogram).filter(|t| t.linkage == linkage && t.metric == metric) {
+        if let Some(t) = get(&d.dendrogram).filter(|t| t.linkage == tree.linkage() && t.metric == tree.metric()) {
             return Ok((t, Origin::Cached));
         }
-        let t = Arc::new(dendrogram(self, linkage, metric, ctl)?);
+        let t = Arc::new(dendrogram(self, tree, ctl)?);
         put(&d.dendrogram, Arc::clone(&t));
         Ok((t, Origin::Built))
     }
@@ -210,14 +210,15 @@ impl Embeddings {
 
     /// The HDBSCAN tree for `metric` and `min_samples` (exact while the distance matrix fits,
     /// see [`HdbscanTree::build_fitting`]).
-    pub fn hdbscan_tree(&self, metric: Metric, min_samples: usize, ctl: &Control) -> Result<(Arc<HdbscanTree>, Origin), Cancelled> {
+    pub fn hdbscan_tree(&self, metric: Metric, rank: CoreRank, ctl: &Control) -> Result<(Arc<HdbscanTree>, Origin), Cancelled> {
+        let min_samples = rank.get();
         let d = self.derived();
         if let Some(t) = get(&d.hdbscan).filter(|t| t.metric == metric && t.min_samples == min_samples) {
             return Ok((t, Origin::Cached));
         }
         *d.hdbscan.lock().unwrap_or_else(PoisonError::into_inner) = None;
         let n = self.raw().n();
-        let t = if n >= 2 && Square::bytes_for(n) <= KEEP_SQUARE_BYTES && min_samples >= 1 && min_samples <= n {
+        let t = if n >= 2 && Square::bytes_for(n) <= KEEP_SQUARE_BYTES {
             let kept = get(&d.square).filter(|(m, _)| *m == metric).map(|(_, s)| s);
             let (square, core) = match kept {
                 Some(s) => {
@@ -234,7 +235,7 @@ impl Embeddings {
             };
             Arc::new(HdbscanTree::from_square(&square, core, metric, min_samples, ctl)?)
         } else {
-            Arc::new(HdbscanTree::build_fitting(self, metric, min_samples, ctl)?)
+            Arc::new(HdbscanTree::build_fitting(self, metric, rank, ctl)?)
         };
         put(&d.hdbscan, Arc::clone(&t));
         Ok((t, Origin::Built))

@@ -102,18 +102,64 @@ impl HdbscanParams {
     }
 
     /// Checks the settings against `n` rows.
-    pub fn check(&self, n: usize) -> Result<(), HdbscanParamError> {
+    ///
+    /// # Errors
+    /// min_cluster_size below 2, min_samples outside `1..=n`, or a negative or non-finite
+    /// cluster_selection_epsilon.
+    pub fn check(&self, n: usize) -> Result<HdbscanConfig, HdbscanParamError> {
         if self.min_cluster_size < 2 {
             return Err(HdbscanParamError::MinClusterSize(self.min_cluster_size));
         }
-        let ms = self.min_samples();
-        if ms == 0 || ms > n {
-            return Err(HdbscanParamError::MinSamples { got: ms, n });
-        }
+        let rank = CoreRank::new(self.min_samples(), n)?;
         if !(self.cluster_selection_epsilon.is_finite() && self.cluster_selection_epsilon >= 0.0) {
             return Err(HdbscanParamError::Epsilon(self.cluster_selection_epsilon));
         }
-        Ok(())
+        Ok(HdbscanConfig { params: *self, rank })
+    }
+}
+
+/// HDBSCAN's `min_samples` checked against the rows it is for (`1..=n`): what the core
+/// distances, and so the tree, are built from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CoreRank(usize);
+
+impl CoreRank {
+    /// Checks `min_samples` against `n` rows.
+    ///
+    /// # Errors
+    /// [`HdbscanParamError::MinSamples`] outside `1..=n`.
+    pub fn new(min_samples: usize, n: usize) -> Result<Self, HdbscanParamError> {
+        if min_samples == 0 || min_samples > n {
+            return Err(HdbscanParamError::MinSamples { got: min_samples, n });
+        }
+        Ok(Self(min_samples))
+    }
+
+    /// The rank: the point itself counts as the first.
+    #[must_use]
+    pub fn get(self) -> usize {
+        self.0
+    }
+}
+
+/// Checked HDBSCAN settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HdbscanConfig {
+    params: HdbscanParams,
+    rank: CoreRank,
+}
+
+impl HdbscanConfig {
+    /// The settings.
+    #[must_use]
+    pub fn params(&self) -> &HdbscanParams {
+        &self.params
+    }
+
+    /// The checked `min_samples`.
+    #[must_use]
+    pub fn rank(&self) -> CoreRank {
+        self.rank
     }
 }
 
@@ -176,12 +222,8 @@ pub struct CondensedRow {
 
 impl HdbscanTree {
     /// Computes core distances, the spanning tree and the single-linkage tree.
-    ///
-    /// # Panics
-    /// When `min_samples` is 0 or above n (checked by [`HdbscanParams::check`]).
-    pub fn build(emb: &Embeddings, metric: Metric, min_samples: usize, ctl: &Control) -> Result<Self, Cancelled> {
-        let n = emb.raw().n();
-        assert!(min_samples >= 1 && min_samples <= n.max(1));
+    pub fn build(emb: &Embeddings, metric: Metric, rank: CoreRank, ctl: &Control) -> Result<Self, Cancelled> {
+        let min_samples = rank.get();
         // The core distance is the distance to the (min_samples − 1)-th other point.
         let (dist, core) = Square::build_with_nearest(emb, metric, min_samples - 1, ctl)?;
         Self::from_square(&dist, core, metric, min_samples, ctl)
@@ -205,7 +247,8 @@ impl HdbscanTree {
     /// the graph, so the tree is an approximation; pieces the graph leaves unconnected are
     /// joined at infinite distance (they can only split from each other at the root); the tree
     /// records how many in [`HdbscanTree::from_graph`].
-    pub fn build_from_knn(emb: &Embeddings, metric: Metric, min_samples: usize, ctl: &Control) -> Result<Self, Cancelled> {
+    pub fn build_from_knn(emb: &Embeddings, metric: Metric, rank: CoreRank, ctl: &Control) -> Result<Self, Cancelled> {
+        let min_samples = rank.get();
         let n = emb.raw().n();
         let k = (2 * min_samples).clamp(16, 128);
         let (g, _) = emb.knn_graph(metric, k, ctl)?;
@@ -246,12 +289,8 @@ impl HdbscanTree {
 
     /// The exact tree ([`HdbscanTree::build`]) while the distance matrix fits
     /// ([`dense_fits`]), else the one from the neighbour graph ([`HdbscanTree::build_from_knn`]).
-    pub fn build_fitting(emb: &Embeddings, metric: Metric, min_samples: usize, ctl: &Control) -> Result<Self, Cancelled> {
-        if dense_fits(emb.raw().n()) {
-            Self::build(emb, metric, min_samples, ctl)
-        } else {
-            Self::build_from_knn(emb, metric, min_samples, ctl)
-        }
+    pub fn build_fitting(emb: &Embeddings, metric: Metric, rank: CoreRank, ctl: &Control) -> Result<Self, Cancelled> {
+        if dense_fits(emb.raw().n()) { Self::build(emb, metric, rank, ctl) } else { Self::build_from_knn(emb, metric, rank, ctl) }
     }
 
     /// Number of points.
@@ -837,12 +876,12 @@ mod tests {
         let m = Matrix::new(pts, n, d).unwrap();
         let emb = Embeddings::new(m.clone());
         let ctl = Control::default();
-        let (_, first) = emb.hdbscan_tree(Metric::Cosine, 5, &ctl).unwrap();
+        let (_, first) = emb.hdbscan_tree(Metric::Cosine, CoreRank::new(5, n).unwrap(), &ctl).unwrap();
         assert_eq!(first, crate::engine::cache::Origin::Built);
         for ms in [9, 1, 5] {
-            let (kept, origin) = emb.hdbscan_tree(Metric::Cosine, ms, &ctl).unwrap();
+            let (kept, origin) = emb.hdbscan_tree(Metric::Cosine, CoreRank::new(ms, n).unwrap(), &ctl).unwrap();
             assert_eq!(origin, crate::engine::cache::Origin::Built);
-            let fresh = HdbscanTree::build(&Embeddings::new(m.clone()), Metric::Cosine, ms, &ctl).unwrap();
+            let fresh = HdbscanTree::build(&Embeddings::new(m.clone()), Metric::Cosine, CoreRank::new(ms, n).unwrap(), &ctl).unwrap();
             assert_eq!(kept.core, fresh.core, "min_samples {ms}");
             assert_eq!(kept.links, fresh.links, "min_samples {ms}");
         }
@@ -900,7 +939,7 @@ mod tests {
             pts.extend_from_slice(&[f32::from(i) * 7.0 - 15.0, 30.0 + f32::from(i) * 5.0]);
         }
         let emb = Embeddings::new(Matrix::new(pts, 126, 2).unwrap());
-        let tree = HdbscanTree::build(&emb, Metric::Euclidean, 5, &Control::default()).unwrap();
+        let tree = HdbscanTree::build(&emb, Metric::Euclidean, CoreRank::new(5, emb.raw().n()).unwrap(), &Control::default()).unwrap();
         let r = tree.select(10, Selection::Eom, 0.0);
         assert_eq!(r.n_clusters, 2);
         assert!(r.labels[..60].iter().all(|&l| l == r.labels[0]) && r.labels[60..120].iter().all(|&l| l == r.labels[60]));
@@ -914,7 +953,8 @@ mod tests {
         assert!(merged.n_clusters >= 1);
         assert!(HdbscanParams { min_cluster_size: 1, ..HdbscanParams::default() }.check(100).is_err());
         // From the neighbour graph: the same clusters here, where the blobs are far apart.
-        let approx = HdbscanTree::build_from_knn(&emb, Metric::Euclidean, 5, &Control::default()).unwrap();
+        let approx =
+            HdbscanTree::build_from_knn(&emb, Metric::Euclidean, CoreRank::new(5, emb.raw().n()).unwrap(), &Control::default()).unwrap();
         let pieces = approx.from_graph.map_or(0, |(_, p)| p);
         let a = approx.select(10, Selection::Eom, 0.0);
         assert!(pieces >= 1);

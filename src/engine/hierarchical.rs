@@ -93,16 +93,58 @@ pub enum HierarchicalParamError {
     },
 }
 
-impl HierarchicalParams {
-    /// Checks the settings against `n` rows.
-    pub fn check(&self, n: usize) -> Result<(), HierarchicalParamError> {
-        if self.linkage == Linkage::Ward && self.metric != Metric::Euclidean {
+/// A linkage under a metric it is defined for: what a dendrogram is built from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TreeSpec {
+    linkage: Linkage,
+    metric: Metric,
+}
+
+impl TreeSpec {
+    /// Checks that `linkage` is defined under `metric` (ward needs euclidean).
+    ///
+    /// # Errors
+    /// [`HierarchicalParamError::WardNeedsEuclidean`].
+    pub fn new(linkage: Linkage, metric: Metric) -> Result<Self, HierarchicalParamError> {
+        if linkage == Linkage::Ward && metric != Metric::Euclidean {
             return Err(HierarchicalParamError::WardNeedsEuclidean);
         }
+        Ok(Self { linkage, metric })
+    }
+
+    /// The linkage.
+    #[must_use]
+    pub fn linkage(self) -> Linkage {
+        self.linkage
+    }
+
+    /// The metric.
+    #[must_use]
+    pub fn metric(self) -> Metric {
+        self.metric
+    }
+}
+
+/// Checked agglomerative settings: the tree to build and the k to cut it at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HierarchicalConfig {
+    /// The tree.
+    pub tree: TreeSpec,
+    /// Clusters, `1..=n`.
+    pub k: usize,
+}
+
+impl HierarchicalParams {
+    /// Checks the settings against `n` rows.
+    ///
+    /// # Errors
+    /// Ward under cosine, or k outside `1..=n`.
+    pub fn check(&self, n: usize) -> Result<HierarchicalConfig, HierarchicalParamError> {
+        let tree = TreeSpec::new(self.linkage, self.metric)?;
         if self.k == 0 || self.k > n {
             return Err(HierarchicalParamError::K { k: self.k, n });
         }
-        Ok(())
+        Ok(HierarchicalConfig { tree, k: self.k })
     }
 }
 
@@ -208,16 +250,13 @@ pub const DENSE_MAX: usize = 30_000;
 /// Micro-clusters the tree starts from above [`DENSE_MAX`] rows.
 pub const MICRO_CLUSTERS: usize = 1024;
 
-/// Builds the dendrogram of `emb` under `linkage` and `metric`: exactly, by the
-/// nearest-neighbour chain over the condensed matrix, up to [`DENSE_MAX`] rows; above, on
-/// weighted K-means micro-clusters (see [`micro_dendrogram`]).
-///
-/// # Panics
-/// When `linkage` is ward and `metric` cosine (checked by [`HierarchicalParams::check`]).
-pub fn dendrogram(emb: &Embeddings, linkage: Linkage, metric: Metric, ctl: &Control) -> Result<Dendrogram, Cancelled> {
-    assert!(linkage != Linkage::Ward || metric == Metric::Euclidean, "ward needs euclidean");
+/// Builds the dendrogram of `emb` as `tree` says: exactly, by the nearest-neighbour chain over
+/// the condensed matrix, up to [`DENSE_MAX`] rows; above, on weighted K-means micro-clusters
+/// (see [`micro_dendrogram`]).
+pub fn dendrogram(emb: &Embeddings, tree: TreeSpec, ctl: &Control) -> Result<Dendrogram, Cancelled> {
+    let (linkage, metric) = (tree.linkage, tree.metric);
     if emb.raw().n() > DENSE_MAX {
-        return micro_dendrogram(emb, linkage, metric, MICRO_CLUSTERS, 0, ctl);
+        return micro_dendrogram(emb, tree, MICRO_CLUSTERS, 0, ctl);
     }
     let dist = chain_matrix(emb, linkage, metric, ctl)?;
     let sizes = vec![1u32; dist.n];
@@ -234,14 +273,8 @@ fn chain_matrix(emb: &Embeddings, linkage: Linkage, metric: Metric, ctl: &Contro
 /// their sizes as weights. Ward's distances between groups are exact (they depend only on the
 /// groups' means and sizes), so every cut is the exact ward continuation of that partition;
 /// for the other linkages the distance between two groups is taken between their means.
-pub fn micro_dendrogram(
-    emb: &Embeddings,
-    linkage: Linkage,
-    metric: Metric,
-    m: usize,
-    seed: u64,
-    ctl: &Control,
-) -> Result<Dendrogram, Cancelled> {
+pub fn micro_dendrogram(emb: &Embeddings, tree: TreeSpec, m: usize, seed: u64, ctl: &Control) -> Result<Dendrogram, Cancelled> {
+    let (linkage, metric) = (tree.linkage, tree.metric);
     let points = emb.points(metric);
     let (n, d) = (points.n(), points.d());
     let m = m.min(n);
@@ -572,19 +605,19 @@ mod tests {
     fn merges_on_a_line_follow_each_linkage() {
         // Points 0, 1, 3, 7: single merges at 1, 2, 4; complete at 1, 3(?) ...
         let emb = line(&[0.0, 1.0, 3.0, 7.0]);
-        let single = dendrogram(&emb, Linkage::Single, Metric::Euclidean, &Control::default()).unwrap();
+        let single = dendrogram(&emb, TreeSpec::new(Linkage::Single, Metric::Euclidean).unwrap(), &Control::default()).unwrap();
         let h: Vec<f64> = single.merges.iter().map(|m| m.height).collect();
         assert_eq!(h, vec![1.0, 2.0, 4.0]);
         assert_eq!(single.merges[0], Merge { left: 0, right: 1, height: 1.0, size: 2 });
         assert_eq!(single.merges[1], Merge { left: 2, right: 4, height: 2.0, size: 3 });
-        let complete = dendrogram(&emb, Linkage::Complete, Metric::Euclidean, &Control::default()).unwrap();
+        let complete = dendrogram(&emb, TreeSpec::new(Linkage::Complete, Metric::Euclidean).unwrap(), &Control::default()).unwrap();
         let h: Vec<f64> = complete.merges.iter().map(|m| m.height).collect();
         assert_eq!(h, vec![1.0, 3.0, 7.0]);
-        let average = dendrogram(&emb, Linkage::Average, Metric::Euclidean, &Control::default()).unwrap();
+        let average = dendrogram(&emb, TreeSpec::new(Linkage::Average, Metric::Euclidean).unwrap(), &Control::default()).unwrap();
         let h: Vec<f64> = average.merges.iter().map(|m| m.height).collect();
         assert!((h[1] - 2.5).abs() < 1e-6 && (h[2] - (7.0 + 6.0 + 4.0) / 3.0).abs() < 1e-6);
         // Ward of {0,1} and {3}: sqrt(2·2·1/3)·|0.5 − 3|.
-        let ward = dendrogram(&emb, Linkage::Ward, Metric::Euclidean, &Control::default()).unwrap();
+        let ward = dendrogram(&emb, TreeSpec::new(Linkage::Ward, Metric::Euclidean).unwrap(), &Control::default()).unwrap();
         assert!((ward.merges[1].height - (4.0f64 / 3.0).sqrt() * 2.5).abs() < 1e-5);
         assert_eq!(single.cut(2), vec![0, 0, 0, 1]);
         assert_eq!(single.cut(4), vec![0, 1, 2, 3]);
@@ -599,7 +632,7 @@ mod tests {
         let data: Vec<f32> = (0..n * d).map(|i| ((i / d) % 4) as f32 * 20.0 + rng.next_f64() as f32).collect();
         let emb = Embeddings::new(Matrix::new(data, n, d).unwrap());
         for linkage in Linkage::ALL {
-            let t = micro_dendrogram(&emb, linkage, Metric::Euclidean, 64, 1, &Control::default()).unwrap();
+            let t = micro_dendrogram(&emb, TreeSpec::new(linkage, Metric::Euclidean).unwrap(), 64, 1, &Control::default()).unwrap();
             assert_eq!(t.points(), n);
             assert!(t.n <= 64 && t.merges.len() == t.n - 1);
             let cut = t.cut(4);

@@ -62,22 +62,38 @@ pub enum MiniBatchParamError {
     Zero,
 }
 
+/// Checked mini-batch K-means settings: the only form [`minibatch_kmeans`] accepts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MiniBatchConfig(MiniBatchParams);
+
+impl MiniBatchConfig {
+    /// The settings.
+    #[must_use]
+    pub fn params(&self) -> &MiniBatchParams {
+        &self.0
+    }
+}
+
 impl MiniBatchParams {
     /// Checks the settings for `n` rows.
-    pub fn check(&self, n: usize) -> Result<(), MiniBatchParamError> {
+    ///
+    /// # Errors
+    /// k outside `1..=n`, or a zero batch size, epoch count or restart count.
+    pub fn check(&self, n: usize) -> Result<MiniBatchConfig, MiniBatchParamError> {
         if self.k == 0 || self.k > n {
             return Err(MiniBatchParamError::BadK { k: self.k, n });
         }
         if self.batch_size == 0 || self.max_epochs == 0 || self.n_init == 0 {
             return Err(MiniBatchParamError::Zero);
         }
-        Ok(())
+        Ok(MiniBatchConfig(self.clone()))
     }
 }
 
 /// Runs mini-batch K-means: `n_init` independent runs (each its own k-means++ start and batch
 /// sequence), keeping the one with the lowest inertia over all rows. `n_iter` counts batches.
-pub fn minibatch_kmeans(emb: &Embeddings, p: &MiniBatchParams, ctl: &Control) -> Result<KMeansResult, Cancelled> {
+pub fn minibatch_kmeans(emb: &Embeddings, cfg: &MiniBatchConfig, ctl: &Control) -> Result<KMeansResult, Cancelled> {
+    let p = cfg.params();
     let points = emb.points(p.metric);
     // The runs are independent, and a batch of 1,024 rows keeps one core busy: the runs share
     // the cores, and the lowest inertia wins in run order whatever finishes first.
@@ -187,11 +203,19 @@ mod tests {
         }
         let emb = Embeddings::new(Matrix::new(data, n, d).unwrap());
         let full = kmeans(&emb, &KMeansParams { k, ..KMeansParams::default() }.check(n).unwrap(), &Control::default()).unwrap();
-        let mb =
-            minibatch_kmeans(&emb, &MiniBatchParams { k, batch_size: 256, ..MiniBatchParams::default() }, &Control::default()).unwrap();
+        let mb = minibatch_kmeans(
+            &emb,
+            &MiniBatchParams { k, batch_size: 256, ..MiniBatchParams::default() }.check(n).unwrap(),
+            &Control::default(),
+        )
+        .unwrap();
         assert!(mb.inertia <= full.inertia * 1.02, "{} vs {}", mb.inertia, full.inertia);
-        let again =
-            minibatch_kmeans(&emb, &MiniBatchParams { k, batch_size: 256, ..MiniBatchParams::default() }, &Control::default()).unwrap();
+        let again = minibatch_kmeans(
+            &emb,
+            &MiniBatchParams { k, batch_size: 256, ..MiniBatchParams::default() }.check(n).unwrap(),
+            &Control::default(),
+        )
+        .unwrap();
         assert_eq!(mb.labels, again.labels);
     }
 }
