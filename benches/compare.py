@@ -127,7 +127,7 @@ GOALS = {
     "tsne_20k": "≤ 0.5× openTSNE, trustworthiness ≥ openTSNE − 0.01",
 }
 
-# Trust figures of a map, as embedmap computes them (src/engine/trust.rs).
+# Trust figures of a map, as embedmap computes them (src/engine/project/trust.rs).
 TRUST_K = 15
 TRUST_EXACT_MAX = 10_000  # rows up to which every row is measured
 TRUST_SAMPLE_ROWS = 2_000  # rows measured above that

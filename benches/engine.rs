@@ -12,10 +12,10 @@ use embedmap::engine::hierarchical::{Linkage, dendrogram};
 use embedmap::engine::kernels::{dot_nt, dot_nt_direct, dot_nt_gemm};
 use embedmap::engine::kmeans::{KMeansParams, kmeans};
 use embedmap::engine::neighbors::{KnnGraph, RadiusGraph};
-use embedmap::engine::pca::pca_2d;
+use embedmap::engine::project::pca::pca_2d;
+use embedmap::engine::project::umap::{UmapParams, prepare, umap};
 use embedmap::engine::rng::Rng;
 use embedmap::engine::silhouette::{SilhouetteMode, silhouette};
-use embedmap::engine::umap::{UmapParams, prepare, umap};
 use embedmap::engine::{Control, Embeddings, Matrix, Metric};
 use rayon::prelude::*;
 
@@ -115,7 +115,7 @@ fn bench_kmeans(c: &mut Criterion) {
 /// Mini-batch K-means, the default above 500,000 rows: 1M × 384 overlapping blobs, k = 12,
 /// cosine, three runs side by side on the cores.
 fn bench_minibatch(c: &mut Criterion) {
-    use embedmap::engine::minibatch::{MiniBatchParams, minibatch_kmeans};
+    use embedmap::engine::kmeans::minibatch::{MiniBatchParams, minibatch_kmeans};
     let mut g = c.benchmark_group("minibatch_k12");
     g.sample_size(10);
     let n = 1_000_000;
@@ -130,7 +130,7 @@ fn bench_minibatch(c: &mut Criterion) {
 
 /// A preview's pass over every row: 1M × 384, k = 12, cosine.
 fn bench_preview_assign(c: &mut Criterion) {
-    use embedmap::engine::preview::nearest_centres;
+    use embedmap::engine::kmeans::preview::nearest_centres;
     let mut g = c.benchmark_group("preview_assign_k12");
     g.sample_size(10);
     let n = 1_000_000;
@@ -260,8 +260,8 @@ fn bench_umap(c: &mut Criterion) {
 /// a layout looks early, span 30, and late, span 120): the interpolated sums by FFT, which are
 /// most of a late iteration's time; and the exact sums at 2,000 points, the size they stop at.
 fn bench_tsne(c: &mut Criterion) {
+    use embedmap::engine::project::tsne::repulsion::{Repulsion, exact};
     use embedmap::engine::rng::Rng;
-    use embedmap::engine::tsne::repulsion::{Repulsion, exact};
     let mut g = c.benchmark_group("tsne_repulsion");
     g.sample_size(20);
     let map = |n: usize, span: f64| -> Vec<[f64; 2]> {

@@ -7,8 +7,8 @@ use crate::engine::cache::Origin;
 use crate::engine::dbscan::{DbscanParams, dbscan, dbscan_streaming};
 use crate::engine::hdbscan::HdbscanParams;
 use crate::engine::hierarchical::HierarchicalParams;
+use crate::engine::kmeans::minibatch::{MiniBatchParams, minibatch_kmeans};
 use crate::engine::kmeans::{KMeansParams, kmeans};
-use crate::engine::minibatch::{MiniBatchParams, minibatch_kmeans};
 use crate::engine::neighbors::GraphError;
 use crate::engine::noise::{NoisePolicy, assign_to_nearest};
 use crate::engine::quality::{External, calinski_harabasz, davies_bouldin, encode, internal_indices};
@@ -181,7 +181,7 @@ pub struct Reduce {
     /// The UMAP that embeds them (in the algorithm's metric); min_dist 0 by default, so that
     /// clusters stay dense.
     #[serde(default = "Reduce::default_umap")]
-    pub umap: crate::engine::umap::UmapParams,
+    pub umap: crate::engine::project::umap::UmapParams,
 }
 
 impl Reduce {
@@ -193,8 +193,8 @@ impl Reduce {
 
     /// n_neighbors 15, min_dist 0, seed 0.
     #[must_use]
-    pub fn default_umap() -> crate::engine::umap::UmapParams {
-        crate::engine::umap::UmapParams { min_dist: 0.0, ..crate::engine::umap::UmapParams::default() }
+    pub fn default_umap() -> crate::engine::project::umap::UmapParams {
+        crate::engine::project::umap::UmapParams { min_dist: 0.0, ..crate::engine::project::umap::UmapParams::default() }
     }
 
     /// "UMAP 10-d", for notes and the window.
@@ -208,9 +208,10 @@ impl std::str::FromStr for Reduce {
     type Err = String;
     /// `umap:N` (N dimensions) or `none`.
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("--reduce takes umap:N with N from 2 to {}, e.g. umap:10; not '{s}'", crate::engine::umap::MAX_REDUCE_DIM);
+        let bad =
+            || format!("--reduce takes umap:N with N from 2 to {}, e.g. umap:10; not '{s}'", crate::engine::project::umap::MAX_REDUCE_DIM);
         let dim = s.strip_prefix("umap:").ok_or_else(bad)?.parse::<usize>().map_err(|_| bad())?;
-        if (2..=crate::engine::umap::MAX_REDUCE_DIM).contains(&dim) { Ok(Self::umap(dim)) } else { Err(bad()) }
+        if (2..=crate::engine::project::umap::MAX_REDUCE_DIM).contains(&dim) { Ok(Self::umap(dim)) } else { Err(bad()) }
     }
 }
 
@@ -464,7 +465,7 @@ pub enum ParamError {
     Kmeans(#[from] crate::engine::kmeans::KMeansParamError),
     /// Mini-batch K-means' settings.
     #[error(transparent)]
-    MiniBatch(#[from] crate::engine::minibatch::MiniBatchParamError),
+    MiniBatch(#[from] crate::engine::kmeans::minibatch::MiniBatchParamError),
     /// DBSCAN's settings.
     #[error(transparent)]
     Dbscan(#[from] crate::engine::dbscan::DbscanParamError),
@@ -476,7 +477,7 @@ pub enum ParamError {
     Hdbscan(#[from] crate::engine::hdbscan::HdbscanParamError),
     /// The UMAP reduction clustered on.
     #[error(transparent)]
-    Reduce(#[from] crate::engine::umap::UmapError),
+    Reduce(#[from] crate::engine::project::umap::UmapError),
     /// More clusters asked for than there are distinct rows.
     #[error("k={k} is more than the {distinct} distinct points in the data ({n} rows, some of them identical); choose k ≤ {distinct}")]
     TooFewDistinct {
@@ -517,11 +518,11 @@ impl From<Cancelled> for RunError {
     }
 }
 
-impl From<crate::engine::umap::UmapRunError> for RunError {
-    fn from(e: crate::engine::umap::UmapRunError) -> Self {
+impl From<crate::engine::project::umap::UmapRunError> for RunError {
+    fn from(e: crate::engine::project::umap::UmapRunError) -> Self {
         match e {
-            crate::engine::umap::UmapRunError::Cancelled(_) => Self::Cancelled,
-            crate::engine::umap::UmapRunError::Invalid(e) => Self::Params(ParamError::Reduce(e)),
+            crate::engine::project::umap::UmapRunError::Cancelled(_) => Self::Cancelled,
+            crate::engine::project::umap::UmapRunError::Invalid(e) => Self::Params(ParamError::Reduce(e)),
         }
     }
 }
@@ -789,7 +790,7 @@ pub fn run_preview(
             if params.k > emb.distinct_rows() {
                 return Ok(None);
             }
-            let (km, rep) = crate::engine::preview::kmeans_preview(emb, &cfg, previous, ctl)?;
+            let (km, rep) = crate::engine::kmeans::preview::kmeans_preview(emb, &cfg, previous, ctl)?;
             let from = if rep.kept > 0 { format!("from the {} clusters on screen", rep.kept) } else { "from k-means++".to_string() };
             let what = format!("preview: K-means on {} sampled rows {from}, every row to its nearest centre; refining…", rep.sample);
             let raw = Raw {
@@ -1096,7 +1097,7 @@ mod tests {
         use crate::engine::hdbscan::HdbscanParamError as H;
         use crate::engine::hierarchical::{HierarchicalParamError as A, Linkage};
         use crate::engine::kmeans::KMeansParamError as K;
-        use crate::engine::minibatch::MiniBatchParamError as B;
+        use crate::engine::kmeans::minibatch::MiniBatchParamError as B;
         let n = 10;
         let km = |f: fn(&mut KMeansParams)| {
             let mut p = KMeansParams { k: 3, ..Default::default() };
@@ -1185,7 +1186,7 @@ mod tests {
             sizes: Some(vec![4, 6]),
             projection: Some(crate::engine::project::ProjectionParams::Umap {
                 metric: crate::engine::Metric::Cosine,
-                params: crate::engine::umap::UmapParams { min_dist: 0.25, seed: 7, ..Default::default() },
+                params: crate::engine::project::umap::UmapParams { min_dist: 0.25, seed: 7, ..Default::default() },
             }),
         };
         s.write(&path).unwrap();

@@ -9,9 +9,9 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
 use crate::data::{self, Dataset, LoadOptions};
-use crate::engine::pca::{Pca, pca_2d};
+use crate::engine::project::pca::{Pca, pca_2d};
+use crate::engine::project::trust::{Trust, trust};
 use crate::engine::project::{ProjectError, Projected, ProjectionParams, project};
-use crate::engine::trust::{Trust, trust};
 use crate::engine::{Control, Embeddings, Metric};
 use crate::session::{ClusterOutcome, ClusterRequest, RunError, elapsed_ms, run_preview};
 
@@ -630,7 +630,7 @@ fn run_job(
                     let n = p.coords.len();
                     let recall = if n <= RECALL_ROWS_MAX && n > 15 {
                         let Ok((g, _)) = embeddings.knn_graph(trust_metric, 15, ctl) else { return };
-                        Some(Arc::new(crate::engine::trust::per_row_recall(&g.indices, g.k, &p.coords, 15)))
+                        Some(Arc::new(crate::engine::project::trust::per_row_recall(&g.indices, g.k, &p.coords, 15)))
                     } else {
                         None
                     };

@@ -243,7 +243,7 @@ fn fixtures_exist_for_every_dataset() {
 
 #[test]
 fn minibatch_kmeans_inertia_is_within_two_percent_of_full_kmeans() {
-    use embedmap::engine::minibatch::{MiniBatchParams, minibatch_kmeans};
+    use embedmap::engine::kmeans::minibatch::{MiniBatchParams, minibatch_kmeans};
     for (name, key, m) in
         [("blobs", "kmeans", Metric::Euclidean), ("debian400", "kmeans", Metric::Euclidean), ("sphere", "kmeans_cosine", Metric::Cosine)]
     {

@@ -5,7 +5,7 @@ mod common;
 
 use common::{floats, json, labels, npy};
 use embedmap::engine::kmeans::{KMeansParams, kmeans};
-use embedmap::engine::pca::pca_2d;
+use embedmap::engine::project::pca::pca_2d;
 use embedmap::engine::silhouette::{SilhouetteMode, silhouette};
 use embedmap::engine::{Control, Metric};
 

@@ -915,10 +915,10 @@ fn switching_to_tsne_lays_out_the_same_map_as_the_engine_and_shows_its_trust() {
     // The window's layout is the engine's for the same data, metric and seed, bit for bit.
     let ds = h.state().dataset().unwrap().clone();
     let metric = h.state().request().unwrap().algorithm.metric();
-    let want = embedmap::engine::tsne::tsne(
+    let want = embedmap::engine::project::tsne::tsne(
         &ds.embeddings,
         metric,
-        &embedmap::engine::tsne::TsneParams::default(),
+        &embedmap::engine::project::tsne::TsneParams::default(),
         &embedmap::engine::Control::default(),
         None,
     )
@@ -1064,7 +1064,7 @@ fn a_slider_move_shows_a_marked_preview_then_the_seeded_result_which_export_and_
 fn a_file_above_half_a_million_rows_opens_with_mini_batch_k_means_as_on_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.npy");
-    let n = embedmap::engine::minibatch::DEFAULT_ABOVE + 1;
+    let n = embedmap::engine::kmeans::minibatch::DEFAULT_ABOVE + 1;
     let mut next = common::uniform(5);
     // Three well-separated groups.
     let values: Vec<f32> = (0..n).flat_map(|i| [(i % 3) as f32 * 10.0 + next(), next()]).collect();

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use embedmap::engine::kmeans::KMeansParams;
+use embedmap::engine::project::umap::UmapParams;
 use embedmap::engine::project::{Projected, ProjectionParams};
-use embedmap::engine::umap::UmapParams;
 use embedmap::engine::{Embeddings, Metric};
 use embedmap::session::{Algorithm, ClusterOutcome, ClusterRequest};
 use embedmap::worker::{Event, Worker};

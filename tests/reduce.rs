@@ -6,8 +6,8 @@ mod common;
 use common::npy;
 use embedmap::engine::hdbscan::HdbscanParams;
 use embedmap::engine::neighbors::KnnGraph;
+use embedmap::engine::project::umap::{MAX_REDUCE_DIM, UmapParams, reduce, umap};
 use embedmap::engine::silhouette::{SilhouetteMode, silhouette};
-use embedmap::engine::umap::{MAX_REDUCE_DIM, UmapParams, reduce, umap};
 use embedmap::engine::{Control, Embeddings, Metric};
 use embedmap::session::{Algorithm, ClusterRequest, Reduce, run_cluster};
 

@@ -10,10 +10,12 @@ use std::time::{Duration, Instant};
 
 use common::{fixture_set, floats, matrix};
 use embedmap::engine::neighbors::KnnGraph;
+use embedmap::engine::project::spectral::SparseGraph;
+use embedmap::engine::project::trust::trust;
+use embedmap::engine::project::tsne::{
+    TsneError, TsneInit, TsneLayout, TsneParams, TsneRunError, affinities, conditional_row, gradient, tsne,
+};
 use embedmap::engine::rng::Rng;
-use embedmap::engine::spectral::SparseGraph;
-use embedmap::engine::trust::trust;
-use embedmap::engine::tsne::{TsneError, TsneInit, TsneLayout, TsneParams, TsneRunError, affinities, conditional_row, gradient, tsne};
 use embedmap::engine::{Control, Embeddings, Matrix, Metric};
 use serde_json::Value;
 

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use common::{fixture_set, floats, json, matrix};
 use embedmap::engine::neighbors::KnnGraph;
-use embedmap::engine::spectral::InitKind;
-use embedmap::engine::trust::trust;
-use embedmap::engine::umap::{FuzzyGraph, UmapError, UmapParams, UmapRunError, find_ab, transform, umap};
+use embedmap::engine::project::spectral::InitKind;
+use embedmap::engine::project::trust::trust;
+use embedmap::engine::project::umap::{FuzzyGraph, UmapError, UmapParams, UmapRunError, find_ab, transform, umap};
 use embedmap::engine::{Control, Embeddings, Metric};
 use serde_json::Value;
 
@@ -94,7 +94,7 @@ fn trustworthiness_and_recall_equal_sklearn() {
     }
 }
 
-fn layout(emb: &Embeddings, metric: Metric, seed: u64) -> embedmap::engine::umap::UmapLayout {
+fn layout(emb: &Embeddings, metric: Metric, seed: u64) -> embedmap::engine::project::umap::UmapLayout {
     umap(emb, metric, &UmapParams { seed, ..UmapParams::default() }, &Control::default(), None).unwrap()
 }
 

@@ -30,9 +30,9 @@ use crate::engine::dbscan::DbscanParams;
 use crate::engine::hdbscan::{HdbscanParams, Selection};
 use crate::engine::hierarchical::{HierarchicalParams, Linkage};
 use crate::engine::kmeans::KMeansParams;
-use crate::engine::minibatch::MiniBatchParams;
+use crate::engine::kmeans::minibatch::MiniBatchParams;
 use crate::engine::noise::NoisePolicy;
-use crate::engine::pca::Pca;
+use crate::engine::project::pca::Pca;
 use crate::jobs::{Policy, Priority};
 use crate::session::{Algorithm, AlgorithmKind, ClusterOutcome, ClusterRequest};
 use crate::worker::{Event, LoadSource, Worker};
@@ -81,9 +81,9 @@ pub struct Settings {
     /// The map's projection.
     pub projection: projection::Choice,
     /// UMAP's parameters (its metric is the clustering's).
-    pub umap: crate::engine::umap::UmapParams,
+    pub umap: crate::engine::project::umap::UmapParams,
     /// t-SNE's parameters (its metric is the clustering's).
-    pub tsne: crate::engine::tsne::TsneParams,
+    pub tsne: crate::engine::project::tsne::TsneParams,
     /// Cluster on a UMAP embedding in a few dimensions (`None`: the full embedding).
     pub reduce: Option<crate::session::Reduce>,
 }
@@ -110,8 +110,8 @@ impl Default for Settings {
             recent: Vec::new(),
             selection_epsilon: 0.0,
             projection: projection::Choice::default(),
-            umap: crate::engine::umap::UmapParams::default(),
-            tsne: crate::engine::tsne::TsneParams::default(),
+            umap: crate::engine::project::umap::UmapParams::default(),
+            tsne: crate::engine::project::tsne::TsneParams::default(),
             reduce: None,
         }
     }
@@ -369,17 +369,17 @@ impl EmbedmapApp {
         app
     }
 
-    /// Above [`crate::engine::minibatch::DEFAULT_ABOVE`] rows a newly opened file is clustered
+    /// Above [`crate::engine::kmeans::minibatch::DEFAULT_ABOVE`] rows a newly opened file is clustered
     /// with mini-batch K-means, as `embedmap cluster` does by default: full K-means there takes
     /// half a minute a slider move (1M × 384, k = 12, 3 restarts: 31 s against 5 s). The status
     /// bar says so; choosing K-means again is kept until the next file opens.
     fn size_default_algorithm(&mut self) {
         let n = self.dataset.as_ref().map_or(0, |d| d.n());
-        if self.settings.algorithm == AlgorithmKind::Kmeans && n > crate::engine::minibatch::DEFAULT_ABOVE {
+        if self.settings.algorithm == AlgorithmKind::Kmeans && n > crate::engine::kmeans::minibatch::DEFAULT_ABOVE {
             self.settings.algorithm = AlgorithmKind::MinibatchKmeans;
             self.notice = Some(format!(
                 "mini-batch K-means, the default above {} rows (as on the command line); K-means is in Algorithm",
-                crate::engine::minibatch::DEFAULT_ABOVE
+                crate::engine::kmeans::minibatch::DEFAULT_ABOVE
             ));
         }
     }

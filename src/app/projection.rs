@@ -11,10 +11,10 @@ use eframe::egui;
 
 use super::{Command, EmbedmapApp};
 use crate::engine::Metric;
+use crate::engine::project::trust::Trust;
+use crate::engine::project::tsne::TsneParams;
+use crate::engine::project::umap::UmapParams;
 use crate::engine::project::{Projected, ProjectionDetail, ProjectionParams};
-use crate::engine::trust::Trust;
-use crate::engine::tsne::TsneParams;
-use crate::engine::umap::UmapParams;
 
 /// The projections the map offers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -157,7 +157,7 @@ fn space_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, algo: AlgorithmKind) -> bo
     });
     if reduced && let Some(r) = &mut app.settings.reduce {
         changed |= ui
-            .add(egui::Slider::new(&mut r.dim, 2..=crate::engine::umap::MAX_REDUCE_DIM).text("dimensions"))
+            .add(egui::Slider::new(&mut r.dim, 2..=crate::engine::project::umap::MAX_REDUCE_DIM).text("dimensions"))
             .on_hover_text("dimensions of the UMAP embedding the algorithm clusters (5–15 is usual)")
             .changed();
     }

@@ -15,13 +15,13 @@ use crate::engine::dbscan::DbscanParams;
 use crate::engine::hdbscan::{HdbscanParams, Selection};
 use crate::engine::hierarchical::{HierarchicalParams, Linkage};
 use crate::engine::kmeans::KMeansParams;
-use crate::engine::minibatch::{self, MiniBatchParams};
+use crate::engine::kmeans::minibatch::{self, MiniBatchParams};
 use crate::engine::noise::NoisePolicy;
+use crate::engine::project::trust::{Trust, trust};
+use crate::engine::project::tsne::TsneParams;
+use crate::engine::project::umap::UmapParams;
 use crate::engine::project::{ProjectError, Projected, ProjectionParams, project};
 use crate::engine::silhouette::SilhouetteMode;
-use crate::engine::trust::{Trust, trust};
-use crate::engine::tsne::TsneParams;
-use crate::engine::umap::UmapParams;
 use crate::engine::{Control, Metric};
 use crate::session::{
     Algorithm, AlgorithmKind, ClusterRequest, RunError, SessionFile, elapsed_ms, external_indices, run_cluster, run_sweep,

@@ -4,17 +4,17 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::ann::{AnnReport, EXACT_MAX, ivf_knn};
-use super::dbscan::DbscanIndex;
-use super::hdbscan::{CoreRank, HdbscanTree};
-use super::hierarchical::{Dendrogram, TreeSpec, dendrogram};
-use super::neighbors::{GraphError, KnnGraph, MAX_RADIUS_PAIRS, RadiusGraph, Square};
+use crate::engine::dbscan::DbscanIndex;
+use crate::engine::hdbscan::{CoreRank, HdbscanTree};
+use crate::engine::hierarchical::{Dendrogram, TreeSpec, dendrogram};
+use crate::engine::neighbors::ann::{AnnReport, EXACT_MAX, ivf_knn};
+use crate::engine::neighbors::{GraphError, KnnGraph, MAX_RADIUS_PAIRS, RadiusGraph, Square};
 
 /// Largest distance matrix the store keeps for HDBSCAN (about 11,500 points): above, each new
 /// min_samples computes the distances again rather than hold more memory.
 pub const KEEP_SQUARE_BYTES: usize = 512 << 20;
-use super::umap::{CheckedUmap, Prepared, ReduceReport, UmapParams, UmapRunError, prepare, reduce};
-use super::{Cancelled, Control, Embeddings, Metric};
+use crate::engine::project::umap::{CheckedUmap, Prepared, ReduceReport, UmapParams, UmapRunError, prepare, reduce};
+use crate::engine::{Cancelled, Control, Embeddings, Metric};
 
 /// The per-dataset store (inside [`Embeddings`]).
 #[derive(Debug, Default)]
@@ -194,7 +194,7 @@ impl Embeddings {
             return s;
         }
         let n = self.raw().n();
-        let mut rows = if m >= n { (0..n).collect() } else { super::rng::Rng::derive(seed, 0x0065_7661).sample_indices(n, m) };
+        let mut rows = if m >= n { (0..n).collect() } else { crate::engine::rng::Rng::derive(seed, 0x0065_7661).sample_indices(n, m) };
         rows.sort_unstable();
         let s = Arc::new(RowSample { emb: Embeddings::new(self.points(metric).select_rows(&rows)), rows });
         put(&d.sample, (metric, seed, m, Arc::clone(&s)));

@@ -11,9 +11,9 @@
 //! Once the [`RadiusGraph`] for a radius exists, any `eps` up to it and any `min_samples`
 //! relabel in O(pairs) without computing a distance.
 
-use super::neighbors::{Pairwise, RadiusGraph};
-use super::unionfind::UnionFind;
-use super::{Cancelled, Control, Embeddings, Metric};
+use crate::engine::neighbors::{Pairwise, RadiusGraph};
+use crate::engine::unionfind::UnionFind;
+use crate::engine::{Cancelled, Control, Embeddings, Metric};
 
 /// DBSCAN settings.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -12,8 +12,8 @@
 
 use rayon::prelude::*;
 
-use super::neighbors::Square;
-use super::{Cancelled, Control, Embeddings, Matrix, Metric};
+use crate::engine::neighbors::Square;
+use crate::engine::{Cancelled, Control, Embeddings, Matrix, Metric};
 
 /// How clusters are picked from the condensed tree.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -235,8 +235,11 @@ impl HdbscanTree {
         let n = dist.n;
         ctl.check()?;
         // Prim's sweeps split between two threads from a few thousand points on.
-        let mst =
-            if n >= PRIM_PAIR_FROM { super::pair::with_pair(|p| prim(dist, &core, Some(p), ctl))? } else { prim(dist, &core, None, ctl)? };
+        let mst = if n >= PRIM_PAIR_FROM {
+            crate::engine::pair::with_pair(|p| prim(dist, &core, Some(p), ctl))?
+        } else {
+            prim(dist, &core, None, ctl)?
+        };
         let links = single_linkage(n, mst);
         Ok(Self { n, min_samples, metric, core, links, from_graph: None })
     }
@@ -266,7 +269,7 @@ impl HdbscanTree {
         }
         ctl.check()?;
         edges.sort_unstable_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
-        let mut uf = super::unionfind::UnionFind::new(n);
+        let mut uf = crate::engine::unionfind::UnionFind::new(n);
         let mut mst: Vec<(usize, usize, f64)> = Vec::with_capacity(n.saturating_sub(1));
         for (w, a, b) in edges {
             if uf.union(a as usize, b as usize).is_some() {
@@ -322,7 +325,12 @@ const PRIM_PAIR_FROM: usize = 4096;
 /// version, a fraction of its time. A point that joins the tree gets an infinite core distance,
 /// so its mutual reachability is infinite from then on and it is never picked again. Ties go to
 /// the lowest point index.
-fn prim(dist: &Square, core: &[f32], pair: Option<&super::pair::Pair<'_>>, ctl: &Control) -> Result<Vec<(usize, usize, f64)>, Cancelled> {
+fn prim(
+    dist: &Square,
+    core: &[f32],
+    pair: Option<&crate::engine::pair::Pair<'_>>,
+    ctl: &Control,
+) -> Result<Vec<(usize, usize, f64)>, Cancelled> {
     let n = dist.n;
     let mut edges = Vec::with_capacity(n.saturating_sub(1));
     if n < 2 {
@@ -378,7 +386,7 @@ fn prim(dist: &Square, core: &[f32], pair: Option<&super::pair::Pair<'_>>, ctl: 
 fn prim_step(row: &[f32], cc: f32, core_x: &[f32], best: &mut [f32], from: &mut [u32], cur: u32) -> (usize, f32) {
     #[cfg(target_arch = "x86_64")]
     {
-        if super::kernels::direct_available() {
+        if crate::engine::kernels::direct_available() {
             // SAFETY: the CPU has AVX2 and FMA (checked).
             return unsafe { prim_step_avx2(row, cc, core_x, best, from, cur) };
         }
@@ -781,7 +789,7 @@ impl Predictor {
         if fitted.n() == 0 {
             return Ok(vec![Predicted { label: -1, strength: 0.0, neighbor: 0, distance: f32::INFINITY }; queries.n()]);
         }
-        let (idx, dist) = super::neighbors::knn_among(fitted, queries, metric, k, ctl)?;
+        let (idx, dist) = crate::engine::neighbors::knn_among(fitted, queries, metric, k, ctl)?;
         let out = (0..queries.n())
             .into_par_iter()
             .map(|q| {
@@ -898,7 +906,7 @@ mod tests {
         let emb = Embeddings::new(Matrix::new(pts, n, d).unwrap());
         let (dist, core) = Square::build_with_nearest(&emb, Metric::Euclidean, 3, &Control::default()).unwrap();
         let mst = prim(&dist, &core, None, &Control::default()).unwrap();
-        let halves = super::super::pair::with_pair(|p| prim(&dist, &core, Some(p), &Control::default())).unwrap();
+        let halves = crate::engine::pair::with_pair(|p| prim(&dist, &core, Some(p), &Control::default())).unwrap();
         assert_eq!(mst, halves);
         assert_eq!(mst.len(), n - 1);
         let mr = |i: usize, j: usize| f64::from(dist.row(i)[j].max(core[i]).max(core[j]));

@@ -5,10 +5,10 @@
 //! average, complete and single. The merge heights are those of SciPy's `linkage` (and so of
 //! scikit-learn's `AgglomerativeClustering`): ward's is `sqrt(2·|u||v|/(|u|+|v|))·‖c_u − c_v‖`.
 
-use super::disjoint::Disjoint;
-use super::neighbors::{Condensed, index};
-use super::unionfind::UnionFind;
-use super::{Cancelled, Control, Embeddings, Metric};
+use crate::engine::disjoint::Disjoint;
+use crate::engine::neighbors::{Condensed, index};
+use crate::engine::unionfind::UnionFind;
+use crate::engine::{Cancelled, Control, Embeddings, Metric};
 
 /// How the distance between two clusters is defined.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -278,9 +278,10 @@ pub fn micro_dendrogram(emb: &Embeddings, tree: TreeSpec, m: usize, seed: u64, c
     let points = emb.points(metric);
     let (n, d) = (points.n(), points.d());
     let m = m.min(n);
-    let mut rng = super::rng::Rng::new(seed);
+    let mut rng = crate::engine::rng::Rng::new(seed);
     let centers = points.select_rows(&rng.sample_indices(n, m)).as_slice().to_vec();
-    let km = super::lloyd::lloyd(points, centers, 8, 0.0, metric == Metric::Cosine, &ctl.without_steps(), "micro-clusters")?;
+    let km =
+        crate::engine::kmeans::lloyd::lloyd(points, centers, 8, 0.0, metric == Metric::Cosine, &ctl.without_steps(), "micro-clusters")?;
     // Means and sizes of the non-empty groups, in f64 over the raw rows' metric space.
     let mut sums = vec![0.0f64; m * d];
     let mut count = vec![0u32; m];
@@ -381,7 +382,7 @@ fn nn_chain_split(
     let start = &start[..];
     // Large scans and updates run in two halves on a pair of threads: each is tens of
     // microseconds of memory-bound work, too short to hand to a pool every time.
-    let mut run = |pair: Option<&super::pair::Pair<'_>>| -> Result<(), Cancelled> {
+    let mut run = |pair: Option<&crate::engine::pair::Pair<'_>>| -> Result<(), Cancelled> {
         while active.len() > 1 {
             if raw.len().is_multiple_of(256) {
                 ctl.check()?;
@@ -494,7 +495,7 @@ fn nn_chain_split(
         Ok(())
     };
     if n >= parallel_from {
-        super::pair::with_pair(|p| run(Some(p)))?;
+        crate::engine::pair::with_pair(|p| run(Some(p)))?;
     } else {
         run(None)?;
     }

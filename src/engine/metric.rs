@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use super::matrix::Matrix;
+use crate::engine::matrix::Matrix;
 
 /// How distances between embeddings are measured.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -54,14 +54,20 @@ pub struct Embeddings {
     unit: OnceLock<(Matrix, Vec<usize>)>,
     zero: OnceLock<Vec<usize>>,
     distinct: OnceLock<usize>,
-    derived: super::cache::Derived,
+    derived: crate::engine::cache::Derived,
 }
 
 impl Embeddings {
     /// Wraps a matrix.
     #[must_use]
     pub fn new(raw: Matrix) -> Self {
-        Self { raw, unit: OnceLock::new(), zero: OnceLock::new(), distinct: OnceLock::new(), derived: super::cache::Derived::default() }
+        Self {
+            raw,
+            unit: OnceLock::new(),
+            zero: OnceLock::new(),
+            distinct: OnceLock::new(),
+            derived: crate::engine::cache::Derived::default(),
+        }
     }
 
     /// Wraps a matrix with the unit-length copy and zero rows that [`Matrix::normalized`]
@@ -141,7 +147,7 @@ impl Embeddings {
     }
 
     /// Graphs and trees computed from these embeddings, for reuse.
-    pub(crate) fn derived(&self) -> &super::cache::Derived {
+    pub(crate) fn derived(&self) -> &crate::engine::cache::Derived {
         &self.derived
     }
 

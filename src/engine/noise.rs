@@ -2,8 +2,8 @@
 
 use rayon::prelude::*;
 
-use super::kernels::{ROW_BLOCK, dot_nt, row_norms_sq};
-use super::{Cancelled, Control, Embeddings, Metric};
+use crate::engine::kernels::{ROW_BLOCK, dot_nt, row_norms_sq};
+use crate::engine::{Cancelled, Control, Embeddings, Metric};
 
 /// Noise handling of a clustering result.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -1,13 +1,13 @@
 //! Cluster quality indices, defined as scikit-learn defines them and computed in f64.
 //!
 //! Internal indices ([`davies_bouldin`], [`calinski_harabasz`]) leave noise (negative labels)
-//! out; the silhouette lives in [`super::silhouette`]. External indices compare a labelling with
+//! out; the silhouette lives in [`crate::engine::silhouette`]. External indices compare a labelling with
 //! a reference one ([`External::compare`]); there noise is one more cluster, as in scikit-learn.
 
 use rayon::prelude::*;
 
-use super::Matrix;
-use super::kernels::fixed_ranges;
+use crate::engine::Matrix;
+use crate::engine::kernels::fixed_ranges;
 
 /// `f` over fixed ranges of `n` rows in parallel, results in range order: the parts do not
 /// depend on the thread count, so neither do the sums added from them.

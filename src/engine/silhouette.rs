@@ -11,11 +11,11 @@
 
 use rayon::prelude::*;
 
-use super::control::{Cancelled, Control};
-use super::kernels::{ROW_BLOCK, dot_nt, fixed_ranges, row_norms_sq};
-use super::matrix::Matrix;
-use super::metric::{Embeddings, Metric};
-use super::rng::Rng;
+use crate::engine::control::{Cancelled, Control};
+use crate::engine::kernels::{ROW_BLOCK, dot_nt, fixed_ranges, row_norms_sq};
+use crate::engine::matrix::Matrix;
+use crate::engine::metric::{Embeddings, Metric};
+use crate::engine::rng::Rng;
 
 /// Whether the silhouette is computed exactly or from a sample.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -220,7 +220,7 @@ fn score(sums: &[f64], own: usize, sizes: &[usize]) -> f64 {
 
 #[inline(always)]
 fn unit_f64(row: &[f32], out: &mut [f64]) -> f64 {
-    let norm = super::kernels::sum_sq(row).sqrt();
+    let norm = crate::engine::kernels::sum_sq(row).sqrt();
     let inv = if norm > 0.0 { 1.0 / norm } else { 0.0 };
     for (o, &v) in out.iter_mut().zip(row) {
         *o = f64::from(v) * inv;
@@ -285,7 +285,7 @@ fn cosine_scores(
         .map(|chunk| {
             #[cfg(target_arch = "x86_64")]
             {
-                if super::kernels::direct_available() {
+                if crate::engine::kernels::direct_available() {
                     // SAFETY: the CPU has AVX2 and FMA (checked).
                     return unsafe { cosine_chunk_avx2(&q, chunk) };
                 }
@@ -369,14 +369,14 @@ fn euclidean_exact_symmetric(
         &sub_store
     };
     let lab: Vec<usize> = members.iter().map(|&i| compact[i] as usize).collect();
-    let pw = super::neighbors::Pairwise::new(sub, Metric::Euclidean);
+    let pw = crate::engine::neighbors::Pairwise::new(sub, Metric::Euclidean);
     let tiles = pw.upper_tiles();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let parts: Vec<Vec<f64>> = fixed_ranges(tiles.len(), SYMMETRIC_PARTS)
         .into_par_iter()
         .map(|range| {
             let mut acc = vec![0.0f64; m * k];
-            let mut buf = vec![0.0f32; super::neighbors::TILE];
+            let mut buf = vec![0.0f32; crate::engine::neighbors::TILE];
             for (rows, cols) in &tiles[range] {
                 ctl.check()?;
                 pw.tile(rows.clone(), cols.clone(), &mut buf);
@@ -526,12 +526,12 @@ mod tests {
         let dist = |a: usize, b: usize| {
             if cosine {
                 let (x, y) = (raw.row(a), raw.row(b));
-                let dot = super::super::kernels::dot_f64(x, y);
-                let nx = super::super::kernels::dot_f64(x, x).sqrt();
-                let ny = super::super::kernels::dot_f64(y, y).sqrt();
+                let dot = crate::engine::kernels::dot_f64(x, y);
+                let nx = crate::engine::kernels::dot_f64(x, x).sqrt();
+                let ny = crate::engine::kernels::dot_f64(y, y).sqrt();
                 1.0 - dot / (nx * ny)
             } else {
-                super::super::kernels::sq_dist_f64(raw.row(a), raw.row(b)).sqrt()
+                crate::engine::kernels::sq_dist_f64(raw.row(a), raw.row(b)).sqrt()
             }
         };
         let k = labels.iter().copied().max().unwrap() as usize + 1;

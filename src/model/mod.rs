@@ -34,9 +34,9 @@ use std::sync::Arc;
 
 use crate::engine::Control;
 use crate::engine::hdbscan::Predictor;
-use crate::engine::pca::{PcaAxes, project_rows};
+use crate::engine::project::pca::{PcaAxes, project_rows};
+use crate::engine::project::umap::{Placement, place_each};
 use crate::engine::project::{Projected, ProjectionDetail, ProjectionParams};
-use crate::engine::umap::{Placement, place_each};
 use crate::engine::{Embeddings, Matrix, Metric};
 use crate::session::{Algorithm, ClusterOutcome, ClusterRequest, FitData};
 

@@ -244,7 +244,7 @@ fn umap_model(emb: &Embeddings, metric: Metric, fit_rows: Option<usize>) -> (Mod
         ..ClusterRequest::default()
     };
     let o = run_cluster(emb, &req, &Control::default()).unwrap();
-    let params = crate::engine::umap::UmapParams { seed: 3, n_epochs: Some(120), fit_rows, ..Default::default() };
+    let params = crate::engine::project::umap::UmapParams { seed: 3, n_epochs: Some(120), fit_rows, ..Default::default() };
     let p = project(emb, &ProjectionParams::Umap { metric, params }, &Control::default(), None).unwrap();
     let m = Model::from_clustering(emb, &EmbeddingSource::Npy, None, &o, Some(&p), &[]).unwrap();
     (m, p)

@@ -32,10 +32,10 @@
 
 use rayon::prelude::*;
 
-use super::control::{Cancelled, Control};
-use super::kernels::{ROW_BLOCK, add_diff, dot_nt, fixed_ranges, row_norms_sq, split_by_ranges, sq_dist, sq_dist_exact};
-use super::kmeans::KMeansResult;
-use super::matrix::Matrix;
+use crate::engine::control::{Cancelled, Control};
+use crate::engine::kernels::{ROW_BLOCK, add_diff, dot_nt, fixed_ranges, row_norms_sq, split_by_ranges, sq_dist, sq_dist_exact};
+use crate::engine::kmeans::KMeansResult;
+use crate::engine::matrix::Matrix;
 
 /// Relative rounding allowance of an f32 dot product over `d` terms.
 fn dot_eps(d: usize) -> f64 {
@@ -132,8 +132,8 @@ impl<'a> Centres<'a> {
         let shifted: Vec<f32> = c.chunks_exact(d.max(1)).flat_map(|row| row.iter().zip(o).map(|(&a, &b)| a - b)).collect();
         let norms = row_norms_sq(&shifted, d);
         let max_norm = norms.iter().copied().fold(0.0, f64::max);
-        let origin_dot = shifted.chunks_exact(d.max(1)).map(|row| super::kernels::dot_f64(row, o)).collect();
-        let origin_norm = super::kernels::sum_sq(o).sqrt();
+        let origin_dot = shifted.chunks_exact(d.max(1)).map(|row| crate::engine::kernels::dot_f64(row, o)).collect();
+        let origin_norm = crate::engine::kernels::sum_sq(o).sqrt();
         let mut half_sep = vec![f64::INFINITY; k];
         let mut half_pair = vec![f64::INFINITY; k * k];
         for a in 0..k {
@@ -164,7 +164,7 @@ fn nearest_two(block: &[f32], xn: &[f64], m: usize, cs: &Centres, k: usize, d: u
     out.clear();
     #[cfg(target_arch = "x86_64")]
     {
-        if super::kernels::direct_available() {
+        if crate::engine::kernels::direct_available() {
             // SAFETY: the CPU has AVX2 and FMA (checked).
             unsafe { search_avx2(xn, m, cs, k, d, buf, out) };
             return;
@@ -489,7 +489,7 @@ fn elkan_pass(points: &Matrix, cs: &Centres, o: &[f32], drift: &[f64], k: usize,
             let range = ElkanRange { points, start: r.start, norms: &norms[r.clone()], cs, drift, k, d };
             #[cfg(target_arch = "x86_64")]
             {
-                if super::kernels::direct_available() {
+                if crate::engine::kernels::direct_available() {
                     // SAFETY: the CPU has AVX2 and FMA (checked).
                     unsafe { elkan_range_avx2(&range, lab, up, cl, o, &mut out) };
                     return out;
@@ -829,7 +829,8 @@ fn lloyd_with(
         }
         let moved: Vec<f64> =
             (0..k).map(|j| sq_dist(&centers[j * d..(j + 1) * d], &new_centers[j * d..(j + 1) * d]).sqrt() * (1.0 + 1e-6)).collect();
-        let shift: f64 = (0..k).map(|j| super::kernels::sq_dist_f64(&centers[j * d..(j + 1) * d], &new_centers[j * d..(j + 1) * d])).sum();
+        let shift: f64 =
+            (0..k).map(|j| crate::engine::kernels::sq_dist_f64(&centers[j * d..(j + 1) * d], &new_centers[j * d..(j + 1) * d])).sum();
         centers = new_centers;
         // After a relocation the sums no longer follow the labels: start the next pass afresh.
         drift = if relocated || full_passes > 0 { None } else { Some(moved) };

@@ -1,4 +1,4 @@
-//! A shortcut for [`super::assign::nearest`] where clusters are well apart: guess each row's
+//! A shortcut for [`crate::engine::assign::nearest`] where clusters are well apart: guess each row's
 //! nearest target from a few principal directions of the targets, measure the exact distance
 //! `D` to the guess, and rule out every target `j` that the triangle inequality puts farther:
 //! `‖x − c_j‖ ≥ ‖c_a − c_j‖ − D`. The targets left (the guess and those not ruled out) are
@@ -10,9 +10,9 @@
 //! row: on 1M × 384 rows with k = 100 well-separated centroids, a fifth of the full scan's
 //! arithmetic.
 
-use super::kernels::{dot_f64, dot_nt, sq_dist_exact, sum_sq};
-use super::matrix::Matrix;
-use super::metric::Metric;
+use crate::engine::kernels::{dot_f64, dot_nt, sq_dist_exact, sum_sq};
+use crate::engine::matrix::Matrix;
+use crate::engine::metric::Metric;
 
 /// Principal directions of the targets that the guess uses.
 const GUESS_DIMS: usize = 8;
@@ -175,7 +175,7 @@ fn principal_axes(m: &Matrix, dims: usize) -> Vec<f32> {
                 gram[b * k + a] = v;
             }
         }
-        let (_, vecs) = super::eigen::symmetric_eigen(&gram, k);
+        let (_, vecs) = crate::engine::eigen::symmetric_eigen(&gram, k);
         for (t, axis) in axes.chunks_exact_mut(d).enumerate() {
             // Eigenvector k − 1 − t (largest first), a column of `vecs`.
             let col = k - 1 - t;
@@ -201,7 +201,7 @@ fn principal_axes(m: &Matrix, dims: usize) -> Vec<f32> {
                 cov[p * d + q] = cov[q * d + p];
             }
         }
-        let (_, vecs) = super::eigen::symmetric_eigen(&cov, d);
+        let (_, vecs) = crate::engine::eigen::symmetric_eigen(&cov, d);
         for (t, axis) in axes.chunks_exact_mut(d).enumerate() {
             let col = d - 1 - t;
             let dir: Vec<f64> = (0..d).map(|p| vecs[p * d + col]).collect();

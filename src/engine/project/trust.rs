@@ -5,10 +5,10 @@
 
 use rayon::prelude::*;
 
-use super::control::{Cancelled, Control};
-use super::kernels::{ROW_BLOCK, dot_nt, fixed_ranges};
-use super::rng::Rng;
-use super::{Embeddings, Metric};
+use crate::engine::control::{Cancelled, Control};
+use crate::engine::kernels::{ROW_BLOCK, dot_nt, fixed_ranges};
+use crate::engine::rng::Rng;
+use crate::engine::{Embeddings, Metric};
 
 /// Rows up to which the figures are exact (every row's full distance row is ranked).
 pub const EXACT_MAX: usize = 10_000;
@@ -246,8 +246,8 @@ pub fn trust(
     };
     let exact = |i: usize, j: usize| -> f64 {
         match metric {
-            Metric::Euclidean => super::kernels::sq_dist_f64(pts.row(i), pts.row(j)),
-            Metric::Cosine => 1.0 - super::kernels::dot_f64(pts.row(i), pts.row(j)),
+            Metric::Euclidean => crate::engine::kernels::sq_dist_f64(pts.row(i), pts.row(j)),
+            Metric::Cosine => 1.0 - crate::engine::kernels::dot_f64(pts.row(i), pts.row(j)),
         }
     };
     let tolerance = |i: usize| -> f32 {
@@ -354,7 +354,7 @@ impl Tiles<'_> {
                 clippy::cast_possible_truncation,
                 reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
             )]
-            let norm = super::kernels::sum_sq(&out[start..]) as f32;
+            let norm = crate::engine::kernels::sum_sq(&out[start..]) as f32;
             norm
         }
     }

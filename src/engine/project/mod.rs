@@ -1,11 +1,17 @@
 //! One entry point for every 2-D map: which projection, with which parameters, and what it
 //! reports (PCA's explained variance; UMAP's and t-SNE's start, iterations and stage times).
 
-use super::control::{Cancelled, Control};
-use super::pca::pca_2d;
-use super::tsne::{TsneError, TsneParams, TsneRunError, TsneTimings, tsne};
-use super::umap::{EpochFn, Sampled, UmapError, UmapParams, UmapRunError, UmapTimings, umap};
-use super::{Embeddings, Metric};
+pub mod pca;
+pub mod spectral;
+pub mod trust;
+pub mod tsne;
+pub mod umap;
+
+use crate::engine::control::{Cancelled, Control};
+use crate::engine::project::pca::pca_2d;
+use crate::engine::project::tsne::{TsneError, TsneParams, TsneRunError, TsneTimings, tsne};
+use crate::engine::project::umap::{EpochFn, Sampled, UmapError, UmapParams, UmapRunError, UmapTimings, umap};
+use crate::engine::{Embeddings, Metric};
 
 /// A projection and its parameters.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -53,7 +59,7 @@ pub enum ProjectionDetail {
         explained_variance_ratio: [f64; 2],
         /// The axes, to place new rows (a saved model's projection).
         #[serde(skip)]
-        axes: std::sync::Arc<super::pca::PcaAxes>,
+        axes: std::sync::Arc<crate::engine::project::pca::PcaAxes>,
     },
     /// UMAP.
     Umap {
@@ -70,7 +76,7 @@ pub enum ProjectionDetail {
         /// Stage times.
         timings_ms: UmapTimings,
         /// The approximate neighbour graph's construction and recall (`None`: exact).
-        knn_graph: Option<super::ann::AnnReport>,
+        knn_graph: Option<crate::engine::neighbors::ann::AnnReport>,
         /// A large input: the sample fitted and the rows placed (`None`: every row fitted).
         #[serde(skip_serializing_if = "Option::is_none")]
         sampled: Option<Sampled>,
@@ -94,7 +100,7 @@ pub enum ProjectionDetail {
         /// Stage times.
         timings_ms: TsneTimings,
         /// The approximate neighbour graph's construction and recall (`None`: exact).
-        knn_graph: Option<super::ann::AnnReport>,
+        knn_graph: Option<crate::engine::neighbors::ann::AnnReport>,
     },
 }
 
@@ -155,7 +161,7 @@ pub fn project(
     let (coords, detail) = match params {
         ProjectionParams::Pca => {
             let p = pca_2d(emb.raw(), ctl)?;
-            let axes = std::sync::Arc::new(super::pca::PcaAxes { mean: p.mean, components: p.components });
+            let axes = std::sync::Arc::new(crate::engine::project::pca::PcaAxes { mean: p.mean, components: p.components });
             (p.projection, ProjectionDetail::Pca { explained_variance_ratio: p.explained_variance_ratio, axes })
         }
         ProjectionParams::Umap { metric, params: up } => {

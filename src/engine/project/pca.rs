@@ -3,10 +3,10 @@
 
 use rayon::prelude::*;
 
-use super::control::{Cancelled, Control};
-use super::eigen::symmetric_eigen;
-use super::kernels::fixed_ranges;
-use super::matrix::Matrix;
+use crate::engine::control::{Cancelled, Control};
+use crate::engine::eigen::symmetric_eigen;
+use crate::engine::kernels::fixed_ranges;
+use crate::engine::matrix::Matrix;
 
 /// A fitted projection to the plane.
 #[derive(Clone, Debug, PartialEq)]
@@ -134,7 +134,7 @@ pub fn pca_2d(data: &Matrix, ctl: &Control) -> Result<Pca, Cancelled> {
 fn centre_row(dst: &mut [f32], x: &[f32], o: &[f32], sum: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     {
-        if super::kernels::direct_available() {
+        if crate::engine::kernels::direct_available() {
             // SAFETY: the CPU has AVX2 and FMA (checked).
             unsafe { centre_row_avx2(dst, x, o, sum) };
             return;
@@ -210,7 +210,7 @@ fn project(data: &Matrix, mean: &[f64], c0: &[f64], c1: &[f64]) -> Vec<[f32; 2]>
     fn one_avx2(x: &[f32], mean: &[f64], c0: &[f64], c1: &[f64]) -> [f32; 2] {
         one(x, mean, c0, c1)
     }
-    let fast = super::kernels::direct_available();
+    let fast = crate::engine::kernels::direct_available();
     (0..data.n())
         .into_par_iter()
         .map(|i| {
@@ -278,7 +278,7 @@ fn top_two_how(c: &[f64], d: usize) -> (([f64; 2], [Vec<f64>; 2]), Solved) {
         return (full(), Solved::Small);
     }
     let b = 16.min(d);
-    let mut rng = super::rng::Rng::new(0x9CA);
+    let mut rng = crate::engine::rng::Rng::new(0x9CA);
     // q: b orthonormal columns stored as rows (b×d).
     let mut q: Vec<f64> = (0..b * d).map(|_| rng.next_f64() - 0.5).collect();
     orthonormalize(&mut q, b, d);

@@ -8,13 +8,13 @@
 //! centre in one GEMM pass. A preview depends on the previous labels, so it is never exported or
 //! saved: only the seeded result is (which depends on k and the seed alone).
 
-use super::control::{Cancelled, Control};
-use super::kernels::{row_norms_sq, sq_dist, sum_sq};
-use super::kmeans::{KMeansConfig, KMeansResult, kmeans_plus_plus};
-use super::lloyd::lloyd;
-use super::matrix::Matrix;
-use super::metric::{Embeddings, Metric};
-use super::rng::Rng;
+use crate::engine::control::{Cancelled, Control};
+use crate::engine::kernels::{row_norms_sq, sq_dist, sum_sq};
+use crate::engine::kmeans::lloyd::lloyd;
+use crate::engine::kmeans::{KMeansConfig, KMeansResult, kmeans_plus_plus};
+use crate::engine::matrix::Matrix;
+use crate::engine::metric::{Embeddings, Metric};
+use crate::engine::rng::Rng;
 
 /// Rows of the sample a preview iterates on (at least this many, and 64 per cluster).
 pub const PREVIEW_ROWS: usize = 1024;
@@ -159,7 +159,7 @@ pub fn nearest_centres(points: &Matrix, centers: &[f32], spherical: bool) -> (Ve
             let m = out.len();
             let block = &points.as_slice()[start * d..(start + m) * d];
             let mut dots = vec![0.0f32; m * k];
-            super::kernels::dot_nt_direct(block, m, centers, k, d, &mut dots, k);
+            crate::engine::kernels::dot_nt_direct(block, m, centers, k, d, &mut dots, k);
             let mut sum = 0.0f64;
             for (r, l) in out.iter_mut().enumerate() {
                 let row = &dots[r * k..(r + 1) * k];

@@ -7,15 +7,17 @@
 //! 1 − a·b on unit rows for cosine. Rows of length zero are at cosine distance 1 from
 //! everything, as in scikit-learn.
 
+pub mod ann;
+
 use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
-use super::disjoint::Disjoint;
-use super::kernels::{ROW_BLOCK, dot_nt, fixed_ranges, sum_sq};
-use super::{Cancelled, Control, Embeddings, Matrix, Metric};
+use crate::engine::disjoint::Disjoint;
+use crate::engine::kernels::{ROW_BLOCK, dot_nt, fixed_ranges, sum_sq};
+use crate::engine::{Cancelled, Control, Embeddings, Matrix, Metric};
 
 /// Columns per tile: 256 × 256 dot products (256 KiB, in L2) per GEMM call.
 const COL_BLOCK: usize = 256;
@@ -280,7 +282,7 @@ pub fn k_distance_curve(emb: &Embeddings, metric: Metric, min_samples: usize, se
         let (g, _) = emb.knn_graph(metric, kk.max(1), ctl)?;
         return Ok(g.k_distance(kk + 1).unwrap_or_default());
     }
-    let sample = super::rng::Rng::new(seed).sample_indices(n, K_DISTANCE_EXACT_MAX);
+    let sample = crate::engine::rng::Rng::new(seed).sample_indices(n, K_DISTANCE_EXACT_MAX);
     let pw = Pairwise::new(emb, metric);
     let done = AtomicUsize::new(0);
     let mut curve: Vec<f32> = sample
@@ -355,8 +357,8 @@ pub fn nearest_rows(emb: &Embeddings, metric: Metric, query: usize, k: usize) ->
                     reason = "an f64 result rounded to the engine's f32; its magnitude is that of the data's own values"
                 )]
                 let dv = match metric {
-                    Metric::Euclidean => super::kernels::sq_dist(q, points.row(i)).sqrt() as f32,
-                    Metric::Cosine => (1.0 - super::kernels::dot_f64(q, points.row(i))).max(0.0) as f32,
+                    Metric::Euclidean => crate::engine::kernels::sq_dist(q, points.row(i)).sqrt() as f32,
+                    Metric::Cosine => (1.0 - crate::engine::kernels::dot_f64(q, points.row(i))).max(0.0) as f32,
                 };
                 if dv < bd[k - 1] {
                     insert_sorted(&mut bd, &mut bi, dv, i);

@@ -6,14 +6,18 @@
 //! tolerance (relative to the mean per-feature variance), the same empty-cluster relocation and
 //! a final assignment step so that labels always match the returned centroids.
 
+pub(crate) mod lloyd;
+pub mod minibatch;
+pub mod preview;
+
 use rayon::prelude::*;
 
-use super::control::{Cancelled, Control};
-use super::kernels::{ROW_BLOCK, add_assign, dot_nt, fixed_ranges, row_norms_sq, split_by_ranges, sq_dist};
-use super::lloyd::lloyd;
-use super::matrix::Matrix;
-use super::metric::{Embeddings, Metric};
-use super::rng::Rng;
+use crate::engine::control::{Cancelled, Control};
+use crate::engine::kernels::{ROW_BLOCK, add_assign, dot_nt, fixed_ranges, row_norms_sq, split_by_ranges, sq_dist};
+use crate::engine::kmeans::lloyd::lloyd;
+use crate::engine::matrix::Matrix;
+use crate::engine::metric::{Embeddings, Metric};
+use crate::engine::rng::Rng;
 
 /// K-means settings as a user gives them; [`KMeansParams::check`] turns them into [`KMeansConfig`].
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -137,14 +141,14 @@ pub fn kmeans(emb: &Embeddings, config: &KMeansConfig, ctl: &Control) -> Result<
     Ok(best)
 }
 
-/// Labels every row by its exact nearest centre ([`super::assign::nearest`]), the rule a saved
+/// Labels every row by its exact nearest centre ([`crate::engine::assign::nearest`]), the rule a saved
 /// model applies to new rows: Lloyd's last pass decides near-ties from the GEMM's estimates,
 /// which can differ in the last bits from the exact distances. Rows that change (near-ties only)
 /// change the inertia by no more than rounding.
 pub(crate) fn exact_labels(points: &Matrix, metric: Metric, r: &mut KMeansResult) {
     let d = points.d();
     let Some(centres) = Matrix::new(r.centroids.clone(), r.centroids.len() / d.max(1), d) else { return };
-    r.labels = super::assign::nearest(points, &centres, metric).index;
+    r.labels = crate::engine::assign::nearest(points, &centres, metric).index;
 }
 
 /// Rows per cluster in the initialisation sample of large inputs (as FAISS's default cap).
@@ -186,7 +190,7 @@ fn distances_to_candidates(points: &Matrix, norms: &[f64], cands: &[f32], closes
     let cand_norms = row_norms_sq(cands, d);
     let ranges = fixed_ranges(n, n.div_ceil(1024).min(64));
     // Each range writes its own columns of `out`; gather per-range potentials and reduce in order.
-    let out_view = super::disjoint::Disjoint::new(out);
+    let out_view = crate::engine::disjoint::Disjoint::new(out);
     let partial: Vec<Vec<f64>> = ranges
         .par_iter()
         .map(|r| {

@@ -15,14 +15,14 @@ pub mod repulsion;
 
 use rayon::prelude::*;
 
-use super::control::{Cancelled, Control};
-use super::kernels::fixed_ranges;
-use super::neighbors::KnnGraph;
-use super::pca::pca_2d;
-use super::rng::Rng;
-use super::spectral::SparseGraph;
-use super::umap::EpochFn;
-use super::{Embeddings, Metric};
+use crate::engine::control::{Cancelled, Control};
+use crate::engine::kernels::fixed_ranges;
+use crate::engine::neighbors::KnnGraph;
+use crate::engine::project::pca::pca_2d;
+use crate::engine::project::spectral::SparseGraph;
+use crate::engine::project::umap::EpochFn;
+use crate::engine::rng::Rng;
+use crate::engine::{Embeddings, Metric};
 use repulsion::Repulsion;
 
 /// t-SNE's parameters as the user gives them (openTSNE's names and defaults).
@@ -215,7 +215,7 @@ pub struct TsneLayout {
     /// Stage times.
     pub timings_ms: TsneTimings,
     /// How the approximate neighbour graph was built and its recall (`None`: exact).
-    pub knn: Option<super::ann::AnnReport>,
+    pub knn: Option<crate::engine::neighbors::ann::AnnReport>,
 }
 
 fn ms(t: std::time::Instant) -> f64 {
@@ -324,7 +324,7 @@ pub fn tsne(
     let t = std::time::Instant::now();
     // At least 15 neighbours, so that the trust figures reuse the same graph.
     let (knn, ann, origin) = emb.layout_knn_graph(metric, checked.k.max(15), checked.seed, ctl)?;
-    let knn_ms = if origin == super::cache::Origin::Cached { 0.0 } else { ms(t) };
+    let knn_ms = if origin == crate::engine::cache::Origin::Cached { 0.0 } else { ms(t) };
     ctl.progress("affinities", 0.0);
     let t = std::time::Instant::now();
     let p = affinities(&knn, checked.k, checked.perplexity);

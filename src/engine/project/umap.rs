@@ -16,13 +16,13 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::control::{Cancelled, Control};
-use super::kernels::fixed_ranges;
-use super::matrix::Matrix;
-use super::neighbors::{KnnGraph, knn_among};
-use super::rng::Rng;
-use super::spectral::{InitKind, SparseGraph, spectral_layout};
-use super::{Embeddings, Metric};
+use crate::engine::control::{Cancelled, Control};
+use crate::engine::kernels::fixed_ranges;
+use crate::engine::matrix::Matrix;
+use crate::engine::neighbors::{KnnGraph, knn_among};
+use crate::engine::project::spectral::{InitKind, SparseGraph, spectral_layout};
+use crate::engine::rng::Rng;
+use crate::engine::{Embeddings, Metric};
 
 /// UMAP's parameters as the user gives them.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -353,7 +353,7 @@ pub struct UmapLayout {
     /// Stage times in milliseconds: neighbours, fuzzy set, initialisation, optimisation.
     pub timings_ms: UmapTimings,
     /// How the approximate neighbour graph was built and its recall (`None`: exact).
-    pub knn: Option<super::ann::AnnReport>,
+    pub knn: Option<crate::engine::neighbors::ann::AnnReport>,
     /// A large input: the sample fitted and the rows placed (`None`: every row fitted).
     pub sampled: Option<Sampled>,
 }
@@ -399,7 +399,7 @@ pub struct Prepared {
     /// How the positions started.
     pub init_kind: InitKind,
     /// How the approximate neighbour graph was built (`None`: exact).
-    pub knn: Option<super::ann::AnnReport>,
+    pub knn: Option<crate::engine::neighbors::ann::AnnReport>,
     /// Time of the neighbours, fuzzy set and start (optimisation 0).
     pub timings_ms: UmapTimings,
 }
@@ -410,7 +410,7 @@ pub fn prepare(emb: &Embeddings, metric: Metric, params: &CheckedUmap, ctl: &Con
     let t = std::time::Instant::now();
     // At least 15 neighbours, so that the map's trust figures reuse the same graph.
     let (knn, ann, origin) = emb.layout_knn_graph(metric, (params.n_neighbors - 1).max(15), params.seed, ctl)?;
-    let knn_ms = if origin == super::cache::Origin::Cached { 0.0 } else { ms(t) };
+    let knn_ms = if origin == crate::engine::cache::Origin::Cached { 0.0 } else { ms(t) };
     ctl.progress("fuzzy graph", 0.0);
     let t = std::time::Instant::now();
     let graph = Arc::new(FuzzyGraph::from_knn(&knn, params.n_neighbors));
@@ -446,8 +446,11 @@ pub fn umap(
     let (prepared, origin) = emb.umap_prepared(metric, &checked, ctl)?;
     let t = std::time::Instant::now();
     let coords = optimize(&prepared.graph.graph, prepared.init.clone(), None, &checked, 1.0, ctl, on_epoch)?;
-    let mut timings_ms =
-        if origin == super::cache::Origin::Cached { UmapTimings { reused: true, ..UmapTimings::default() } } else { prepared.timings_ms };
+    let mut timings_ms = if origin == crate::engine::cache::Origin::Cached {
+        UmapTimings { reused: true, ..UmapTimings::default() }
+    } else {
+        prepared.timings_ms
+    };
     timings_ms.optimize_ms = ms(t);
     Ok(UmapLayout {
         coords,
@@ -469,7 +472,7 @@ pub struct ReduceReport {
     /// How the positions started.
     pub init: InitKind,
     /// How the approximate neighbour graph was built (`None`: exact).
-    pub knn: Option<super::ann::AnnReport>,
+    pub knn: Option<crate::engine::neighbors::ann::AnnReport>,
     /// Wall time, neighbours included unless they were kept.
     pub ms: f64,
 }
@@ -484,7 +487,7 @@ pub fn reduce(
     dim: usize,
     params: &UmapParams,
     ctl: &Control,
-) -> Result<(super::Matrix, ReduceReport), UmapRunError> {
+) -> Result<(crate::engine::Matrix, ReduceReport), UmapRunError> {
     let out_of_range = || UmapRunError::from(UmapError::Param(format!("a UMAP reduction has 2 to {MAX_REDUCE_DIM} dimensions, not {dim}")));
     let n = emb.raw().n();
     let checked = params.check(n)?;
@@ -502,7 +505,7 @@ pub fn reduce(
         };
     }
     let (data, init, knn) = embed_in!(2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
-    let points = super::Matrix::new(data, n, dim).ok_or_else(out_of_range)?;
+    let points = crate::engine::Matrix::new(data, n, dim).ok_or_else(out_of_range)?;
     Ok((points, ReduceReport { init, knn, ms: ms(t) }))
 }
 
@@ -532,7 +535,7 @@ pub struct Sampled {
     /// Rows placed by their nearest fitted rows.
     pub placed: usize,
     /// How the placed rows' neighbours among the fitted rows were found, and their recall.
-    pub search: super::ann::AnnReport,
+    pub search: crate::engine::neighbors::ann::AnnReport,
     /// Time of the search and placement, in milliseconds.
     pub place_ms: f64,
     /// The rows fitted, ascending (a saved model's UMAP holds them).
@@ -570,7 +573,7 @@ fn umap_sampled(
         }
     }
     let k = checked.n_neighbors.min(fit);
-    let (idx, dist, search) = super::ann::ivf_cross_knn(emb, metric, &fitted, k, checked.seed, ctl)?;
+    let (idx, dist, search) = crate::engine::neighbors::ann::ivf_cross_knn(emb, metric, &fitted, k, checked.seed, ctl)?;
     let mut coords = vec![[0.0f32; 2]; n];
     for (s, &i) in rows.iter().enumerate() {
         coords[i] = layout.coords[s];

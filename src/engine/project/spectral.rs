@@ -8,10 +8,10 @@
 //! centres spread by PCA for many), as umap-learn does. Components too small for an
 //! eigenproblem are placed at random inside their own slot.
 
-use super::control::{Cancelled, Control};
-use super::eigen::symmetric_eigen;
-use super::rng::Rng;
-use super::unionfind::UnionFind;
+use crate::engine::control::{Cancelled, Control};
+use crate::engine::eigen::symmetric_eigen;
+use crate::engine::rng::Rng;
+use crate::engine::unionfind::UnionFind;
 
 /// A symmetric sparse graph in compressed rows.
 #[derive(Clone, Debug, PartialEq)]

@@ -9,13 +9,15 @@
 //! final labels, `embedmap assign`, and the Python package all go through this function, which
 //! is why a model gives the labels of the clustering it was saved from, row for row.
 
+mod prune;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
-use super::kernels::{dot_f64, dot_nt, sq_dist_exact, sum_sq};
-use super::matrix::Matrix;
-use super::metric::Metric;
+use crate::engine::kernels::{dot_f64, dot_nt, sq_dist_exact, sum_sq};
+use crate::engine::matrix::Matrix;
+use crate::engine::metric::Metric;
 
 /// Rows per block: the block's products with up to a few thousand targets stay in cache.
 const ROWS: usize = 1024;
@@ -56,7 +58,7 @@ pub fn nearest(points: &Matrix, targets: &Matrix, metric: Metric) -> Nearest {
     let rel = (d as f64 + 2.0) * f64::from(f32::EPSILON);
     // Per target, the parts of the allowance that do not depend on the row.
     let t_err: Vec<f64> = t_norm_sq.iter().map(|&v| rel * v).collect();
-    let pruner = super::assign_prune::Pruner::new(targets, n);
+    let pruner = crate::engine::assign::prune::Pruner::new(targets, n);
     // Rows tried by the shortcut and rows it sent on to the full scan: once most go on (clusters
     // that overlap), the shortcut stops. The answer is the same either way.
     let tried = AtomicUsize::new(0);
@@ -89,7 +91,7 @@ pub fn nearest(points: &Matrix, targets: &Matrix, metric: Metric) -> Nearest {
             let chunk = Chunk { t0, tn2: &t_norm_sq[tr.clone()], tn: &t_norm[tr.clone()], te: &t_err[tr] };
             #[cfg(target_arch = "x86_64")]
             {
-                if super::kernels::direct_available() {
+                if crate::engine::kernels::direct_available() {
                     // SAFETY: the CPU has AVX2 and FMA (checked).
                     unsafe { scan_avx2(&buf, &chunk, metric, &x_err, &mut best_hi, &mut est, &mut cands) };
                     t0 += kc;
@@ -132,7 +134,7 @@ pub fn nearest(points: &Matrix, targets: &Matrix, metric: Metric) -> Nearest {
             return;
         };
         // Quarter blocks, so that the rows are still in cache for their exact distances.
-        let answers: Vec<super::assign_prune::Answer> = block
+        let answers: Vec<crate::engine::assign::prune::Answer> = block
             .chunks(ROWS * d)
             .flat_map(|part| pruner.resolve(part, part.len() / d, targets, metric, |x, c| exact_key(x, c, metric)))
             .collect();
@@ -280,7 +282,7 @@ mod tests {
         let (p, t) = separated(6000, 20, 64);
         for metric in Metric::ALL {
             let (p, t) = if metric == Metric::Cosine { (p.normalized().0, t.normalized().0) } else { (p.clone(), t.clone()) };
-            let pruner = super::super::assign_prune::Pruner::new(&t, p.n()).expect("the shortcut applies");
+            let pruner = crate::engine::assign::prune::Pruner::new(&t, p.n()).expect("the shortcut applies");
             let answers = pruner.resolve(p.as_slice(), p.n(), &t, metric, |x, c| exact_key(x, c, metric));
             let answered = answers.iter().filter(|a| a.is_some()).count();
             assert!(answered * 10 > p.n() * 9, "{metric}: the shortcut answered only {answered} of {} rows", p.n());

@@ -8,10 +8,10 @@
 
 use rayon::prelude::*;
 
-use super::kernels::row_norms_sq;
-use super::kmeans::{KMeansResult, assign_step, kmeans_plus_plus};
-use super::rng::Rng;
-use super::{Cancelled, Control, Embeddings, Matrix, Metric};
+use crate::engine::kernels::row_norms_sq;
+use crate::engine::kmeans::{KMeansResult, assign_step, kmeans_plus_plus};
+use crate::engine::rng::Rng;
+use crate::engine::{Cancelled, Control, Embeddings, Matrix, Metric};
 
 /// Row count above which mini-batch K-means is the default. Its cost is set by its batches, not
 /// by the data: full K-means skips most rows once clustered data settles (1M × 128 blobs,
@@ -180,7 +180,7 @@ fn one_run(points: &Matrix, p: &MiniBatchParams, mut rng: Rng, ctl: &Control, re
     }
     // Every row to its exact nearest centre, as a saved model labels new rows.
     let centres = Matrix::new(centers, k, d).expect("k centres of d values");
-    let near = super::assign::nearest(points, &centres, p.metric);
+    let near = crate::engine::assign::nearest(points, &centres, p.metric);
     let inertia = near.distance.iter().map(|&v| if spherical { f64::from(v) } else { f64::from(v) * f64::from(v) }).sum();
     Ok(KMeansResult { labels: near.index, centroids: centres.as_slice().to_vec(), inertia, n_iter, converged, best_init: 0 })
 }

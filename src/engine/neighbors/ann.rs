@@ -9,12 +9,12 @@
 
 use rayon::prelude::*;
 
-use super::control::{Cancelled, Control};
-use super::kernels::dot_nt;
-use super::kmeans::{KMeansParams, kmeans};
-use super::neighbors::{KnnGraph, insert_sorted};
-use super::rng::Rng;
-use super::{Embeddings, Metric};
+use crate::engine::control::{Cancelled, Control};
+use crate::engine::kernels::dot_nt;
+use crate::engine::kmeans::{KMeansParams, kmeans};
+use crate::engine::neighbors::{KnnGraph, insert_sorted};
+use crate::engine::rng::Rng;
+use crate::engine::{Embeddings, Metric};
 
 /// Rows up to which callers should build the exact graph instead (measured: the exact graph of
 /// 9,506 × 384 takes about 0.5 s and grows as n²).
@@ -334,7 +334,7 @@ pub fn ivf_knn(emb: &Embeddings, metric: Metric, k: usize, seed: u64, ctl: &Cont
     // every row has k real neighbours.
     for i in 0..n {
         if indices[i * k + k - 1] == u32::MAX {
-            let row = super::neighbors::nearest_rows(emb, metric, i, k);
+            let row = crate::engine::neighbors::nearest_rows(emb, metric, i, k);
             for (t, (j, dv)) in row.into_iter().enumerate() {
                 #[expect(clippy::cast_possible_truncation, reason = "a row or cluster index: rows are at most Matrix::MAX_ROWS (i32::MAX)")]
                 {
