@@ -5,7 +5,7 @@
 use eframe::egui;
 use egui_plot::{HLine, Legend, Line, Plot, PlotPoints};
 
-use super::{EmbedmapApp, palette};
+use crate::app::{EmbedmapApp, palette};
 use crate::session::ClusterOutcome;
 
 /// Most points drawn per cluster (quantiles of its sorted values).
@@ -21,7 +21,7 @@ pub(crate) struct Shape {
 }
 
 /// The shapes of `o`'s clusters, computed once per clustering (sorting is O(n log n)).
-pub(super) fn shapes(o: &ClusterOutcome) -> Vec<Shape> {
+pub(crate) fn shapes(o: &ClusterOutcome) -> Vec<Shape> {
     let Ok(sil) = &o.silhouette else { return Vec::new() };
     let k = o.n_clusters;
     let mut per: Vec<Vec<f32>> = vec![Vec::new(); k];
@@ -61,7 +61,7 @@ pub(super) fn shapes(o: &ClusterOutcome) -> Vec<Shape> {
 
 /// Draws the right panel: the silhouette plot (when the clustering has per-point silhouettes)
 /// above the dendrogram of a hierarchical clustering, or else the k-sweep.
-pub(super) fn silhouette_panel_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
+pub(crate) fn silhouette_panel_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     if app.dataset.is_none() {
         return;
     }
@@ -74,9 +74,9 @@ pub(super) fn silhouette_panel_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             ui.separator();
         }
         if app.outcome.as_ref().is_some_and(|o| o.dendrogram.is_some()) {
-            super::dendrogram::dendrogram_ui(app, ui);
+            crate::app::dendrogram::dendrogram_ui(app, ui);
         } else {
-            super::sweep::sweep_ui(app, ui);
+            crate::app::sweep::sweep_ui(app, ui);
         }
     });
 }
@@ -130,6 +130,6 @@ fn silhouette_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, sil: &crate::engine::
         clicked = shapes.iter().find(|s| egui_plot::ItemId::new(("silhouette shape", s.cluster)) == id).map(|s| s.cluster);
     }
     if let Some(c) = clicked {
-        app.push(super::Command::ToggleHighlight(c));
+        app.push(crate::app::Command::ToggleHighlight(c));
     }
 }

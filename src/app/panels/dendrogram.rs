@@ -6,7 +6,7 @@
 use eframe::egui;
 use egui_plot::{HLine, Line, Plot, PlotPoints};
 
-use super::{EmbedmapApp, palette, sweep};
+use crate::app::{EmbedmapApp, palette, sweep};
 use crate::engine::hierarchical::Dendrogram;
 
 /// Clusters shown at the bottom of the drawing at least (the tree above them is drawn in full).
@@ -83,7 +83,7 @@ pub(crate) fn drawing(tree: &Dendrogram, labels: &[i32], k: usize) -> Drawing {
 }
 
 /// Draws the dendrogram section for the outcome on screen, if it came from a tree.
-pub(super) fn dendrogram_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
+pub(crate) fn dendrogram_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     let Some(o) = app.outcome.clone() else { return };
     let Some(tree) = o.dendrogram.clone() else { return };
     let Some(k) = o.request.algorithm.k() else { return };

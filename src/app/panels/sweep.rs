@@ -8,8 +8,8 @@ use std::sync::Arc;
 use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points, VLine};
 
-use super::tasks::{Output, Task};
-use super::{AlgorithmKind, Command, EmbedmapApp, palette};
+use crate::app::tasks::{Output, Task};
+use crate::app::{AlgorithmKind, Command, EmbedmapApp, palette};
 use crate::engine::kmeans::KMeansParams;
 use crate::engine::silhouette::SilhouetteMode;
 use crate::engine::{Control, Metric};
@@ -109,7 +109,7 @@ fn best(rows: &[SweepRow], value: impl Fn(&SweepRow) -> Option<f64>, higher_is_b
 
 /// Draws the sweep section (in the right panel, under the silhouette plot).
 #[expect(clippy::too_many_lines, reason = "one drawing function, read top to bottom")]
-pub(super) fn sweep_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
+pub(crate) fn sweep_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     let Some(n) = app.dataset.as_ref().map(|d| d.n()) else { return };
     ui.heading("k-sweep");
     ui.horizontal(|ui| {

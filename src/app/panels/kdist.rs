@@ -5,14 +5,14 @@
 use eframe::egui;
 use egui_plot::{HLine, Line, Plot, PlotPoints};
 
-use super::{EmbedmapApp, palette};
+use crate::app::{EmbedmapApp, palette};
 
 /// Most points drawn of the curve (it is monotone, so a thinned copy looks the same).
 const MAX_DRAWN: usize = 600;
 
 /// Draws the chart with `eps` (DBSCAN's eps, or HDBSCAN's cluster_selection_epsilon, named
 /// `what`); returns the value the user moved it to.
-pub(super) fn kdist_ui(app: &EmbedmapApp, ui: &mut egui::Ui, eps: f32, what: &str) -> Option<f32> {
+pub(crate) fn kdist_ui(app: &EmbedmapApp, ui: &mut egui::Ui, eps: f32, what: &str) -> Option<f32> {
     let k = app.kdist.clone()?;
     let curve = &k.curve;
     if curve.len() < 2 {

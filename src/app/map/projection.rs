@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use eframe::egui;
 
-use super::{Command, EmbedmapApp};
+use crate::app::{Command, EmbedmapApp};
 use crate::engine::Metric;
 use crate::engine::project::trust::Trust;
 use crate::engine::project::tsne::TsneParams;
@@ -181,7 +181,7 @@ impl EmbedmapApp {
 
 /// The projection's part of the map toolbar: the choice, UMAP's settings, progress and the
 /// trust figures.
-pub(super) fn projection_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
+pub(crate) fn projection_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     let before = (app.settings.projection, app.settings.umap.clone(), app.settings.tsne.clone());
     ui.selectable_value(&mut app.settings.projection, Choice::Pca, "PCA")
         .on_hover_text("Principal axes: instant, but keeps little of each row's neighbourhood on text embeddings");
@@ -244,7 +244,7 @@ pub(super) fn projection_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             (None, Some((stage, f))) => format!("{name} · {stage} {:.0}%", f * 100.0),
             (None, None) => format!("{name} · neighbours and start…"),
         };
-        super::chrome::spinner(ui);
+        crate::app::chrome::spinner(ui);
         ui.label(format!("{what} · {:.1} s", started.elapsed().as_secs_f32()));
         if ui.button("Cancel").clicked() {
             app.commands.push(Command::CancelProjection);

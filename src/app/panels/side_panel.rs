@@ -2,7 +2,7 @@
 
 use eframe::egui;
 
-use super::{AlgorithmKind, Command, EmbedmapApp, palette};
+use crate::app::{AlgorithmKind, Command, EmbedmapApp, palette};
 use crate::data::LoadOptions;
 use crate::engine::Metric;
 use crate::engine::hdbscan::Selection;
@@ -11,7 +11,7 @@ use crate::engine::noise::NoisePolicy;
 use crate::session::Reduce;
 
 /// Draws the left panel.
-pub(super) fn side_panel_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
+pub(crate) fn side_panel_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     egui::Panel::left("controls").default_size(330.0).min_size(260.0).show(ui, |ui| {
         egui::ScrollArea::vertical().auto_shrink(false).show(ui, |ui| {
             load_state_ui(app, ui);
@@ -27,7 +27,7 @@ pub(super) fn side_panel_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
 fn load_state_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     if let Some((r, _)) = &app.loading {
         ui.horizontal(|ui| {
-            super::chrome::spinner(ui);
+            crate::app::chrome::spinner(ui);
             ui.label(format!("Loading: {}", r.stage));
         });
         ui.add(egui::ProgressBar::new(r.fraction).show_percentage());
@@ -219,7 +219,7 @@ fn controls_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
                 }
                 _ => {
                     ui.horizontal(|ui| {
-                        super::chrome::spinner(ui);
+                        crate::app::chrome::spinner(ui);
                         ui.label("measuring neighbour distances to suggest eps…");
                     });
                 }
@@ -227,7 +227,7 @@ fn controls_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             changed |= ui.add(egui::Slider::new(&mut app.settings.min_samples, 1..=100).text("min_samples")).changed();
             changed |= noise_ui(app, ui);
             if let Some(eps) = app.eps
-                && let Some(new) = super::kdist::kdist_ui(app, ui, eps, "eps")
+                && let Some(new) = crate::app::kdist::kdist_ui(app, ui, eps, "eps")
             {
                 app.eps = Some(new);
                 changed = true;
@@ -285,7 +285,7 @@ fn controls_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
                 clippy::cast_possible_truncation,
                 reason = "screen pixels, counts and colour channels: small values, clamped before the cast"
             )]
-            if let Some(new) = super::kdist::kdist_ui(app, ui, app.settings.selection_epsilon as f32, "cluster_selection_epsilon") {
+            if let Some(new) = crate::app::kdist::kdist_ui(app, ui, app.settings.selection_epsilon as f32, "cluster_selection_epsilon") {
                 app.settings.selection_epsilon = f64::from(new);
                 changed = true;
             }
@@ -369,7 +369,7 @@ fn reference_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui, o: &std::sync::Arc<cra
     let Some(col) = app.reference.clone() else { return };
     let Some(now) = app.external_for(o, &col) else {
         ui.horizontal(|ui| {
-            super::chrome::spinner(ui);
+            crate::app::chrome::spinner(ui);
             ui.label(format!("comparing with '{col}'…"));
         });
         return;
@@ -401,14 +401,14 @@ fn readout_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     };
     if let Some(what) = &o.preview {
         ui.horizontal(|ui| {
-            super::chrome::spinner(ui);
+            crate::app::chrome::spinner(ui);
             ui.label(egui::RichText::new("preview · refining…").strong().color(palette::WARNING))
                 .on_hover_text(format!("{what}. The figures below are the preview's; the seeded result replaces them."));
         });
     }
     if let Some(what) = &o.exact_follows {
         ui.horizontal(|ui| {
-            super::chrome::spinner(ui);
+            crate::app::chrome::spinner(ui);
             ui.label(egui::RichText::new("seeded · exact figures follow…").strong().color(palette::WARNING))
                 .on_hover_text(format!("{what}. The labels are final; the figures below are estimates from the sample."));
         });

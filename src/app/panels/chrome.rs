@@ -2,7 +2,7 @@
 
 use eframe::egui;
 
-use super::{Command, EmbedmapApp, palette};
+use crate::app::{Command, EmbedmapApp, palette};
 
 const OPEN: egui::KeyboardShortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::O);
 const EXPORT: egui::KeyboardShortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::E);
@@ -10,7 +10,7 @@ const QUIT: egui::KeyboardShortcut = egui::KeyboardShortcut::new(egui::Modifiers
 const SAVE_SESSION: egui::KeyboardShortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::S);
 
 /// The menu bar and its shortcuts.
-pub(super) fn menu_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
+pub(crate) fn menu_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     if ui.input_mut(|i| i.consume_shortcut(&OPEN)) {
         app.push(Command::OpenDialog);
     }
@@ -29,7 +29,7 @@ pub(super) fn menu_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
                 if ui.add(egui::Button::new("Open…").shortcut_text(ui.ctx().format_shortcut(&OPEN))).clicked() {
                     app.push(Command::OpenDialog);
                 }
-                let recent = super::files::recent(app);
+                let recent = crate::app::files::recent(app);
                 ui.add_enabled_ui(!recent.is_empty(), |ui| {
                     ui.menu_button("Open recent", |ui| {
                         for p in recent {
@@ -93,7 +93,7 @@ pub(super) fn menu_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
 }
 
 /// The status bar: dataset, size, last job time, and dismissable messages.
-pub(super) fn status_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
+pub(crate) fn status_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     egui::Panel::bottom("status").show(ui, |ui| {
         ui.horizontal(|ui| {
             if let Some(ds) = &app.dataset {
@@ -130,7 +130,7 @@ pub(super) fn status_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
 }
 
 /// Darkens the window while a file is dragged over it.
-pub(super) fn drop_overlay_ui(ui: &egui::Ui) {
+pub(crate) fn drop_overlay_ui(ui: &egui::Ui) {
     if ui.input(|i| i.raw.hovered_files.is_empty()) {
         return;
     }

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use eframe::egui::{self, RichText, Sense, Vec2};
 
-use super::tasks::{Output, Task};
-use super::{EmbedmapApp, palette};
+use crate::app::tasks::{Output, Task};
+use crate::app::{EmbedmapApp, palette};
 use crate::data::Dataset;
 use crate::describe;
 use crate::engine::Metric;
@@ -196,7 +196,7 @@ pub(crate) fn display_name(app: &EmbedmapApp, c: usize) -> String {
 
 /// Draws the table in a bottom panel under the map.
 #[expect(clippy::too_many_lines, reason = "one drawing function, read top to bottom")]
-pub(super) fn cluster_table_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
+pub(crate) fn cluster_table_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     let (Some(ds), Some(o)) = (app.dataset.clone(), app.outcome.clone()) else { return };
     egui::Panel::bottom("cluster table").resizable(true).default_size(220.0).min_size(80.0).show(ui, |ui| {
         ui.horizontal(|ui| {
@@ -216,7 +216,7 @@ pub(super) fn cluster_table_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             if !o.is_final() {
                 ui.label(RichText::new("described once the seeded result and its exact figures are in").small());
             } else if app.table.pending.is_some() {
-                super::chrome::spinner(ui);
+                crate::app::chrome::spinner(ui);
                 ui.label("describing clusters…");
             } else if let Some(col) = app.table.profiles.as_ref().and_then(|p| p.text_column.clone()) {
                 ui.label(RichText::new(format!("names from the most distinguishing terms of '{col}' (class-based TF-IDF)")).small());
@@ -336,7 +336,7 @@ pub(super) fn cluster_table_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
             app.table.editing = None;
         }
         if let Some(c) = clicked {
-            app.push(super::Command::ToggleHighlight(c));
+            app.push(crate::app::Command::ToggleHighlight(c));
         }
     });
 }

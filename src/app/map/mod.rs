@@ -3,6 +3,9 @@
 //! Scroll zooms at the pointer, drag pans, shift-drag selects a box, ctrl-drag a lasso; a click
 //! pins a point and lists its nearest neighbours in the full-dimensional space.
 
+pub(crate) mod projection;
+pub mod raster;
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -437,7 +440,7 @@ fn row_text(app: &EmbedmapApp, row: usize) -> String {
 }
 
 /// Draws the map panel.
-pub(super) fn map_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
+pub(crate) fn map_ui(app: &mut EmbedmapApp, ui: &mut egui::Ui) {
     egui::CentralPanel::default().show(ui, |ui| {
         let (Some(ds), Some(pca)) = (app.dataset.clone(), app.pca.clone()) else {
             ui.centered_and_justified(|ui| {
