@@ -1121,3 +1121,49 @@ fn an_exported_model_labels_the_file_as_the_window_does_with_its_names() {
     let assigned: Vec<i32> = (0..400).map(|i| back.cell_text(i, "cluster").parse().unwrap()).collect();
     assert_eq!(assigned, labels);
 }
+
+/// Settings written through `eframe::Storage`, in memory.
+#[derive(Default)]
+struct Saved(std::collections::HashMap<String, String>);
+
+impl eframe::Storage for Saved {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_string(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn flush(&mut self) {}
+}
+
+#[test]
+fn a_benchmark_never_saves_its_settings_as_the_users_even_after_it_has_finished() {
+    use eframe::App as _;
+    // A user's window saves its settings.
+    let mut h = app_on(LoadSource::Demo);
+    wait_idle(&mut h);
+    let mut saved = Saved::default();
+    h.state_mut().save(&mut saved);
+    assert!(saved.0.contains_key(eframe::APP_KEY));
+    // A frame benchmark runs to its end (it closes the window), and the settings it ran with
+    // are not saved, neither while it runs nor after.
+    let mut h = Harness::builder().with_size(egui::vec2(1280.0, 800.0)).with_max_steps(20).build_eframe(|cc| {
+        let mut app = EmbedmapApp::new(&cc.egui_ctx, None, LoadSource::Demo, LoadOptions::default());
+        app.run_benchmark(embedmap::app::Benchmark::Frames(2));
+        app
+    });
+    let mut saved = Saved::default();
+    h.state_mut().save(&mut saved);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    assert!(h.state().benchmarking());
+    while h.state().benchmarking() {
+        assert!(Instant::now() < deadline, "the benchmark did not finish");
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.state_mut().save(&mut saved);
+    assert!(saved.0.is_empty(), "{:?}", saved.0.keys());
+}

@@ -104,4 +104,10 @@ impl EmbedmapApp {
         let b = t.bounds();
         Some(t.position_from_point(&egui_plot::PlotPoint::new((b.min()[0] + b.max()[0]) / 2.0, y)))
     }
+
+    /// Whether a benchmark the window runs on itself is still running.
+    #[must_use]
+    pub fn benchmarking(&self) -> bool {
+        self.bench.is_some() || self.tuning.is_some()
+    }
 }

@@ -139,6 +139,8 @@ pub struct EmbedmapApp {
     tasks: tasks::Tasks,
     commands: Vec<Command>,
     bench: Option<bench::Bench>,
+    /// Whether the settings are saved on exit (not after a benchmark, whose settings are its own).
+    persist: bool,
     tuning: Option<tuning::Tuning>,
     pub(crate) table: cluster_table::TableState,
     pub(crate) sweep: sweep::SweepState,
@@ -207,6 +209,7 @@ impl EmbedmapApp {
             tasks,
             commands: Vec::new(),
             bench: None,
+            persist: true,
             tuning: None,
             table: cluster_table::TableState::default(),
             sweep: sweep::SweepState::default(),
@@ -448,11 +451,27 @@ impl eframe::App for EmbedmapApp {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        if self.bench.is_some() || self.tuning.is_some() {
-            // A benchmark's settings are its own, not the user's.
+        if !self.persist {
+            // A benchmark's settings are its own, not the user's (also once it has finished
+            // and the window closes).
             return;
         }
         eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+    }
+}
+
+impl EmbedmapApp {
+    /// Runs `b` once the data is clustered, then closes; the user's saved settings stay as they
+    /// were, before, during and after it.
+    pub fn run_benchmark(&mut self, b: Benchmark) {
+        self.persist = false;
+        match b {
+            Benchmark::Frames(n) => self.bench = Some(bench::Bench::new(n)),
+            Benchmark::Tuning(p) => {
+                self.settings = tuning::Tuning::settings(p, &self.settings);
+                self.tuning = Some(tuning::Tuning::new(p));
+            }
+        }
     }
 }
 
@@ -482,13 +501,8 @@ pub fn run(source: LoadSource, load_options: LoadOptions, benchmark: Option<Benc
         options,
         Box::new(move |cc| {
             let mut app = EmbedmapApp::new(&cc.egui_ctx, cc.storage, source, load_options);
-            match benchmark {
-                Some(Benchmark::Frames(n)) => app.bench = Some(bench::Bench::new(n)),
-                Some(Benchmark::Tuning(p)) => {
-                    app.settings = tuning::Tuning::settings(p, &app.settings);
-                    app.tuning = Some(tuning::Tuning::new(p));
-                }
-                None => {}
+            if let Some(b) = benchmark {
+                app.run_benchmark(b);
             }
             Ok(Box::new(app))
         }),
