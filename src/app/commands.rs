@@ -281,10 +281,6 @@ impl EmbedmapApp {
     }
 
     pub(super) fn export_to(&mut self, path: PathBuf, rows: Option<Vec<usize>>) {
-        if self.tasks.is_running(Task::Export) {
-            self.error = Some("an export is already running; wait for it to finish".into());
-            return;
-        }
         let (Some(ds), Some(o)) = (self.dataset.clone(), self.outcome.clone()) else {
             self.error = Some("nothing to export yet: wait for the clustering to finish".into());
             return;
@@ -345,10 +341,6 @@ impl EmbedmapApp {
     /// Saves the clustering on screen as a model, on the export thread: its centroids or core
     /// points, parameters, cluster names and (for PCA) the map's axes.
     pub(super) fn export_model_to(&mut self, path: PathBuf) {
-        if self.tasks.is_running(Task::Export) {
-            self.error = Some("an export is already running; wait for it to finish".into());
-            return;
-        }
         let (Some(ds), Some(o)) = (self.dataset.clone(), self.outcome.clone()) else {
             self.error = Some("nothing to export yet: wait for the clustering to finish".into());
             return;

@@ -74,18 +74,14 @@ pub(crate) fn waited_for(tasks: &Tasks) -> bool {
 pub(crate) fn poll(app: &mut EmbedmapApp) {
     for r in app.tasks.poll() {
         match r {
-            Report::Step(_, _, Output::SweepRow(row)) => {
-                if let Some(s) = &mut app.sweep.sweep {
-                    s.rows.push(row);
-                }
-            }
-            Report::Step(..) => {}
-            Report::Done(_, _, output) => done(app, output),
+            // A sweep's rows arrive as steps; every other output is a job's last.
+            Report::Step(_, _, output) | Report::Done(_, _, output) => done(app, output),
             Report::Lost(task, _, label) => lost(app, task, &label),
         }
     }
 }
 
+/// Applies one output of side work.
 fn done(app: &mut EmbedmapApp, output: Output) {
     match output {
         Output::Dialog(r) => app.chosen(r),
@@ -141,8 +137,7 @@ fn lost(app: &mut EmbedmapApp, task: Task, label: &str) {
 
 /// A file the user chose to write: refused when it is the open data file (or its sidecar).
 pub(crate) fn refuse_input(ds: &crate::data::Dataset, path: &std::path::Path, what: &str) -> Result<(), String> {
-    let target = path.canonicalize().ok();
-    if target.is_some() && ds.path.iter().chain(ds.sidecar.iter()).any(|p| p.canonicalize().ok() == target) {
+    if ds.path.iter().chain(ds.sidecar.iter()).any(|input| crate::data::same_file(input, path)) {
         return Err(format!("refusing to overwrite the data file with the {what}; choose another name: {}", path.display()));
     }
     Ok(())
